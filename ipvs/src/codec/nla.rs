@@ -1,0 +1,295 @@
+//! Netlink message and attribute framing over plain byte buffers.
+//!
+//! Writing appends to a `Vec<u8>` so many requests can share one buffer (one
+//! `sendmsg` for a whole batch); reading borrows the received bytes.
+
+use crate::error::{Error, Result};
+
+/// Size of `struct nlmsghdr`.
+pub const NLMSG_HDRLEN: usize = 16;
+/// Size of `struct genlmsghdr`.
+pub const GENL_HDRLEN: usize = 4;
+/// Size of `struct nlattr`.
+pub const NLA_HDRLEN: usize = 4;
+/// `NLA_F_NESTED`.
+pub const NLA_F_NESTED: u16 = 1 << 15;
+/// `NLA_F_NET_BYTEORDER`.
+pub const NLA_F_NET_BYTEORDER: u16 = 1 << 14;
+/// Mask of the attribute type bits.
+pub const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+
+/// `NLMSG_ERROR`.
+pub const NLMSG_ERROR: u16 = 2;
+/// `NLMSG_DONE`.
+pub const NLMSG_DONE: u16 = 3;
+/// `NLMSG_OVERRUN`.
+pub const NLMSG_OVERRUN: u16 = 4;
+
+/// `NLM_F_REQUEST`.
+pub const NLM_F_REQUEST: u16 = 0x1;
+/// `NLM_F_MULTI`.
+pub const NLM_F_MULTI: u16 = 0x2;
+/// `NLM_F_ACK`.
+pub const NLM_F_ACK: u16 = 0x4;
+/// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
+pub const NLM_F_DUMP: u16 = 0x300;
+/// `NLM_F_DUMP_INTR`.
+pub const NLM_F_DUMP_INTR: u16 = 0x10;
+/// `NLM_F_CREATE`, `NLM_F_EXCL` (rtnetlink new requests).
+pub const NLM_F_CREATE: u16 = 0x400;
+/// `NLM_F_EXCL`.
+pub const NLM_F_EXCL: u16 = 0x200;
+
+/// Rounds up to the netlink alignment of 4 bytes.
+pub const fn align(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Starts a netlink message in `buf`; returns its start offset for [`end_msg`].
+pub fn begin_msg(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) -> usize {
+    let start = buf.len();
+    buf.extend_from_slice(&0u32.to_ne_bytes());
+    buf.extend_from_slice(&ty.to_ne_bytes());
+    buf.extend_from_slice(&flags.to_ne_bytes());
+    buf.extend_from_slice(&seq.to_ne_bytes());
+    buf.extend_from_slice(&0u32.to_ne_bytes());
+    start
+}
+
+/// Appends a generic netlink header.
+pub fn put_genl(buf: &mut Vec<u8>, cmd: u8, version: u8) {
+    buf.extend_from_slice(&[cmd, version, 0, 0]);
+}
+
+/// Finishes the message begun at `start` by writing its length.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when the message is larger than netlink allows.
+pub fn end_msg(buf: &mut [u8], start: usize) -> Result<()> {
+    let len = buf.len() - start;
+    let len32 =
+        u32::try_from(len).map_err(|_| Error::invalid_input("netlink message", "too large"))?;
+    buf[start..start + 4].copy_from_slice(&len32.to_ne_bytes());
+    Ok(())
+}
+
+/// Appends an attribute with its padding.
+pub fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
+    let len = NLA_HDRLEN + data.len();
+    // attribute payloads we write are small and bounded by the model
+    buf.extend_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
+    buf.extend_from_slice(&ty.to_ne_bytes());
+    buf.extend_from_slice(data);
+    buf.resize(buf.len() + (align(len) - len), 0);
+}
+
+/// Appends a native-endian u8 attribute.
+pub fn put_u8(buf: &mut Vec<u8>, ty: u16, v: u8) {
+    put(buf, ty, &[v]);
+}
+/// Appends a native-endian u16 attribute.
+pub fn put_u16(buf: &mut Vec<u8>, ty: u16, v: u16) {
+    put(buf, ty, &v.to_ne_bytes());
+}
+/// Appends a big-endian u16 attribute.
+pub fn put_be16(buf: &mut Vec<u8>, ty: u16, v: u16) {
+    put(buf, ty, &v.to_be_bytes());
+}
+/// Appends a native-endian u32 attribute.
+pub fn put_u32(buf: &mut Vec<u8>, ty: u16, v: u32) {
+    put(buf, ty, &v.to_ne_bytes());
+}
+/// Appends a NUL-terminated string attribute.
+pub fn put_str(buf: &mut Vec<u8>, ty: u16, s: &str) {
+    let mut v = Vec::with_capacity(s.len() + 1);
+    v.extend_from_slice(s.as_bytes());
+    v.push(0);
+    put(buf, ty, &v);
+}
+
+/// Starts a nested attribute; returns its offset for [`end_nest`].
+pub fn begin_nest(buf: &mut Vec<u8>, ty: u16) -> usize {
+    let at = buf.len();
+    buf.extend_from_slice(&0u16.to_ne_bytes());
+    buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+    at
+}
+
+/// Finishes a nested attribute.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when it would exceed the 64 KiB an attribute can hold.
+pub fn end_nest(buf: &mut [u8], at: usize) -> Result<()> {
+    let len = buf.len() - at;
+    let len16 = u16::try_from(len).map_err(|_| {
+        Error::invalid_input("netlink attribute", "nested attribute larger than 64 KiB")
+    })?;
+    buf[at..at + 2].copy_from_slice(&len16.to_ne_bytes());
+    Ok(())
+}
+
+/// One netlink message header, as read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MsgHeader {
+    /// Total length.
+    pub len: u32,
+    /// Message type.
+    pub ty: u16,
+    /// Flags.
+    pub flags: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Port id.
+    pub pid: u32,
+}
+
+/// Iterates over the messages of one received datagram.
+pub struct Messages<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Messages<'a> {
+    /// Messages in `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Messages { data }
+    }
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<(MsgHeader, &'a [u8])>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.data.is_empty() {
+            return None;
+        }
+        if self.data.len() < NLMSG_HDRLEN {
+            self.data = &[];
+            return Some(Err(Error::protocol(
+                "reading a netlink reply",
+                "truncated message header",
+            )));
+        }
+        let u32_at = |i: usize| {
+            u32::from_ne_bytes([
+                self.data[i],
+                self.data[i + 1],
+                self.data[i + 2],
+                self.data[i + 3],
+            ])
+        };
+        let u16_at = |i: usize| u16::from_ne_bytes([self.data[i], self.data[i + 1]]);
+        let h = MsgHeader {
+            len: u32_at(0),
+            ty: u16_at(4),
+            flags: u16_at(6),
+            seq: u32_at(8),
+            pid: u32_at(12),
+        };
+        let len = h.len as usize;
+        if len < NLMSG_HDRLEN || len > self.data.len() {
+            self.data = &[];
+            return Some(Err(Error::protocol(
+                "reading a netlink reply",
+                format!(
+                    "message length {len} does not fit the {} bytes received",
+                    self.data.len()
+                ),
+            )));
+        }
+        let payload = &self.data[NLMSG_HDRLEN..len];
+        let next = align(len).min(self.data.len());
+        self.data = &self.data[next..];
+        Some(Ok((h, payload)))
+    }
+}
+
+/// Iterates over attributes; yields `(type without flags, payload)`.
+#[derive(Clone)]
+pub struct Attrs<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Attrs<'a> {
+    /// Attributes in `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Attrs { data }
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8])>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.data.len() < NLA_HDRLEN {
+            // trailing padding shorter than a header is ignored
+            return None;
+        }
+        let len = u16::from_ne_bytes([self.data[0], self.data[1]]) as usize;
+        let ty = u16::from_ne_bytes([self.data[2], self.data[3]]) & NLA_TYPE_MASK;
+        if len < NLA_HDRLEN || len > self.data.len() {
+            self.data = &[];
+            return Some(Err(Error::protocol(
+                "reading netlink attributes",
+                format!("attribute {ty} claims {len} bytes"),
+            )));
+        }
+        let payload = &self.data[NLA_HDRLEN..len];
+        let next = align(len).min(self.data.len());
+        self.data = &self.data[next..];
+        Some(Ok((ty, payload)))
+    }
+}
+
+fn bad(what: &str, n: usize, got: &[u8]) -> Error {
+    Error::protocol(
+        "decoding an attribute",
+        format!("{what}: expected {n} bytes, got {}", got.len()),
+    )
+}
+
+/// Reads a u8 attribute payload.
+pub fn get_u8(what: &str, p: &[u8]) -> Result<u8> {
+    p.first().copied().ok_or_else(|| bad(what, 1, p))
+}
+/// Reads a native-endian u16 attribute payload.
+pub fn get_u16(what: &str, p: &[u8]) -> Result<u16> {
+    p.get(..2)
+        .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+        .ok_or_else(|| bad(what, 2, p))
+}
+/// Reads a big-endian u16 attribute payload.
+pub fn get_be16(what: &str, p: &[u8]) -> Result<u16> {
+    p.get(..2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .ok_or_else(|| bad(what, 2, p))
+}
+/// Reads a native-endian u32 attribute payload.
+pub fn get_u32(what: &str, p: &[u8]) -> Result<u32> {
+    p.get(..4)
+        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| bad(what, 4, p))
+}
+/// Reads a native-endian u64 attribute payload.
+pub fn get_u64(what: &str, p: &[u8]) -> Result<u64> {
+    p.get(..8)
+        .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        .ok_or_else(|| bad(what, 8, p))
+}
+/// Reads a string attribute payload, up to its first NUL.
+pub fn get_str(what: &str, p: &[u8]) -> Result<String> {
+    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
+    String::from_utf8(p[..end].to_vec())
+        .map_err(|_| Error::protocol("decoding an attribute", format!("{what}: not UTF-8")))
+}
+
+impl MsgHeader {
+    /// Parses the header at the start of `data`.
+    pub fn parse(data: &[u8]) -> Option<Self> {
+        let b = data.get(..NLMSG_HDRLEN)?;
+        Some(MsgHeader {
+            len: u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+            ty: u16::from_ne_bytes([b[4], b[5]]),
+            flags: u16::from_ne_bytes([b[6], b[7]]),
+            seq: u32::from_ne_bytes([b[8], b[9], b[10], b[11]]),
+            pid: u32::from_ne_bytes([b[12], b[13], b[14], b[15]]),
+        })
+    }
+}

@@ -1,0 +1,582 @@
+//! The [`Ipvs`] handle: one typed method per IPVS generic netlink command.
+
+use std::io::Cursor;
+use std::net::IpAddr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use neli::consts::genl::{CtrlAttr, CtrlCmd};
+use neli::consts::nl::{GenlId, NlmF};
+use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
+use neli::nl::{NlPayload, NlmsghdrBuilder};
+use neli::types::GenlBuffer;
+use neli::{FromBytesWithInput, ToBytes};
+
+use crate::codec::ipvs::{self as c, cmd};
+use crate::codec::nla;
+use crate::error::{Error, Result};
+use crate::model::{
+    Destination, DestinationEntry, Info, Service, ServiceEntry, ServiceKey, SyncDaemon, SyncState,
+    Timeouts,
+};
+use crate::netns::Namespace;
+use crate::op::{kernel_error, OpKind};
+use crate::transport::{Failure, Transport};
+
+/// A handle on the IPVS table of one network namespace.
+///
+/// The handle owns one generic netlink socket. It is `Send + Sync`: requests
+/// from several threads are serialised on an internal lock, each request and
+/// its replies exchanged whole. Open one handle per thread for parallel
+/// requests.
+///
+/// ```no_run
+/// use ipvs::{Ipvs, Service, ServiceKey, Destination, Forward, Scheduler};
+/// # fn main() -> ipvs::Result<()> {
+/// let ipvs = Ipvs::new()?;
+/// let key = ServiceKey::tcp([10, 0, 0, 1], 80);
+/// ipvs.add_service(&Service::new(key).with_scheduler(Scheduler::RoundRobin))?;
+/// ipvs.add_destination(&key, &Destination::new([192, 168, 1, 2], 80).with_forward(Forward::Masq))?;
+/// for entry in ipvs.services()? {
+///     println!("{}", entry.service);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Ipvs {
+    inner: Mutex<Inner>,
+    family: u16,
+    namespace: Namespace,
+}
+
+struct Inner {
+    transport: Transport,
+    buf: Vec<u8>,
+}
+
+fn fail(
+    kind: OpKind,
+    ctx: impl FnOnce() -> String,
+    module: Option<String>,
+) -> impl FnOnce(Failure) -> Error {
+    move |f| match f {
+        Failure::Kernel(errno) => kernel_error(kind, ctx(), errno, module),
+        Failure::Local(e) => match e {
+            Error::Timeout { after, .. } => Error::Timeout {
+                context: ctx(),
+                after,
+            },
+            Error::Io { context, source } => Error::Io {
+                context: format!("{}: {context}", ctx()),
+                source,
+            },
+            Error::Protocol { context, detail } => Error::Protocol {
+                context: format!("{}: {context}", ctx()),
+                detail,
+            },
+            other => other,
+        },
+    }
+}
+
+pub(crate) fn service_module(svc: &Service) -> String {
+    match &svc.pe {
+        Some(pe) => format!("{} or ip_vs_pe_{pe}", svc.scheduler.module()),
+        None => svc.scheduler.module(),
+    }
+}
+
+impl Ipvs {
+    /// Opens a handle in the calling thread's network namespace.
+    ///
+    /// # Errors
+    /// [`Error::ModuleMissing`] when IPVS is not available, [`Error::Io`] when
+    /// no netlink socket can be opened.
+    pub fn new() -> Result<Self> {
+        Self::open(Namespace::Current)
+    }
+
+    /// Opens a handle in the given network namespace. No thread of the caller
+    /// changes namespace (see [`Namespace`]).
+    ///
+    /// # Errors
+    /// As [`Ipvs::new`], plus [`Error::Io`] when the namespace cannot be opened.
+    pub fn open(namespace: Namespace) -> Result<Self> {
+        let mut transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
+        let family = resolve_family(&mut transport, c::FAMILY_NAME)?;
+        Ok(Ipvs {
+            inner: Mutex::new(Inner {
+                transport,
+                buf: Vec::with_capacity(512),
+            }),
+            family,
+            namespace,
+        })
+    }
+
+    /// The generic netlink family id of IPVS in this namespace, resolved once when the handle opened.
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    /// The namespace this handle talks to.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// Bounds every wait for the kernel's reply (default 30 s).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket option cannot be set.
+    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        self.lock().transport.set_timeout(timeout)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // a panic while holding the lock leaves no invariant broken: the
+        // buffer is cleared before each use and stale replies are skipped by seq
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one request; `on_msg` sees each reply message's generic netlink attributes.
+    fn run(
+        &self,
+        command: u8,
+        dump: bool,
+        attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        mut on_attrs: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<(), Failure> {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        let seq = inner.transport.next_seq();
+        inner.buf.clear();
+        let flags = if dump {
+            nla::NLM_F_DUMP
+        } else {
+            nla::NLM_F_ACK
+        };
+        c::request(&mut inner.buf, self.family, command, flags, seq, attrs)?;
+        let family = self.family;
+        inner
+            .transport
+            .exchange(&inner.buf, seq, dump, |h, payload| {
+                if h.ty != family {
+                    return Ok(());
+                }
+                let attrs = payload.get(nla::GENL_HDRLEN..).ok_or_else(|| {
+                    Error::protocol(
+                        "reading a reply",
+                        "message shorter than its generic netlink header",
+                    )
+                })?;
+                on_attrs(attrs)
+            })
+    }
+
+    /// Adds a virtual service (`ipvsadm -A`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before sending, [`Error::Exists`] if it exists,
+    /// [`Error::ModuleMissing`] if its scheduler or persistence engine is not available.
+    pub fn add_service(&self, svc: &Service) -> Result<()> {
+        let ctx = || format!("adding service {}", svc.key);
+        svc.validate()?;
+        self.run(
+            cmd::NEW_SERVICE,
+            false,
+            |b| c::put_service_nest(b, svc),
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::AddService, ctx, Some(service_module(svc))))
+    }
+
+    /// Changes a virtual service's scheduler, flags and persistence (`ipvsadm -E`).
+    ///
+    /// # Errors
+    /// As [`Ipvs::add_service`], with [`Error::NotFound`] if it does not exist.
+    pub fn update_service(&self, svc: &Service) -> Result<()> {
+        let ctx = || format!("updating service {}", svc.key);
+        svc.validate()?;
+        self.run(
+            cmd::SET_SERVICE,
+            false,
+            |b| c::put_service_nest(b, svc),
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::EditService, ctx, Some(service_module(svc))))
+    }
+
+    /// Deletes a virtual service and its destinations (`ipvsadm -D`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if it does not exist.
+    pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
+        let ctx = || format!("deleting service {key}");
+        self.run(
+            cmd::DEL_SERVICE,
+            false,
+            |b| c::put_service_key_nest(b, key),
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::DelService, ctx, None))
+    }
+
+    /// Reads one virtual service.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if it does not exist.
+    pub fn service(&self, key: &ServiceKey) -> Result<ServiceEntry> {
+        let ctx = || format!("getting service {key}");
+        let mut out = None;
+        self.run(
+            cmd::GET_SERVICE,
+            false,
+            |b| c::put_service_key_nest(b, key),
+            |attrs| {
+                if let Some(p) = c::find(attrs, c::cmd_attr::SERVICE)? {
+                    out = Some(c::decode_service(p)?);
+                }
+                Ok(())
+            },
+        )
+        .map_err(fail(OpKind::GetService, ctx, None))?;
+        out.ok_or_else(|| Error::protocol(ctx(), "the kernel acknowledged but sent no service"))
+    }
+
+    /// Lists every virtual service with its counters (`ipvsadm -Ln --stats`).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a reply that cannot be decoded.
+    pub fn services(&self) -> Result<Vec<ServiceEntry>> {
+        let mut out = Vec::new();
+        self.run(
+            cmd::GET_SERVICE,
+            true,
+            |_| Ok(()),
+            |attrs| {
+                if let Some(p) = c::find(attrs, c::cmd_attr::SERVICE)? {
+                    out.push(c::decode_service(p)?);
+                }
+                Ok(())
+            },
+        )
+        .map_err(fail(OpKind::GetService, || "listing services".into(), None))?;
+        Ok(out)
+    }
+
+    /// Adds a real server to a virtual service (`ipvsadm -a`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before sending; [`Error::NotFound`] if the service
+    /// does not exist; [`Error::Exists`]; [`Error::Invalid`] for what the kernel refuses.
+    pub fn add_destination(&self, service: &ServiceKey, dest: &Destination) -> Result<()> {
+        let ctx = || format!("adding destination {dest} to service {service}");
+        dest.validate(service.family())?;
+        self.run(
+            cmd::NEW_DEST,
+            false,
+            |b| {
+                c::put_service_key_nest(b, service)?;
+                c::put_dest_nest(b, dest, true)
+            },
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::AddDest, ctx, None))
+    }
+
+    /// Changes a real server's forwarding, weight and thresholds (`ipvsadm -e`).
+    ///
+    /// # Errors
+    /// As [`Ipvs::add_destination`], with [`Error::NotFound`] if it does not exist.
+    pub fn update_destination(&self, service: &ServiceKey, dest: &Destination) -> Result<()> {
+        let ctx = || format!("updating destination {dest} of service {service}");
+        dest.validate(service.family())?;
+        self.run(
+            cmd::SET_DEST,
+            false,
+            |b| {
+                c::put_service_key_nest(b, service)?;
+                c::put_dest_nest(b, dest, true)
+            },
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::EditDest, ctx, None))
+    }
+
+    /// Removes a real server from a virtual service (`ipvsadm -d`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the service or the destination does not exist.
+    pub fn delete_destination(&self, service: &ServiceKey, addr: IpAddr, port: u16) -> Result<()> {
+        let dest = Destination::new(addr, port);
+        let ctx = || format!("deleting destination {dest} from service {service}");
+        self.run(
+            cmd::DEL_DEST,
+            false,
+            |b| {
+                c::put_service_key_nest(b, service)?;
+                c::put_dest_nest(b, &dest, false)
+            },
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::DelDest, ctx, None))
+    }
+
+    /// Lists a virtual service's real servers with their counters.
+    ///
+    /// The kernel answers an empty list, not an error, for a service that does not exist.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a reply that cannot be decoded.
+    pub fn destinations(&self, service: &ServiceKey) -> Result<Vec<DestinationEntry>> {
+        let ctx = || format!("listing destinations of service {service}");
+        let fam = service.family();
+        let mut out = Vec::new();
+        self.run(
+            cmd::GET_DEST,
+            true,
+            |b| c::put_service_key_nest(b, service),
+            |attrs| {
+                if let Some(p) = c::find(attrs, c::cmd_attr::DEST)? {
+                    out.push(c::decode_dest(p, fam)?);
+                }
+                Ok(())
+            },
+        )
+        .map_err(fail(OpKind::GetDest, ctx, None))?;
+        Ok(out)
+    }
+
+    /// Starts a connection synchronisation daemon (`ipvsadm --start-daemon`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] before sending; [`Error::Exists`] if one of that
+    /// state runs; [`Error::NotFound`] for an unknown interface.
+    pub fn start_daemon(&self, daemon: &SyncDaemon) -> Result<()> {
+        let ctx = || {
+            format!(
+                "starting the {:?} sync daemon on {}",
+                daemon.state, daemon.interface
+            )
+        };
+        daemon.validate()?;
+        self.run(
+            cmd::NEW_DAEMON,
+            false,
+            |b| c::put_daemon_nest(b, daemon, true),
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::StartDaemon, ctx, None))
+    }
+
+    /// Stops the sync daemon of the given state (`ipvsadm --stop-daemon`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if none runs.
+    pub fn stop_daemon(&self, state: SyncState) -> Result<()> {
+        let ctx = || format!("stopping the {state:?} sync daemon");
+        let d = SyncDaemon::new(state, String::new(), 0);
+        self.run(
+            cmd::DEL_DAEMON,
+            false,
+            |b| c::put_daemon_nest(b, &d, false),
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::StopDaemon, ctx, None))
+    }
+
+    /// Lists the running sync daemons (`ipvsadm -L --daemon`).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a reply that cannot be decoded.
+    pub fn daemons(&self) -> Result<Vec<SyncDaemon>> {
+        let mut out = Vec::new();
+        self.run(
+            cmd::GET_DAEMON,
+            true,
+            |_| Ok(()),
+            |attrs| {
+                if let Some(p) = c::find(attrs, c::cmd_attr::DAEMON)? {
+                    out.push(c::decode_daemon(p)?);
+                }
+                Ok(())
+            },
+        )
+        .map_err(fail(
+            OpKind::GetDaemon,
+            || "listing sync daemons".into(),
+            None,
+        ))?;
+        Ok(out)
+    }
+
+    /// Reads the connection timeouts (`ipvsadm -L --timeout`).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a reply that cannot be decoded.
+    pub fn timeouts(&self) -> Result<Timeouts> {
+        let mut out = None;
+        self.run(
+            cmd::GET_CONFIG,
+            false,
+            |_| Ok(()),
+            |attrs| {
+                out = Some(c::decode_timeouts(attrs)?);
+                Ok(())
+            },
+        )
+        .map_err(fail(OpKind::GetConfig, || "reading timeouts".into(), None))?;
+        out.ok_or_else(|| Error::protocol("reading timeouts", "no reply"))
+    }
+
+    /// Sets the connection timeouts (`ipvsadm --set`); a 0 keeps that timeout unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for values the kernel cannot hold; [`Error::Invalid`].
+    pub fn set_timeouts(&self, t: &Timeouts) -> Result<()> {
+        let ctx = || {
+            format!(
+                "setting timeouts tcp {} tcpfin {} udp {}",
+                t.tcp, t.tcp_fin, t.udp
+            )
+        };
+        // the kernel stores them as jiffies in an int: at most INT_MAX / HZ (HZ up to 1000)
+        const MAX: u32 = i32::MAX as u32 / 1000;
+        if [t.tcp, t.tcp_fin, t.udp].iter().any(|&v| v > MAX) {
+            return Err(Error::invalid_input(
+                ctx(),
+                format!("timeouts must be at most {MAX} seconds"),
+            ));
+        }
+        self.run(
+            cmd::SET_CONFIG,
+            false,
+            |b| {
+                c::put_timeouts(b, t);
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::SetConfig, ctx, None))
+    }
+
+    /// Reads the IPVS version and connection table size.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a reply that cannot be decoded.
+    pub fn info(&self) -> Result<Info> {
+        let mut out = None;
+        self.run(
+            cmd::GET_INFO,
+            false,
+            |_| Ok(()),
+            |attrs| {
+                out = Some(c::decode_info(attrs)?);
+                Ok(())
+            },
+        )
+        .map_err(fail(OpKind::GetInfo, || "reading IPVS info".into(), None))?;
+        out.ok_or_else(|| Error::protocol("reading IPVS info", "no reply"))
+    }
+
+    /// Zeroes the counters of one service (`ipvsadm -Z -t ...`), or of all with `None`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the service does not exist.
+    pub fn zero(&self, service: Option<&ServiceKey>) -> Result<()> {
+        let ctx = || match service {
+            Some(k) => format!("zeroing counters of service {k}"),
+            None => "zeroing all counters".into(),
+        };
+        self.run(
+            cmd::ZERO,
+            false,
+            |b| match service {
+                Some(k) => c::put_service_key_nest(b, k),
+                None => Ok(()),
+            },
+            |_| Ok(()),
+        )
+        .map_err(fail(OpKind::Zero, ctx, None))
+    }
+
+    /// Deletes every virtual service (`ipvsadm -C`).
+    ///
+    /// # Errors
+    /// Only transport errors: the kernel always accepts a flush.
+    pub fn flush(&self) -> Result<()> {
+        self.run(cmd::FLUSH, false, |_| Ok(()), |_| Ok(()))
+            .map_err(fail(
+                OpKind::Flush,
+                || "flushing the IPVS table".into(),
+                None,
+            ))
+    }
+
+    /// Runs `f` with exclusive use of this handle's socket (batches).
+    #[allow(dead_code)] // used by batches
+    pub(crate) fn with_transport<R>(
+        &self,
+        f: impl FnOnce(&mut Transport, &mut Vec<u8>, u16) -> R,
+    ) -> R {
+        let mut g = self.lock();
+        let inner = &mut *g;
+        f(&mut inner.transport, &mut inner.buf, self.family)
+    }
+}
+
+/// Resolves a generic netlink family name to its id with neli's controller messages.
+pub(crate) fn resolve_family(t: &mut Transport, name: &str) -> Result<u16> {
+    let ctx = || format!("resolving the generic netlink family {name:?}");
+    let seq = t.next_seq();
+    let build = || -> std::result::Result<Vec<u8>, String> {
+        let attr = NlattrBuilder::default()
+            .nla_type(
+                AttrTypeBuilder::default()
+                    .nla_type(CtrlAttr::FamilyName)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .nla_payload(name)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let genl = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr>::default()
+            .cmd(CtrlCmd::Getfamily)
+            .version(2)
+            .attrs(std::iter::once(attr).collect::<GenlBuffer<_, _>>())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(GenlId::Ctrl)
+            .nl_flags(NlmF::REQUEST | NlmF::ACK)
+            .nl_seq(seq)
+            .nl_payload(NlPayload::Payload(genl))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut cur = Cursor::new(Vec::new());
+        msg.to_bytes(&mut cur).map_err(|e| e.to_string())?;
+        Ok(cur.into_inner())
+    };
+    let msg = build().map_err(|e| Error::invalid_input(ctx(), e))?;
+    let mut id = None;
+    t.exchange(&msg, seq, false, |h, payload| {
+        if h.ty != u16::from(GenlId::Ctrl) {
+            return Ok(());
+        }
+        let mut cur = Cursor::new(payload);
+        let g = Genlmsghdr::<CtrlCmd, CtrlAttr>::from_bytes_with_input(&mut cur, payload.len())
+            .map_err(|e| Error::protocol(ctx(), e.to_string()))?;
+        let handle = g.attrs().get_attr_handle();
+        if let Ok(v) = handle.get_attr_payload_as::<u16>(CtrlAttr::FamilyId) {
+            id = Some(v);
+        }
+        Ok(())
+    })
+    .map_err(fail(OpKind::ResolveFamily, ctx, None))?;
+    match id {
+        Some(id) if id != 0 => Ok(id),
+        _ => Err(Error::protocol(
+            ctx(),
+            "the controller's reply has no family id",
+        )),
+    }
+}

@@ -1,0 +1,31 @@
+//! Manage Linux Virtual Server (IPVS) load balancers over netlink.
+//!
+//! IPVS is the kernel's layer-4 load balancer: a *virtual service* (an
+//! address, port and protocol, or a firewall mark) is spread over *real
+//! servers* (destinations) by a scheduler, and packets reach them by NAT,
+//! tunnelling or direct routing. This crate speaks the kernel's IPVS generic
+//! netlink family directly:
+//!
+//! - [`model`]: typed services, destinations, schedulers, forwarding methods,
+//!   flags, timeouts, stats and sync daemons, validated before sending;
+//! - [`codec`]: the pure encoding of those types to netlink attributes and back;
+//! - [`Ipvs`]: a handle with one method per kernel command, opened in the
+//!   current or another network namespace ([`Namespace`]).
+//!
+//! Errors are one type, [`Error`], that keeps the operation, the object and
+//! the kernel's errno, mapped to typed variants.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod codec;
+mod error;
+mod handle;
+pub mod model;
+mod netns;
+mod op;
+mod transport;
+
+pub use error::{Errno, Error, Result};
+pub use handle::Ipvs;
+pub use model::*;
+pub use netns::Namespace;

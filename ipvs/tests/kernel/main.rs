@@ -1,0 +1,8 @@
+//! Kernel tests: they need a kernel with IPVS and root. Run them in the test
+//! VM with `scripts/test` (or `scripts/vm -- cargo-built-binary`); each test
+//! runs in its own network namespace (see `support`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+mod foundation;

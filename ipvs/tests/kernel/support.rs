@@ -1,0 +1,112 @@
+#![allow(dead_code)] // helpers are shared by all kernel test modules
+//! Test support for kernel tests: every test gets its own fresh network
+//! namespace, created by the test and deleted when it ends, plus helpers that
+//! run `ipvsadm` and `ip` inside it for cross-checks. Nothing here touches the
+//! initial namespace's IPVS table.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ipvs::{Ipvs, Namespace};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace owned by one test.
+pub struct TestNs {
+    name: String,
+}
+
+fn run(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"))
+}
+
+fn check(what: String, out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+impl TestNs {
+    /// Creates a fresh namespace with `lo` up.
+    pub fn new() -> Self {
+        let name = format!(
+            "ipvst-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        check(
+            format!("ip netns add {name}"),
+            run("ip", &["netns", "add", &name]),
+        );
+        let ns = TestNs { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// The namespace's name (under /run/netns).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The library's handle on this namespace.
+    pub fn ipvs(&self) -> Ipvs {
+        Ipvs::open(Namespace::Named(self.name.clone()))
+            .expect("open an IPVS handle in the test namespace")
+    }
+
+    /// Runs a command inside the namespace; returns its raw output.
+    pub fn exec_output(&self, cmd: &str, args: &[&str]) -> Output {
+        let mut all = vec!["netns", "exec", self.name.as_str(), cmd];
+        all.extend_from_slice(args);
+        run("ip", &all)
+    }
+
+    /// Runs a command inside the namespace; panics unless it succeeds; returns stdout.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> String {
+        check(
+            format!("{cmd} {}", args.join(" ")),
+            self.exec_output(cmd, args),
+        )
+    }
+
+    /// `ipvsadm ARGS` inside the namespace; panics unless it succeeds.
+    pub fn ipvsadm(&self, args: &[&str]) -> String {
+        self.exec("ipvsadm", args)
+    }
+
+    /// `ipvsadm -Sn` inside the namespace, as lines.
+    pub fn saved(&self) -> Vec<String> {
+        self.ipvsadm(&["-Sn"]).lines().map(str::to_owned).collect()
+    }
+
+    /// `ip ARGS` inside the namespace; panics unless it succeeds.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        check(format!("ip {}", all.join(" ")), run("ip", &all))
+    }
+
+    /// Adds a dummy interface `name` with `addr` (CIDR) and brings it up, so
+    /// the kernel has routes for destination addresses.
+    pub fn dummy(&self, name: &str, addrs: &[&str]) {
+        self.ip(&["link", "add", name, "type", "dummy"]);
+        for a in addrs {
+            self.ip(&["addr", "add", a, "dev", name]);
+        }
+        self.ip(&["link", "set", name, "up"]);
+    }
+}
+
+impl Drop for TestNs {
+    fn drop(&mut self) {
+        let _ = run("ip", &["netns", "del", &self.name]);
+    }
+}
