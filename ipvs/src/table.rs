@@ -84,8 +84,7 @@ impl Table {
         for s in &mut self.services {
             s.destinations.sort_by_key(|d| (d.addr, d.port));
         }
-        self.services
-            .sort_by(|a, b| a.service.key.cmp(&b.service.key));
+        self.services.sort_by_key(|s| s.service.key);
         self
     }
 
