@@ -40,7 +40,7 @@ const INFO: &str = "08000100010201000800020000100000";
 // ipvsadm --start-daemon master --mcast-interface d0 --syncid 7 ; ipvs-capture daemons
 const DAEMON: &str = "3c00030008000100010000000700020064300000080003000700000006000400c00500000600070090220000050008000100000008000500e0000051";
 
-fn nest<'a>(attrs: &'a [u8], ty: u16) -> &'a [u8] {
+fn nest(attrs: &[u8], ty: u16) -> &[u8] {
     c::find(attrs, ty).unwrap().expect("nest present")
 }
 
