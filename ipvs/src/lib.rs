@@ -18,11 +18,13 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod codec;
+pub mod conn;
 mod error;
 mod handle;
 pub mod model;
 mod netns;
 mod op;
+pub mod rules;
 mod transport;
 
 pub use error::{Errno, Error, Result};
