@@ -109,7 +109,7 @@ pub struct Connection {
     pub expires: u32,
     /// The persistence engine's name and data (`sip` and the Call-ID), if any.
     pub pe: Option<(String, String)>,
-    /// `Local` or `Sync`, from `ip_vs_conn_sync`.
+    /// `LOCAL` or `SYNC`, from `ip_vs_conn_sync`.
     pub origin: Option<Origin>,
 }
 
@@ -193,9 +193,10 @@ pub fn parse(text: &str) -> std::result::Result<Vec<Connection>, ConnParseError>
         let destination = SocketAddr::new(addr(5, "destination")?, port(6, "destination")?);
         let state = f[7].to_owned();
         let (origin, exp_at) = if sync {
+            // the kernel writes LOCAL and SYNC
             let o = match f[8] {
-                "Local" => Origin::Local,
-                "Sync" => Origin::Sync,
+                o if o.eq_ignore_ascii_case("local") => Origin::Local,
+                o if o.eq_ignore_ascii_case("sync") => Origin::Sync,
                 other => return Err(err(format!("bad origin `{other}`"))),
             };
             (Some(o), 9)

@@ -10,7 +10,8 @@
 //! the command, tunnel options without `-i`, and so on. Differences, all
 //! documented where they apply: names (host names, port names) are refused
 //! because only numeric forms are accepted; `-M` is interpreted by the family
-//! of the whole line rather than by option order; weights go up to
+//! of the whole line rather than by option order, and dropped without `-p`
+//! (where it has no effect); weights go up to
 //! [`Destination::MAX_WEIGHT`] (ipvsadm stops at 65535); blank lines and
 //! lines starting with `#` are skipped.
 //!
@@ -1153,10 +1154,16 @@ fn parse_line<'a>(line_no: usize, words: &[Word<'a>]) -> Result<Rule, ParseError
             let family = key.family();
             let persistence = match persistent {
                 None => {
+                    // ipvsadm accepts -M without -p; without persistence it
+                    // has no effect (and -S never writes it): check it, drop it
                     if let Some(m) = netmask {
-                        // ipvsadm accepts -M without -p and the kernel keeps it,
-                        // but it has no effect; the model has nowhere to keep it
-                        return Err(p.err(m.col, "-M needs persistence (-p)"));
+                        let valid = match family {
+                            Family::Ipv4 => m.text.parse::<Ipv4Addr>().is_ok(),
+                            Family::Ipv6 => number::<u8>(&m, 1, 128).is_some(),
+                        };
+                        if !valid {
+                            return Err(p.err(m.col, format!("illegal netmask `{}`", m.text)));
+                        }
                     }
                     None
                 }

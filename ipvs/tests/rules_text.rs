@@ -278,7 +278,7 @@ fn ipv6_formatting_follows_glibc() {
 #[test]
 fn parses_every_command_and_option_form() {
     let text = "\
-ipvsadm -A -t 10.0.0.1:80 -s rr
+ipvsadm -A -t 10.0.0.1:80 -s rr -M 255.255.255.0
 --add-service --tcp-service=10.0.0.1:81 --scheduler=wrr --persistent=60 --netmask 255.255.0.0
 -A -u 10.0.0.1:53 -o -p
 -A --sctp-service [fd00::1]:9 -s mh -b mh-fallback,mh-port --pe sip -p 10 -M 64
@@ -431,6 +431,7 @@ fn errors_name_line_and_column() {
         ("-A -t [fd00::1]:80 -p 10 -M 129\n", 1, 29, "ipv6 netmask"),
         ("-A -t 10.0.0.1:80 -p 10 -M 300.0.0.0\n", 1, 28, "netmask"),
         ("-A -t 10.0.0.1:80 extra\n", 1, 19, "unexpected argument"),
+        ("-A -t 10.0.0.1:80 -M 255.0.0.256\n", 1, 22, "netmask"),
         ("--set 1 2\n", 1, 1, "3 timeout values"),
         ("--start-daemon primary\n", 1, 16, "master or backup"),
         ("-A -t 10.0.0.1:http\n", 1, 7, "numeric"),
