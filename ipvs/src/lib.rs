@@ -10,7 +10,7 @@
 //!   flags, timeouts, stats and sync daemons, validated before sending;
 //! - [`codec`]: the pure encoding of those types to netlink attributes and back;
 //! - [`Ipvs`]: a handle with one method per kernel command, opened in the
-//!   current or another network namespace ([`Namespace`]).
+//!   current or another network namespace ([`Namespace`]);
 //! - [`rules`]: the `ipvsadm -S` / `ipvsadm -R` rules text, parsed and
 //!   written (byte for byte as `ipvsadm -Sn`, or losslessly);
 //! - [`conn`]: the connection table (`/proc/net/ip_vs_conn`) of any namespace.
@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod batch;
 pub mod codec;
 pub mod conn;
 mod error;
@@ -28,8 +29,10 @@ pub mod model;
 mod netns;
 mod op;
 pub mod rules;
+pub mod table;
 mod transport;
 
+pub use batch::{BatchMode, BatchReport, OpOutcome, Operation};
 pub use error::{Errno, Error, Result};
 pub use handle::Ipvs;
 pub use model::*;
