@@ -1547,3 +1547,37 @@ pub fn rules_table(rules: &[Rule]) -> Result<Vec<(Service, Vec<Destination>)>, P
     }
     Ok(table)
 }
+
+/// Writes a desired-state [`Table`](crate::table::Table) as rules text (its
+/// timeouts, if any, are not written: `ipvsadm -S` does not write them either).
+pub fn save_table(table: &crate::table::Table, format: Format) -> String {
+    let plain: Vec<(Service, Vec<Destination>)> = table
+        .services
+        .iter()
+        .map(|s| (s.service.clone(), s.destinations.clone()))
+        .collect();
+    save(&plain, format)
+}
+
+/// Parses rules text into a desired-state [`Table`](crate::table::Table):
+/// the rules applied in order to an empty table (see [`rules_table`]); the
+/// last `--set` gives the timeouts.
+///
+/// # Errors
+/// [`ParseError`]: a line that does not parse (its line and column), or a
+/// rule that does not apply (the rule's index as line).
+pub fn parse_table(text: &str) -> Result<crate::table::Table, ParseError> {
+    let rules = parse(text)?;
+    let timeouts = rules.iter().rev().find_map(|r| match r {
+        Rule::SetTimeouts(t) => Some(*t),
+        _ => None,
+    });
+    let services = rules_table(&rules)?
+        .into_iter()
+        .map(|(service, destinations)| crate::table::TableService {
+            service,
+            destinations,
+        })
+        .collect();
+    Ok(crate::table::Table { services, timeouts })
+}

@@ -182,6 +182,26 @@ fn lossless_adds_thresholds_and_unnamed_flags() {
 }
 
 #[test]
+fn desired_state_tables_go_through_rules_text() {
+    let text = format!("{GOLDEN_SN}--set 900 120 300\n").replace("-b \n", "-b sh-port\n");
+    let table = rules::parse_table(&text).unwrap();
+    assert_eq!(table.services.len(), 9);
+    assert_eq!(
+        table.timeouts,
+        Some(Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300
+        })
+    );
+    let again = rules::save_table(&table, Format::Ipvsadm);
+    assert_eq!(format!("{again}--set 900 120 300\n"), text);
+    // a rule that does not apply names its index
+    let e = rules::parse_table("-A -t 10.0.0.1:80\n-a -t 10.0.0.2:80 -r 10.0.0.3\n").unwrap_err();
+    assert_eq!((e.line, e.column), (2, 1), "{e}");
+}
+
+#[test]
 fn parses_ipvsadm_output_back() {
     // all but the sh/flag-3 line, which ipvsadm writes as an unusable `-b `
     let text: String = GOLDEN_SN
