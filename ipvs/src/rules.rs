@@ -20,6 +20,16 @@
 //! what `ipvsadm -Sn` leaves out but `ipvsadm -R` accepts (thresholds `-x`/`-y`,
 //! scheduler flags ipvsadm does not name for `sh`/`mh`), so the text rebuilds
 //! the same table.
+//!
+//! ipvsadm's own quirks are reproduced in [`Format::Ipvsadm`] because they
+//! are what `ipvsadm -Sn` prints: the order comes from libipvs's comparisons
+//! (32-bit differences stored in an `int`, so `10.0.0.1` sorts after
+//! `192.168.1.1`) run through glibc's merge sort; IPv6 addresses are written
+//! by glibc's `inet_ntop` (`::1.2.3.4`); ipvsadm 1.31 writes marks above
+//! 2147483647 as negative numbers (read back here, refused by `ipvsadm -R`);
+//! `flag-3` on an `sh`/`mh` service comes out as a bare `-b ` (which neither
+//! ipvsadm nor [`parse`] accepts); local-node and bypass servers are written
+//! `-g`.
 
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -59,6 +59,34 @@ fn ok(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `cmd args` inside `ns`, bounded in time; panics unless it succeeds.
+fn in_ns(ns: &TestNs, cmd: &str, args: &[&str]) -> String {
+    let mut all = vec!["netns", "exec", ns.name(), cmd];
+    all.extend_from_slice(args);
+    ok("ip", &all)
+}
+
+/// `ipvsadm args` inside `ns`, bounded in time.
+fn adm(ns: &TestNs, args: &[&str]) -> String {
+    in_ns(ns, "ipvsadm", args)
+}
+
+/// `ip -n NS args`, bounded in time.
+fn ip(ns: &TestNs, args: &[&str]) -> String {
+    let mut all = vec!["-n", ns.name()];
+    all.extend_from_slice(args);
+    ok("ip", &all)
+}
+
+/// A dummy interface with addresses, so that local and routed addresses exist.
+fn dummy(ns: &TestNs, addrs: &[&str]) {
+    ip(ns, &["link", "add", "dm0", "type", "dummy"]);
+    for a in addrs {
+        ip(ns, &["addr", "add", a, "dev", "dm0", "nodad"]);
+    }
+    ip(ns, &["link", "set", "dm0", "up"]);
+}
+
 /// `ipvsadm -R` in `ns` with `text` on stdin.
 fn restore(ns: &TestNs, text: &str) {
     let out = run_timed(
@@ -89,16 +117,16 @@ fn listing(ns: &TestNs) -> Vec<(ServiceEntry, Vec<DestinationEntry>)> {
 }
 
 fn sn(ns: &TestNs) -> String {
-    ns.ipvsadm(&["-Sn"])
+    adm(ns, &["-Sn"])
 }
 
 fn exact(ns: &TestNs) -> String {
-    ns.ipvsadm(&["-Ln", "--exact", "--thresholds"])
+    adm(ns, &["-Ln", "--exact", "--thresholds"])
 }
 
 /// A table using every option ipvsadm can save (and thresholds, which it cannot).
 fn build_rich(ns: &TestNs) {
-    ns.dummy("dm0", &["10.0.0.1/24", "fd00::1/64"]);
+    dummy(ns, &["10.0.0.1/24", "fd00::1/64"]);
     for cmd in [
         "-A -t 192.168.1.1:80 -s rr",
         "-a -t 192.168.1.1:80 -r 10.0.0.2:8080 -m -w 3 -x 100 -y 50",
@@ -133,7 +161,7 @@ fn build_rich(ns: &TestNs) {
         "-a --sctp-service 10.0.0.100:9999 -r 10.0.0.8:9999 -m",
     ] {
         let args: Vec<&str> = cmd.split(' ').collect();
-        ns.ipvsadm(&args);
+        adm(ns, &args);
     }
 }
 
@@ -165,13 +193,16 @@ fn ipvsadm_order_quirks_are_reproduced() {
         "250.1.1.1",
     ];
     for a in addrs {
-        ns.ipvsadm(&["-A", "-t", &format!("{a}:80")]);
+        adm(&ns, &["-A", "-t", &format!("{a}:80")]);
     }
     for a in addrs {
-        ns.ipvsadm(&["-a", "-t", "10.0.0.1:80", "-r", &format!("{a}:80"), "-m"]);
+        adm(
+            &ns,
+            &["-a", "-t", "10.0.0.1:80", "-r", &format!("{a}:80"), "-m"],
+        );
     }
     for m in ["4000000000", "1", "3000000000", "2147483648", "2147483647"] {
-        ns.ipvsadm(&["-A", "-f", m]);
+        adm(&ns, &["-A", "-f", m]);
     }
     let ours = rules::save_entries(&listing(&ns), Format::Ipvsadm);
     assert_eq!(ours, sn(&ns));
@@ -184,7 +215,7 @@ fn lossless_text_restored_by_ipvsadm_rebuilds_the_table() {
     let text = rules::save_entries(&listing(&original), Format::Lossless);
     assert!(text.contains(" -x 100 -y 50"), "{text}");
     let fresh = TestNs::new();
-    fresh.dummy("dm0", &["10.0.0.1/24", "fd00::1/64"]);
+    dummy(&fresh, &["10.0.0.1/24", "fd00::1/64"]);
     restore(&fresh, &text);
     assert_eq!(sn(&fresh), sn(&original));
     assert_eq!(exact(&fresh), exact(&original));
@@ -207,7 +238,7 @@ fn ipvsadm_text_parsed_and_applied_by_the_library_rebuilds_the_table() {
     let text = sn(&original);
     let parsed = rules::parse(&text).unwrap();
     let fresh = TestNs::new();
-    fresh.dummy("dm0", &["10.0.0.1/24", "fd00::1/64"]);
+    dummy(&fresh, &["10.0.0.1/24", "fd00::1/64"]);
     let ipvs = fresh.ipvs();
     for rule in &parsed {
         match rule {
@@ -244,7 +275,16 @@ impl Drop for Proc {
 /// Starts `python3 -u -c script` in `ns`; returns it and a channel of its stdout lines.
 fn python(ns: &TestNs, script: &str) -> (Proc, mpsc::Receiver<String>) {
     let mut child = Command::new("ip")
-        .args(["netns", "exec", ns.name(), "python3", "-u", "-c", script])
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "python3",
+            "-S",
+            "-u",
+            "-c",
+            script,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -267,6 +307,10 @@ fn wait_line(rx: &mpsc::Receiver<String>, what: &str, limit: Duration) -> String
     rx.recv_timeout(limit)
         .unwrap_or_else(|e| panic!("no {what} within {limit:?}: {e}"))
 }
+
+/// How long a step of the traffic test may take: generous, because Python
+/// starts slowly in an emulated VM on a loaded machine, but bounded.
+const PROGRESS_LIMIT: Duration = Duration::from_secs(300);
 
 const SERVER: &str = r#"
 import socket, threading, time
@@ -346,16 +390,20 @@ fn a_nat_connection_is_listed_by_the_namespace_aware_reader() {
         (&real, "r0", ["10.0.2.2/24", "fd02::2/64"]),
     ] {
         for a in addrs {
-            ns.ip(&["addr", "add", a, "dev", dev, "nodad"]);
+            ip(ns, &["addr", "add", a, "dev", dev, "nodad"]);
         }
-        ns.ip(&["link", "set", dev, "up"]);
+        ip(ns, &["link", "set", dev, "up"]);
     }
-    client.ip(&["route", "add", "default", "via", "10.0.1.1"]);
-    client.ip(&["-6", "route", "add", "default", "via", "fd01::1"]);
-    real.ip(&["route", "add", "default", "via", "10.0.2.1"]);
-    real.ip(&["-6", "route", "add", "default", "via", "fd02::1"]);
+    ip(&client, &["route", "add", "default", "via", "10.0.1.1"]);
+    ip(
+        &client,
+        &["-6", "route", "add", "default", "via", "fd01::1"],
+    );
+    ip(&real, &["route", "add", "default", "via", "10.0.2.1"]);
+    ip(&real, &["-6", "route", "add", "default", "via", "fd02::1"]);
     // NAT: the director routes the real server's replies back through IPVS
-    director.exec(
+    in_ns(
+        &director,
         "sysctl",
         &[
             "-qw",
@@ -371,7 +419,7 @@ fn a_nat_connection_is_listed_by_the_namespace_aware_reader() {
         "-A -t [fd01::1]:80 -s rr",
         "-a -t [fd01::1]:80 -r [fd02::2]:8000 -m",
     ] {
-        director.ipvsadm(&cmd.split(' ').collect::<Vec<_>>());
+        adm(&director, &cmd.split(' ').collect::<Vec<_>>());
     }
     // nothing yet
     let dns = Namespace::Named(director.name().to_owned());
@@ -379,13 +427,13 @@ fn a_nat_connection_is_listed_by_the_namespace_aware_reader() {
 
     let (_server, server_out) = python(&real, SERVER);
     assert_eq!(
-        wait_line(&server_out, "server readiness", Duration::from_secs(120)),
+        wait_line(&server_out, "server readiness", PROGRESS_LIMIT),
         "ready"
     );
     let (_client, client_out) = python(&client, CLIENT);
     let mut ports = Vec::new();
     loop {
-        let line = wait_line(&client_out, "client progress", Duration::from_secs(120));
+        let line = wait_line(&client_out, "client progress", PROGRESS_LIMIT);
         if line == "done" {
             break;
         }
@@ -400,7 +448,8 @@ fn a_nat_connection_is_listed_by_the_namespace_aware_reader() {
 
     let conns = conn::read(&dns, Table::Conn).unwrap();
     // the raw text, for the record (and the host tests' captured lines)
-    let raw = director.exec(
+    let raw = in_ns(
+        &director,
         "cat",
         &["/proc/net/ip_vs_conn", "/proc/net/ip_vs_conn_sync"],
     );
@@ -447,7 +496,7 @@ fn a_nat_connection_is_listed_by_the_namespace_aware_reader() {
     assert!(template.expires <= 60, "{template:?}");
 
     // same entries as ipvsadm -Lnc counts, and the sync file reads too
-    let lnc = director.ipvsadm(&["-Lnc"]);
+    let lnc = adm(&director, &["-Lnc"]);
     assert_eq!(lnc.lines().count() - 2, conns.len(), "{lnc}");
     let sync = conn::read(&dns, Table::ConnSync).unwrap();
     assert_eq!(sync.len(), conns.len());
