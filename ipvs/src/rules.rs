@@ -42,7 +42,7 @@ use crate::model::{
 
 /// The persistence timeout ipvsadm uses for `-p` without a value, in seconds
 /// (its `IPVS_SVC_PERSISTENT_TIMEOUT`, 6 minutes).
-pub const IPVSADM_DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
+pub const IPVSADM_DEFAULT_PERSISTENCE_TIMEOUT: u32 = crate::model::Persistence::DEFAULT_TIMEOUT;
 
 /// ipvsadm's largest persistence timeout (31 days), in seconds.
 pub const MAX_PERSISTENCE_TIMEOUT: u32 = 86400 * 31;

@@ -284,15 +284,15 @@ impl fmt::Display for Netmask {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Persistence {
-    /// Seconds a client stays with its real server after its last connection (ipvsadm's default is 300).
+    /// Seconds a client stays with its real server after its last connection (a bare `ipvsadm -p` gives 360).
     pub timeout: u32,
     /// Which clients share a real server.
     pub netmask: Netmask,
 }
 
 impl Persistence {
-    /// ipvsadm's default persistence timeout, in seconds.
-    pub const DEFAULT_TIMEOUT: u32 = 300;
+    /// The timeout ipvsadm 1.31 gives a bare `-p`, in seconds (checked against it: 360).
+    pub const DEFAULT_TIMEOUT: u32 = 360;
 }
 
 /// A virtual service: its identity and configuration.
