@@ -27,6 +27,13 @@ use ipvs_examples::scenario::{tally, Mode, Scenario};
 
 const PREFIX: &str = "lvs-";
 
+/// The director's table once the kernel has published its counters: it
+/// folds its per-CPU counters into the ones it reports every 2 s.
+fn table(s: &Scenario, director: usize) -> Result<String> {
+    std::thread::sleep(Duration::from_millis(2200));
+    s.table(director)
+}
+
 fn title(t: &str) {
     println!("\n=== {t} ===\n");
 }
@@ -71,7 +78,7 @@ directly from the VIP; replies never cross the director.
     };
     println!("The client sends 10 HTTP requests to http://{}/ :", s.vip);
     show_requests(&s, 10, dc)?;
-    print!("{}", s.table(0)?);
+    print!("{}", table(&s, 0)?);
 
     println!(
         "\nDC1's director is taken out of service: the core now routes the VIP to
@@ -83,8 +90,8 @@ ipvslb21 in DC2, which has the same service and reaches both real servers.\n"
         "rproxy2" => "  (DC2: same data centre as ipvslb21)",
         _ => "",
     })?;
-    print!("{}", s.table(1)?);
-    println!("\n(ipvslb11 saw none of those:)\n{}", s.table(0)?);
+    print!("{}", table(&s, 1)?);
+    println!("\n(ipvslb11 saw none of those:)\n{}", table(&s, 0)?);
     Ok(())
 }
 
@@ -112,7 +119,7 @@ only rewrites the destination MAC, and the server answers the client directly.
         s.dests.iter().map(|d| d.weight).collect::<Vec<_>>()
     );
     show_requests(&s, 12, |_| "")?;
-    print!("{}", s.table(0)?);
+    print!("{}", table(&s, 0)?);
     Ok(())
 }
 
@@ -153,7 +160,7 @@ update_destination) and gets its weight back once it answers again.
         println!("  round {round}:");
         show_requests(&s, 3, |_| "")?;
     }
-    print!("{}", s.table(0)?);
+    print!("{}", table(&s, 0)?);
     Ok(())
 }
 
@@ -183,7 +190,7 @@ the master multicasts its connections to the backup.
     }
     println!("New connections are scheduled by ipvslb12:");
     show_requests(&s, 4, |_| "")?;
-    print!("{}", s.table(1)?);
+    print!("{}", table(&s, 1)?);
     Ok(())
 }
 
