@@ -304,6 +304,12 @@ impl Scenario {
     /// service, the VIP 10.0.0.100 is on the master's eth0, and the
     /// master's sync daemon sends its connections to the backup's.
     pub fn failover(prefix: &str) -> Result<Self> {
+        Self::failover_with(prefix, true)
+    }
+
+    /// As [`Scenario::failover`], with or without the backup's sync daemon
+    /// (without it, the backup never learns the master's connections).
+    pub fn failover_with(prefix: &str, backup_daemon: bool) -> Result<Self> {
         let mut lab = Lab::new(prefix)?;
         let vip = ip4("10.0.0.100")?;
         let mut spaces = lab.netnses(&["client", "rproxy1", "rproxy2", "ipvslb11", "ipvslb12"])?;
@@ -341,7 +347,9 @@ impl Scenario {
             let ns = spaces.next().ok_or("missing namespace")?;
             let ipvs = ns.ipvs()?;
             add_service(&ipvs, key, &Scheduler::RoundRobin, &dests)?;
-            ipvs.start_daemon(&SyncDaemon::new(state, "eth0", 7))?;
+            if state == SyncState::Master || backup_daemon {
+                ipvs.start_daemon(&SyncDaemon::new(state, "eth0", 7))?;
+            }
             directors.push(Director {
                 name: name.into(),
                 ipvs,

@@ -275,3 +275,25 @@ fn labs_leave_no_namespace_behind() {
         .collect();
     assert!(left.is_empty(), "namespaces left behind: {left:?}");
 }
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn unsynced_connection_breaks_on_director_failover() {
+    // the control of the test above: without the backup daemon the backup
+    // has no entry for the connection, so after the move it is reset
+    let s = Scenario::failover_with(&prefix("fox"), false).unwrap();
+    assert_eq!(s.directors[1].ipvs.daemons().unwrap(), vec![]);
+    let mut session = s.session().unwrap();
+    session.ask().unwrap();
+    let from = session.local_addr().unwrap();
+    assert_eq!(
+        s.wait_for_conn(1, from, Duration::from_secs(3)).unwrap(),
+        None,
+        "no backup daemon, no synced entry"
+    );
+    s.move_vip_to_backup().unwrap();
+    assert!(
+        session.ask().is_err(),
+        "the connection cannot survive without its entry on the backup"
+    );
+}
