@@ -529,10 +529,7 @@ impl Scenario {
             .directors
             .get(director)
             .ok_or_else(|| format!("no director #{director}"))?;
-        let IpAddr::V4(a) = from.ip() else {
-            return Err("IPv4 only".into());
-        };
-        let want = format!("{:08X} {:04X}", u32::from(a), from.port());
+        let want = conn_key(from).ok_or("IPv4 only")?;
         let start = Instant::now();
         loop {
             let table = d.ns.proc_net("ip_vs_conn")?;
@@ -547,6 +544,15 @@ impl Scenario {
     }
 }
 
+/// How `/proc/net/ip_vs_conn` writes an IPv4 client address and port
+/// (`0A00000A 977A` for 10.0.0.10:38778); `None` for IPv6.
+pub fn conn_key(from: SocketAddr) -> Option<String> {
+    match from.ip() {
+        IpAddr::V4(a) => Some(format!("{:08X} {:04X}", u32::from(a), from.port())),
+        IpAddr::V6(_) => None,
+    }
+}
+
 /// Counts how many answers each server gave.
 pub fn tally(answers: &[String]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
@@ -554,4 +560,27 @@ pub fn tally(answers: &[String]) -> BTreeMap<String, usize> {
         *m.entry(a.clone()).or_insert(0) += 1;
     }
     m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conn_key_matches_a_proc_net_ip_vs_conn_line() {
+        // a line read in the VM for the connection from 10.0.0.10:38778
+        let line = "TCP 0A00000A 977A 0A000064 0050 0A00000C 0050 ESTABLISHED     899";
+        let key = conn_key("10.0.0.10:38778".parse().unwrap()).unwrap();
+        assert_eq!(key, "0A00000A 977A");
+        assert!(line.contains(&key));
+        assert_eq!(conn_key("[::1]:80".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn tally_counts_answers() {
+        let t = tally(&["a".into(), "b".into(), "a".into()]);
+        assert_eq!(t.get("a"), Some(&2));
+        assert_eq!(t.get("b"), Some(&1));
+    }
 }

@@ -134,7 +134,7 @@ update_destination) and gets its weight back once it answers again.
     );
     let mut s = Scenario::one_director(PREFIX, Mode::DirectRoute, Scheduler::RoundRobin, &[1, 1])?;
     let mut checker = HealthChecker::new(s.directors[0].ns.name(), s.key, &s.dests, Policy::Drain)?
-        .with_timeout(Duration::from_millis(300));
+        .with_timeout(Duration::from_secs(1));
     for round in 1..=7 {
         if round == 3 {
             println!("  -- rproxy2's server crashes --");

@@ -170,7 +170,8 @@ fn drained_server_gets_no_new_connections_but_keeps_established_ones() {
     );
 }
 
-fn failed_server_round_trip(policy: Policy, tag: &str) {
+/// `fall`/`rise`: consecutive probes before the checker acts.
+fn failed_server_round_trip(policy: Policy, tag: &str, fall: u32, rise: u32) {
     let mut s = Scenario::one_director(
         &prefix(tag),
         Mode::DirectRoute,
@@ -181,7 +182,9 @@ fn failed_server_round_trip(policy: Policy, tag: &str) {
     let rs2 = s.dest("rproxy2").unwrap();
     let mut checker = HealthChecker::new(s.directors[0].ns.name(), s.key, &s.dests, policy)
         .unwrap()
-        .with_timeout(Duration::from_millis(500));
+        .with_thresholds(fall, rise)
+        // generous: a healthy probe must not time out in a slow, loaded VM
+        .with_timeout(Duration::from_secs(2));
     assert_eq!(
         checker.check_once().unwrap(),
         vec![],
@@ -190,6 +193,14 @@ fn failed_server_round_trip(policy: Policy, tag: &str) {
     assert_alternates(&s.requests(6).unwrap());
 
     s.server("rproxy2").unwrap().stop();
+    for _ in 1..fall {
+        assert_eq!(
+            checker.check_once().unwrap(),
+            vec![],
+            "fewer than {fall} failures"
+        );
+        assert_eq!(checker.is_up(&rs2), Some(true));
+    }
     assert_eq!(checker.check_once().unwrap(), vec![Event::Down(rs2)]);
     assert_eq!(checker.is_up(&rs2), Some(false));
     let during = s.requests(10).unwrap();
@@ -205,6 +216,14 @@ fn failed_server_round_trip(policy: Policy, tag: &str) {
     }
 
     s.server("rproxy2").unwrap().start().unwrap();
+    for _ in 1..rise {
+        assert_eq!(
+            checker.check_once().unwrap(),
+            vec![],
+            "fewer than {rise} successes"
+        );
+        assert_eq!(checker.is_up(&rs2), Some(false));
+    }
     assert_eq!(checker.check_once().unwrap(), vec![Event::Up(rs2)]);
     let after = s.requests(10).unwrap();
     assert_alternates(&after);
@@ -219,13 +238,13 @@ fn failed_server_round_trip(policy: Policy, tag: &str) {
 #[test]
 #[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
 fn failed_server_is_drained_and_gets_traffic_again_after_recovery() {
-    failed_server_round_trip(Policy::Drain, "hcd");
+    failed_server_round_trip(Policy::Drain, "hcd", 1, 1);
 }
 
 #[test]
 #[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
 fn failed_server_is_removed_and_gets_traffic_again_after_recovery() {
-    failed_server_round_trip(Policy::Remove, "hcr");
+    failed_server_round_trip(Policy::Remove, "hcr", 2, 2);
 }
 
 #[test]
