@@ -10,7 +10,10 @@
 //!   flags, timeouts, stats and sync daemons, validated before sending;
 //! - [`codec`]: the pure encoding of those types to netlink attributes and back;
 //! - [`Ipvs`]: a handle with one method per kernel command, opened in the
-//!   current or another network namespace ([`Namespace`]).
+//!   current or another network namespace ([`Namespace`]);
+//! - [`rules`]: the `ipvsadm -S` / `ipvsadm -R` rules text, parsed and
+//!   written (byte for byte as `ipvsadm -Sn`, or losslessly);
+//! - [`conn`]: the connection table (`/proc/net/ip_vs_conn`) of any namespace.
 //!
 //! Errors are one type, [`Error`], that keeps the operation, the object and
 //! the kernel's errno, mapped to typed variants.
@@ -19,11 +22,13 @@
 
 pub mod batch;
 pub mod codec;
+pub mod conn;
 mod error;
 mod handle;
 pub mod model;
 mod netns;
 mod op;
+pub mod rules;
 pub mod table;
 mod transport;
 

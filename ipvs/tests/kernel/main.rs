@@ -13,3 +13,4 @@ mod kproptest;
 mod robust;
 
 mod foundation;
+mod rules;
