@@ -1,0 +1,318 @@
+//! End-to-end tests with real traffic: each builds its own lab of network
+//! namespaces (removed when it ends, also on failure), configures the
+//! directors through the library, sends TCP traffic from a client namespace
+//! and asserts which real server answered.
+//!
+//! They need root and a kernel with IPVS and IPIP, so they are ignored by a
+//! plain `cargo test`; `scripts/vm-suites` runs them in the test VM with
+//! `--ignored`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use ipvs::Scheduler;
+use ipvs_examples::health::{Event, HealthChecker, Policy};
+use ipvs_examples::scenario::{tally, Mode, Scenario};
+
+/// A unique namespace prefix for one test's lab.
+fn prefix(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("e2e{}{n}{tag}-", std::process::id() % 100_000)
+}
+
+/// Asserts `answers` alternate between exactly two servers.
+fn assert_alternates(answers: &[String]) {
+    for pair in answers.windows(2) {
+        assert_ne!(pair[0], pair[1], "rr must alternate: {answers:?}");
+    }
+    let t = tally(answers);
+    assert_eq!(t.len(), 2, "both servers must answer: {answers:?}");
+}
+
+/// The director's per-server connection counters must match what the client saw.
+///
+/// The kernel publishes its per-CPU counters every 2 s (with its rate
+/// estimator), so this waits up to 5 s for them to settle.
+fn assert_counters_match(s: &Scenario, director: usize, answers: &[String]) {
+    let want = tally(answers);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut counters = s.conn_counters(director).unwrap();
+    while std::time::Instant::now() < deadline
+        && want
+            .iter()
+            .any(|(name, n)| counters.get(name).copied() != Some(*n as u64))
+    {
+        std::thread::sleep(Duration::from_millis(250));
+        counters = s.conn_counters(director).unwrap();
+    }
+    for (name, n) in want {
+        assert_eq!(
+            counters.get(&name).copied(),
+            Some(n as u64),
+            "{name}: the director's counter must match the traffic; counters {counters:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn tun_rr_alternates_between_servers() {
+    let s = Scenario::one_director(&prefix("tun"), Mode::Tunnel, Scheduler::RoundRobin, &[1, 1])
+        .unwrap();
+    let answers = s.requests(20).unwrap();
+    assert_alternates(&answers);
+    assert_eq!(
+        tally(&answers).values().copied().collect::<Vec<_>>(),
+        [10, 10]
+    );
+    assert_counters_match(&s, 0, &answers);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn nat_rr_alternates_between_servers() {
+    let s =
+        Scenario::one_director(&prefix("nat"), Mode::Nat, Scheduler::RoundRobin, &[1, 1]).unwrap();
+    let answers = s.requests(20).unwrap();
+    assert_alternates(&answers);
+    assert_counters_match(&s, 0, &answers);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn dr_wrr_follows_the_weights() {
+    // 3:1 over 40 new connections: 30/10, within +-3 (a reused client port
+    // could be matched to an old entry instead of scheduled)
+    let s = Scenario::one_director(
+        &prefix("dr"),
+        Mode::DirectRoute,
+        Scheduler::WeightedRoundRobin,
+        &[3, 1],
+    )
+    .unwrap();
+    let answers = s.requests(40).unwrap();
+    let t = tally(&answers);
+    let heavy = t.get("rproxy1").copied().unwrap_or(0);
+    let light = t.get("rproxy2").copied().unwrap_or(0);
+    assert_eq!(heavy + light, 40, "{t:?}");
+    assert!(
+        (27..=33).contains(&heavy),
+        "weight 3 of 4 must get ~30 of 40: {t:?}"
+    );
+    assert!(
+        (7..=13).contains(&light),
+        "weight 1 of 4 must get ~10 of 40: {t:?}"
+    );
+    assert_counters_match(&s, 0, &answers);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn two_dc_tunnels_reach_both_data_centres_from_either_director() {
+    let s = Scenario::two_dc(&prefix("2dc"), Scheduler::RoundRobin).unwrap();
+    let first = s.requests(10).unwrap();
+    assert_alternates(&first);
+    assert_counters_match(&s, 0, &first);
+    // the core now sends the VIP to DC2's director
+    s.route_vip_to(1).unwrap();
+    let second = s.requests(10).unwrap();
+    assert_alternates(&second);
+    assert_counters_match(&s, 1, &second);
+    // and DC1's director saw nothing more
+    assert_counters_match(&s, 0, &first);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn drained_server_gets_no_new_connections_but_keeps_established_ones() {
+    let s = Scenario::one_director(
+        &prefix("drain"),
+        Mode::DirectRoute,
+        Scheduler::RoundRobin,
+        &[1, 1],
+    )
+    .unwrap();
+    // two long-lived connections: rr puts one on each server
+    let mut a = s.session().unwrap();
+    let mut b = s.session().unwrap();
+    let (wa, wb) = (a.ask().unwrap(), b.ask().unwrap());
+    assert_ne!(wa, wb, "rr must spread the two sessions");
+    let (mut on2, on1) = if wa == "rproxy2" { (a, b) } else { (b, a) };
+    drop(on1);
+
+    let drained = s.dest("rproxy2").unwrap().with_weight(0);
+    s.directors[0]
+        .ipvs
+        .update_destination(&s.key, &drained)
+        .unwrap();
+    let answers = s.requests(12).unwrap();
+    assert!(
+        answers.iter().all(|w| w == "rproxy1"),
+        "a drained server must get no new connection: {answers:?}"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            on2.ask().unwrap(),
+            "rproxy2",
+            "the established connection continues"
+        );
+    }
+    let d = s.directors[0].ipvs.destinations(&s.key).unwrap();
+    let e = d
+        .iter()
+        .find(|e| e.destination.addr == drained.addr)
+        .unwrap();
+    assert_eq!(e.destination.weight, 0);
+    assert_eq!(
+        e.active_conns, 1,
+        "its established connection is still counted"
+    );
+}
+
+/// `fall`/`rise`: consecutive probes before the checker acts.
+fn failed_server_round_trip(policy: Policy, tag: &str, fall: u32, rise: u32) {
+    let mut s = Scenario::one_director(
+        &prefix(tag),
+        Mode::DirectRoute,
+        Scheduler::RoundRobin,
+        &[1, 1],
+    )
+    .unwrap();
+    let rs2 = s.dest("rproxy2").unwrap();
+    let mut checker = HealthChecker::new(s.directors[0].ns.name(), s.key, &s.dests, policy)
+        .unwrap()
+        .with_thresholds(fall, rise)
+        // generous: a healthy probe must not time out in a slow, loaded VM
+        .with_timeout(Duration::from_secs(2));
+    assert_eq!(
+        checker.check_once().unwrap(),
+        vec![],
+        "all healthy at first"
+    );
+    assert_alternates(&s.requests(6).unwrap());
+
+    s.server("rproxy2").unwrap().stop();
+    for _ in 1..fall {
+        assert_eq!(
+            checker.check_once().unwrap(),
+            vec![],
+            "fewer than {fall} failures"
+        );
+        assert_eq!(checker.is_up(&rs2), Some(true));
+    }
+    assert_eq!(checker.check_once().unwrap(), vec![Event::Down(rs2)]);
+    assert_eq!(checker.is_up(&rs2), Some(false));
+    let during = s.requests(10).unwrap();
+    assert!(
+        during.iter().all(|w| w == "rproxy1"),
+        "a failed server gets no traffic once detected: {during:?}"
+    );
+    let listed = s.directors[0].ipvs.destinations(&s.key).unwrap();
+    let entry = listed.iter().find(|e| e.destination.addr == rs2.addr);
+    match policy {
+        Policy::Drain => assert_eq!(entry.unwrap().destination.weight, 0),
+        Policy::Remove => assert!(entry.is_none(), "removed: {listed:?}"),
+    }
+
+    s.server("rproxy2").unwrap().start().unwrap();
+    for _ in 1..rise {
+        assert_eq!(
+            checker.check_once().unwrap(),
+            vec![],
+            "fewer than {rise} successes"
+        );
+        assert_eq!(checker.is_up(&rs2), Some(false));
+    }
+    assert_eq!(checker.check_once().unwrap(), vec![Event::Up(rs2)]);
+    let after = s.requests(10).unwrap();
+    assert_alternates(&after);
+    let listed = s.directors[0].ipvs.destinations(&s.key).unwrap();
+    let entry = listed
+        .iter()
+        .find(|e| e.destination.addr == rs2.addr)
+        .unwrap();
+    assert_eq!(entry.destination.weight, rs2.weight, "weight restored");
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn failed_server_is_drained_and_gets_traffic_again_after_recovery() {
+    failed_server_round_trip(Policy::Drain, "hcd", 1, 1);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn failed_server_is_removed_and_gets_traffic_again_after_recovery() {
+    failed_server_round_trip(Policy::Remove, "hcr", 2, 2);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn synced_connection_survives_director_failover() {
+    let s = Scenario::failover(&prefix("fo")).unwrap();
+    let daemons = s.directors[1].ipvs.daemons().unwrap();
+    assert_eq!(daemons.len(), 1, "the backup daemon runs: {daemons:?}");
+
+    let mut session = s.session().unwrap();
+    let server = session.ask().unwrap();
+    let from = session.local_addr().unwrap();
+    let line = s
+        .wait_for_conn(1, from, Duration::from_secs(10))
+        .unwrap()
+        .unwrap_or_else(|| panic!("the backup never received the connection from {from}"));
+    assert!(line.contains("ESTABLISHED"), "synced entry: {line}");
+
+    s.move_vip_to_backup().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            session.ask().unwrap(),
+            server,
+            "the established connection keeps its real server through the backup"
+        );
+    }
+    // new connections are scheduled by the backup now
+    let answers = s.requests(4).unwrap();
+    assert_alternates(&answers);
+    assert_counters_match(&s, 1, &answers);
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn labs_leave_no_namespace_behind() {
+    let p = prefix("clean");
+    let r = std::panic::catch_unwind(|| {
+        let _s = Scenario::one_director(&p, Mode::Nat, Scheduler::RoundRobin, &[1]).unwrap();
+        panic!("a failing test");
+    });
+    assert!(r.is_err());
+    let left: Vec<_> = std::fs::read_dir("/run/netns")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&p))
+        .collect();
+    assert!(left.is_empty(), "namespaces left behind: {left:?}");
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn unsynced_connection_breaks_on_director_failover() {
+    // the control of the test above: without the backup daemon the backup
+    // has no entry for the connection, so after the move it is reset
+    let s = Scenario::failover_with(&prefix("fox"), false).unwrap();
+    assert_eq!(s.directors[1].ipvs.daemons().unwrap(), vec![]);
+    let mut session = s.session().unwrap();
+    session.ask().unwrap();
+    let from = session.local_addr().unwrap();
+    assert_eq!(
+        s.wait_for_conn(1, from, Duration::from_secs(3)).unwrap(),
+        None,
+        "no backup daemon, no synced entry"
+    );
+    s.move_vip_to_backup().unwrap();
+    assert!(
+        session.ask().is_err(),
+        "the connection cannot survive without its entry on the backup"
+    );
+}
