@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import List
 
 import pytest
@@ -288,3 +290,39 @@ def test_the_gil_is_released_while_the_kernel_is_busy(netns: Netns, lb: ipvs.Ipv
     finally:
         sys.setswitchinterval(old)
     assert during > before
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python" / "director.py"
+
+
+def test_the_director_example_converges_drains_and_tears_down(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.dummy("d0", "10.1.0.1/16", "10.2.0.1/16")
+
+    def run(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLE), "--namespace", netns.name, *args], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    run()
+    saved = netns.saved()
+    assert "-A -t 203.0.113.10:80 -s wrr" in saved
+    assert "-A -t 203.0.113.10:443 -s wlc -p 900 -M 255.255.255.0" in saved
+    assert "-A -f 10 -s sh -b sh-fallback" in saved
+    assert "-a -t 203.0.113.10:80 -r 10.1.0.11:80 -g -w 100" in saved
+    assert any(
+        s.startswith("-a -t 203.0.113.10:443 -r 10.2.0.12:443 -i -w 10 --tun-type gue --tun-port 6080") for s in saved
+    ), saved
+    assert len([s for s in saved if s.startswith("-a ")]) == 15
+    assert len(lb.services()) == 3
+
+    assert "nothing to do" in run("--dry-run")
+    out = run("--drain", "west")
+    assert out.count("update destination") == 9
+    weights = {e.destination.weight for e in lb.destinations(ipvs.ServiceKey.tcp("203.0.113.10", 80)) if str(e.addr).startswith("10.1.")}
+    assert weights == {0}
+    assert "-a -t 203.0.113.10:80 -r 10.1.0.12:80 -g -w 0" in netns.saved()
+
+    run("--teardown")
+    assert netns.saved() == []

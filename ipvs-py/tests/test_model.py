@@ -310,8 +310,9 @@ def test_enums_and_flags() -> None:
     assert [p.value for p in ipvs.Protocol] == ["tcp", "udp", "sctp"]
     assert repr(ipvs.Forwarding.MASQ) == "Forwarding.MASQ"
     assert str(ipvs.Scheduler.WRR) == "wrr"
-    assert ipvs.ServiceFlags.SH_FALLBACK is ipvs.ServiceFlags.SCHED_1
-    assert ipvs.ServiceFlags.MH_PORT is ipvs.ServiceFlags.SCHED_2
+    assert ipvs.ServiceFlags.SH_FALLBACK.value == ipvs.ServiceFlags.SCHED_1.value
+    assert ipvs.ServiceFlags.MH_PORT.value == ipvs.ServiceFlags.SCHED_2.value
+    assert ipvs.ServiceFlags(0x8) is ipvs.ServiceFlags.SH_FALLBACK
     assert repr(ipvs.ServiceFlags(0)) == "ServiceFlags(0)"
     assert repr(ipvs.EncapFlags.CSUM | ipvs.EncapFlags.REMCSUM) == "EncapFlags.CSUM|EncapFlags.REMCSUM"
     assert ipvs.Family.of("::1") is ipvs.Family.IPV6
