@@ -86,6 +86,19 @@ impl Transport {
         }
         // NETLINK_EXT_ACK lets newer kernels add a message to errors; harmless if refused.
         let _ = sock.enable_ext_ack(true);
+        // NETLINK_CAP_ACK: error replies echo only the request's header, not its
+        // payload, so a batch's error replies stay small in the receive buffer.
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt with a pointer to a live c_int and its size.
+        let _ = unsafe {
+            libc::setsockopt(
+                raw,
+                libc::SOL_NETLINK,
+                libc::NETLINK_CAP_ACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
         let pid = sock.pid().map_err(|e| Error::io(ctx(), e))?;
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -129,7 +142,6 @@ impl Transport {
     }
 
     /// The socket's port id.
-    #[allow(dead_code)] // used by batches
     pub(crate) fn pid(&self) -> u32 {
         self.pid
     }
@@ -141,6 +153,16 @@ impl Transport {
             self.seq = 1;
         }
         self.seq
+    }
+
+    /// Reserves `n` consecutive sequence numbers (none of them 0); returns the first.
+    pub(crate) fn reserve_seqs(&mut self, n: u32) -> u32 {
+        if self.seq.checked_add(n).is_none() {
+            self.seq = 0;
+        }
+        let first = self.seq + 1;
+        self.seq += n;
+        first
     }
 
     /// Sends one buffer holding one or more complete messages.
@@ -295,7 +317,6 @@ impl Transport {
     }
 
     /// Raw access for pipelined batches: the receive buffer after [`Transport::recv`].
-    #[allow(dead_code)] // used by batches
     pub(crate) fn received(&self, n: usize) -> &[u8] {
         &self.rbuf[..n]
     }

@@ -105,6 +105,23 @@ impl TestNs {
     }
 }
 
+impl TestNs {
+    /// Makes every unicast address routable (a dummy device with default
+    /// routes), as the kernel refuses destinations it has no route to.
+    pub fn routable(&self) {
+        self.dummy("d0", &["10.255.255.254/8", "fd00::ffff/16"]);
+        self.ip(&["route", "add", "default", "dev", "d0"]);
+        self.ip(&["-6", "route", "add", "default", "dev", "d0"]);
+    }
+
+    /// `ipvsadm -Sn` lines, sorted (ipvsadm's order follows the kernel's hash buckets).
+    pub fn saved_sorted(&self) -> Vec<String> {
+        let mut v = self.saved();
+        v.sort();
+        v
+    }
+}
+
 impl Drop for TestNs {
     fn drop(&mut self) {
         let _ = run("ip", &["netns", "del", &self.name]);
