@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""A director in front of two data centres, kept in shape by reconciliation.
+"""A director in front of two data centres, kept in shape by a desired-state table.
 
 The virtual IP 203.0.113.10 serves HTTP and HTTPS (and a firewall-marked
 bundle of ports). The local data centre ("west") is reached by direct
 routing with full weight; the remote one ("east") through GUE tunnels with a
 small weight, so it takes a share of the load and all of it when west is
-drained. Run it again and it changes nothing; ``--drain west`` sets west's
+drained. Each run reads the kernel's table, plans the difference to the
+desired table (only for the services it manages) and applies the plan as one
+pipelined batch; run it again and it changes nothing; ``--drain west`` sets west's
 weights to 0 (no new connections, existing ones finish); ``--teardown``
 removes what it manages.
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import ipvs
 
@@ -59,7 +61,7 @@ def real_server(dc: DataCentre, addr: str, port: int, drained: Set[str]) -> ipvs
     return ipvs.Destination(addr, port, forwarding=ipvs.Forwarding.ROUTE, weight=weight)
 
 
-def desired(drained: Set[str]) -> Dict[ipvs.Service, FrozenSet[ipvs.Destination]]:
+def desired(drained: Set[str]) -> ipvs.Table:
     """The table this director should have."""
     http = ipvs.Service(ipvs.ServiceKey.tcp(VIP, 80), scheduler=ipvs.Scheduler.WRR)
     https = ipvs.Service(
@@ -69,60 +71,10 @@ def desired(drained: Set[str]) -> Dict[ipvs.Service, FrozenSet[ipvs.Destination]
     )
     # ports 8000-8099 marked 10 by the firewall, one client sticks to one server
     bundle = ipvs.Service(ipvs.ServiceKey.fwmark(10), scheduler=ipvs.Scheduler.SH, flags=ipvs.ServiceFlags.SH_FALLBACK)
-    table: Dict[ipvs.Service, FrozenSet[ipvs.Destination]] = {}
-    for svc, port in ((http, 80), (https, 443), (bundle, 0)):
-        table[svc] = frozenset(
-            real_server(dc, addr, port, drained) for dc in DATA_CENTRES for addr in dc.servers
-        )
-    return table
-
-
-
-def plan(
-    lb: ipvs.Ipvs, want: Dict[ipvs.Service, FrozenSet[ipvs.Destination]], teardown: bool
-) -> List[Tuple[str, ipvs.ServiceKey, Optional[ipvs.Service], Optional[ipvs.Destination]]]:
-    """The operations that turn the current table into ``want`` (only for the services we manage)."""
-    ops: List[Tuple[str, ipvs.ServiceKey, Optional[ipvs.Service], Optional[ipvs.Destination]]] = []
-    have = {e.key: e.service for e in lb.services()}
-    for svc, dests in want.items():
-        key = svc.key
-        if teardown:
-            if key in have:
-                ops.append(("delete service", key, None, None))
-            continue
-        if key not in have:
-            ops.append(("add service", key, svc, None))
-            current: Dict[Tuple[ipvs.IPAddress, int], ipvs.Destination] = {}
-        else:
-            if have[key] != svc:
-                ops.append(("update service", key, svc, None))
-            current = {(e.addr, e.port): e.destination for e in lb.destinations(key)}
-        wanted = {(d.addr, d.port): d for d in dests}
-        for where, d in sorted(wanted.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-            if where not in current:
-                ops.append(("add destination", key, None, d))
-            elif current[where] != d:
-                ops.append(("update destination", key, None, d))
-        for where, d in current.items():
-            if where not in wanted:
-                ops.append(("delete destination", key, None, d))
-    return ops
-
-
-def apply(lb: ipvs.Ipvs, ops: List[Tuple[str, ipvs.ServiceKey, Optional[ipvs.Service], Optional[ipvs.Destination]]]) -> None:
-    for what, key, svc, dest in ops:
-        if what == "add service" and svc is not None:
-            lb.add_service(svc)
-        elif what == "update service" and svc is not None:
-            lb.update_service(svc)
-        elif what == "delete service":
-            lb.delete_service(key)
-        elif what == "add destination" and dest is not None:
-            lb.add_destination(key, dest)
-        elif what == "update destination" and dest is not None:
-            lb.update_destination(key, dest)
-        elif what == "delete destination" and dest is not None:
-            lb.delete_destination(key, dest.addr, dest.port)
+    return ipvs.Table(
+        ipvs.TableService(svc, [real_server(dc, addr, port, drained) for dc in DATA_CENTRES for addr in dc.servers])
+        for svc, port in ((http, 80), (https, 443), (bundle, 0))
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -133,19 +85,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="print the plan without applying it")
     args = p.parse_args(argv)
 
+    want = desired(set(args.drain))
+    ours = [ts.key for ts in want.services]  # the services this script manages; others are left alone
+    if args.teardown:
+        want = ipvs.Table()
     try:
         with ipvs.Ipvs(namespace=args.namespace) as lb:
-            ops = plan(lb, desired(set(args.drain)), args.teardown)
-            for what, key, svc, dest in ops:
-                print(f"{what:<19} {key}" + (f" -> {dest!r}" if dest is not None else ""))
-            if not ops:
-                print("nothing to do")
-            if not args.dry_run:
-                apply(lb, ops)
-                for entry in lb.services():
-                    print(entry.service)
-                    for d in lb.destinations(entry.key):
-                        print(d)
+            if args.dry_run:
+                plan = ipvs.diff(lb.table(), want, scope=ours)
+                print(plan if plan else "nothing to do", end="" if plan else "\n")
+                return 0
+            plan, report = lb.converge(want, scope=ours)
+            print(plan if plan else "nothing to do", end="" if plan else "\n")
+            for index, outcome in report.failures():
+                print(f"director: {plan.operations[index]}: {outcome.error}", file=sys.stderr)
+            if not report.ok:
+                return 1
+            for entry in lb.services():
+                print(entry.service)
+                for d in lb.destinations(entry.key):
+                    print(d)
     except ipvs.PermissionDeniedError as e:
         print(f"director: {e}", file=sys.stderr)
         return 77

@@ -20,9 +20,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::collections::HashSet;
+
+use ipvs::table::{self, DiffOptions, Scope, Table};
 use ipvs::{
-    Destination, DestinationEntry, Family, Info, Ipvs, Namespace, Service, ServiceEntry,
-    ServiceKey, Stats, SyncDaemon, SyncState, Timeouts,
+    BatchMode, BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace,
+    OpOutcome, Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState,
+    Timeouts,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -96,6 +100,45 @@ fn sync_state(name: &str) -> PyResult<SyncState> {
 fn parse_addr(addr: &str) -> PyResult<IpAddr> {
     addr.parse()
         .map_err(|_| PyValueError::new_err(format!("{addr:?} is not an IP address")))
+}
+
+fn batch_mode(name: &str) -> PyResult<BatchMode> {
+    match name {
+        "continue" => Ok(BatchMode::Continue),
+        "stop_on_error" => Ok(BatchMode::StopOnError),
+        other => Err(PyValueError::new_err(format!(
+            "unknown batch mode {other:?} (expected \"continue\" or \"stop_on_error\")"
+        ))),
+    }
+}
+
+/// One outcome of a batch as Python sees it: its status and, unless done, the exception.
+type PyOutcome = (&'static str, Option<PyObject>);
+
+fn outcomes(py: Python<'_>, report: BatchReport) -> Vec<PyOutcome> {
+    report
+        .outcomes
+        .into_iter()
+        .map(|o| match o {
+            OpOutcome::Done => ("done", None),
+            OpOutcome::NotAttempted => ("not_attempted", None),
+            OpOutcome::Failed(e) => ("failed", Some(to_py(py, e).into_value(py).into_any())),
+            OpOutcome::Unknown(e) => ("unknown", Some(to_py(py, e).into_value(py).into_any())),
+            // a later kind of outcome: reported as unknown, without an error
+            _ => ("unknown", None),
+        })
+        .collect()
+}
+
+fn diff_options(scope: Option<&str>, drain_before_remove: bool) -> PyResult<DiffOptions> {
+    let scope = match scope {
+        None => Scope::All,
+        Some(keys) => Scope::Services(from_json::<HashSet<ServiceKey>>("scope", keys)?),
+    };
+    Ok(DiffOptions {
+        scope,
+        drain_before_remove,
+    })
 }
 
 /// A handle on the IPVS table of one network namespace (wrapped by `ipvs.Ipvs`).
@@ -296,6 +339,67 @@ impl Handle {
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |h| h.flush())
     }
+
+    /// Applies one operation, acknowledged; raises its typed error.
+    fn apply(&self, py: Python<'_>, op: &str) -> PyResult<()> {
+        let op: Operation = from_json("operation", op)?;
+        self.run(py, move |h| h.apply(&op))
+    }
+
+    /// Applies a list of operations; one `(status, exception or None)` per operation.
+    fn execute(&self, py: Python<'_>, ops: &str, mode: &str) -> PyResult<Vec<PyOutcome>> {
+        let ops: Vec<Operation> = from_json("operations", ops)?;
+        let mode = batch_mode(mode)?;
+        let h = self.get()?;
+        let report = py.allow_threads(move || h.execute(&ops, mode));
+        Ok(outcomes(py, report))
+    }
+
+    /// Reads the whole table (services, destinations, timeouts).
+    fn table(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.run(py, Table::read)?)
+    }
+
+    /// Reads, plans and applies: `(operations JSON, outcomes)`.
+    #[pyo3(signature = (desired, scope=None, drain_before_remove=false))]
+    fn converge(
+        &self,
+        py: Python<'_>,
+        desired: &str,
+        scope: Option<&str>,
+        drain_before_remove: bool,
+    ) -> PyResult<(String, Vec<PyOutcome>)> {
+        let desired: Table = from_json("table", desired)?;
+        let opts = diff_options(scope, drain_before_remove)?;
+        let (plan, report) = self.run(py, move |h| h.converge(&desired, &opts))?;
+        Ok((to_json(&plan.operations)?, outcomes(py, report)))
+    }
+}
+
+/// Plans the operations turning `current` into `desired` (tables as JSON);
+/// `scope` is a JSON list of the service keys the plan may touch, or `None` for all.
+#[pyfunction]
+#[pyo3(signature = (current, desired, scope=None, drain_before_remove=false))]
+fn diff(
+    current: &str,
+    desired: &str,
+    scope: Option<&str>,
+    drain_before_remove: bool,
+) -> PyResult<String> {
+    let current: Table = from_json("table", current)?;
+    let desired: Table = from_json("table", desired)?;
+    let opts = diff_options(scope, drain_before_remove)?;
+    to_json(&table::diff(&current, &desired, &opts).operations)
+}
+
+/// The table `current` becomes when every operation of `ops` succeeds.
+#[pyfunction]
+fn simulate(current: &str, ops: &str) -> PyResult<String> {
+    let current: Table = from_json("table", current)?;
+    let plan = table::Plan {
+        operations: from_json("operations", ops)?,
+    };
+    to_json(&table::simulate(&current, &plan))
 }
 
 fn roundtrip<T: Serialize + DeserializeOwned>(what: &str, json: &str) -> PyResult<(T, String)> {
@@ -341,6 +445,12 @@ fn normalize(py: Python<'_>, kind: &str, json: &str, family: Option<&str>) -> Py
         "stats" => Ok(roundtrip::<Stats>("stats", json)?.1),
         "timeouts" => Ok(roundtrip::<Timeouts>("timeouts", json)?.1),
         "info" => Ok(roundtrip::<Info>("info", json)?.1),
+        "operation" => {
+            let (v, out) = roundtrip::<Operation>("operation", json)?;
+            checked(v.validate())?;
+            Ok(out)
+        }
+        "table" => Ok(roundtrip::<Table>("table", json)?.1),
         other => Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
     }
 }
@@ -356,6 +466,11 @@ fn display(kind: &str, json: &str) -> PyResult<String> {
             from_json::<DestinationEntry>("destination entry", json)?.to_string()
         }
         "info" => from_json::<Info>("info", json)?.to_string(),
+        "operation" => from_json::<Operation>("operation", json)?.to_string(),
+        "plan" => table::Plan {
+            operations: from_json("operations", json)?,
+        }
+        .to_string(),
         other => return Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
     })
 }
@@ -366,6 +481,8 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Handle>()?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(display, m)?)?;
+    m.add_function(wrap_pyfunction!(diff, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

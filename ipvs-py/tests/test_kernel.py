@@ -319,10 +319,90 @@ def test_the_director_example_converges_drains_and_tears_down(netns: Netns, lb: 
 
     assert "nothing to do" in run("--dry-run")
     out = run("--drain", "west")
-    assert out.count("update destination") == 9
+    assert out.count("ipvsadm -e ") == 9
     weights = {e.destination.weight for e in lb.destinations(ipvs.ServiceKey.tcp("203.0.113.10", 80)) if str(e.addr).startswith("10.1.")}
     assert weights == {0}
     assert "-a -t 203.0.113.10:80 -r 10.1.0.12:80 -g -w 0" in netns.saved()
 
     run("--teardown")
     assert netns.saved() == []
+
+
+def test_batch_continue_reports_each_outcome(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.dummy("d0", "10.0.0.254/24", "192.168.40.254/24")
+    O = ipvs.Operation
+    ops = [
+        O.add_service(ipvs.Service(TCP80, scheduler="rr")),
+        O.add_service(ipvs.Service(TCP80)),  # exists
+        O.add_destination(TCP80, ipvs.Destination("192.168.40.1", 80, forwarding="masq")),
+        O.delete_destination(TCP80, "192.168.40.99", 80),  # no such destination
+        O.add_destination(TCP80, ipvs.Destination("192.168.40.2", 80, forwarding="masq")),
+    ]
+    report = lb.execute(ops)
+    assert [o.status for o in report] == [
+        ipvs.OutcomeStatus.DONE,
+        ipvs.OutcomeStatus.FAILED,
+        ipvs.OutcomeStatus.DONE,
+        ipvs.OutcomeStatus.FAILED,
+        ipvs.OutcomeStatus.DONE,
+    ]
+    assert not report.ok and report.done == 3
+    assert [i for i, _ in report.failures()] == [1, 3]
+    assert isinstance(report.outcomes[1].error, ipvs.ExistsError)
+    assert report.outcomes[1].error.errno == errno.EEXIST
+    assert isinstance(report.outcomes[3].error, ipvs.NotFoundError)
+    assert report.outcomes[3].operation == ops[3]
+    with pytest.raises(ipvs.ExistsError):
+        report.raise_first()
+    saved = netns.saved()
+    assert saved[0] == "-A -t 10.0.0.1:80 -s rr"
+    assert len([s for s in saved if s.startswith("-a ")]) == 2
+
+
+def test_batch_stop_on_error_leaves_the_rest_unattempted(netns: Netns, lb: ipvs.Ipvs) -> None:
+    O = ipvs.Operation
+    udp = ipvs.ServiceKey.udp("10.0.0.1", 53)
+    report = lb.execute(
+        [O.add_service(ipvs.Service(TCP80)), O.delete_service(udp), O.add_service(ipvs.Service(udp))],
+        ipvs.BatchMode.STOP_ON_ERROR,
+    )
+    assert [o.status.value for o in report] == ["done", "failed", "not_attempted"]
+    assert isinstance(report.first_error, ipvs.NotFoundError)
+    assert netns.saved() == ["-A -t 10.0.0.1:80 -s wlc"]
+    lb.apply(O.add_service(ipvs.Service(udp)))
+    with pytest.raises(ipvs.ExistsError):
+        lb.apply(O.add_service(ipvs.Service(udp)))
+    big = [O.add_service(ipvs.Service(ipvs.ServiceKey.tcp(f"10.2.{i // 200}.{i % 200 + 1}", 80))) for i in range(400)]
+    assert lb.execute(big).ok
+    assert len(lb.services()) == 402
+
+
+def test_converge_reaches_the_desired_table_and_then_does_nothing(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.dummy("d0", "10.0.0.254/24", "192.168.50.254/24")
+    netns.ipvsadm("-A", "-t", "10.0.0.9:22")  # not ours
+    netns.ipvsadm("-A", "-t", "10.0.0.1:80", "-s", "wlc")
+    netns.ipvsadm("-a", "-t", "10.0.0.1:80", "-r", "192.168.50.9:80", "-m")
+    desired = ipvs.Table(
+        [
+            ipvs.TableService(
+                ipvs.Service(TCP80, scheduler="wrr"),
+                [ipvs.Destination("192.168.50.1", 80, forwarding="masq", weight=3), ipvs.Destination("192.168.50.2", 80, forwarding="masq")],
+            )
+        ]
+    )
+    plan, report = lb.converge(desired, scope=[TCP80], drain_before_remove=True)
+    assert report.ok, report.failures()
+    assert "ipvsadm -e -t 10.0.0.1:80 -r 192.168.50.9:80 -m -w 0" in str(plan)
+    saved = netns.saved()
+    assert "-A -t 10.0.0.9:22 -s wlc" in saved  # out of scope: untouched
+    assert "-A -t 10.0.0.1:80 -s wrr" in saved
+    assert "-a -t 10.0.0.1:80 -r 192.168.50.1:80 -m -w 3" in saved
+    assert "-a -t 10.0.0.1:80 -r 192.168.50.9:80 -m -w 0" in saved  # drained, not yet removed
+    plan2, report2 = lb.converge(desired, scope=lambda k: k == TCP80)
+    assert [str(o) for o in plan2] == ["ipvsadm -d -t 10.0.0.1:80 -r 192.168.50.9:80"] and report2.ok
+    plan3, _ = lb.converge(desired, scope=[TCP80])
+    assert not plan3
+    current = lb.table()
+    assert current.service(TCP80) == desired.services[0] or current.sorted().service(TCP80) == desired.sorted().services[0]
+    assert current.timeouts is not None and current.timeouts.tcp > 0
+    assert not ipvs.diff(current, desired, scope=[TCP80])

@@ -17,6 +17,20 @@ form (``to_dict``/``from_dict``, ``to_json``/``from_json``). Errors are
 :class:`IpvsError`; kernel errors are also :class:`OSError` with ``errno``.
 """
 
+from ._batch import (
+    BatchMode,
+    BatchReport,
+    Operation,
+    OperationKind,
+    OpOutcome,
+    OutcomeStatus,
+    Plan,
+    Scope,
+    Table,
+    TableService,
+    diff,
+    simulate,
+)
 from ._errors import (
     ExistsError,
     InvalidArgumentError,
@@ -88,6 +102,19 @@ __all__ = [
     "Timeouts",
     "Info",
     "SyncDaemon",
+    # batches, tables, plans
+    "Operation",
+    "OperationKind",
+    "BatchMode",
+    "OutcomeStatus",
+    "OpOutcome",
+    "BatchReport",
+    "TableService",
+    "Table",
+    "Plan",
+    "Scope",
+    "diff",
+    "simulate",
     # errors
     "IpvsError",
     "KernelError",

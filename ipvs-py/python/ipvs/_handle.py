@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 from types import TracebackType
-from typing import Any, List, Optional, Type, TypeVar, Union
+from typing import Any, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _ipvs
+from ._batch import BatchMode, BatchReport, Operation, Plan, Scope, Table, _ops, _report, _scope_json
 from ._model import (
     AddressLike,
     Destination,
@@ -194,6 +195,47 @@ class Ipvs:
     def flush(self) -> None:
         """Deletes every virtual service (``ipvsadm -C``)."""
         self._h.flush()
+
+    # ------------------------------------------------------------ batches, tables, plans
+
+    def apply(self, operation: Operation) -> None:
+        """Applies one operation; raises its typed error."""
+        self._h.apply(_check(operation, Operation, "operation").to_json())
+
+    def execute(self, operations: Iterable[Operation], mode: Union[BatchMode, str] = BatchMode.CONTINUE) -> BatchReport:
+        """Applies many operations and reports each one's outcome (never raises for a failed operation).
+
+        ``BatchMode.CONTINUE`` pipelines them (few system calls, every
+        operation attempted); ``BatchMode.STOP_ON_ERROR`` sends them one at a
+        time and leaves the rest unattempted after the first failure.
+        """
+        ops = tuple(operations)
+        for op in ops:
+            _check(op, Operation, "operation")
+        m = _enum(BatchMode, mode, "batch mode")
+        raw = self._h.execute(json.dumps([o.to_dict() for o in ops]), m.value)
+        return _report(ops, raw)
+
+    def table(self) -> Table:
+        """Reads the whole table: services, their destinations, and the timeouts."""
+        return Table.from_json(self._h.table())
+
+    def apply_plan(self, plan: Plan) -> BatchReport:
+        """Applies a plan as one pipelined batch."""
+        return self.execute(_check(plan, Plan, "plan").operations, BatchMode.CONTINUE)
+
+    def converge(
+        self, desired: Table, *, scope: Scope = None, drain_before_remove: bool = False
+    ) -> Tuple[Plan, BatchReport]:
+        """Reads the current table, plans the way to ``desired`` and applies it; returns the plan and its report."""
+        _check(desired, Table, "desired")
+        if callable(scope):
+            scope_json = _scope_json(scope, self.table(), desired)
+        else:
+            scope_json = _scope_json(scope)
+        text, raw = self._h.converge(desired.to_json(), scope_json, drain_before_remove)
+        ops = _ops(text)
+        return Plan(ops), _report(ops, raw)
 
 
 def _list(text: str) -> List[Any]:

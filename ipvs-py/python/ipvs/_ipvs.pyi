@@ -4,9 +4,9 @@ Values cross as JSON text in the Rust core's serde form; the Python classes
 of :mod:`ipvs` build and parse it.
 """
 
-from typing import Optional, final
+from typing import List, Optional, Tuple, final
 
-__all__ = ["Handle", "display", "normalize", "__version__"]
+__all__ = ["Handle", "display", "normalize", "diff", "simulate", "__version__"]
 
 __version__: str
 
@@ -38,9 +38,21 @@ class Handle:
     def info(self) -> str: ...
     def zero(self, key: Optional[str] = None) -> None: ...
     def flush(self) -> None: ...
+    def apply(self, op: str) -> None: ...
+    def execute(self, ops: str, mode: str) -> List[Tuple[str, Optional[BaseException]]]: ...
+    def table(self) -> str: ...
+    def converge(
+        self, desired: str, scope: Optional[str] = None, drain_before_remove: bool = False
+    ) -> Tuple[str, List[Tuple[str, Optional[BaseException]]]]: ...
 
 def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
     """Parses, validates and re-encodes a value of the core type ``kind``."""
 
 def display(kind: str, json: str) -> str:
     """The core's text for a value."""
+
+def diff(current: str, desired: str, scope: Optional[str] = None, drain_before_remove: bool = False) -> str:
+    """Plans the operations turning one table into another (a JSON list of operations)."""
+
+def simulate(current: str, ops: str) -> str:
+    """The table ``current`` becomes when every operation succeeds."""
