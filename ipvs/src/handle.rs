@@ -124,6 +124,27 @@ impl Ipvs {
         &self.namespace
     }
 
+    /// The netlink port id of this handle's socket.
+    pub fn port_id(&self) -> u32 {
+        self.lock().transport.pid()
+    }
+
+    /// Sets the socket's receive buffer size in bytes (default 8 MiB where
+    /// allowed). Replies that do not fit are dropped by the kernel and reported
+    /// as an error ([`Error::Io`] with `ENOBUFS`), never waited for.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket option cannot be set.
+    pub fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        self.lock().transport.set_receive_buffer(bytes)
+    }
+
+    /// The sequence number the next request will carry (for tests of reply checking).
+    #[doc(hidden)]
+    pub fn next_seq_for_tests(&self) -> u32 {
+        self.lock().transport.peek_seq()
+    }
+
     /// Bounds every wait for the kernel's reply (default 30 s).
     ///
     /// # Errors
@@ -251,10 +272,15 @@ impl Ipvs {
 
     /// Lists every virtual service with its counters (`ipvsadm -Ln --stats`).
     ///
+    /// Like every IPVS listing, this is not a snapshot: the kernel sends the
+    /// table in parts and does not flag concurrent changes, so a listing taken
+    /// while services are added or removed (in any network namespace) may miss
+    /// one. Entries it repeats are dropped here.
+    ///
     /// # Errors
     /// [`Error::Protocol`] for a reply that cannot be decoded.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
-        let mut out = Vec::new();
+        let mut out: Vec<ServiceEntry> = Vec::new();
         self.run(
             cmd::GET_SERVICE,
             true,
@@ -267,6 +293,12 @@ impl Ipvs {
             },
         )
         .map_err(fail(OpKind::GetService, || "listing services".into(), None))?;
+        // The kernel restarts its hash walk for every part of a dump and skips
+        // as many entries as it already sent; a service added or removed
+        // meanwhile (in any namespace: the hash table is shared) can make it
+        // send one twice. Keep the first.
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|e| seen.insert(e.service.key));
         Ok(out)
     }
 
@@ -317,6 +349,9 @@ impl Ipvs {
             },
         )
         .map_err(fail(OpKind::GetDest, ctx, None))?;
+        // as for services: a concurrent change can make the kernel repeat an entry
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|e: &DestinationEntry| seen.insert((e.destination.addr, e.destination.port)));
         Ok(out)
     }
 

@@ -141,6 +141,23 @@ impl Transport {
         Ok(())
     }
 
+    /// Sets the receive buffer size (`SO_RCVBUFFORCE`, or `SO_RCVBUF` when not privileged).
+    pub(crate) fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        let v = i32::try_from(bytes).unwrap_or(i32::MAX);
+        let raw = self.sock.as_raw_fd();
+        setsockopt_int(raw, libc::SO_RCVBUFFORCE, v)
+            .or_else(|_| setsockopt_int(raw, libc::SO_RCVBUF, v))
+            .map_err(|e| Error::io("setting the netlink receive buffer", e))
+    }
+
+    /// The next sequence number [`Transport::next_seq`] will hand out.
+    pub(crate) fn peek_seq(&self) -> u32 {
+        match self.seq.wrapping_add(1) {
+            0 => 1,
+            s => s,
+        }
+    }
+
     /// The socket's port id.
     pub(crate) fn pid(&self) -> u32 {
         self.pid

@@ -10,5 +10,6 @@ mod support;
 mod batch;
 mod core_features;
 mod kproptest;
+mod robust;
 
 mod foundation;
