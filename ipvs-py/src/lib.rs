@@ -243,6 +243,16 @@ impl Handle {
         })
     }
 
+    /// The netlink port id of the handle's socket.
+    fn port_id(&self) -> PyResult<u32> {
+        Ok(self.get()?.port_id())
+    }
+
+    /// Sets the socket's receive buffer size in bytes.
+    fn set_receive_buffer(&self, py: Python<'_>, bytes: usize) -> PyResult<()> {
+        self.run(py, move |h| h.set_receive_buffer(bytes))
+    }
+
     /// Bounds every wait for the kernel's reply, in seconds.
     fn set_timeout(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
         let d = Duration::try_from_secs_f64(seconds)

@@ -24,6 +24,10 @@ TCP80 = ipvs.ServiceKey.tcp("10.0.0.1", 80)
 
 def test_the_handle_resolves_the_family_and_reads_info(lb: ipvs.Ipvs) -> None:
     assert lb.family_id > 0
+    assert lb.port_id > 0
+    lb.set_receive_buffer(1 << 20)
+    with pytest.raises(ValueError):
+        lb.set_receive_buffer(0)
     info = lb.info()
     assert info.version_triple >= (1, 2, 0)
     assert info.conn_table_size > 0

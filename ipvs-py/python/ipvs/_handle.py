@@ -22,6 +22,7 @@ from ._model import (
     Timeouts,
     _addr,
     _enum,
+    _int,
     _u16,
 )
 
@@ -113,6 +114,19 @@ class Ipvs:
     def family_id(self) -> int:
         """The generic netlink family id of IPVS in this namespace."""
         return self._h.family_id()
+
+    @property
+    def port_id(self) -> int:
+        """The netlink port id of the handle's socket."""
+        return self._h.port_id()
+
+    def set_receive_buffer(self, size: int) -> None:
+        """Sets the socket's receive buffer in bytes (default 8 MiB where allowed).
+
+        Replies that do not fit are dropped by the kernel and reported as a
+        :class:`SystemCallError` with ``errno`` ``ENOBUFS``, never waited for.
+        """
+        self._h.set_receive_buffer(_int(size, "receive buffer size", 1, 2**31 - 1))
 
     def set_timeout(self, seconds: float) -> None:
         """Bounds every wait for the kernel's reply."""
