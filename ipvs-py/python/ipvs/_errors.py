@@ -1,0 +1,138 @@
+"""The exception hierarchy of :mod:`ipvs`.
+
+Every error raised by the library is an :class:`IpvsError`. Errors the kernel
+answered with an errno are also :class:`OSError` (``.errno`` set), and the
+common ones also the matching built-in: ``ExistsError`` is a
+``FileExistsError``, ``PermissionDeniedError`` a ``PermissionError``,
+``NotFoundError`` a ``LookupError``, ``InvalidArgumentError`` and
+``InvalidInputError`` a ``ValueError``, ``IpvsTimeoutError`` a
+``TimeoutError``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+__all__ = [
+    "IpvsError",
+    "KernelError",
+    "ExistsError",
+    "NotFoundError",
+    "InvalidArgumentError",
+    "PermissionDeniedError",
+    "ModuleMissingError",
+    "SystemCallError",
+    "InvalidInputError",
+    "ProtocolError",
+    "IpvsTimeoutError",
+    "NotAttemptedError",
+]
+
+
+class IpvsError(Exception):
+    """Base class of every error of this library.
+
+    ``str(e)`` is the core's full message; ``context`` says what was being
+    done (e.g. ``adding service TCP 10.0.0.1:80``); ``errno`` is the kernel's
+    or the system call's errno, or ``None``.
+    """
+
+    message: str
+    context: str
+    errno: Optional[int]
+
+    def __init__(self, message: str, context: str = "", errno: Optional[int] = None) -> None:
+        if isinstance(self, OSError):
+            OSError.__init__(self, errno, message)
+        else:
+            Exception.__init__(self, message)
+            self.errno = errno
+        self.message = message
+        self.context = context
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class KernelError(IpvsError, OSError):
+    """The kernel refused a request with an errno (``.errno``)."""
+
+
+class ExistsError(KernelError, FileExistsError):
+    """The object already exists (``EEXIST``)."""
+
+
+class NotFoundError(KernelError, LookupError):
+    """The service, destination, daemon or interface does not exist (``ESRCH``, ``ENOENT``, ``ENODEV``)."""
+
+
+class InvalidArgumentError(KernelError, ValueError):
+    """The kernel refused the values (``EINVAL``, ``ERANGE``, ...); ``hint`` lists likely causes."""
+
+    hint: Optional[str] = None
+
+
+class PermissionDeniedError(KernelError, PermissionError):
+    """The caller lacks ``CAP_NET_ADMIN`` in the namespace (``EPERM``)."""
+
+
+class ModuleMissingError(KernelError):
+    """A kernel module (``ip_vs``, a scheduler, a persistence engine) is missing; ``module`` names it."""
+
+    module: str = ""
+
+
+class SystemCallError(IpvsError, OSError):
+    """A system call failed (opening the namespace or the socket, sending, receiving)."""
+
+
+class InvalidInputError(IpvsError, ValueError):
+    """The request was refused before anything was sent (the core's validation)."""
+
+
+class ProtocolError(IpvsError):
+    """The kernel's reply could not be understood."""
+
+
+class IpvsTimeoutError(IpvsError, TimeoutError):
+    """No reply arrived in time (see ``Ipvs(timeout=...)``)."""
+
+
+class NotAttemptedError(IpvsError):
+    """A batched operation was not sent because an earlier one failed."""
+
+
+_KINDS: dict[str, type[IpvsError]] = {
+    "exists": ExistsError,
+    "not_found": NotFoundError,
+    "invalid": InvalidArgumentError,
+    "permission_denied": PermissionDeniedError,
+    "module_missing": ModuleMissingError,
+    "kernel": KernelError,
+    "invalid_input": InvalidInputError,
+    "io": SystemCallError,
+    "protocol": ProtocolError,
+    "timeout": IpvsTimeoutError,
+    "not_attempted": NotAttemptedError,
+}
+
+
+def _from_core(
+    kind: str,
+    message: str,
+    context: str,
+    errno: Optional[int],
+    module: Optional[str],
+    hint: Optional[str],
+) -> IpvsError:
+    """Builds the exception for a core error (called by the compiled module)."""
+    cls = _KINDS.get(kind, IpvsError)
+    exc = cls(message, context, errno)
+    if isinstance(exc, ModuleMissingError) and module is not None:
+        exc.module = module
+    if isinstance(exc, InvalidArgumentError):
+        exc.hint = hint
+    return exc

@@ -1,0 +1,259 @@
+"""The :class:`Ipvs` handle."""
+
+from __future__ import annotations
+
+import json
+import os
+from types import TracebackType
+from typing import Any, Iterable, List, Optional, Tuple, Type, TypeVar, Union
+
+from . import _ipvs
+from ._batch import BatchMode, BatchReport, Operation, Plan, Scope, Table, _ops, _report, _scope_json
+from ._model import (
+    AddressLike,
+    Destination,
+    DestinationEntry,
+    Info,
+    Service,
+    ServiceEntry,
+    ServiceKey,
+    SyncDaemon,
+    SyncState,
+    Timeouts,
+    _addr,
+    _enum,
+    _int,
+    _u16,
+)
+
+__all__ = ["Ipvs", "NamespaceLike"]
+
+NamespaceLike = Union[str, "os.PathLike[str]", int, None]
+"""A network namespace: an ``ip netns`` name, a namespace file path, an open fd, or ``None`` for the current one."""
+
+_C = TypeVar("_C")
+
+
+def _check(value: object, cls: Type[_C], what: str) -> _C:
+    if not isinstance(value, cls):
+        raise TypeError(f"{what} must be a {cls.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _key(key: object) -> str:
+    return _check(key, ServiceKey, "key").to_json()
+
+
+class Ipvs:
+    """A handle on the IPVS table of one network namespace.
+
+    ``namespace`` is ``None`` (the caller's namespace), an ``ip netns`` name
+    (``"blue"``), a namespace file (a path containing ``/``, or a
+    ``pathlib.Path``, e.g. ``/proc/1234/ns/net``), or an open namespace file
+    descriptor (an ``int``, borrowed). No thread of the process changes
+    namespace. ``timeout`` bounds each wait for the kernel (default 30 s).
+
+    The handle is a context manager (closing it on exit) and may be shared
+    between threads: the GIL is released while the kernel answers, and
+    requests on one handle are serialised. Open one handle per thread for
+    parallel requests.
+    """
+
+    def __init__(self, namespace: NamespaceLike = None, *, timeout: Optional[float] = None) -> None:
+        if namespace is None:
+            h = _ipvs.Handle()
+        elif isinstance(namespace, bool):
+            raise TypeError("namespace must be a name, a path, a file descriptor or None")
+        elif isinstance(namespace, int):
+            h = _ipvs.Handle(fd=namespace)
+        elif isinstance(namespace, str) and "/" not in namespace:
+            h = _ipvs.Handle(name=namespace)
+        elif isinstance(namespace, (str, os.PathLike)):
+            h = _ipvs.Handle(path=os.fspath(namespace))
+        else:
+            raise TypeError(
+                f"namespace must be a name, a path, a file descriptor or None, not {type(namespace).__name__}"
+            )
+        self._h = h
+        self._namespace = namespace
+        if timeout is not None:
+            self.set_timeout(timeout)
+
+    # ------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Closes the handle's socket; calls still running on other threads finish first."""
+        self._h.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._h.closed
+
+    def __enter__(self) -> Ipvs:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<ipvs.Ipvs namespace={self._namespace!r}{state}>"
+
+    @property
+    def namespace(self) -> NamespaceLike:
+        """The namespace the handle was opened in, as given."""
+        return self._namespace
+
+    @property
+    def family_id(self) -> int:
+        """The generic netlink family id of IPVS in this namespace."""
+        return self._h.family_id()
+
+    @property
+    def port_id(self) -> int:
+        """The netlink port id of the handle's socket."""
+        return self._h.port_id()
+
+    def set_receive_buffer(self, size: int) -> None:
+        """Sets the socket's receive buffer in bytes (default 8 MiB where allowed).
+
+        Replies that do not fit are dropped by the kernel and reported as a
+        :class:`SystemCallError` with ``errno`` ``ENOBUFS``, never waited for.
+        """
+        self._h.set_receive_buffer(_int(size, "receive buffer size", 1, 2**31 - 1))
+
+    def set_timeout(self, seconds: float) -> None:
+        """Bounds every wait for the kernel's reply."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds, not {type(seconds).__name__}")
+        self._h.set_timeout(float(seconds))
+
+    # ------------------------------------------------------------ services
+
+    def add_service(self, service: Service) -> None:
+        """Adds a virtual service (``ipvsadm -A``). Raises :class:`ExistsError` if it exists."""
+        self._h.add_service(_check(service, Service, "service").to_json())
+
+    def update_service(self, service: Service) -> None:
+        """Changes a virtual service's configuration (``ipvsadm -E``)."""
+        self._h.update_service(_check(service, Service, "service").to_json())
+
+    def delete_service(self, key: ServiceKey) -> None:
+        """Deletes a virtual service and its real servers (``ipvsadm -D``)."""
+        self._h.delete_service(_key(key))
+
+    def service(self, key: ServiceKey) -> ServiceEntry:
+        """Reads one virtual service. Raises :class:`NotFoundError` if it does not exist."""
+        return ServiceEntry.from_dict(json.loads(self._h.service(_key(key))))
+
+    def services(self) -> List[ServiceEntry]:
+        """Lists every virtual service with its counters (``ipvsadm -Ln``)."""
+        return [ServiceEntry.from_dict(d) for d in _list(self._h.services())]
+
+    # ------------------------------------------------------------ destinations
+
+    def add_destination(self, key: ServiceKey, destination: Destination) -> None:
+        """Adds a real server to a virtual service (``ipvsadm -a``)."""
+        self._h.add_destination(_key(key), _check(destination, Destination, "destination").to_json())
+
+    def update_destination(self, key: ServiceKey, destination: Destination) -> None:
+        """Changes a real server's forwarding, weight or thresholds (``ipvsadm -e``)."""
+        self._h.update_destination(_key(key), _check(destination, Destination, "destination").to_json())
+
+    def delete_destination(self, key: ServiceKey, addr: AddressLike, port: int) -> None:
+        """Removes a real server from a virtual service (``ipvsadm -d``)."""
+        self._h.delete_destination(_key(key), str(_addr(addr, "real server address")), _u16(port, "port"))
+
+    def destinations(self, key: ServiceKey) -> List[DestinationEntry]:
+        """Lists a virtual service's real servers (empty for a service that does not exist)."""
+        return [DestinationEntry.from_dict(d) for d in _list(self._h.destinations(_key(key)))]
+
+    # ------------------------------------------------------------ daemons
+
+    def start_daemon(self, daemon: SyncDaemon) -> None:
+        """Starts a connection synchronisation daemon (``ipvsadm --start-daemon``)."""
+        self._h.start_daemon(_check(daemon, SyncDaemon, "daemon").to_json())
+
+    def stop_daemon(self, state: Union[SyncState, str]) -> None:
+        """Stops the sync daemon of that state (``ipvsadm --stop-daemon``)."""
+        self._h.stop_daemon(_enum(SyncState, state, "sync state").value)
+
+    def daemons(self) -> List[SyncDaemon]:
+        """Lists the running sync daemons (``ipvsadm -L --daemon``)."""
+        return [SyncDaemon.from_dict(d) for d in _list(self._h.daemons())]
+
+    # ------------------------------------------------------------ global
+
+    def timeouts(self) -> Timeouts:
+        """Reads the connection timeouts (``ipvsadm -L --timeout``)."""
+        return Timeouts.from_dict(json.loads(self._h.timeouts()))
+
+    def set_timeouts(self, timeouts: Timeouts) -> None:
+        """Sets the connection timeouts (``ipvsadm --set``); a 0 keeps that timeout."""
+        self._h.set_timeouts(_check(timeouts, Timeouts, "timeouts").to_json())
+
+    def info(self) -> Info:
+        """Reads the IPVS version and connection table size."""
+        return Info.from_dict(json.loads(self._h.info()))
+
+    def zero(self, key: Optional[ServiceKey] = None) -> None:
+        """Zeroes the counters of one service, or of all (``ipvsadm -Z``)."""
+        self._h.zero(None if key is None else _key(key))
+
+    def flush(self) -> None:
+        """Deletes every virtual service (``ipvsadm -C``)."""
+        self._h.flush()
+
+    # ------------------------------------------------------------ batches, tables, plans
+
+    def apply(self, operation: Operation) -> None:
+        """Applies one operation; raises its typed error."""
+        self._h.apply(_check(operation, Operation, "operation").to_json())
+
+    def execute(self, operations: Iterable[Operation], mode: Union[BatchMode, str] = BatchMode.CONTINUE) -> BatchReport:
+        """Applies many operations and reports each one's outcome (never raises for a failed operation).
+
+        ``BatchMode.CONTINUE`` pipelines them (few system calls, every
+        operation attempted); ``BatchMode.STOP_ON_ERROR`` sends them one at a
+        time and leaves the rest unattempted after the first failure.
+        """
+        ops = tuple(operations)
+        for op in ops:
+            _check(op, Operation, "operation")
+        m = _enum(BatchMode, mode, "batch mode")
+        raw = self._h.execute(json.dumps([o.to_dict() for o in ops]), m.value)
+        return _report(ops, raw)
+
+    def table(self) -> Table:
+        """Reads the whole table: services, their destinations, and the timeouts."""
+        return Table.from_json(self._h.table())
+
+    def apply_plan(self, plan: Plan) -> BatchReport:
+        """Applies a plan as one pipelined batch."""
+        return self.execute(_check(plan, Plan, "plan").operations, BatchMode.CONTINUE)
+
+    def converge(
+        self, desired: Table, *, scope: Scope = None, drain_before_remove: bool = False
+    ) -> Tuple[Plan, BatchReport]:
+        """Reads the current table, plans the way to ``desired`` and applies it; returns the plan and its report."""
+        _check(desired, Table, "desired")
+        if callable(scope):
+            scope_json = _scope_json(scope, self.table(), desired)
+        else:
+            scope_json = _scope_json(scope)
+        text, raw = self._h.converge(desired.to_json(), scope_json, drain_before_remove)
+        ops = _ops(text)
+        return Plan(ops), _report(ops, raw)
+
+
+def _list(text: str) -> List[Any]:
+    value = json.loads(text)
+    if not isinstance(value, list):
+        raise TypeError("expected a list from the core")
+    return value

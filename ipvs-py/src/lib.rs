@@ -1,0 +1,498 @@
+//! The compiled half of the Python package `ipvs` (`ipvs._ipvs`).
+//!
+//! The Python half (`python/ipvs/`) holds the value classes (frozen
+//! dataclasses, enums, flags) and converts them to and from the core's serde
+//! form. This module carries values across as JSON text in that form, so the
+//! core's own deserialisers and validators decide what is acceptable, and its
+//! messages reach Python unchanged:
+//!
+//! - [`Handle`] wraps [`ipvs::Ipvs`]: one method per core operation, the GIL
+//!   released around every netlink exchange, usable from many threads;
+//! - [`normalize`] and the `*_str` functions run the core's pure logic
+//!   (validation, serde round trip, `Display`) without a kernel;
+//! - errors become the exception classes of `ipvs._errors` (built by its
+//!   `_from_core`), bad JSON or values a `ValueError`; nothing here panics.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use std::collections::HashSet;
+
+use ipvs::table::{self, DiffOptions, Scope, Table};
+use ipvs::{
+    BatchMode, BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace,
+    OpOutcome, Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState,
+    Timeouts,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Turns a core error into the matching exception of `ipvs._errors`.
+fn to_py(py: Python<'_>, e: ipvs::Error) -> PyErr {
+    let (kind, module, hint): (&str, Option<String>, Option<&str>) = match &e {
+        ipvs::Error::Exists { .. } => ("exists", None, None),
+        ipvs::Error::NotFound { .. } => ("not_found", None, None),
+        ipvs::Error::Invalid { hint, .. } => ("invalid", None, *hint),
+        ipvs::Error::PermissionDenied { .. } => ("permission_denied", None, None),
+        ipvs::Error::ModuleMissing { module, .. } => ("module_missing", Some(module.clone()), None),
+        ipvs::Error::Kernel { .. } => ("kernel", None, None),
+        ipvs::Error::InvalidInput { .. } => ("invalid_input", None, None),
+        ipvs::Error::Io { .. } => ("io", None, None),
+        ipvs::Error::Protocol { .. } => ("protocol", None, None),
+        ipvs::Error::Timeout { .. } => ("timeout", None, None),
+        ipvs::Error::NotAttempted { .. } => ("not_attempted", None, None),
+        _ => ("other", None, None),
+    };
+    let made = py
+        .import("ipvs._errors")
+        .and_then(|m| m.getattr("_from_core"))
+        .and_then(|f| {
+            f.call1((
+                kind,
+                e.to_string(),
+                e.context().to_string(),
+                e.errno(),
+                module,
+                hint,
+            ))
+        });
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+fn from_json<T: DeserializeOwned>(what: &str, json: &str) -> PyResult<T> {
+    serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
+}
+
+fn to_json<T: Serialize>(value: &T) -> PyResult<String> {
+    serde_json::to_string(value)
+        .map_err(|e| PyValueError::new_err(format!("cannot encode a value: {e}")))
+}
+
+fn family(name: &str) -> PyResult<Family> {
+    match name {
+        "ipv4" => Ok(Family::Ipv4),
+        "ipv6" => Ok(Family::Ipv6),
+        other => Err(PyValueError::new_err(format!(
+            "unknown address family {other:?} (expected \"ipv4\" or \"ipv6\")"
+        ))),
+    }
+}
+
+fn sync_state(name: &str) -> PyResult<SyncState> {
+    match name {
+        "master" => Ok(SyncState::Master),
+        "backup" => Ok(SyncState::Backup),
+        other => Err(PyValueError::new_err(format!(
+            "unknown sync daemon state {other:?} (expected \"master\" or \"backup\")"
+        ))),
+    }
+}
+
+fn parse_addr(addr: &str) -> PyResult<IpAddr> {
+    addr.parse()
+        .map_err(|_| PyValueError::new_err(format!("{addr:?} is not an IP address")))
+}
+
+fn batch_mode(name: &str) -> PyResult<BatchMode> {
+    match name {
+        "continue" => Ok(BatchMode::Continue),
+        "stop_on_error" => Ok(BatchMode::StopOnError),
+        other => Err(PyValueError::new_err(format!(
+            "unknown batch mode {other:?} (expected \"continue\" or \"stop_on_error\")"
+        ))),
+    }
+}
+
+/// One outcome of a batch as Python sees it: its status and, unless done, the exception.
+type PyOutcome = (&'static str, Option<PyObject>);
+
+fn outcomes(py: Python<'_>, report: BatchReport) -> Vec<PyOutcome> {
+    report
+        .outcomes
+        .into_iter()
+        .map(|o| match o {
+            OpOutcome::Done => ("done", None),
+            OpOutcome::NotAttempted => ("not_attempted", None),
+            OpOutcome::Failed(e) => ("failed", Some(to_py(py, e).into_value(py).into_any())),
+            OpOutcome::Unknown(e) => ("unknown", Some(to_py(py, e).into_value(py).into_any())),
+            // a later kind of outcome: reported as unknown, without an error
+            _ => ("unknown", None),
+        })
+        .collect()
+}
+
+fn diff_options(scope: Option<&str>, drain_before_remove: bool) -> PyResult<DiffOptions> {
+    let scope = match scope {
+        None => Scope::All,
+        Some(keys) => Scope::Services(from_json::<HashSet<ServiceKey>>("scope", keys)?),
+    };
+    Ok(DiffOptions {
+        scope,
+        drain_before_remove,
+    })
+}
+
+/// A handle on the IPVS table of one network namespace (wrapped by `ipvs.Ipvs`).
+///
+/// Every method takes and returns values in the core's serde JSON form. The
+/// core handle is shared through an `Arc`: `close` drops this object's
+/// reference, and calls already running on other threads finish normally.
+#[pyclass(frozen, module = "ipvs._ipvs", name = "Handle")]
+pub struct Handle {
+    inner: Mutex<Option<Arc<Ipvs>>>,
+}
+
+impl Handle {
+    fn get(&self) -> PyResult<Arc<Ipvs>> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .clone()
+            .ok_or_else(|| PyValueError::new_err("operation on a closed Ipvs handle"))
+    }
+
+    /// Runs `f` on the core handle with the GIL released.
+    fn run<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Ipvs) -> ipvs::Result<R> + Send,
+    ) -> PyResult<R> {
+        let h = self.get()?;
+        py.allow_threads(move || f(&h)).map_err(|e| to_py(py, e))
+    }
+}
+
+#[pymethods]
+impl Handle {
+    /// Opens a handle: at most one of `name` (`ip netns` name), `path` (a
+    /// namespace file) or `fd` (an open namespace descriptor, borrowed).
+    #[new]
+    #[pyo3(signature = (name=None, path=None, fd=None))]
+    fn new(
+        py: Python<'_>,
+        name: Option<String>,
+        path: Option<PathBuf>,
+        fd: Option<i32>,
+    ) -> PyResult<Self> {
+        let ns = match (name, path, fd) {
+            (None, None, None) => Namespace::Current,
+            (Some(n), None, None) => {
+                if n.is_empty() || n.contains('/') || n.contains('\0') || n == "." || n == ".." {
+                    return Err(PyValueError::new_err(format!(
+                        "{n:?} is not a network namespace name"
+                    )));
+                }
+                Namespace::Named(n)
+            }
+            (None, Some(p), None) => Namespace::Path(p),
+            (None, None, Some(fd)) if fd >= 0 => Namespace::Fd(fd),
+            (None, None, Some(fd)) => {
+                return Err(PyValueError::new_err(format!(
+                    "{fd} is not a file descriptor"
+                )))
+            }
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "give at most one of a namespace name, path or file descriptor",
+                ))
+            }
+        };
+        let h = py
+            .allow_threads(move || Ipvs::open(ns))
+            .map_err(|e| to_py(py, e))?;
+        Ok(Handle {
+            inner: Mutex::new(Some(Arc::new(h))),
+        })
+    }
+
+    /// Drops the handle's socket (once no call uses it any more).
+    fn close(&self) {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard.take();
+    }
+
+    /// Whether `close` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    /// The generic netlink family id of IPVS.
+    fn family_id(&self) -> PyResult<u16> {
+        Ok(self.get()?.family_id())
+    }
+
+    /// A description of the namespace, e.g. `network namespace "blue"`.
+    fn namespace(&self) -> PyResult<String> {
+        Ok(match self.get()?.namespace() {
+            Namespace::Current => "current".to_string(),
+            Namespace::Named(n) => format!("name:{n}"),
+            Namespace::Path(p) => format!("path:{}", p.display()),
+            Namespace::Fd(fd) => format!("fd:{fd}"),
+        })
+    }
+
+    /// The netlink port id of the handle's socket.
+    fn port_id(&self) -> PyResult<u32> {
+        Ok(self.get()?.port_id())
+    }
+
+    /// Sets the socket's receive buffer size in bytes.
+    fn set_receive_buffer(&self, py: Python<'_>, bytes: usize) -> PyResult<()> {
+        self.run(py, move |h| h.set_receive_buffer(bytes))
+    }
+
+    /// Bounds every wait for the kernel's reply, in seconds.
+    fn set_timeout(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
+        let d = Duration::try_from_secs_f64(seconds)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "timeout must be a positive number of seconds, not {seconds}"
+                ))
+            })?;
+        self.run(py, move |h| h.set_timeout(d))
+    }
+
+    fn add_service(&self, py: Python<'_>, service: &str) -> PyResult<()> {
+        let s: Service = from_json("service", service)?;
+        self.run(py, move |h| h.add_service(&s))
+    }
+
+    fn update_service(&self, py: Python<'_>, service: &str) -> PyResult<()> {
+        let s: Service = from_json("service", service)?;
+        self.run(py, move |h| h.update_service(&s))
+    }
+
+    fn delete_service(&self, py: Python<'_>, key: &str) -> PyResult<()> {
+        let k: ServiceKey = from_json("service key", key)?;
+        self.run(py, move |h| h.delete_service(&k))
+    }
+
+    fn service(&self, py: Python<'_>, key: &str) -> PyResult<String> {
+        let k: ServiceKey = from_json("service key", key)?;
+        to_json(&self.run(py, move |h| h.service(&k))?)
+    }
+
+    fn services(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.run(py, |h| h.services())?)
+    }
+
+    fn add_destination(&self, py: Python<'_>, key: &str, dest: &str) -> PyResult<()> {
+        let k: ServiceKey = from_json("service key", key)?;
+        let d: Destination = from_json("destination", dest)?;
+        self.run(py, move |h| h.add_destination(&k, &d))
+    }
+
+    fn update_destination(&self, py: Python<'_>, key: &str, dest: &str) -> PyResult<()> {
+        let k: ServiceKey = from_json("service key", key)?;
+        let d: Destination = from_json("destination", dest)?;
+        self.run(py, move |h| h.update_destination(&k, &d))
+    }
+
+    fn delete_destination(&self, py: Python<'_>, key: &str, addr: &str, port: u16) -> PyResult<()> {
+        let k: ServiceKey = from_json("service key", key)?;
+        let a = parse_addr(addr)?;
+        self.run(py, move |h| h.delete_destination(&k, a, port))
+    }
+
+    fn destinations(&self, py: Python<'_>, key: &str) -> PyResult<String> {
+        let k: ServiceKey = from_json("service key", key)?;
+        to_json(&self.run(py, move |h| h.destinations(&k))?)
+    }
+
+    fn start_daemon(&self, py: Python<'_>, daemon: &str) -> PyResult<()> {
+        let d: SyncDaemon = from_json("sync daemon", daemon)?;
+        self.run(py, move |h| h.start_daemon(&d))
+    }
+
+    fn stop_daemon(&self, py: Python<'_>, state: &str) -> PyResult<()> {
+        let s = sync_state(state)?;
+        self.run(py, move |h| h.stop_daemon(s))
+    }
+
+    fn daemons(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.run(py, |h| h.daemons())?)
+    }
+
+    fn timeouts(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.run(py, |h| h.timeouts())?)
+    }
+
+    fn set_timeouts(&self, py: Python<'_>, timeouts: &str) -> PyResult<()> {
+        let t: Timeouts = from_json("timeouts", timeouts)?;
+        self.run(py, move |h| h.set_timeouts(&t))
+    }
+
+    fn info(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.run(py, |h| h.info())?)
+    }
+
+    #[pyo3(signature = (key=None))]
+    fn zero(&self, py: Python<'_>, key: Option<&str>) -> PyResult<()> {
+        let k: Option<ServiceKey> = key.map(|k| from_json("service key", k)).transpose()?;
+        self.run(py, move |h| h.zero(k.as_ref()))
+    }
+
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |h| h.flush())
+    }
+
+    /// Applies one operation, acknowledged; raises its typed error.
+    fn apply(&self, py: Python<'_>, op: &str) -> PyResult<()> {
+        let op: Operation = from_json("operation", op)?;
+        self.run(py, move |h| h.apply(&op))
+    }
+
+    /// Applies a list of operations; one `(status, exception or None)` per operation.
+    fn execute(&self, py: Python<'_>, ops: &str, mode: &str) -> PyResult<Vec<PyOutcome>> {
+        let ops: Vec<Operation> = from_json("operations", ops)?;
+        let mode = batch_mode(mode)?;
+        let h = self.get()?;
+        let report = py.allow_threads(move || h.execute(&ops, mode));
+        Ok(outcomes(py, report))
+    }
+
+    /// Reads the whole table (services, destinations, timeouts).
+    fn table(&self, py: Python<'_>) -> PyResult<String> {
+        to_json(&self.run(py, Table::read)?)
+    }
+
+    /// Reads, plans and applies: `(operations JSON, outcomes)`.
+    #[pyo3(signature = (desired, scope=None, drain_before_remove=false))]
+    fn converge(
+        &self,
+        py: Python<'_>,
+        desired: &str,
+        scope: Option<&str>,
+        drain_before_remove: bool,
+    ) -> PyResult<(String, Vec<PyOutcome>)> {
+        let desired: Table = from_json("table", desired)?;
+        let opts = diff_options(scope, drain_before_remove)?;
+        let (plan, report) = self.run(py, move |h| h.converge(&desired, &opts))?;
+        Ok((to_json(&plan.operations)?, outcomes(py, report)))
+    }
+}
+
+/// Plans the operations turning `current` into `desired` (tables as JSON);
+/// `scope` is a JSON list of the service keys the plan may touch, or `None` for all.
+#[pyfunction]
+#[pyo3(signature = (current, desired, scope=None, drain_before_remove=false))]
+fn diff(
+    current: &str,
+    desired: &str,
+    scope: Option<&str>,
+    drain_before_remove: bool,
+) -> PyResult<String> {
+    let current: Table = from_json("table", current)?;
+    let desired: Table = from_json("table", desired)?;
+    let opts = diff_options(scope, drain_before_remove)?;
+    to_json(&table::diff(&current, &desired, &opts).operations)
+}
+
+/// The table `current` becomes when every operation of `ops` succeeds.
+#[pyfunction]
+fn simulate(current: &str, ops: &str) -> PyResult<String> {
+    let current: Table = from_json("table", current)?;
+    let plan = table::Plan {
+        operations: from_json("operations", ops)?,
+    };
+    to_json(&table::simulate(&current, &plan))
+}
+
+fn roundtrip<T: Serialize + DeserializeOwned>(what: &str, json: &str) -> PyResult<(T, String)> {
+    let v: T = from_json(what, json)?;
+    let out = to_json(&v)?;
+    Ok((v, out))
+}
+
+/// Parses `json` as the core type named by `kind`, validates it when the core
+/// has a validator (`family` is the service's, for a destination), and
+/// returns it re-encoded: the canonical serde form.
+#[pyfunction]
+#[pyo3(signature = (kind, json, family=None))]
+fn normalize(py: Python<'_>, kind: &str, json: &str, family: Option<&str>) -> PyResult<String> {
+    let checked = |r: ipvs::Result<()>| r.map_err(|e| to_py(py, e));
+    match kind {
+        "service_key" => {
+            let (v, out) = roundtrip::<ServiceKey>("service key", json)?;
+            checked(v.validate())?;
+            Ok(out)
+        }
+        "service" => {
+            let (v, out) = roundtrip::<Service>("service", json)?;
+            checked(v.validate())?;
+            Ok(out)
+        }
+        "destination" => {
+            let (v, out) = roundtrip::<Destination>("destination", json)?;
+            let fam = match family {
+                Some(f) => self::family(f)?,
+                None => v.family(),
+            };
+            checked(v.validate(fam))?;
+            Ok(out)
+        }
+        "sync_daemon" => {
+            let (v, out) = roundtrip::<SyncDaemon>("sync daemon", json)?;
+            checked(v.validate())?;
+            Ok(out)
+        }
+        "service_entry" => Ok(roundtrip::<ServiceEntry>("service entry", json)?.1),
+        "destination_entry" => Ok(roundtrip::<DestinationEntry>("destination entry", json)?.1),
+        "stats" => Ok(roundtrip::<Stats>("stats", json)?.1),
+        "timeouts" => Ok(roundtrip::<Timeouts>("timeouts", json)?.1),
+        "info" => Ok(roundtrip::<Info>("info", json)?.1),
+        "operation" => {
+            let (v, out) = roundtrip::<Operation>("operation", json)?;
+            checked(v.validate())?;
+            Ok(out)
+        }
+        "table" => Ok(roundtrip::<Table>("table", json)?.1),
+        other => Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
+    }
+}
+
+/// The core's text for a value: a service reads like a line of `ipvsadm -Ln`.
+#[pyfunction]
+fn display(kind: &str, json: &str) -> PyResult<String> {
+    Ok(match kind {
+        "service_key" => from_json::<ServiceKey>("service key", json)?.to_string(),
+        "service" => from_json::<Service>("service", json)?.to_string(),
+        "destination" => from_json::<Destination>("destination", json)?.to_string(),
+        "destination_entry" => {
+            from_json::<DestinationEntry>("destination entry", json)?.to_string()
+        }
+        "info" => from_json::<Info>("info", json)?.to_string(),
+        "operation" => from_json::<Operation>("operation", json)?.to_string(),
+        "plan" => table::Plan {
+            operations: from_json("operations", json)?,
+        }
+        .to_string(),
+        other => return Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
+    })
+}
+
+/// The compiled module `ipvs._ipvs`.
+#[pymodule]
+fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Handle>()?;
+    m.add_function(wrap_pyfunction!(normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(display, m)?)?;
+    m.add_function(wrap_pyfunction!(diff, m)?)?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

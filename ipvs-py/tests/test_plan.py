@@ -1,0 +1,123 @@
+"""Pure tests of operations, tables and plans (no kernel needed)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, List
+
+import pytest
+
+import ipvs
+from ipvs import _ipvs
+
+K80 = ipvs.ServiceKey.tcp("10.0.0.1", 80)
+K53 = ipvs.ServiceKey.udp("10.0.0.1", 53)
+
+
+def all_operations() -> List[ipvs.Operation]:
+    O = ipvs.Operation
+    return [
+        O.add_service(ipvs.Service(K80, scheduler="rr")),
+        O.update_service(ipvs.Service(K80, persistence=60)),
+        O.delete_service(K53),
+        O.add_destination(K80, ipvs.Destination("10.0.1.1", 80, forwarding="masq", weight=2)),
+        O.update_destination(K80, ipvs.Destination("10.0.1.1", 80, weight=0)),
+        O.delete_destination(K80, "10.0.1.1", 80),
+        O.set_timeouts(ipvs.Timeouts(900, 120, 300)),
+        O.start_daemon(ipvs.SyncDaemon("master", "eth0", 3)),
+        O.stop_daemon("backup"),
+        O.zero(),
+        O.zero(K80),
+        O.flush(),
+    ]
+
+
+@pytest.mark.parametrize("op", all_operations(), ids=repr)
+def test_operation_serde_form_matches_the_core(op: ipvs.Operation) -> None:
+    d = op.to_dict()
+    assert json.loads(_ipvs.normalize("operation", json.dumps(d))) == d
+    back = ipvs.Operation.from_dict(d)
+    assert back == op and hash(back) == hash(op)
+    assert ipvs.Operation.from_json(op.to_json()) == op
+    assert str(op).startswith("ipvsadm ")
+
+
+def test_operation_forms_and_words() -> None:
+    op = ipvs.Operation.delete_destination(K80, "10.0.1.1", 80)
+    assert op.to_dict() == {"delete_destination": [K80.to_dict(), "10.0.1.1", 80]}
+    assert repr(op) == "Operation.delete_destination(ServiceKey.tcp('10.0.0.1', 80), '10.0.1.1', 80)"
+    assert str(op) == "ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80"
+    assert ipvs.Operation.flush().to_dict() == "flush"
+    assert ipvs.Operation.zero().to_dict() == {"zero": None}
+    add = ipvs.Operation.add_destination(K80, ipvs.Destination("10.0.1.2", 80))
+    assert str(add) == "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 1"
+    assert add.key == K80 and add.kind is ipvs.OperationKind.ADD_DESTINATION
+    assert ipvs.Operation.add_service(ipvs.Service(K80)).key == K80
+
+
+def test_bad_operations() -> None:
+    with pytest.raises(TypeError, match="needs service"):
+        ipvs.Operation(ipvs.OperationKind.ADD_SERVICE)
+    with pytest.raises(TypeError, match="takes no destination"):
+        ipvs.Operation("flush", destination=ipvs.Destination("10.0.0.2", 80))
+    with pytest.raises(TypeError):
+        ipvs.Operation.add_service(K80)  # type: ignore[arg-type]
+    # the core checks the destination against the service's family
+    with pytest.raises(ValueError, match="needs tunnel forwarding"):
+        ipvs.Operation.add_destination(K80, ipvs.Destination("2001:db8::1", 80))
+    with pytest.raises(ValueError):
+        ipvs.Operation.from_dict({"explode": None})
+
+
+def table(*services: Any, timeouts: ipvs.Timeouts | None = None) -> ipvs.Table:
+    return ipvs.Table([ipvs.TableService(s, ds) for s, ds in services], timeouts)
+
+
+def test_diff_plans_and_simulate_converges() -> None:
+    web = ipvs.Service(K80, scheduler="wrr")
+    dns = ipvs.Service(K53)
+    old = ipvs.Service(ipvs.ServiceKey.tcp("10.0.0.9", 22))
+    current = table(
+        (ipvs.Service(K80), [ipvs.Destination("10.0.1.1", 80), ipvs.Destination("10.0.1.2", 80)]),
+        (old, [ipvs.Destination("10.0.9.1", 22)]),
+    )
+    desired = table(
+        (web, [ipvs.Destination("10.0.1.1", 80, weight=5), ipvs.Destination("10.0.1.3", 80)]),
+        (dns, [ipvs.Destination("10.0.2.1", 53)]),
+        timeouts=ipvs.Timeouts(100, 10, 30),
+    )
+    plan = ipvs.diff(current, desired)
+    assert str(plan).splitlines() == [
+        "ipvsadm -E -t 10.0.0.1:80 -s wrr",
+        "ipvsadm -A -u 10.0.0.1:53 -s wlc",
+        "ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.2:80",
+        "ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 5",
+        "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.3:80 -g -w 1",
+        "ipvsadm -a -u 10.0.0.1:53 -r 10.0.2.1:53 -g -w 1",
+        "ipvsadm -d -t 10.0.0.9:22 -r 10.0.9.1:22",
+        "ipvsadm -D -t 10.0.0.9:22",
+        "ipvsadm --set 100 10 30",
+    ]
+    assert len(plan) == 9 and plan
+    after = ipvs.simulate(current, plan)
+    assert after.sorted() == desired.sorted()
+    assert not ipvs.diff(after, desired)
+    assert ipvs.Table.from_dict(desired.to_dict()) == desired
+    assert json.loads(_ipvs.normalize("table", desired.to_json())) == desired.to_dict()
+
+
+def test_diff_scope_and_drain() -> None:
+    other = ipvs.Service(ipvs.ServiceKey.tcp("10.0.0.9", 22))
+    current = table(
+        (ipvs.Service(K80), [ipvs.Destination("10.0.1.1", 80), ipvs.Destination("10.0.1.2", 80)]),
+        (other, []),
+    )
+    desired = table((ipvs.Service(K80), [ipvs.Destination("10.0.1.1", 80)]))
+    only_web = ipvs.diff(current, desired, scope=[K80])
+    assert [str(o) for o in only_web] == ["ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.2:80"]
+    by_predicate = ipvs.diff(current, desired, scope=lambda k: k == K80)
+    assert by_predicate == only_web
+    drained = ipvs.diff(current, desired, scope=[K80], drain_before_remove=True)
+    assert [str(o) for o in drained] == ["ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 0"]
+    everything = ipvs.diff(current, desired)
+    assert "ipvsadm -D -t 10.0.0.9:22" in str(everything)
