@@ -41,6 +41,39 @@
 #include <stdint.h>
 
 /**
+ * Batch mode: send every operation (pipelined, few system calls); each
+ * gets its own result.
+ */
+#define IPVS_BATCH_CONTINUE 0
+
+/**
+ * Batch mode: send one operation at a time and stop at the first failure;
+ * the later ones are reported as IPVS_OP_NOT_ATTEMPTED.
+ */
+#define IPVS_BATCH_STOP_ON_ERROR 1
+
+/**
+ * Operation status: the kernel applied it.
+ */
+#define IPVS_OP_DONE 0
+
+/**
+ * Operation status: it failed (refused before sending, or by the kernel).
+ */
+#define IPVS_OP_FAILED 1
+
+/**
+ * Operation status: it was not sent (IPVS_BATCH_STOP_ON_ERROR after a failure).
+ */
+#define IPVS_OP_NOT_ATTEMPTED 2
+
+/**
+ * Operation status: it was sent but the exchange broke before its outcome
+ * was known; read the table to find out.
+ */
+#define IPVS_OP_UNKNOWN 3
+
+/**
  * `AF_INET`, for the `family` fields.
  */
 #define IPVS_AF_INET 2
@@ -228,6 +261,25 @@ typedef enum ipvs_result ipvs_result;
 typedef uint32_t ipvs_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A list of changes to apply together with ipvs_execute().
+ *
+ * Created by ipvs_batch_new(), released by ipvs_batch_free(); filled by the
+ * ipvs_batch_* functions, which copy their arguments (nothing is kept
+ * pointing into the caller's memory). It does not depend on a handle and may
+ * be executed several times.
+ */
+typedef struct ipvs_batch ipvs_batch;
+
+/**
+ * The outcome of each operation of an executed batch, in order.
+ *
+ * From ipvs_execute(); read with ipvs_batch_report_len(),
+ * ipvs_batch_report_done(), ipvs_batch_report_get() and
+ * ipvs_batch_report_message(); release with ipvs_batch_report_free().
+ */
+typedef struct ipvs_batch_report ipvs_batch_report;
 
 /**
  * A snapshot of the real servers of one service, from ipvs_list_destinations().
@@ -501,6 +553,25 @@ typedef struct ipvs_info {
      */
     uint32_t conn_table_size;
 } ipvs_info;
+
+/**
+ * The outcome of one operation of a batch.
+ */
+typedef struct ipvs_op_result {
+    /**
+     * IPVS_OP_DONE, IPVS_OP_FAILED, IPVS_OP_NOT_ATTEMPTED or IPVS_OP_UNKNOWN.
+     */
+    uint32_t status;
+    /**
+     * The ::ipvs_result the operation alone would have returned
+     * (IPVS_RESULT_OK when done, IPVS_RESULT_NOT_ATTEMPTED when not sent).
+     */
+    uint32_t result;
+    /**
+     * The kernel's errno for a failure, else 0.
+     */
+    int32_t err_no;
+} ipvs_op_result;
 
 #ifdef __cplusplus
 extern "C" {
@@ -907,6 +978,200 @@ ipvs_result ipvs_zero(const struct ipvs_handle *handle, const struct ipvs_servic
  * `handle` must be NULL or a live handle.
  */
 ipvs_result ipvs_flush(const struct ipvs_handle *handle);
+
+/**
+ * Creates an empty batch. On success `*batch_out` receives it, owned by
+ * the caller, to release with ipvs_batch_free().
+ *
+ * # Safety
+ * `batch_out` must be NULL or writable.
+ */
+ipvs_result ipvs_batch_new(struct ipvs_batch **batch_out);
+
+/**
+ * Releases a batch. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch, not used afterwards.
+ */
+void ipvs_batch_free(struct ipvs_batch *batch);
+
+/**
+ * The number of operations in `batch` (0 for NULL).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch.
+ */
+size_t ipvs_batch_len(const struct ipvs_batch *batch);
+
+/**
+ * Appends "add this service" (see ipvs_add_service()). Invalid values give
+ * `IPVS_RESULT_INVALID_INPUT` now, and leave the batch unchanged.
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` NULL or valid.
+ */
+ipvs_result ipvs_batch_add_service(struct ipvs_batch *batch, const struct ipvs_service *service);
+
+/**
+ * Appends "update this service" (see ipvs_update_service()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` NULL or valid.
+ */
+ipvs_result ipvs_batch_update_service(struct ipvs_batch *batch, const struct ipvs_service *service);
+
+/**
+ * Appends "delete this service" (see ipvs_delete_service(); only the key
+ * fields are read).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` NULL or valid.
+ */
+ipvs_result ipvs_batch_delete_service(struct ipvs_batch *batch, const struct ipvs_service *service);
+
+/**
+ * Appends "add this real server to this service" (see ipvs_add_destination()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` and `destination` NULL or valid.
+ */
+ipvs_result ipvs_batch_add_destination(struct ipvs_batch *batch,
+                                       const struct ipvs_service *service,
+                                       const struct ipvs_destination *destination);
+
+/**
+ * Appends "update this real server" (see ipvs_update_destination()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` and `destination` NULL or valid.
+ */
+ipvs_result ipvs_batch_update_destination(struct ipvs_batch *batch,
+                                          const struct ipvs_service *service,
+                                          const struct ipvs_destination *destination);
+
+/**
+ * Appends "remove this real server" (see ipvs_delete_destination()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` and `destination` NULL or valid.
+ */
+ipvs_result ipvs_batch_delete_destination(struct ipvs_batch *batch,
+                                          const struct ipvs_service *service,
+                                          const struct ipvs_destination *destination);
+
+/**
+ * Appends "set these timeouts" (see ipvs_set_timeouts()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `timeouts` NULL or valid.
+ */
+ipvs_result ipvs_batch_set_timeouts(struct ipvs_batch *batch, const struct ipvs_timeouts *timeouts);
+
+/**
+ * Appends "start this sync daemon" (see ipvs_start_sync_daemon()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `daemon` NULL or valid.
+ */
+ipvs_result ipvs_batch_start_sync_daemon(struct ipvs_batch *batch,
+                                         const struct ipvs_sync_daemon *daemon);
+
+/**
+ * Appends "stop the sync daemon in this state" (see ipvs_stop_sync_daemon()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch.
+ */
+ipvs_result ipvs_batch_stop_sync_daemon(struct ipvs_batch *batch, uint32_t state);
+
+/**
+ * Appends "zero the counters" of one service, or of all when `service` is
+ * NULL (see ipvs_zero()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch; `service` NULL or valid.
+ */
+ipvs_result ipvs_batch_zero(struct ipvs_batch *batch, const struct ipvs_service *service);
+
+/**
+ * Appends "delete every service" (see ipvs_flush()).
+ *
+ * # Safety
+ * `batch` must be NULL or a live batch.
+ */
+ipvs_result ipvs_batch_flush(struct ipvs_batch *batch);
+
+/**
+ * Sends the operations of `batch` in order and records each one's outcome.
+ *
+ * `mode` is IPVS_BATCH_CONTINUE (pipelined; every operation is sent) or
+ * IPVS_BATCH_STOP_ON_ERROR (one at a time; nothing after the first
+ * failure is sent). The result is `IPVS_RESULT_OK` when the batch was
+ * executed, *whatever the operations' outcomes*: on success
+ * `*report_out` receives a report, owned by the caller (release it with
+ * ipvs_batch_report_free()), that says what happened to each operation;
+ * ipvs_batch_report_done() equal to ipvs_batch_report_len() means all were
+ * applied. `batch` is only read, and may be executed again.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `batch` NULL or a live batch;
+ * `report_out` NULL or writable.
+ */
+ipvs_result ipvs_execute(const struct ipvs_handle *handle,
+                         const struct ipvs_batch *batch,
+                         uint32_t mode,
+                         struct ipvs_batch_report **report_out);
+
+/**
+ * The number of operations `report` covers (0 for NULL).
+ *
+ * # Safety
+ * `report` must be NULL or a live report.
+ */
+size_t ipvs_batch_report_len(const struct ipvs_batch_report *report);
+
+/**
+ * How many operations of `report` were applied (0 for NULL).
+ *
+ * # Safety
+ * `report` must be NULL or a live report.
+ */
+size_t ipvs_batch_report_done(const struct ipvs_batch_report *report);
+
+/**
+ * Copies the outcome of operation number `index` (from 0, in the order
+ * they were appended) to `*result_out`. An index past the end gives
+ * `IPVS_RESULT_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `report` must be NULL or a live report; `result_out` NULL or writable.
+ */
+ipvs_result ipvs_batch_report_get(const struct ipvs_batch_report *report,
+                                  size_t index,
+                                  struct ipvs_op_result *result_out);
+
+/**
+ * Writes the error message of operation number `index` into `buf` like
+ * ipvs_last_error_message() (empty for an applied operation), and returns
+ * its full length. Returns 0 and writes nothing else for a NULL report or
+ * an index past the end. Does not change the last error.
+ *
+ * # Safety
+ * `report` must be NULL or a live report; `buf` NULL or valid for `len` bytes.
+ */
+size_t ipvs_batch_report_message(const struct ipvs_batch_report *report,
+                                 size_t index,
+                                 char *buf,
+                                 size_t len);
+
+/**
+ * Releases a report. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `report` must be NULL or a live report, not used afterwards.
+ */
+void ipvs_batch_report_free(struct ipvs_batch_report *report);
 
 #ifdef __cplusplus
 }  // extern "C"

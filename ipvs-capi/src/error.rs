@@ -120,26 +120,31 @@ pub(crate) fn input(msg: impl Into<String>) -> CError {
     CError::Input(msg.into())
 }
 
+/// The result code for an error of the core library.
+pub(crate) fn core_code(e: &Error) -> ipvs_result {
+    match e {
+        Error::InvalidInput { .. } => ipvs_result::InvalidInput,
+        Error::Exists { .. } => ipvs_result::Exists,
+        Error::NotFound { .. } => ipvs_result::NotFound,
+        Error::Invalid { .. } => ipvs_result::Invalid,
+        Error::PermissionDenied { .. } => ipvs_result::PermissionDenied,
+        Error::ModuleMissing { .. } => ipvs_result::ModuleMissing,
+        Error::Kernel { .. } => ipvs_result::Kernel,
+        Error::Io { .. } => ipvs_result::Io,
+        Error::Protocol { .. } => ipvs_result::Protocol,
+        Error::Timeout { .. } => ipvs_result::Timeout,
+        Error::NotAttempted { .. } => ipvs_result::NotAttempted,
+        _ => ipvs_result::Unknown,
+    }
+}
+
 impl CError {
     fn code(&self) -> ipvs_result {
         match self {
             CError::Null(_) => ipvs_result::NullParameter,
             CError::Input(_) => ipvs_result::InvalidInput,
             CError::OutOfRange { .. } => ipvs_result::OutOfRange,
-            CError::Core(e) => match e {
-                Error::InvalidInput { .. } => ipvs_result::InvalidInput,
-                Error::Exists { .. } => ipvs_result::Exists,
-                Error::NotFound { .. } => ipvs_result::NotFound,
-                Error::Invalid { .. } => ipvs_result::Invalid,
-                Error::PermissionDenied { .. } => ipvs_result::PermissionDenied,
-                Error::ModuleMissing { .. } => ipvs_result::ModuleMissing,
-                Error::Kernel { .. } => ipvs_result::Kernel,
-                Error::Io { .. } => ipvs_result::Io,
-                Error::Protocol { .. } => ipvs_result::Protocol,
-                Error::Timeout { .. } => ipvs_result::Timeout,
-                Error::NotAttempted { .. } => ipvs_result::NotAttempted,
-                _ => ipvs_result::Unknown,
-            },
+            CError::Core(e) => core_code(e),
         }
     }
 

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod batch;
 mod error;
 mod types;
 
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use ipvs_core::{Ipvs, Namespace};
 
+pub use batch::*;
 pub use error::ipvs_result;
 use error::{guard, guard_value, input, with_last, CError, CResult};
 pub use types::*;
@@ -72,12 +74,12 @@ pub struct ipvs_sync_daemon_list {
 
 /// # Safety
 /// `p` is NULL or points to a valid `T` that outlives `'a`.
-unsafe fn arg<'a, T>(p: *const T, name: &'static str) -> CResult<&'a T> {
+pub(crate) unsafe fn arg<'a, T>(p: *const T, name: &'static str) -> CResult<&'a T> {
     // SAFETY: the caller's promise; NULL is refused.
     unsafe { p.as_ref() }.ok_or(CError::Null(name))
 }
 
-fn out<T>(p: *mut T, name: &'static str) -> CResult<*mut T> {
+pub(crate) fn out<T>(p: *mut T, name: &'static str) -> CResult<*mut T> {
     if p.is_null() {
         Err(CError::Null(name))
     } else {
@@ -87,7 +89,7 @@ fn out<T>(p: *mut T, name: &'static str) -> CResult<*mut T> {
 
 /// # Safety
 /// `p` is NULL or a valid pointer to `T` writable by us.
-unsafe fn put<T>(p: *mut T, v: T) {
+pub(crate) unsafe fn put<T>(p: *mut T, v: T) {
     if !p.is_null() {
         // SAFETY: the caller's promise; the C types are plain data.
         unsafe { p.write(v) }
