@@ -30,6 +30,10 @@
  *   4, the rest must be zero); ports are in host byte order.
  * - A handle may be used from several threads; its requests are serialised.
  *   Changing IPVS needs CAP_NET_ADMIN in the handle's network namespace.
+ * - Compatibility: the layout of a published struct and the meaning of a
+ *   published constant never change; new features (more batch operations,
+ *   rules text, tunnels, real-server set-up) come as new functions, new
+ *   structs and new constants.
  */
 
 #ifndef IPVS_H

@@ -262,3 +262,46 @@ pub(crate) unsafe fn copy_message(msg: &str, buf: *mut c_char, len: usize) -> us
     }
     n
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_result_code_with_its_message() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {})); // keep the test output quiet
+        let r = guard("ipvs_test", || panic!("boom {}", 42));
+        let v = guard_value(7u32, || panic!("again"));
+        std::panic::set_hook(prev);
+        assert_eq!(r, ipvs_result::Panic);
+        assert_eq!(v, 7);
+        with_last((), |code, errno, msg| {
+            assert_eq!(code, ipvs_result::Panic);
+            assert_eq!(errno, 0);
+            assert_eq!(msg, "ipvs_test: internal error (panic): boom 42");
+        });
+        // and a later success clears it
+        assert_eq!(guard("ipvs_test", || Ok(())), ipvs_result::Ok);
+        with_last((), |code, _, msg| {
+            assert_eq!(code, ipvs_result::Ok);
+            assert!(msg.is_empty());
+        });
+    }
+
+    #[test]
+    fn core_errors_keep_their_errno() {
+        let e = CError::Core(Error::Exists {
+            context: "adding".into(),
+            errno: libc::EEXIST,
+        });
+        assert_eq!(e.code(), ipvs_result::Exists);
+        assert_eq!(e.errno(), libc::EEXIST);
+        assert_eq!(guard("f", || Err(e)), ipvs_result::Exists);
+        with_last((), |_, errno, msg| {
+            assert_eq!(errno, libc::EEXIST);
+            assert!(msg.starts_with("adding: already exists"), "{msg}");
+        });
+    }
+}
