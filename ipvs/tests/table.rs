@@ -162,3 +162,17 @@ fn tables_round_trip_through_json() {
     assert_eq!(min.services[0].destinations[0].weight, 1);
     assert!(serde_json::from_str::<Table>(r#"{"services":[{"service":{"key":{"fwmark":{"family":"ipv4","mark":1}},"scheduler":"this-name-is-far-too-long"}}]}"#).is_err());
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn the_fuzz_seed_table_is_valid_serde_form() {
+    let text = include_str!("../../fuzz/seeds/table_json/basic.json");
+    let t: Table = serde_json::from_str(text).unwrap();
+    assert_eq!(t.services.len(), 2);
+    for s in &t.services {
+        s.service.validate().unwrap();
+        for d in &s.destinations {
+            d.validate(s.service.key.family()).unwrap();
+        }
+    }
+}
