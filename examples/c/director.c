@@ -1,0 +1,178 @@
+/*
+ * A two-data-centre LVS/TUN director, configured through the C binding.
+ *
+ * The director owns the virtual IP 10.0.0.100 and balances HTTP (80) and
+ * HTTPS (443, with client persistence) over real servers in two data
+ * centres, reached through tunnels: "east" (the local one, IP-in-IP, full
+ * weight) and "west" (the remote one, GUE with checksums, half weight).
+ * The real servers answer clients directly (they hold the VIP on a
+ * loopback/tunnel device), so only requests cross the director.
+ *
+ * It reconciles: a service or real server that already exists is updated
+ * in place, so running it again is harmless. `--drain DC` sets the weights
+ * of one data centre to 0: it gets no new connections while the existing
+ * ones finish (e.g. before maintenance).
+ *
+ *   director [--netns NAME] [--drain east|west]
+ *
+ * Build: cc -o director director.c $(pkg-config --cflags --libs ipvs)
+ * Needs root (CAP_NET_ADMIN) and a kernel with IPVS.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipvs.h"
+
+struct real_server {
+    const char *dc;
+    const char *addr;
+    uint32_t tun_type;
+    uint16_t tun_port;
+    uint16_t tun_flags;
+    uint32_t weight;
+};
+
+static const struct real_server servers[] = {
+    {"east", "192.168.10.11", IPVS_TUN_IPIP, 0, 0, 100},
+    {"east", "192.168.10.12", IPVS_TUN_IPIP, 0, 0, 100},
+    {"west", "192.168.20.11", IPVS_TUN_GUE, 6080, IPVS_TUN_F_CSUM, 50},
+    {"west", "192.168.20.12", IPVS_TUN_GUE, 6080, IPVS_TUN_F_CSUM, 50},
+};
+
+static const char *vip = "10.0.0.100";
+
+static int fail(const char *what, ipvs_result r) {
+    char msg[512];
+    ipvs_last_error_message(msg, sizeof msg);
+    fprintf(stderr, "director: %s: %s (%s, errno %d)\n", what, msg, ipvs_result_name(r),
+            ipvs_last_errno());
+    return 1;
+}
+
+/* Adds the service, or updates it if it exists. */
+static ipvs_result ensure_service(ipvs_handle *h, const ipvs_service *s) {
+    ipvs_result r = ipvs_add_service(h, s);
+    if (r == IPVS_RESULT_EXISTS) r = ipvs_update_service(h, s);
+    return r;
+}
+
+/* Adds the real server, or updates it if it exists. */
+static ipvs_result ensure_destination(ipvs_handle *h, const ipvs_service *s,
+                                      const ipvs_destination *d) {
+    ipvs_result r = ipvs_add_destination(h, s, d);
+    if (r == IPVS_RESULT_EXISTS) r = ipvs_update_destination(h, s, d);
+    return r;
+}
+
+static int configure(ipvs_handle *h, const char *drain) {
+    static const uint16_t ports[] = {80, 443};
+    for (size_t p = 0; p < sizeof ports / sizeof ports[0]; p++) {
+        ipvs_service s;
+        ipvs_service_init(&s);
+        s.family = IPVS_AF_INET;
+        s.protocol = IPPROTO_TCP;
+        inet_pton(AF_INET, vip, s.addr);
+        s.port = ports[p];
+        strcpy(s.scheduler, "wrr");
+        if (ports[p] == 443) {
+            /* TLS sessions stick to one real server per client /24 for 5 minutes */
+            s.persistence_timeout = IPVS_PERSISTENCE_DEFAULT_TIMEOUT;
+            s.netmask_prefix = 24;
+        }
+        ipvs_result r = ensure_service(h, &s);
+        if (r != IPVS_RESULT_OK) return fail("configuring a service", r);
+
+        for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
+            const struct real_server *rs = &servers[i];
+            ipvs_destination d;
+            ipvs_destination_init(&d);
+            d.family = IPVS_AF_INET;
+            inet_pton(AF_INET, rs->addr, d.addr);
+            d.port = ports[p];
+            d.forward = IPVS_FWD_TUNNEL;
+            d.tun_type = rs->tun_type;
+            d.tun_port = rs->tun_port;
+            d.tun_flags = rs->tun_flags;
+            d.weight = (drain && strcmp(drain, rs->dc) == 0) ? 0 : rs->weight;
+            r = ensure_destination(h, &s, &d);
+            if (r != IPVS_RESULT_OK) return fail("configuring a real server", r);
+        }
+    }
+    return 0;
+}
+
+static const char *tunnel_name(const ipvs_destination *d) {
+    if (d->forward != IPVS_FWD_TUNNEL) return "-";
+    switch (d->tun_type) {
+    case IPVS_TUN_IPIP: return "ipip";
+    case IPVS_TUN_GUE: return "gue";
+    case IPVS_TUN_GRE: return "gre";
+    default: return "?";
+    }
+}
+
+/* Prints the table as the kernel now holds it. */
+static int show(ipvs_handle *h) {
+    ipvs_service_list *services = NULL;
+    ipvs_result r = ipvs_list_services(h, &services);
+    if (r != IPVS_RESULT_OK) return fail("listing services", r);
+    for (size_t i = 0; i < ipvs_service_list_len(services); i++) {
+        ipvs_service s;
+        ipvs_stats st;
+        if (ipvs_service_list_get(services, i, &s, &st) != IPVS_RESULT_OK) continue;
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(s.family == IPVS_AF_INET ? AF_INET : AF_INET6, s.addr, a, sizeof a);
+        printf("TCP %s:%u %s", a, s.port, s.scheduler);
+        if (s.persistence_timeout)
+            printf(" persistent %u /%u", s.persistence_timeout, s.netmask_prefix);
+        printf(" (%llu connections)\n", (unsigned long long)st.conns);
+
+        ipvs_destination_list *dests = NULL;
+        r = ipvs_list_destinations(h, &s, &dests);
+        if (r != IPVS_RESULT_OK) {
+            ipvs_service_list_free(services);
+            return fail("listing real servers", r);
+        }
+        for (size_t j = 0; j < ipvs_destination_list_len(dests); j++) {
+            ipvs_destination d;
+            ipvs_destination_counters c;
+            if (ipvs_destination_list_get(dests, j, &d, &c) != IPVS_RESULT_OK) continue;
+            inet_ntop(d.family == IPVS_AF_INET ? AF_INET : AF_INET6, d.addr, a, sizeof a);
+            printf("  -> %s:%u tunnel %s weight %u active %u inactive %u\n", a, d.port,
+                   tunnel_name(&d), d.weight, c.active_conns, c.inactive_conns);
+        }
+        ipvs_destination_list_free(dests);
+    }
+    ipvs_service_list_free(services);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *netns = NULL, *drain = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc) {
+            netns = argv[++i];
+        } else if (strcmp(argv[i], "--drain") == 0 && i + 1 < argc) {
+            drain = argv[++i];
+            if (strcmp(drain, "east") != 0 && strcmp(drain, "west") != 0) {
+                fprintf(stderr, "director: --drain takes east or west\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: director [--netns NAME] [--drain east|west]\n");
+            return 2;
+        }
+    }
+
+    ipvs_handle *h = NULL;
+    ipvs_result r = netns ? ipvs_open_netns_name(netns, &h) : ipvs_open(&h);
+    if (r != IPVS_RESULT_OK) return fail("opening IPVS", r);
+
+    int rc = configure(h, drain);
+    if (rc == 0) rc = show(h);
+    ipvs_close(h);
+    return rc;
+}

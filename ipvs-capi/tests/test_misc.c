@@ -1,0 +1,162 @@
+/* Handles in other namespaces, timeouts, info, zero, flush and sync daemons. */
+#include "harness.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+
+static void opens_named_path_and_fd_namespaces(void) {
+    /* The test's own namespace holds one service; "capi-other" another. */
+    SH_OK("ip netns add capi-other && ip -n capi-other link set lo up");
+    ipvs_handle *here = open_here();
+    ipvs_service mine = svc_inet(IPPROTO_TCP, "10.0.0.1", 80);
+    CHECK_OK(ipvs_add_service(here, &mine));
+
+    ipvs_handle *byname = NULL, *bypath = NULL, *byfd = NULL;
+    CHECK_OK(ipvs_open_netns_name("capi-other", &byname));
+    CHECK_OK(ipvs_open_netns_path("/run/netns/capi-other", &bypath));
+    int fd = open("/run/netns/capi-other", O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    CHECK_OK(ipvs_open_netns_fd(fd, &byfd));
+    close(fd); /* the handle does not need it after opening */
+    REQUIRE(byname && bypath && byfd);
+
+    ipvs_service a = svc_inet(IPPROTO_UDP, "10.9.0.1", 1);
+    ipvs_service b = svc_inet(IPPROTO_UDP, "10.9.0.2", 2);
+    ipvs_service c = svc_inet(IPPROTO_UDP, "10.9.0.3", 3);
+    CHECK_OK(ipvs_add_service(byname, &a));
+    CHECK_OK(ipvs_add_service(bypath, &b));
+    CHECK_OK(ipvs_add_service(byfd, &c));
+
+    CHECK_SAVED("-A -t 10.0.0.1:80 -s wlc\n");
+    char *other = capture("ip netns exec capi-other ipvsadm -Sn");
+    CHECK_STR(other, "-A -u 10.9.0.1:1 -s wlc\n"
+                     "-A -u 10.9.0.2:2 -s wlc\n"
+                     "-A -u 10.9.0.3:3 -s wlc\n");
+    free(other);
+
+    ipvs_handle *missing = (ipvs_handle *)0x1;
+    CHECK_RESULT(ipvs_open_netns_name("capi-no-such-ns", &missing), IPVS_RESULT_IO);
+    CHECK(ipvs_last_errno() == ENOENT);
+    CHECK(missing == (ipvs_handle *)0x1);
+
+    ipvs_close(byname);
+    ipvs_close(bypath);
+    ipvs_close(byfd);
+    ipvs_close(here);
+    SH_OK("ip netns del capi-other");
+}
+
+static void timeouts_info_zero_and_flush(void) {
+    ipvs_handle *h = open_here();
+    ipvs_timeouts t = {.tcp = 1000, .tcp_fin = 20, .udp = 40};
+    CHECK_OK(ipvs_set_timeouts(h, &t));
+    ipvs_timeouts got;
+    CHECK_OK(ipvs_get_timeouts(h, &got));
+    CHECK(got.tcp == 1000 && got.tcp_fin == 20 && got.udp == 40);
+    char *shown = capture("ipvsadm -L --timeout");
+    CHECK_STR(shown, "Timeout (tcp tcpfin udp): 1000 20 40\n");
+    free(shown);
+    /* 0 keeps a value */
+    ipvs_timeouts only_udp = {.udp = 77};
+    CHECK_OK(ipvs_set_timeouts(h, &only_udp));
+    CHECK_OK(ipvs_get_timeouts(h, &got));
+    CHECK(got.tcp == 1000 && got.tcp_fin == 20 && got.udp == 77);
+
+    ipvs_info info;
+    CHECK_OK(ipvs_get_info(h, &info));
+    CHECK(info.version >= 0x010200);
+    CHECK(info.conn_table_size > 0);
+    char want[128];
+    snprintf(want, sizeof want, "IP Virtual Server version %u.%u.%u (size=%u)",
+             (info.version >> 16) & 0xff, (info.version >> 8) & 0xff, info.version & 0xff,
+             info.conn_table_size);
+    char *listing = capture("ipvsadm -Ln");
+    CHECK(strncmp(listing, want, strlen(want)) == 0);
+    free(listing);
+
+    ipvs_service s = svc_inet(IPPROTO_TCP, "10.0.0.1", 80);
+    ipvs_service f;
+    REQUIRE_OK(ipvs_service_init(&f));
+    f.protocol = 0;
+    f.fwmark = 3;
+    CHECK_OK(ipvs_add_service(h, &s));
+    CHECK_OK(ipvs_add_service(h, &f));
+    CHECK_OK(ipvs_zero(h, &s));
+    CHECK_OK(ipvs_zero(h, NULL));
+    ipvs_service absent = svc_inet(IPPROTO_TCP, "10.0.0.9", 80);
+    CHECK_RESULT(ipvs_zero(h, &absent), IPVS_RESULT_NOT_FOUND);
+
+    CHECK_OK(ipvs_flush(h));
+    CHECK_SAVED("");
+    ipvs_service_list *list = NULL;
+    CHECK_OK(ipvs_list_services(h, &list));
+    CHECK(ipvs_service_list_len(list) == 0);
+    ipvs_service_list_free(list);
+
+    CHECK_OK(ipvs_set_timeout_ms(h, 2000));
+    CHECK_OK(ipvs_get_info(h, &info));
+    ipvs_close(h);
+}
+
+static void sync_daemons(void) {
+    SH_OK("ip link add sync0 type dummy && ip link set sync0 up");
+    ipvs_handle *h = open_here();
+    ipvs_sync_daemon d;
+    REQUIRE_OK(ipvs_sync_daemon_init(&d));
+    CHECK(d.state == IPVS_SYNC_MASTER);
+    set_name(d.ifname, "sync0");
+    d.sync_id = 9;
+    CHECK_OK(ipvs_start_sync_daemon(h, &d));
+    ipvs_sync_daemon b;
+    REQUIRE_OK(ipvs_sync_daemon_init(&b));
+    b.state = IPVS_SYNC_BACKUP;
+    set_name(b.ifname, "sync0");
+    b.sync_id = 4;
+    b.port = 9000;
+    CHECK_OK(ipvs_start_sync_daemon(h, &b));
+    CHECK_RESULT(ipvs_start_sync_daemon(h, &b), IPVS_RESULT_EXISTS);
+
+    char *shown = capture("ipvsadm -L --daemon");
+    CHECK(strstr(shown, "master sync daemon (mcast=sync0, syncid=9") != NULL);
+    CHECK(strstr(shown, "backup sync daemon (mcast=sync0, syncid=4") != NULL);
+    free(shown);
+
+    ipvs_sync_daemon_list *list = NULL;
+    REQUIRE_OK(ipvs_list_sync_daemons(h, &list));
+    CHECK(ipvs_sync_daemon_list_len(list) == 2);
+    int found = 0;
+    for (size_t i = 0; i < ipvs_sync_daemon_list_len(list); i++) {
+        ipvs_sync_daemon got;
+        CHECK_OK(ipvs_sync_daemon_list_get(list, i, &got));
+        CHECK(strcmp(got.ifname, "sync0") == 0);
+        if (got.state == IPVS_SYNC_MASTER) {
+            found |= 1;
+            CHECK(got.sync_id == 9);
+        } else if (got.state == IPVS_SYNC_BACKUP) {
+            found |= 2;
+            CHECK(got.sync_id == 4);
+            CHECK(got.port == 9000);
+        }
+    }
+    CHECK(found == 3);
+    ipvs_sync_daemon_list_free(list);
+
+    CHECK_OK(ipvs_stop_sync_daemon(h, IPVS_SYNC_MASTER));
+    CHECK_OK(ipvs_stop_sync_daemon(h, IPVS_SYNC_BACKUP));
+    CHECK_RESULT(ipvs_stop_sync_daemon(h, IPVS_SYNC_BACKUP), IPVS_RESULT_NOT_FOUND);
+    shown = capture("ipvsadm -L --daemon");
+    CHECK_STR(shown, "");
+    free(shown);
+
+    set_name(d.ifname, "nosuch0");
+    CHECK_RESULT(ipvs_start_sync_daemon(h, &d), IPVS_RESULT_NOT_FOUND);
+    CHECK(ipvs_last_errno() == ENODEV);
+    ipvs_close(h);
+}
+
+int main(void) {
+    RUN(opens_named_path_and_fd_namespaces);
+    RUN(timeouts_info_zero_and_flush);
+    RUN(sync_daemons);
+    return finish("test_misc");
+}
