@@ -12,6 +12,9 @@
 //! - [`Ipvs`]: a handle with one method per kernel command, opened in the
 //!   current or another network namespace ([`Namespace`]).
 //!
+//! - [`tunnel`]: tunnel and dummy devices, addresses, FOU/GUE ports and
+//!   one-call LVS/TUN and LVS/DR real-server set-up over rtnetlink.
+//!
 //! Errors are one type, [`Error`], that keeps the operation, the object and
 //! the kernel's errno, mapped to typed variants.
 #![deny(missing_docs)]
@@ -24,8 +27,10 @@ pub mod model;
 mod netns;
 mod op;
 mod transport;
+pub mod tunnel;
 
 pub use error::{Errno, Error, Result};
 pub use handle::Ipvs;
 pub use model::*;
 pub use netns::Namespace;
+pub use tunnel::{Fou, Rtnl};
