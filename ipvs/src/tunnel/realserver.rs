@@ -12,7 +12,7 @@
 //! it, reverse-path filtering is turned off for it (`conf/DEV/rp_filter=0`
 //! and, when non-zero, `conf/all/rp_filter=0`, because the kernel uses the
 //! larger of the two and the decapsulated packets arrive with the client's
-//! source on the tunnel device), and optionally a FOU/GUE receive port is
+//! source on the tunnel device; only with an IPv4 VIP), and optionally a FOU/GUE receive port is
 //! added. For LVS/DR ([`RealServer::dr`]): the VIPs go on `lo` or a dummy
 //! device (created if missing). Both set `arp_ignore=1` and `arp_announce=2`
 //! on `conf/all` and on the VIP device when any VIP is IPv4, so the server
@@ -209,12 +209,13 @@ impl Prepared {
     }
 }
 
-/// The sysctls [`prepare`] wants for `rs` on device `dev`, in order.
+/// The sysctls [`prepare`] wants for `rs`, in order (none when every VIP is IPv6).
 pub fn wanted_sysctls(rs: &RealServer) -> Vec<(String, String)> {
     let dev = rs.device.name();
     let mut out = Vec::new();
     let has_v4 = rs.vips.iter().any(IpAddr::is_ipv4);
-    if rs.rp_filter_off {
+    // both only concern IPv4: IPv6 has neither ARP nor a reverse-path sysctl
+    if rs.rp_filter_off && has_v4 {
         out.push((format!("net/ipv4/conf/{dev}/rp_filter"), "0".into()));
         out.push(("net/ipv4/conf/all/rp_filter".into(), "0".into()));
     }

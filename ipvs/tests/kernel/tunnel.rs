@@ -741,20 +741,23 @@ fn fou_ports_cross_checked_with_ip() {
 /// What teardown must restore: the relevant sysctls, every address and
 /// device state, and the FOU ports.
 fn snapshot(ns: &TestNs, devs: &[&str]) -> String {
-    let mut s = String::new();
+    let mut paths = Vec::new();
     for d in ["all", "default", "lo"].iter().chain(devs) {
         for k in ["rp_filter", "arp_ignore", "arp_announce"] {
-            let p = format!("net/ipv4/conf/{d}/{k}");
-            let v = read_sysctl(&ns_of(ns), &p).unwrap_or_else(|_| "(absent)".into());
-            // the library's reader must agree with a process inside the namespace
-            let out = ns.exec_output("cat", &[&format!("/proc/sys/{p}")]);
-            let cat = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if out.status.success() {
-                assert_eq!(v, cat, "{p}");
-            }
-            s += &format!("{p}={v}\n");
+            paths.push(format!("net/ipv4/conf/{d}/{k}"));
         }
     }
+    let mut s = String::new();
+    for p in &paths {
+        let v = read_sysctl(&ns_of(ns), p).unwrap_or_else(|_| "(absent)".into());
+        s += &format!("{p}={v}\n");
+    }
+    // the library's reader must agree with a process inside the namespace
+    let script = format!(
+        "for p in {}; do v=$(cat /proc/sys/$p 2>/dev/null) || v='(absent)'; echo \"$p=$v\"; done",
+        paths.join(" ")
+    );
+    assert_eq!(ns.exec("sh", &["-c", &script]), s);
     s += &ns.ip(&["-br", "link", "show"]);
     s += &ns.ip(&["-br", "addr", "show"]);
     s += &ns.ip(&["fou", "show"]);
@@ -1019,4 +1022,154 @@ fn golden_replies_from_the_kernel() {
             assert_eq!(Some(l), r.link(name.as_str()).unwrap());
         }
     }
+}
+
+// ------------------------------------------------------------ end to end
+
+const SERVER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8080))
+s.listen(16)
+print("ready", flush=True)
+# no accept timeout: the emulated VM is slow; the test kills this process
+while True:
+    c, _ = s.accept()
+    c.sendall(b"hello from the real server\n")
+    c.close()
+"#;
+
+const CLIENT: &str = r#"
+import socket, sys
+try:
+    s = socket.create_connection(("10.10.0.100", 8080), timeout=3)
+    sys.stdout.write(s.recv(100).decode())
+except OSError as e:
+    sys.stdout.write("failed: %s" % e)
+"#;
+
+/// Kills the server process (started by this test) when the test ends.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tunl0_rx_packets(ns: &TestNs) -> u64 {
+    let v = json(&ns.ip(&["-s", "-j", "link", "show", "dev", "tunl0"]));
+    v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
+}
+
+/// A client, an IPVS director forwarding with GUE, and a real server set up
+/// only by `realserver::prepare`, on one bridged segment inside the VM: the
+/// connection to the VIP works after prepare (through the director and the
+/// real server's tunl0) and fails before it and after teardown.
+#[test]
+fn a_gue_real_server_prepared_by_the_library_serves_the_vip_through_ipvs() {
+    use ipvs::{Destination, EncapFlags, Forward, Service, ServiceKey, Tunnel};
+    let lan = TestNs::new();
+    let client = TestNs::new();
+    let director = TestNs::new();
+    let real = TestNs::new();
+    lan.ip(&["link", "add", "br0", "type", "bridge"]);
+    lan.ip(&["link", "set", "br0", "up"]);
+    for (i, (ns, addr)) in [
+        (&client, "10.10.0.2/24"),
+        (&director, "10.10.0.1/24"),
+        (&real, "10.10.0.3/24"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let port = format!("p{i}");
+        lan.ip(&[
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns.name(),
+        ]);
+        lan.ip(&["link", "set", &port, "master", "br0", "up"]);
+        ns.ip(&["addr", "add", addr, "dev", "eth0"]);
+        ns.ip(&["link", "set", "eth0", "up"]);
+    }
+    director.ip(&["addr", "add", "10.10.0.100/32", "dev", "eth0"]);
+    let key = ServiceKey::tcp([10, 10, 0, 100], 8080);
+    let ipvs = director.ipvs();
+    ipvs.add_service(&Service::new(key)).unwrap();
+    ipvs.add_destination(
+        &key,
+        &Destination::new([10, 10, 0, 3], 8080).with_forward(Forward::Tunnel(Tunnel::Gue {
+            port: 6080,
+            flags: EncapFlags::empty(),
+        })),
+    )
+    .unwrap();
+    // a strict reverse-path filter, as many distributions ship, must be handled
+    real.exec("sysctl", &["-qw", "net.ipv4.conf.all.rp_filter=1"]);
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", real.name(), "python3", "-c", SERVER])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _server = Child(child);
+    assert_eq!(line.trim(), "ready");
+    let connect = || client.exec("python3", &["-c", CLIENT]);
+    let diag = || {
+        format!(
+            "director:\n{}{}\nreal server:\n{}{}{}",
+            director.ipvsadm(&["-Ln", "--stats"]),
+            director.ipvsadm(&["-Lnc"]),
+            real.ip(&["-s", "link", "show", "tunl0"]),
+            real.ip(&["fou", "show"]),
+            real.exec("nstat", &["-az"])
+        )
+    };
+
+    let out = connect();
+    assert!(
+        out.starts_with("failed"),
+        "before prepare: {out}\n{}",
+        diag()
+    );
+
+    let before = snapshot(&real, &["tunl0"]);
+    let rs = RealServer::tun([v4("10.10.0.100")]).with_fou(FouPort::gue(6080));
+    let p = realserver::prepare(&ns_of(&real), &rs).unwrap();
+    let rx = tunl0_rx_packets(&real);
+    let out = connect();
+    assert_eq!(out, "hello from the real server\n", "{}", diag());
+    assert!(
+        tunl0_rx_packets(&real) > rx,
+        "the request did not arrive on tunl0"
+    );
+    let conns = director.ipvsadm(&["-Lnc"]);
+    assert!(conns.contains("10.10.0.3:8080"), "{conns}");
+    // the real server did not answer ARP for the VIP: the client's neighbour
+    // entry for it is the director's MAC
+    let neigh = client.ip(&["neigh", "show", "10.10.0.100"]);
+    let dmac = json(&director.ip(&["-j", "link", "show", "dev", "eth0"]))[0]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(neigh.contains(&dmac), "{neigh} vs director {dmac}");
+
+    realserver::teardown(&p).unwrap();
+    assert_eq!(snapshot(&real, &["tunl0"]), before);
+    let out = connect();
+    assert!(out.starts_with("failed"), "after teardown: {out}");
 }

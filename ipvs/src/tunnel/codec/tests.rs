@@ -427,6 +427,11 @@ fn wanted_sysctls_follow_the_mode() {
     assert!(w.contains(&("net/ipv4/conf/all/rp_filter".into(), "0".into())));
     assert!(w.contains(&("net/ipv4/conf/all/arp_ignore".into(), "1".into())));
     assert!(w.contains(&("net/ipv4/conf/all/arp_announce".into(), "2".into())));
+    let tun6 = RealServer::tun([IpAddr::V6(Ipv6Addr::LOCALHOST)]);
+    assert!(
+        wanted_sysctls(&tun6).is_empty(),
+        "no IPv4 sysctls for IPv6-only VIPs"
+    );
     let dr6 = RealServer::dr([IpAddr::V6(Ipv6Addr::LOCALHOST)]);
     assert!(wanted_sysctls(&dr6).is_empty(), "no ARP for IPv6-only VIPs");
     let dr = RealServer::dr([IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))]);
