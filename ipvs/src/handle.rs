@@ -12,6 +12,7 @@ use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::types::GenlBuffer;
 use neli::{FromBytesWithInput, ToBytes};
 
+use crate::batch::Operation;
 use crate::codec::ipvs::{self as c, cmd};
 use crate::codec::nla;
 use crate::error::{Error, Result};
@@ -123,6 +124,27 @@ impl Ipvs {
         &self.namespace
     }
 
+    /// The netlink port id of this handle's socket.
+    pub fn port_id(&self) -> u32 {
+        self.lock().transport.pid()
+    }
+
+    /// Sets the socket's receive buffer size in bytes (default 8 MiB where
+    /// allowed). Replies that do not fit are dropped by the kernel and reported
+    /// as an error ([`Error::Io`] with `ENOBUFS`), never waited for.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket option cannot be set.
+    pub fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        self.lock().transport.set_receive_buffer(bytes)
+    }
+
+    /// The sequence number the next request will carry (for tests of reply checking).
+    #[doc(hidden)]
+    pub fn next_seq_for_tests(&self) -> u32 {
+        self.lock().transport.peek_seq()
+    }
+
     /// Bounds every wait for the kernel's reply (default 30 s).
     ///
     /// # Errors
@@ -172,21 +194,42 @@ impl Ipvs {
             })
     }
 
+    /// Sends a raw IPVS request and returns the attributes (after the generic
+    /// netlink header) of every reply message: an escape hatch for commands or
+    /// attributes this crate does not model yet, and the way golden test
+    /// vectors are captured. `attrs` must be well-formed netlink attributes.
+    ///
+    /// # Errors
+    /// The kernel's errno as [`Error::Kernel`] (or a mapped variant), transport errors.
+    pub fn raw_request(&self, command: u8, dump: bool, attrs: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        self.run(
+            command,
+            dump,
+            |b| {
+                b.extend_from_slice(attrs);
+                Ok(())
+            },
+            |a| {
+                out.push(a.to_vec());
+                Ok(())
+            },
+        )
+        .map_err(fail(
+            OpKind::GetService,
+            || format!("raw IPVS request (command {command})"),
+            None,
+        ))?;
+        Ok(out)
+    }
+
     /// Adds a virtual service (`ipvsadm -A`).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] before sending, [`Error::Exists`] if it exists,
     /// [`Error::ModuleMissing`] if its scheduler or persistence engine is not available.
     pub fn add_service(&self, svc: &Service) -> Result<()> {
-        let ctx = || format!("adding service {}", svc.key);
-        svc.validate()?;
-        self.run(
-            cmd::NEW_SERVICE,
-            false,
-            |b| c::put_service_nest(b, svc),
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::AddService, ctx, Some(service_module(svc))))
+        self.apply(&Operation::AddService(svc.clone()))
     }
 
     /// Changes a virtual service's scheduler, flags and persistence (`ipvsadm -E`).
@@ -194,15 +237,7 @@ impl Ipvs {
     /// # Errors
     /// As [`Ipvs::add_service`], with [`Error::NotFound`] if it does not exist.
     pub fn update_service(&self, svc: &Service) -> Result<()> {
-        let ctx = || format!("updating service {}", svc.key);
-        svc.validate()?;
-        self.run(
-            cmd::SET_SERVICE,
-            false,
-            |b| c::put_service_nest(b, svc),
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::EditService, ctx, Some(service_module(svc))))
+        self.apply(&Operation::UpdateService(svc.clone()))
     }
 
     /// Deletes a virtual service and its destinations (`ipvsadm -D`).
@@ -210,14 +245,7 @@ impl Ipvs {
     /// # Errors
     /// [`Error::NotFound`] if it does not exist.
     pub fn delete_service(&self, key: &ServiceKey) -> Result<()> {
-        let ctx = || format!("deleting service {key}");
-        self.run(
-            cmd::DEL_SERVICE,
-            false,
-            |b| c::put_service_key_nest(b, key),
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::DelService, ctx, None))
+        self.apply(&Operation::DeleteService(*key))
     }
 
     /// Reads one virtual service.
@@ -244,10 +272,15 @@ impl Ipvs {
 
     /// Lists every virtual service with its counters (`ipvsadm -Ln --stats`).
     ///
+    /// Like every IPVS listing, this is not a snapshot: the kernel sends the
+    /// table in parts and does not flag concurrent changes, so a listing taken
+    /// while services are added or removed (in any network namespace) may miss
+    /// one. Entries it repeats are dropped here.
+    ///
     /// # Errors
     /// [`Error::Protocol`] for a reply that cannot be decoded.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
-        let mut out = Vec::new();
+        let mut out: Vec<ServiceEntry> = Vec::new();
         self.run(
             cmd::GET_SERVICE,
             true,
@@ -260,6 +293,12 @@ impl Ipvs {
             },
         )
         .map_err(fail(OpKind::GetService, || "listing services".into(), None))?;
+        // The kernel restarts its hash walk for every part of a dump and skips
+        // as many entries as it already sent; a service added or removed
+        // meanwhile (in any namespace: the hash table is shared) can make it
+        // send one twice. Keep the first.
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|e| seen.insert(e.service.key));
         Ok(out)
     }
 
@@ -269,18 +308,7 @@ impl Ipvs {
     /// [`Error::InvalidInput`] before sending; [`Error::NotFound`] if the service
     /// does not exist; [`Error::Exists`]; [`Error::Invalid`] for what the kernel refuses.
     pub fn add_destination(&self, service: &ServiceKey, dest: &Destination) -> Result<()> {
-        let ctx = || format!("adding destination {dest} to service {service}");
-        dest.validate(service.family())?;
-        self.run(
-            cmd::NEW_DEST,
-            false,
-            |b| {
-                c::put_service_key_nest(b, service)?;
-                c::put_dest_nest(b, dest, true)
-            },
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::AddDest, ctx, None))
+        self.apply(&Operation::AddDestination(*service, *dest))
     }
 
     /// Changes a real server's forwarding, weight and thresholds (`ipvsadm -e`).
@@ -288,18 +316,7 @@ impl Ipvs {
     /// # Errors
     /// As [`Ipvs::add_destination`], with [`Error::NotFound`] if it does not exist.
     pub fn update_destination(&self, service: &ServiceKey, dest: &Destination) -> Result<()> {
-        let ctx = || format!("updating destination {dest} of service {service}");
-        dest.validate(service.family())?;
-        self.run(
-            cmd::SET_DEST,
-            false,
-            |b| {
-                c::put_service_key_nest(b, service)?;
-                c::put_dest_nest(b, dest, true)
-            },
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::EditDest, ctx, None))
+        self.apply(&Operation::UpdateDestination(*service, *dest))
     }
 
     /// Removes a real server from a virtual service (`ipvsadm -d`).
@@ -307,18 +324,7 @@ impl Ipvs {
     /// # Errors
     /// [`Error::NotFound`] if the service or the destination does not exist.
     pub fn delete_destination(&self, service: &ServiceKey, addr: IpAddr, port: u16) -> Result<()> {
-        let dest = Destination::new(addr, port);
-        let ctx = || format!("deleting destination {dest} from service {service}");
-        self.run(
-            cmd::DEL_DEST,
-            false,
-            |b| {
-                c::put_service_key_nest(b, service)?;
-                c::put_dest_nest(b, &dest, false)
-            },
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::DelDest, ctx, None))
+        self.apply(&Operation::DeleteDestination(*service, addr, port))
     }
 
     /// Lists a virtual service's real servers with their counters.
@@ -343,6 +349,9 @@ impl Ipvs {
             },
         )
         .map_err(fail(OpKind::GetDest, ctx, None))?;
+        // as for services: a concurrent change can make the kernel repeat an entry
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|e: &DestinationEntry| seen.insert((e.destination.addr, e.destination.port)));
         Ok(out)
     }
 
@@ -352,20 +361,7 @@ impl Ipvs {
     /// [`Error::InvalidInput`] before sending; [`Error::Exists`] if one of that
     /// state runs; [`Error::NotFound`] for an unknown interface.
     pub fn start_daemon(&self, daemon: &SyncDaemon) -> Result<()> {
-        let ctx = || {
-            format!(
-                "starting the {:?} sync daemon on {}",
-                daemon.state, daemon.interface
-            )
-        };
-        daemon.validate()?;
-        self.run(
-            cmd::NEW_DAEMON,
-            false,
-            |b| c::put_daemon_nest(b, daemon, true),
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::StartDaemon, ctx, None))
+        self.apply(&Operation::StartDaemon(daemon.clone()))
     }
 
     /// Stops the sync daemon of the given state (`ipvsadm --stop-daemon`).
@@ -373,15 +369,7 @@ impl Ipvs {
     /// # Errors
     /// [`Error::NotFound`] if none runs.
     pub fn stop_daemon(&self, state: SyncState) -> Result<()> {
-        let ctx = || format!("stopping the {state:?} sync daemon");
-        let d = SyncDaemon::new(state, String::new(), 0);
-        self.run(
-            cmd::DEL_DAEMON,
-            false,
-            |b| c::put_daemon_nest(b, &d, false),
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::StopDaemon, ctx, None))
+        self.apply(&Operation::StopDaemon(state))
     }
 
     /// Lists the running sync daemons (`ipvsadm -L --daemon`).
@@ -433,30 +421,7 @@ impl Ipvs {
     /// # Errors
     /// [`Error::InvalidInput`] for values the kernel cannot hold; [`Error::Invalid`].
     pub fn set_timeouts(&self, t: &Timeouts) -> Result<()> {
-        let ctx = || {
-            format!(
-                "setting timeouts tcp {} tcpfin {} udp {}",
-                t.tcp, t.tcp_fin, t.udp
-            )
-        };
-        // the kernel stores them as jiffies in an int: at most INT_MAX / HZ (HZ up to 1000)
-        const MAX: u32 = i32::MAX as u32 / 1000;
-        if [t.tcp, t.tcp_fin, t.udp].iter().any(|&v| v > MAX) {
-            return Err(Error::invalid_input(
-                ctx(),
-                format!("timeouts must be at most {MAX} seconds"),
-            ));
-        }
-        self.run(
-            cmd::SET_CONFIG,
-            false,
-            |b| {
-                c::put_timeouts(b, t);
-                Ok(())
-            },
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::SetConfig, ctx, None))
+        self.apply(&Operation::SetTimeouts(*t))
     }
 
     /// Reads the IPVS version and connection table size.
@@ -483,20 +448,7 @@ impl Ipvs {
     /// # Errors
     /// [`Error::NotFound`] if the service does not exist.
     pub fn zero(&self, service: Option<&ServiceKey>) -> Result<()> {
-        let ctx = || match service {
-            Some(k) => format!("zeroing counters of service {k}"),
-            None => "zeroing all counters".into(),
-        };
-        self.run(
-            cmd::ZERO,
-            false,
-            |b| match service {
-                Some(k) => c::put_service_key_nest(b, k),
-                None => Ok(()),
-            },
-            |_| Ok(()),
-        )
-        .map_err(fail(OpKind::Zero, ctx, None))
+        self.apply(&Operation::Zero(service.copied()))
     }
 
     /// Deletes every virtual service (`ipvsadm -C`).
@@ -504,16 +456,10 @@ impl Ipvs {
     /// # Errors
     /// Only transport errors: the kernel always accepts a flush.
     pub fn flush(&self) -> Result<()> {
-        self.run(cmd::FLUSH, false, |_| Ok(()), |_| Ok(()))
-            .map_err(fail(
-                OpKind::Flush,
-                || "flushing the IPVS table".into(),
-                None,
-            ))
+        self.apply(&Operation::Flush)
     }
 
     /// Runs `f` with exclusive use of this handle's socket (batches).
-    #[allow(dead_code)] // used by batches
     pub(crate) fn with_transport<R>(
         &self,
         f: impl FnOnce(&mut Transport, &mut Vec<u8>, u16) -> R,

@@ -20,15 +20,18 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod batch;
 pub mod codec;
 mod error;
 mod handle;
 pub mod model;
 mod netns;
 mod op;
+pub mod table;
 mod transport;
 pub mod tunnel;
 
+pub use batch::{BatchMode, BatchReport, OpOutcome, Operation};
 pub use error::{Errno, Error, Result};
 pub use handle::Ipvs;
 pub use model::*;

@@ -86,6 +86,19 @@ impl Transport {
         }
         // NETLINK_EXT_ACK lets newer kernels add a message to errors; harmless if refused.
         let _ = sock.enable_ext_ack(true);
+        // NETLINK_CAP_ACK: error replies echo only the request's header, not its
+        // payload, so a batch's error replies stay small in the receive buffer.
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt with a pointer to a live c_int and its size.
+        let _ = unsafe {
+            libc::setsockopt(
+                raw,
+                libc::SOL_NETLINK,
+                libc::NETLINK_CAP_ACK,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
         let pid = sock.pid().map_err(|e| Error::io(ctx(), e))?;
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -128,8 +141,24 @@ impl Transport {
         Ok(())
     }
 
+    /// Sets the receive buffer size (`SO_RCVBUFFORCE`, or `SO_RCVBUF` when not privileged).
+    pub(crate) fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        let v = i32::try_from(bytes).unwrap_or(i32::MAX);
+        let raw = self.sock.as_raw_fd();
+        setsockopt_int(raw, libc::SO_RCVBUFFORCE, v)
+            .or_else(|_| setsockopt_int(raw, libc::SO_RCVBUF, v))
+            .map_err(|e| Error::io("setting the netlink receive buffer", e))
+    }
+
+    /// The next sequence number [`Transport::next_seq`] will hand out.
+    pub(crate) fn peek_seq(&self) -> u32 {
+        match self.seq.wrapping_add(1) {
+            0 => 1,
+            s => s,
+        }
+    }
+
     /// The socket's port id.
-    #[allow(dead_code)] // used by batches
     pub(crate) fn pid(&self) -> u32 {
         self.pid
     }
@@ -141,6 +170,16 @@ impl Transport {
             self.seq = 1;
         }
         self.seq
+    }
+
+    /// Reserves `n` consecutive sequence numbers (none of them 0); returns the first.
+    pub(crate) fn reserve_seqs(&mut self, n: u32) -> u32 {
+        if self.seq.checked_add(n).is_none() {
+            self.seq = 0;
+        }
+        let first = self.seq + 1;
+        self.seq += n;
+        first
     }
 
     /// Sends one buffer holding one or more complete messages.
@@ -295,7 +334,6 @@ impl Transport {
     }
 
     /// Raw access for pipelined batches: the receive buffer after [`Transport::recv`].
-    #[allow(dead_code)] // used by batches
     pub(crate) fn received(&self, n: usize) -> &[u8] {
         &self.rbuf[..n]
     }

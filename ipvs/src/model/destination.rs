@@ -194,7 +194,7 @@ impl Destination {
                 "thresholds must be at most 2147483647",
             ));
         }
-        if self.upper_threshold != 0 && self.lower_threshold > self.upper_threshold {
+        if self.lower_threshold > self.upper_threshold {
             return Err(Error::invalid_input(
                 ctx(),
                 format!(

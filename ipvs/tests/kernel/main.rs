@@ -3,7 +3,14 @@
 //! runs in its own network namespace (see `support`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "../strategies/mod.rs"]
+mod strategies;
 mod support;
+
+mod batch;
+mod core_features;
+mod kproptest;
+mod robust;
 
 mod foundation;
 mod tunnel;

@@ -105,8 +105,53 @@ impl TestNs {
     }
 }
 
+impl TestNs {
+    /// Makes every unicast address routable (a dummy device with default
+    /// routes), as the kernel refuses destinations it has no route to.
+    pub fn routable(&self) {
+        self.dummy("d0", &["10.255.255.254/8", "fd00::ffff/16"]);
+        self.ip(&["route", "add", "default", "dev", "d0"]);
+        self.ip(&["-6", "route", "add", "default", "dev", "d0"]);
+    }
+
+    /// `ipvsadm -Sn` lines, sorted (ipvsadm's order follows the kernel's hash buckets).
+    pub fn saved_sorted(&self) -> Vec<String> {
+        let mut v = self.saved();
+        v.sort();
+        v
+    }
+}
+
 impl Drop for TestNs {
     fn drop(&mut self) {
         let _ = run("ip", &["netns", "del", &self.name]);
     }
+}
+
+/// Asserts two tables are equal (order ignored), reporting only the first difference.
+pub fn assert_tables_eq(got: &ipvs::table::Table, want: &ipvs::table::Table) {
+    let got = got.clone().sorted();
+    let want = want.clone().sorted();
+    if got == want {
+        return;
+    }
+    let g: std::collections::BTreeMap<_, _> =
+        got.services.iter().map(|s| (s.service.key, s)).collect();
+    let w: std::collections::BTreeMap<_, _> =
+        want.services.iter().map(|s| (s.service.key, s)).collect();
+    for (k, ws) in &w {
+        match g.get(k) {
+            None => panic!(
+                "service {k} missing ({} services read, {} wanted)",
+                g.len(),
+                w.len()
+            ),
+            Some(gs) if gs != ws => panic!("service {k} differs:\n got: {gs:?}\nwant: {ws:?}"),
+            _ => {}
+        }
+    }
+    for k in g.keys() {
+        assert!(w.contains_key(k), "unexpected service {k}");
+    }
+    assert_eq!(got.timeouts, want.timeouts, "timeouts differ");
 }

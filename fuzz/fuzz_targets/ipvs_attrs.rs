@@ -1,0 +1,32 @@
+//! Every IPVS attribute-set decoder over arbitrary bytes: errors, never panics;
+//! what decodes re-encodes and decodes to the same value.
+#![no_main]
+
+use ipvs::codec::ipvs as c;
+use ipvs::Family;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(s) = c::decode_service(data) {
+        let mut buf = Vec::new();
+        if s.service.validate().is_ok() && c::put_service_nest(&mut buf, &s.service).is_ok() {
+            if let Ok(Some(inner)) = c::find(&buf, c::cmd_attr::SERVICE) {
+                let again = c::decode_service(inner).map(|e| e.service);
+                assert_eq!(again.ok(), Some(s.service));
+            }
+        }
+    }
+    for fam in [Family::Ipv4, Family::Ipv6] {
+        if let Ok(d) = c::decode_dest(data, fam) {
+            let mut buf = Vec::new();
+            if c::put_dest_nest(&mut buf, &d.destination, true).is_ok() {
+                if let Ok(Some(inner)) = c::find(&buf, c::cmd_attr::DEST) {
+                    assert_eq!(c::decode_dest(inner, fam).ok().map(|e| e.destination), Some(d.destination));
+                }
+            }
+        }
+    }
+    let _ = c::decode_daemon(data);
+    let _ = c::decode_timeouts(data);
+    let _ = c::decode_info(data);
+});
