@@ -15,6 +15,9 @@
 //!   written (byte for byte as `ipvsadm -Sn`, or losslessly);
 //! - [`conn`]: the connection table (`/proc/net/ip_vs_conn`) of any namespace.
 //!
+//! - [`tunnel`]: tunnel and dummy devices, addresses, FOU/GUE ports and
+//!   one-call LVS/TUN and LVS/DR real-server set-up over rtnetlink.
+//!
 //! Errors are one type, [`Error`], that keeps the operation, the object and
 //! the kernel's errno, mapped to typed variants.
 #![deny(missing_docs)]
@@ -31,9 +34,11 @@ mod op;
 pub mod rules;
 pub mod table;
 mod transport;
+pub mod tunnel;
 
 pub use batch::{BatchMode, BatchReport, OpOutcome, Operation};
 pub use error::{Errno, Error, Result};
 pub use handle::Ipvs;
 pub use model::*;
 pub use netns::Namespace;
+pub use tunnel::{Fou, Rtnl};

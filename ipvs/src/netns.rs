@@ -97,3 +97,46 @@ pub(crate) fn netlink_socket(ns: &Namespace, protocol: i32) -> Result<OwnedFd> {
     })?;
     res.map_err(|e| Error::io(ctx(), e))
 }
+
+/// Runs `f` with the calling thread's network namespace set to `ns`: directly
+/// for [`Namespace::Current`], otherwise on a short-lived helper thread that
+/// enters `ns` with `setns(2)` first (so `/proc/sys/net` shows `ns`'s values).
+///
+/// # Errors
+/// [`Error::Io`] when the namespace cannot be opened or entered, or `f` fails.
+pub(crate) fn run_in<T: Send + 'static>(
+    ns: &Namespace,
+    what: &str,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T> {
+    let ctx = || format!("{what} in {}", ns.describe());
+    let file;
+    let nsfd = match ns {
+        Namespace::Current => return f().map_err(|e| Error::io(ctx(), e)),
+        Namespace::Fd(fd) => *fd,
+        other => {
+            let path = other.path().unwrap_or_default();
+            file = File::open(&path)
+                .map_err(|e| Error::io(format!("{}: cannot open {}", ctx(), path.display()), e))?;
+            file.as_raw_fd()
+        }
+    };
+    let handle = std::thread::Builder::new()
+        .name("ipvs-setns".into())
+        .spawn(move || -> std::io::Result<T> {
+            // SAFETY: setns(2) on this helper thread only; nsfd stays open
+            // (owned by the caller's `file` or by the caller) until join().
+            if unsafe { libc::setns(nsfd, libc::CLONE_NEWNET) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            f()
+        })
+        .map_err(|e| Error::io(ctx(), e))?;
+    let res = handle.join().map_err(|_| {
+        Error::io(
+            ctx(),
+            std::io::Error::other("namespace helper thread panicked"),
+        )
+    })?;
+    res.map_err(|e| Error::io(ctx(), e))
+}

@@ -14,3 +14,4 @@ mod robust;
 
 mod foundation;
 mod rules;
+mod tunnel;
