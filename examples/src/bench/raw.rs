@@ -10,6 +10,9 @@ use ipvs::codec::ipvs as c;
 use ipvs::codec::nla;
 use ipvs::{Ipvs, Operation};
 
+/// Appends one request's attributes.
+type Body<'a> = Box<dyn FnOnce(&mut Vec<u8>) -> ipvs::Result<()> + 'a>;
+
 use super::driver::{dump_request, service_nest, GET_DEST, GET_SERVICE};
 
 /// A raw `NETLINK_GENERIC` socket bound to the IPVS family.
@@ -92,8 +95,7 @@ impl RawSock {
             };
             let seq = self.seq;
             self.seq = self.seq.wrapping_add(1);
-            let (command, body): (u8, Box<dyn FnOnce(&mut Vec<u8>) -> ipvs::Result<()>>) = match op
-            {
+            let (command, body): (u8, Body<'_>) = match op {
                 Operation::AddService(s) => {
                     (c::cmd::NEW_SERVICE, Box::new(|b| c::put_service_nest(b, s)))
                 }
