@@ -1,0 +1,172 @@
+"""Benchmark driver for Python IPVS libraries: pyroute2 (PyPI) and, when it is
+built, this project's own binding (module ``ipvs``).
+
+    python3 py_driver.py pyroute2|ipvs WORKLOAD ARGS...
+
+Runs inside the benchmark's network namespace and prints one line
+``RESULT {json}`` with its own timing of the workload (library import and
+socket setup excluded). The workloads and the address plan are those of
+examples/src/bench.rs; the Go driver implements the same command line.
+"""
+
+import ipaddress
+import json
+import resource
+import sys
+import time
+from socket import AF_INET, IPPROTO_TCP
+
+
+def svc_addr(i):
+    return str(ipaddress.IPv4Address(0x0A000000 + i + 1))
+
+
+def dst_addr(j):
+    return str(ipaddress.IPv4Address(0xAC100000 + j + 1))
+
+
+def changed(i, pct):
+    return pct > 0 and i % (100 // pct) == 0
+
+
+class Pyroute2:
+    def __init__(self):
+        from pyroute2 import IPVS, IPVSDest, IPVSService
+
+        self.IPVSDest = IPVSDest
+        self.IPVSService = IPVSService
+        self.h = IPVS()
+
+    def svc(self, i):
+        return self.IPVSService(addr=svc_addr(i), port=80, protocol=IPPROTO_TCP)
+
+    def dest(self, j, w=1):
+        return self.IPVSDest(addr=dst_addr(j), port=8080, weight=w, fwd_method=0)
+
+    def add_service(self, i):
+        self.h.service("add", service=self.svc(i))
+
+    def add_dest(self, i, j, w=1):
+        self.h.dest("add", service=self.svc(i), dest=self.dest(j, w))
+
+    def set_dest(self, i, j, w):
+        self.h.dest("set", service=self.svc(i), dest=self.dest(j, w))
+
+    def del_service(self, i):
+        self.h.service("del", service=self.svc(i))
+
+    def flush(self):
+        from pyroute2.netlink.generic import ipvs as gi
+
+        msg = gi.ipvsmsg()
+        msg["cmd"] = gi.IPVS_CMD_FLUSH
+        msg["version"] = gi.GENL_VERSION
+        self.h.nlm_request(msg, msg_type=self.h.prid, msg_flags=1 | 4)
+
+    def listing(self):
+        """[(service key, {(dest addr, port): weight})]"""
+        out = []
+        for s in self.h.service("dump"):
+            svc = self.IPVSService.from_message(s)
+            dests = {}
+            for d in self.h.dest("dump", service=svc):
+                dd = self.IPVSDest.from_message(d)
+                dests[(dd["addr"], dd["port"])] = dd["weight"]
+            out.append(((svc["addr"], svc["port"]), dests))
+        return out
+
+
+def main():
+    lib, work, args = sys.argv[1], sys.argv[2], [int(a) if a.isdigit() else a for a in sys.argv[3:]]
+    if lib == "pyroute2":
+        h = Pyroute2()
+    else:
+        raise SystemExit(f"unknown library {lib}")
+    res = {}
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter_ns()
+    ops = 0
+    if work == "create":
+        S, D = args[0], args[1]
+        for i in range(S):
+            h.add_service(i)
+            for j in range(D):
+                h.add_dest(i, j)
+        ops = S * (1 + D)
+    elif work == "list":
+        S, D = args[0], args[1]
+        table = h.listing()
+        n = sum(len(d) for _, d in table)
+        if len(table) != S or n != S * D:
+            raise SystemExit(f"listed {len(table)} services {n} destinations, expected {S} and {S * D}")
+        ops = len(table) + n
+    elif work == "reconcile":
+        S, D, pct = args[0], args[1], args[2]
+        cur = dict(h.listing())
+        res["read_ns"] = time.perf_counter_ns() - t0
+        for i in range(S):
+            key = (svc_addr(i), 80)
+            have = cur.get(key)
+            if have is None:
+                h.add_service(i)
+                ops += 1
+                have = {}
+            for j in range(D):
+                w = 2 if j == 0 and changed(i, pct) else 1
+                hw = have.get((dst_addr(j), 8080))
+                if hw is None:
+                    h.add_dest(i, j, w)
+                    ops += 1
+                elif hw != w:
+                    h.set_dest(i, j, w)
+                    ops += 1
+    elif work == "latency":
+        N = args[0]
+        lat = {"add_service": [], "add_destination": [], "delete_service": []}
+        for i in range(N):
+            t = time.perf_counter_ns()
+            h.add_service(i)
+            lat["add_service"].append(time.perf_counter_ns() - t)
+            t = time.perf_counter_ns()
+            h.add_dest(i, 0)
+            lat["add_destination"].append(time.perf_counter_ns() - t)
+        for i in range(N):
+            t = time.perf_counter_ns()
+            h.del_service(i)
+            lat["delete_service"].append(time.perf_counter_ns() - t)
+        every = []
+        for k, v in lat.items():
+            v.sort()
+            res[k + "_p50_ns"] = v[len(v) // 2]
+            res[k + "_p99_ns"] = v[len(v) * 99 // 100]
+            every += v
+        every.sort()
+        res["all_p50_ns"] = every[len(every) // 2]
+        res["all_p99_ns"] = every[len(every) * 99 // 100]
+        ops = 3 * N
+    elif work == "teardown":
+        S, mode = args[0], args[1]
+        if mode == "flush":
+            h.flush()
+            ops = 1
+        elif mode == "onebyone":
+            for i in range(S):
+                h.del_service(i)
+            ops = S
+        else:
+            raise SystemExit(f"unknown teardown mode {mode}")
+    else:
+        raise SystemExit(f"unknown workload {work}")
+    wall = time.perf_counter_ns() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    res.update(
+        wall_ns=wall,
+        ops=ops,
+        utime_ns=int((r1.ru_utime - r0.ru_utime) * 1e9),
+        stime_ns=int((r1.ru_stime - r0.ru_stime) * 1e9),
+    )
+    print("RESULT " + json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()
