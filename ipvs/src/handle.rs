@@ -59,23 +59,10 @@ fn fail(
     ctx: impl FnOnce() -> String,
     module: Option<String>,
 ) -> impl FnOnce(Failure) -> Error {
-    move |f| match f {
-        Failure::Kernel(errno) => kernel_error(kind, ctx(), errno, module),
-        Failure::Local(e) => match e {
-            Error::Timeout { after, .. } => Error::Timeout {
-                context: ctx(),
-                after,
-            },
-            Error::Io { context, source } => Error::Io {
-                context: format!("{}: {context}", ctx()),
-                source,
-            },
-            Error::Protocol { context, detail } => Error::Protocol {
-                context: format!("{}: {context}", ctx()),
-                detail,
-            },
-            other => other,
-        },
+    move |f| {
+        f.into_error(ctx, |context, errno| {
+            kernel_error(kind, context, errno, module)
+        })
     }
 }
 

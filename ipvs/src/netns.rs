@@ -66,36 +66,7 @@ fn raw_socket(protocol: i32) -> std::io::Result<OwnedFd> {
 /// [`Error::Io`] when the namespace cannot be opened or entered, or the socket
 /// cannot be created.
 pub(crate) fn netlink_socket(ns: &Namespace, protocol: i32) -> Result<OwnedFd> {
-    let ctx = || format!("opening a netlink socket in {}", ns.describe());
-    let file;
-    let nsfd = match ns {
-        Namespace::Current => return raw_socket(protocol).map_err(|e| Error::io(ctx(), e)),
-        Namespace::Fd(fd) => *fd,
-        other => {
-            let path = other.path().unwrap_or_default();
-            file = File::open(&path)
-                .map_err(|e| Error::io(format!("{}: cannot open {}", ctx(), path.display()), e))?;
-            file.as_raw_fd()
-        }
-    };
-    let handle = std::thread::Builder::new()
-        .name("ipvs-setns".into())
-        .spawn(move || -> std::io::Result<OwnedFd> {
-            // SAFETY: setns(2) on this helper thread only; nsfd stays open
-            // (owned by the caller's `file` or by the caller) until join().
-            if unsafe { libc::setns(nsfd, libc::CLONE_NEWNET) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            raw_socket(protocol)
-        })
-        .map_err(|e| Error::io(ctx(), e))?;
-    let res = handle.join().map_err(|_| {
-        Error::io(
-            ctx(),
-            std::io::Error::other("namespace helper thread panicked"),
-        )
-    })?;
-    res.map_err(|e| Error::io(ctx(), e))
+    run_in(ns, "opening a netlink socket", move || raw_socket(protocol))
 }
 
 /// Runs `f` with the calling thread's network namespace set to `ns`: directly

@@ -24,6 +24,33 @@ pub(crate) enum Failure {
     Local(Error),
 }
 
+impl Failure {
+    /// The typed error: a kernel errno goes through `kernel` with the context;
+    /// a local error gets the context prefixed.
+    pub(crate) fn into_error(
+        self,
+        ctx: impl FnOnce() -> String,
+        kernel: impl FnOnce(String, i32) -> Error,
+    ) -> Error {
+        match self {
+            Failure::Kernel(errno) => kernel(ctx(), errno),
+            Failure::Local(Error::Timeout { after, .. }) => Error::Timeout {
+                context: ctx(),
+                after,
+            },
+            Failure::Local(Error::Io { context, source }) => Error::Io {
+                context: format!("{}: {context}", ctx()),
+                source,
+            },
+            Failure::Local(Error::Protocol { context, detail }) => Error::Protocol {
+                context: format!("{}: {context}", ctx()),
+                detail,
+            },
+            Failure::Local(other) => other,
+        }
+    }
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Local(e)

@@ -107,24 +107,7 @@ pub(crate) fn rt_error(op: RtOp, context: String, errno: i32) -> Error {
 }
 
 pub(crate) fn fail(op: RtOp, ctx: impl FnOnce() -> String) -> impl FnOnce(Failure) -> Error {
-    move |f| match f {
-        Failure::Kernel(errno) => rt_error(op, ctx(), errno),
-        Failure::Local(e) => match e {
-            Error::Timeout { after, .. } => Error::Timeout {
-                context: ctx(),
-                after,
-            },
-            Error::Io { context, source } => Error::Io {
-                context: format!("{}: {context}", ctx()),
-                source,
-            },
-            Error::Protocol { context, detail } => Error::Protocol {
-                context: format!("{}: {context}", ctx()),
-                detail,
-            },
-            other => other,
-        },
-    }
+    move |f| f.into_error(ctx, |context, errno| rt_error(op, context, errno))
 }
 
 /// Names a device by name or index.
