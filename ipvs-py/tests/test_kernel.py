@@ -410,3 +410,35 @@ def test_converge_reaches_the_desired_table_and_then_does_nothing(netns: Netns, 
     assert current.service(TCP80) == desired.services[0] or current.sorted().service(TCP80) == desired.sorted().services[0]
     assert current.timeouts is not None and current.timeouts.tcp > 0
     assert not ipvs.diff(current, desired, scope=[TCP80])
+
+
+def test_rules_text_of_a_table_built_with_ipvsadm_equals_ipvsadm_sn(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.ipvsadm("-A", "-t", "192.168.1.1:80", "-s", "rr")
+    netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "3", "-x", "100", "-y", "50")
+    netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "10.0.0.1:80", "-g", "-w", "0")
+    netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "172.16.0.3", "-i", "--tun-type", "gue", "--tun-port", "5555")
+    netns.ipvsadm("-A", "-t", "10.0.0.100:0", "-s", "sh", "-b", "sh-fallback,sh-port", "-p", "600", "-M", "255.255.255.0")
+    netns.ipvsadm("-A", "-u", "10.0.0.100:5060", "-s", "wlc", "-p", "30", "--pe", "sip")
+    netns.ipvsadm("-A", "-t", "[fd00::100]:443", "-s", "sed", "-p", "30", "-M", "48")
+    netns.ipvsadm("-a", "-t", "[fd00::100]:443", "-r", "[fd00::2]:8443", "-m", "-w", "7")
+    netns.ipvsadm("-A", "-f", "8", "-6", "-s", "lc")
+    netns.ipvsadm("-a", "-f", "8", "-6", "-r", "[fd00::5]:80", "-m")
+    sn = netns.ipvsadm("-Sn")
+    table = lb.table()
+    assert ipvs.rules.save(table) == sn
+    # lossless also keeps the thresholds, and -R of it rebuilds the same table
+    lossless = ipvs.rules.save(table, lossless=True)
+    assert "-r 10.0.0.2:8080 -m -w 3 -x 100 -y 50" in lossless
+    assert ipvs.rules.parse(lossless).sorted().services == table.sorted().services
+    assert ipvs.rules.parse(sn).sorted().services != table.sorted().services  # -Sn drops -x/-y
+    netns.ipvsadm("-C")
+    subprocess.run(["ip", "netns", "exec", netns.name, "ipvsadm", "-R"], input=lossless, text=True, check=True)
+    assert lb.table().sorted().services == table.sorted().services
+
+
+def test_read_connections_of_a_namespace_by_name_and_path(netns: Netns, lb: ipvs.Ipvs) -> None:
+    lb.add_service(ipvs.Service(TCP80))
+    assert ipvs.read_connections(netns.name) == []
+    assert ipvs.read_connections(Path("/run/netns") / netns.name, sync=True) == []
+    with pytest.raises(ipvs.SystemCallError):
+        ipvs.read_connections("pyt-no-such-namespace")
