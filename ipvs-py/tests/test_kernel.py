@@ -3,6 +3,7 @@ with ``ipvsadm`` as the independent referee."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import subprocess
@@ -442,3 +443,26 @@ def test_read_connections_of_a_namespace_by_name_and_path(netns: Netns, lb: ipvs
     assert ipvs.read_connections(Path("/run/netns") / netns.name, sync=True) == []
     with pytest.raises(ipvs.SystemCallError):
         ipvs.read_connections("pyt-no-such-namespace")
+
+
+def test_read_connections_lists_a_locally_sent_udp_connection(netns: Netns, lb: ipvs.Ipvs) -> None:
+    # the director's own packet to the VIP is scheduled (LOCAL_OUT) and leaves through a dummy device
+    netns.dummy("d0", "10.0.0.1/8")
+    key = ipvs.ServiceKey.udp("10.0.3.1", 53)
+    lb.add_service(ipvs.Service(key, scheduler="rr"))
+    lb.add_destination(key, ipvs.Destination("10.0.2.2", 5353, forwarding=ipvs.Forwarding.MASQ))
+    send = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.0.0.1', 40000)); s.sendto(b'x', ('10.0.3.1', 53))"
+    netns.exec(sys.executable, "-c", send)
+    conns = ipvs.read_connections(netns.name)
+    assert len(conns) == 1, conns
+    c = conns[0]
+    assert c.protocol == "UDP" and c.state == "UDP" and not c.is_template
+    assert (str(c.client_addr), c.client_port) == ("10.0.0.1", 40000)
+    assert (str(c.virtual_addr), c.virtual_port) == ("10.0.3.1", 53)
+    assert (str(c.destination_addr), c.destination_port) == ("10.0.2.2", 5353)
+    assert 0 < c.expires <= 300
+    # the same entry as the kernel's text read by `cat` in the namespace, parsed (the expiry may tick)
+    parsed = ipvs.parse_connections(netns.exec("cat", "/proc/net/ip_vs_conn"))
+    assert [dataclasses.replace(p, expires=0) for p in parsed] == [dataclasses.replace(c, expires=0)]
+    sync = ipvs.read_connections(netns.name, sync=True)
+    assert [(s.client_port, s.origin) for s in sync] == [(40000, ipvs.ConnectionOrigin.LOCAL)]
