@@ -23,6 +23,7 @@ use std::time::Duration;
 use std::collections::HashSet;
 
 use ipvs::table::{self, DiffOptions, Scope, Table};
+use ipvs::{conn, rules};
 use ipvs::{
     BatchMode, BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace,
     OpOutcome, Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState,
@@ -112,6 +113,34 @@ fn batch_mode(name: &str) -> PyResult<BatchMode> {
     }
 }
 
+/// The namespace named by at most one of `name` (`ip netns` name), `path` (a
+/// namespace file) or `fd` (an open namespace descriptor, borrowed).
+fn namespace(name: Option<String>, path: Option<PathBuf>, fd: Option<i32>) -> PyResult<Namespace> {
+    Ok(match (name, path, fd) {
+        (None, None, None) => Namespace::Current,
+        (Some(n), None, None) => {
+            if n.is_empty() || n.contains('/') || n.contains('\0') || n == "." || n == ".." {
+                return Err(PyValueError::new_err(format!(
+                    "{n:?} is not a network namespace name"
+                )));
+            }
+            Namespace::Named(n)
+        }
+        (None, Some(p), None) => Namespace::Path(p),
+        (None, None, Some(fd)) if fd >= 0 => Namespace::Fd(fd),
+        (None, None, Some(fd)) => {
+            return Err(PyValueError::new_err(format!(
+                "{fd} is not a file descriptor"
+            )))
+        }
+        _ => {
+            return Err(PyTypeError::new_err(
+                "give at most one of a namespace name, path or file descriptor",
+            ))
+        }
+    })
+}
+
 /// One outcome of a batch as Python sees it: its status and, unless done, the exception.
 type PyOutcome = (&'static str, Option<PyObject>);
 
@@ -182,29 +211,7 @@ impl Handle {
         path: Option<PathBuf>,
         fd: Option<i32>,
     ) -> PyResult<Self> {
-        let ns = match (name, path, fd) {
-            (None, None, None) => Namespace::Current,
-            (Some(n), None, None) => {
-                if n.is_empty() || n.contains('/') || n.contains('\0') || n == "." || n == ".." {
-                    return Err(PyValueError::new_err(format!(
-                        "{n:?} is not a network namespace name"
-                    )));
-                }
-                Namespace::Named(n)
-            }
-            (None, Some(p), None) => Namespace::Path(p),
-            (None, None, Some(fd)) if fd >= 0 => Namespace::Fd(fd),
-            (None, None, Some(fd)) => {
-                return Err(PyValueError::new_err(format!(
-                    "{fd} is not a file descriptor"
-                )))
-            }
-            _ => {
-                return Err(PyTypeError::new_err(
-                    "give at most one of a namespace name, path or file descriptor",
-                ))
-            }
-        };
+        let ns = namespace(name, path, fd)?;
         let h = py
             .allow_threads(move || Ipvs::open(ns))
             .map_err(|e| to_py(py, e))?;
@@ -485,6 +492,124 @@ fn display(kind: &str, json: &str) -> PyResult<String> {
     })
 }
 
+/// Builds an exception of `ipvs._errors` by calling its builder `builder` with `args`.
+fn py_error<'py>(py: Python<'py>, builder: &str, args: impl pyo3::call::PyCallArgs<'py>) -> PyErr {
+    match py
+        .import("ipvs._errors")
+        .and_then(|m| m.getattr(builder))
+        .and_then(|f| f.call1(args))
+    {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+/// Parses `ipvsadm -S` rules text into a table (JSON); a parse error raises
+/// `ipvs.RulesParseError` with its line and column.
+#[pyfunction]
+fn rules_parse(py: Python<'_>, text: &str) -> PyResult<String> {
+    match rules::parse_table(text) {
+        Ok(t) => to_json(&t),
+        Err(e) => Err(py_error(
+            py,
+            "_rules_error",
+            (e.to_string(), e.line, e.column, e.message),
+        )),
+    }
+}
+
+/// Writes a table (JSON) as rules text: exactly `ipvsadm -Sn`, or with
+/// `lossless` also thresholds and every scheduler flag.
+#[pyfunction]
+#[pyo3(signature = (table, lossless=false))]
+fn rules_save(table: &str, lossless: bool) -> PyResult<String> {
+    let t: Table = from_json("table", table)?;
+    let format = if lossless {
+        rules::Format::Lossless
+    } else {
+        rules::Format::Ipvsadm
+    };
+    Ok(rules::save_table(&t, format))
+}
+
+/// One connection as Python sees it: protocol, client address and port,
+/// virtual address and port, destination address and port, state, expiry,
+/// persistence engine (name, data) and origin (`"local"`, `"sync"`).
+type PyConnection = (
+    String,
+    String,
+    u16,
+    String,
+    u16,
+    String,
+    u16,
+    String,
+    u32,
+    Option<(String, String)>,
+    Option<&'static str>,
+);
+
+fn py_connections(conns: Vec<conn::Connection>) -> Vec<PyConnection> {
+    conns
+        .into_iter()
+        .map(|c| {
+            (
+                c.protocol.as_str().to_owned(),
+                c.client.ip().to_string(),
+                c.client.port(),
+                c.virtual_addr.ip().to_string(),
+                c.virtual_addr.port(),
+                c.destination.ip().to_string(),
+                c.destination.port(),
+                c.state,
+                c.expires,
+                c.pe,
+                c.origin.map(|o| match o {
+                    conn::Origin::Local => "local",
+                    conn::Origin::Sync => "sync",
+                }),
+            )
+        })
+        .collect()
+}
+
+/// Parses the text of `/proc/net/ip_vs_conn` (or `ip_vs_conn_sync`); a bad
+/// line raises `ipvs.ConnectionParseError` with its line.
+#[pyfunction]
+fn conn_parse(py: Python<'_>, text: &str) -> PyResult<Vec<PyConnection>> {
+    match conn::parse(text) {
+        Ok(c) => Ok(py_connections(c)),
+        Err(e) => Err(py_error(
+            py,
+            "_conn_error",
+            (e.to_string(), e.line, e.message),
+        )),
+    }
+}
+
+/// Reads the connection table of a namespace (at most one of `name`, `path`,
+/// `fd`); `sync` reads `ip_vs_conn_sync` (with each entry's origin).
+#[pyfunction]
+#[pyo3(signature = (name=None, path=None, fd=None, sync=false))]
+fn conn_read(
+    py: Python<'_>,
+    name: Option<String>,
+    path: Option<PathBuf>,
+    fd: Option<i32>,
+    sync: bool,
+) -> PyResult<Vec<PyConnection>> {
+    let ns = namespace(name, path, fd)?;
+    let which = if sync {
+        conn::Table::ConnSync
+    } else {
+        conn::Table::Conn
+    };
+    let conns = py
+        .allow_threads(move || conn::read(&ns, which))
+        .map_err(|e| to_py(py, e))?;
+    Ok(py_connections(conns))
+}
+
 /// The compiled module `ipvs._ipvs`.
 #[pymodule]
 fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -493,6 +618,10 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(display, m)?)?;
     m.add_function(wrap_pyfunction!(diff, m)?)?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(rules_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(rules_save, m)?)?;
+    m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(conn_read, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

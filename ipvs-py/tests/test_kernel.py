@@ -3,6 +3,7 @@ with ``ipvsadm`` as the independent referee."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import subprocess
@@ -410,3 +411,58 @@ def test_converge_reaches_the_desired_table_and_then_does_nothing(netns: Netns, 
     assert current.service(TCP80) == desired.services[0] or current.sorted().service(TCP80) == desired.sorted().services[0]
     assert current.timeouts is not None and current.timeouts.tcp > 0
     assert not ipvs.diff(current, desired, scope=[TCP80])
+
+
+def test_rules_text_of_a_table_built_with_ipvsadm_equals_ipvsadm_sn(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.ipvsadm("-A", "-t", "192.168.1.1:80", "-s", "rr")
+    netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "3", "-x", "100", "-y", "50")
+    netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "10.0.0.1:80", "-g", "-w", "0")
+    netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "172.16.0.3", "-i", "--tun-type", "gue", "--tun-port", "5555")
+    netns.ipvsadm("-A", "-t", "10.0.0.100:0", "-s", "sh", "-b", "sh-fallback,sh-port", "-p", "600", "-M", "255.255.255.0")
+    netns.ipvsadm("-A", "-u", "10.0.0.100:5060", "-s", "wlc", "-p", "30", "--pe", "sip")
+    netns.ipvsadm("-A", "-t", "[fd00::100]:443", "-s", "sed", "-p", "30", "-M", "48")
+    netns.ipvsadm("-a", "-t", "[fd00::100]:443", "-r", "[fd00::2]:8443", "-m", "-w", "7")
+    netns.ipvsadm("-A", "-f", "8", "-6", "-s", "lc")
+    netns.ipvsadm("-a", "-f", "8", "-6", "-r", "[fd00::5]:80", "-m")
+    sn = netns.ipvsadm("-Sn")
+    table = lb.table()
+    assert ipvs.rules.save(table) == sn
+    # lossless also keeps the thresholds, and -R of it rebuilds the same table
+    lossless = ipvs.rules.save(table, lossless=True)
+    assert "-r 10.0.0.2:8080 -m -w 3 -x 100 -y 50" in lossless
+    assert ipvs.rules.parse(lossless).sorted().services == table.sorted().services
+    assert ipvs.rules.parse(sn).sorted().services != table.sorted().services  # -Sn drops -x/-y
+    netns.ipvsadm("-C")
+    subprocess.run(["ip", "netns", "exec", netns.name, "ipvsadm", "-R"], input=lossless, text=True, check=True)
+    assert lb.table().sorted().services == table.sorted().services
+
+
+def test_read_connections_of_a_namespace_by_name_and_path(netns: Netns, lb: ipvs.Ipvs) -> None:
+    lb.add_service(ipvs.Service(TCP80))
+    assert ipvs.read_connections(netns.name) == []
+    assert ipvs.read_connections(Path("/run/netns") / netns.name, sync=True) == []
+    with pytest.raises(ipvs.SystemCallError):
+        ipvs.read_connections("pyt-no-such-namespace")
+
+
+def test_read_connections_lists_a_locally_sent_udp_connection(netns: Netns, lb: ipvs.Ipvs) -> None:
+    # the director's own packet to the VIP is scheduled (LOCAL_OUT) and leaves through a dummy device
+    netns.dummy("d0", "10.0.0.1/8")
+    key = ipvs.ServiceKey.udp("10.0.3.1", 53)
+    lb.add_service(ipvs.Service(key, scheduler="rr"))
+    lb.add_destination(key, ipvs.Destination("10.0.2.2", 5353, forwarding=ipvs.Forwarding.MASQ))
+    send = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.0.0.1', 40000)); s.sendto(b'x', ('10.0.3.1', 53))"
+    netns.exec(sys.executable, "-c", send)
+    conns = ipvs.read_connections(netns.name)
+    assert len(conns) == 1, conns
+    c = conns[0]
+    assert c.protocol == "UDP" and c.state == "UDP" and not c.is_template
+    assert (str(c.client_addr), c.client_port) == ("10.0.0.1", 40000)
+    assert (str(c.virtual_addr), c.virtual_port) == ("10.0.3.1", 53)
+    assert (str(c.destination_addr), c.destination_port) == ("10.0.2.2", 5353)
+    assert 0 < c.expires <= 300
+    # the same entry as the kernel's text read by `cat` in the namespace, parsed (the expiry may tick)
+    parsed = ipvs.parse_connections(netns.exec("cat", "/proc/net/ip_vs_conn"))
+    assert [dataclasses.replace(p, expires=0) for p in parsed] == [dataclasses.replace(c, expires=0)]
+    sync = ipvs.read_connections(netns.name, sync=True)
+    assert [(s.client_port, s.origin) for s in sync] == [(40000, ipvs.ConnectionOrigin.LOCAL)]

@@ -31,7 +31,10 @@ from ._batch import (
     diff,
     simulate,
 )
+from . import rules
+from ._conn import Connection, ConnectionOrigin, parse_connections, read_connections
 from ._errors import (
+    ConnectionParseError,
     ExistsError,
     InvalidArgumentError,
     InvalidInputError,
@@ -43,6 +46,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     ProtocolError,
+    RulesParseError,
     SystemCallError,
 )
 from ._handle import Ipvs, NamespaceLike
@@ -115,6 +119,13 @@ __all__ = [
     "Scope",
     "diff",
     "simulate",
+    # rules text (ipvsadm -S / -R)
+    "rules",
+    # connection table
+    "Connection",
+    "ConnectionOrigin",
+    "parse_connections",
+    "read_connections",
     # errors
     "IpvsError",
     "KernelError",
@@ -128,4 +139,6 @@ __all__ = [
     "ProtocolError",
     "IpvsTimeoutError",
     "NotAttemptedError",
+    "RulesParseError",
+    "ConnectionParseError",
 ]

@@ -26,6 +26,8 @@ __all__ = [
     "ProtocolError",
     "IpvsTimeoutError",
     "NotAttemptedError",
+    "RulesParseError",
+    "ConnectionParseError",
 ]
 
 
@@ -103,6 +105,47 @@ class IpvsTimeoutError(IpvsError, TimeoutError):
 
 class NotAttemptedError(IpvsError):
     """A batched operation was not sent because an earlier one failed."""
+
+
+class RulesParseError(IpvsError, ValueError):
+    """Rules text (``ipvsadm -S`` / ``-R``) that does not parse or apply.
+
+    ``line`` is 1-based (for a rule that parses but does not apply, the rule's
+    index); ``column`` is the 1-based column, in characters, of the offending
+    word; ``reason`` is what is wrong, without the position.
+    """
+
+    line: int
+    column: int
+    reason: str
+
+    def __init__(self, message: str, line: int, column: int, reason: str) -> None:
+        super().__init__(message, "parsing rules text")
+        self.line = line
+        self.column = column
+        self.reason = reason
+
+
+class ConnectionParseError(IpvsError, ValueError):
+    """A line of the connection table that could not be understood: ``line`` (1-based, the header is line 1) and ``reason``."""
+
+    line: int
+    reason: str
+
+    def __init__(self, message: str, line: int, reason: str) -> None:
+        super().__init__(message, "parsing the connection table")
+        self.line = line
+        self.reason = reason
+
+
+def _rules_error(message: str, line: int, column: int, reason: str) -> RulesParseError:
+    """Builds the exception for a rules parse error (called by the compiled module)."""
+    return RulesParseError(message, line, column, reason)
+
+
+def _conn_error(message: str, line: int, reason: str) -> ConnectionParseError:
+    """Builds the exception for a connection-table parse error (called by the compiled module)."""
+    return ConnectionParseError(message, line, reason)
 
 
 _KINDS: dict[str, type[IpvsError]] = {

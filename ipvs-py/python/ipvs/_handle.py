@@ -44,6 +44,24 @@ def _key(key: object) -> str:
     return _check(key, ServiceKey, "key").to_json()
 
 
+def _namespace_args(namespace: object) -> Tuple[Optional[str], Optional[str], Optional[int]]:
+    """``(name, path, fd)`` for the compiled module, at most one of them set."""
+    if namespace is None:
+        return (None, None, None)
+    if isinstance(namespace, bool):
+        raise TypeError("namespace must be a name, a path, a file descriptor or None")
+    if isinstance(namespace, int):
+        return (None, None, namespace)
+    if isinstance(namespace, str) and "/" not in namespace:
+        return (namespace, None, None)
+    if isinstance(namespace, (str, os.PathLike)):
+        p = os.fspath(namespace)
+        if not isinstance(p, str):
+            raise TypeError("a namespace path must be a str path, not bytes")
+        return (None, p, None)
+    raise TypeError(f"namespace must be a name, a path, a file descriptor or None, not {type(namespace).__name__}")
+
+
 class Ipvs:
     """A handle on the IPVS table of one network namespace.
 
@@ -60,20 +78,8 @@ class Ipvs:
     """
 
     def __init__(self, namespace: NamespaceLike = None, *, timeout: Optional[float] = None) -> None:
-        if namespace is None:
-            h = _ipvs.Handle()
-        elif isinstance(namespace, bool):
-            raise TypeError("namespace must be a name, a path, a file descriptor or None")
-        elif isinstance(namespace, int):
-            h = _ipvs.Handle(fd=namespace)
-        elif isinstance(namespace, str) and "/" not in namespace:
-            h = _ipvs.Handle(name=namespace)
-        elif isinstance(namespace, (str, os.PathLike)):
-            h = _ipvs.Handle(path=os.fspath(namespace))
-        else:
-            raise TypeError(
-                f"namespace must be a name, a path, a file descriptor or None, not {type(namespace).__name__}"
-            )
+        name, path, fd = _namespace_args(namespace)
+        h = _ipvs.Handle(name=name, path=path, fd=fd)
         self._h = h
         self._namespace = namespace
         if timeout is not None:

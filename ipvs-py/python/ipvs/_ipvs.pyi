@@ -6,7 +6,20 @@ of :mod:`ipvs` build and parse it.
 
 from typing import List, Optional, Tuple, final
 
-__all__ = ["Handle", "display", "normalize", "diff", "simulate", "__version__"]
+_Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
+
+__all__ = [
+    "Handle",
+    "display",
+    "normalize",
+    "diff",
+    "simulate",
+    "rules_parse",
+    "rules_save",
+    "conn_parse",
+    "conn_read",
+    "__version__",
+]
 
 __version__: str
 
@@ -58,3 +71,17 @@ def diff(current: str, desired: str, scope: Optional[str] = None, drain_before_r
 
 def simulate(current: str, ops: str) -> str:
     """The table ``current`` becomes when every operation succeeds."""
+
+def rules_parse(text: str) -> str:
+    """Parses rules text into a table (JSON); raises ``ipvs.RulesParseError``."""
+
+def rules_save(table: str, lossless: bool = False) -> str:
+    """Writes a table (JSON) as rules text."""
+
+def conn_parse(text: str) -> List[_Connection]:
+    """Parses connection-table text; raises ``ipvs.ConnectionParseError``."""
+
+def conn_read(
+    name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None, sync: bool = False
+) -> List[_Connection]:
+    """Reads the connection table of a namespace."""
