@@ -323,10 +323,11 @@ fn four_threads_on_separate_handles() {
 
 #[test]
 fn an_apply_killed_half_way_converges_when_run_again() {
+    const N: u32 = 5000;
     let ns = TestNs::new();
     ns.routable();
     let desired = Table {
-        services: (0..3000u32)
+        services: (0..N)
             .map(|i| TableService {
                 service: Service::new(ServiceKey::tcp(Ipv4Addr::from(0x0a00_0000 + i), 80)),
                 destinations: vec![Destination::new(Ipv4Addr::from(0x0b00_0000 + i), 80)],
@@ -350,13 +351,16 @@ fn an_apply_killed_half_way_converges_when_run_again() {
         .spawn()
         .unwrap();
     let ipvs = ns.ipvs();
+    // kill it as soon as it has made progress: the 11th service exists (the
+    // plan adds every service before any destination, one request at a time)
+    let probe = desired.services[10].service.key;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while ipvs.services().unwrap().len() < 200 {
+    while ipvs.service(&probe).is_err() {
         assert!(
             std::time::Instant::now() < deadline,
             "ipvs-apply made no progress"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_micros(200));
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
@@ -366,16 +370,16 @@ fn an_apply_killed_half_way_converges_when_run_again() {
         "the apply must have been killed, not finished"
     );
     assert!(
-        partial < 3000,
+        partial < N as usize,
         "the apply finished before it was killed; the test proves nothing"
     );
     let (plan, report) = ipvs.converge(&desired, &DiffOptions::default()).unwrap();
     assert!(report.is_ok(), "{:?}", report.first_error());
+    let missing = N as usize - partial;
     assert!(
-        plan.len() >= 3000 - partial,
-        "{} ops for {} missing services",
-        plan.len(),
-        3000 - partial
+        plan.len() >= missing,
+        "{} ops for {missing} missing services",
+        plan.len()
     );
     let mut got = Table::read(&ipvs).unwrap();
     got.timeouts = None;
