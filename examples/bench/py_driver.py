@@ -3,6 +3,10 @@ built, this project's own binding (module ``ipvs``).
 
     python3 py_driver.py pyroute2|ipvs WORKLOAD ARGS...
 
+``ipvs`` uses the binding the way a script would: batches (``Ipvs.execute``)
+for bulk work, ``Ipvs.table`` for listings, ``diff`` + ``apply_plan`` for
+reconciling, and the single-operation methods for latency.
+
 Runs inside the benchmark's network namespace and prints one line
 ``RESULT {json}`` with its own timing of the workload (library import and
 socket setup excluded). The workloads and the address plan are those of
@@ -76,17 +80,81 @@ class Pyroute2:
         return out
 
 
+class Ours:
+    """This project's binding (``import ipvs``)."""
+
+    def __init__(self):
+        import ipvs
+
+        self.m = ipvs
+        self.h = ipvs.Ipvs()
+
+    def key(self, i):
+        return self.m.ServiceKey.tcp(svc_addr(i), 80)
+
+    def svc(self, i):
+        return self.m.Service(self.key(i))
+
+    def dest(self, j, w=1):
+        return self.m.Destination(dst_addr(j), 8080, forwarding=self.m.Forwarding.MASQ, weight=w)
+
+    def check(self, report):
+        if not report.ok:
+            raise SystemExit(f"batch failed: {report.first_error!r}")
+
+    def create(self, S, D):
+        Op = self.m.Operation
+        ops = []
+        for i in range(S):
+            ops.append(Op.add_service(self.svc(i)))
+            k = self.key(i)
+            for j in range(D):
+                ops.append(Op.add_destination(k, self.dest(j)))
+        self.check(self.h.execute(ops))
+        return len(ops)
+
+    def listing(self):
+        t = self.h.table()
+        return [(s.key, s.destinations) for s in t.services]
+
+    def desired(self, S, D, pct):
+        m = self.m
+        return m.Table(
+            m.TableService(self.svc(i), [self.dest(j, 2 if j == 0 and changed(i, pct) else 1) for j in range(D)])
+            for i in range(S)
+        )
+
+    def add_service(self, i):
+        self.h.add_service(self.svc(i))
+
+    def add_dest(self, i, j, w=1):
+        self.h.add_destination(self.key(i), self.dest(j, w))
+
+    def del_service(self, i):
+        self.h.delete_service(self.key(i))
+
+    def flush(self):
+        self.h.flush()
+
+    def delete_batched(self, S):
+        self.check(self.h.execute([self.m.Operation.delete_service(self.key(i)) for i in range(S)]))
+
+
 def main():
     lib, work, args = sys.argv[1], sys.argv[2], [int(a) if a.isdigit() else a for a in sys.argv[3:]]
     if lib == "pyroute2":
         h = Pyroute2()
+    elif lib == "ipvs":
+        h = Ours()
     else:
         raise SystemExit(f"unknown library {lib}")
     res = {}
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter_ns()
     ops = 0
-    if work == "create":
+    if work == "create" and lib == "ipvs":
+        ops = h.create(args[0], args[1])
+    elif work == "create":
         S, D = args[0], args[1]
         for i in range(S):
             h.add_service(i)
@@ -100,6 +168,15 @@ def main():
         if len(table) != S or n != S * D:
             raise SystemExit(f"listed {len(table)} services {n} destinations, expected {S} and {S * D}")
         ops = len(table) + n
+    elif work == "reconcile" and lib == "ipvs":
+        S, D, pct = args[0], args[1], args[2]
+        desired = h.desired(S, D, pct)
+        t = time.perf_counter_ns()
+        cur = h.h.table()
+        res["read_ns"] = time.perf_counter_ns() - t
+        plan = h.m.diff(cur, desired)
+        h.check(h.h.apply_plan(plan))
+        ops = len(plan)
     elif work == "reconcile":
         S, D, pct = args[0], args[1], args[2]
         cur = dict(h.listing())
@@ -149,6 +226,9 @@ def main():
         if mode == "flush":
             h.flush()
             ops = 1
+        elif mode == "batched" and lib == "ipvs":
+            h.delete_batched(S)
+            ops = S
         elif mode == "onebyone":
             for i in range(S):
                 h.del_service(i)

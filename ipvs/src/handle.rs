@@ -152,17 +152,28 @@ impl Ipvs {
         command: u8,
         dump: bool,
         attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+        on_attrs: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<(), Failure> {
+        let flags = if dump {
+            nla::NLM_F_DUMP
+        } else {
+            nla::NLM_F_ACK
+        };
+        self.run_flags(command, dump, flags, attrs, on_attrs)
+    }
+
+    fn run_flags(
+        &self,
+        command: u8,
+        dump: bool,
+        flags: u16,
+        attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
         mut on_attrs: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<(), Failure> {
         let mut g = self.lock();
         let inner = &mut *g;
         let seq = inner.transport.next_seq();
         inner.buf.clear();
-        let flags = if dump {
-            nla::NLM_F_DUMP
-        } else {
-            nla::NLM_F_ACK
-        };
         c::request(&mut inner.buf, self.family, command, flags, seq, attrs)?;
         let family = self.family;
         inner
@@ -208,6 +219,29 @@ impl Ipvs {
             None,
         ))?;
         Ok(out)
+    }
+
+    /// Sends a request *without* asking for an acknowledgement and waits for
+    /// one anyway, as every call does: the kernel stays silent on success, so
+    /// this shows how a wait that gets no reply ends ([`Error::Timeout`] after
+    /// [`Ipvs::set_timeout`]). For tests of the timeout path only.
+    #[doc(hidden)]
+    pub fn unacknowledged_request_for_tests(&self, command: u8, attrs: &[u8]) -> Result<()> {
+        self.run_flags(
+            command,
+            false,
+            0,
+            |b| {
+                b.extend_from_slice(attrs);
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+        .map_err(fail(
+            OpKind::GetService,
+            || format!("raw IPVS request without acknowledgement (command {command})"),
+            None,
+        ))
     }
 
     /// Adds a virtual service (`ipvsadm -A`).

@@ -726,3 +726,51 @@ fn bad_input_catalogue() {
     assert_eq!(ipvs.daemons().unwrap(), before_daemons);
     let _ = Operation::Flush;
 }
+
+/// Every wait for the kernel is bounded: a request sent without asking for an
+/// acknowledgement gets no reply on success, and the wait for one ends with
+/// [`Error::Timeout`] after the handle's timeout, not a hang; the handle then
+/// keeps working (the late-coming replies of later requests are matched by
+/// sequence number).
+#[test]
+fn a_wait_that_gets_no_reply_ends_with_a_timeout_error() {
+    use std::time::{Duration, Instant};
+    let ns = TestNs::new();
+    let ipvs = ns.ipvs();
+    ns.ipvsadm(&["-A", "-t", "10.9.0.1:80", "-s", "rr"]);
+    let before = ns.saved();
+    let timeout = Duration::from_millis(400);
+    ipvs.set_timeout(timeout).unwrap();
+    let started = Instant::now();
+    let err = ipvs
+        .unacknowledged_request_for_tests(ipvs::codec::ipvs::cmd::ZERO, &[])
+        .unwrap_err();
+    let took = started.elapsed();
+    match &err {
+        Error::Timeout { after, context } => {
+            assert_eq!(*after, timeout);
+            assert!(context.contains("without acknowledgement"), "{context}");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("no reply from the kernel within 400ms"),
+        "{err}"
+    );
+    assert!(
+        took >= Duration::from_millis(390),
+        "returned after {took:?}"
+    );
+    assert!(took < Duration::from_secs(15), "returned after {took:?}");
+    // the request itself was carried out (zeroing changes nothing visible)
+    assert_eq!(ns.saved(), before);
+    // the handle still works, with the short timeout still in force
+    let svc = Service::new(ServiceKey::tcp(Ipv4Addr::new(10, 9, 0, 2), 80));
+    ipvs.add_service(&svc).unwrap();
+    assert_eq!(ipvs.services().unwrap().len(), 2);
+    assert!(ns
+        .saved()
+        .iter()
+        .any(|l| l.starts_with("-A -t 10.9.0.2:80")));
+}
