@@ -315,6 +315,16 @@ fn decode_stats(p: &[u8], wide: bool) -> Result<Stats> {
     Ok(s)
 }
 
+/// The counters of an entry: the 64-bit set when the kernel sent it (it
+/// always does since 4.x), else the 32-bit one; only the one used is decoded.
+fn pick_stats(stats64: Option<&[u8]>, stats: Option<&[u8]>) -> Result<Stats> {
+    match (stats64, stats) {
+        (Some(v), _) => decode_stats(v, true),
+        (None, Some(v)) => decode_stats(v, false),
+        (None, None) => Ok(Stats::default()),
+    }
+}
+
 /// Decodes the attributes inside a SERVICE nest.
 ///
 /// # Errors
@@ -336,8 +346,8 @@ pub fn decode_service(p: &[u8]) -> Result<ServiceEntry> {
             svc_attr::TIMEOUT => timeout = nla::get_u32("service timeout", v)?,
             svc_attr::NETMASK => netmask = Some(v),
             svc_attr::PE_NAME => pe = Some(nla::get_str("persistence engine", v)?),
-            svc_attr::STATS => stats = Some(decode_stats(v, false)?),
-            svc_attr::STATS64 => stats64 = Some(decode_stats(v, true)?),
+            svc_attr::STATS => stats = Some(v),
+            svc_attr::STATS64 => stats64 = Some(v),
             _ => {}
         }
     }
@@ -398,7 +408,7 @@ pub fn decode_service(p: &[u8]) -> Result<ServiceEntry> {
             persistence,
             pe,
         },
-        stats: stats64.or(stats).unwrap_or_default(),
+        stats: pick_stats(stats64, stats)?,
     })
 }
 
@@ -430,8 +440,8 @@ pub fn decode_dest(p: &[u8], service_family: Family) -> Result<DestinationEntry>
             dest_attr::TUN_TYPE => tun_type = nla::get_u8("tunnel type", v)?,
             dest_attr::TUN_PORT => tun_port = nla::get_be16("tunnel port", v)?,
             dest_attr::TUN_FLAGS => tun_flags = nla::get_u16("tunnel flags", v)?,
-            dest_attr::STATS => stats = Some(decode_stats(v, false)?),
-            dest_attr::STATS64 => stats64 = Some(decode_stats(v, true)?),
+            dest_attr::STATS => stats = Some(v),
+            dest_attr::STATS64 => stats64 = Some(v),
             _ => {}
         }
     }
@@ -478,7 +488,7 @@ pub fn decode_dest(p: &[u8], service_family: Family) -> Result<DestinationEntry>
         active_conns: active,
         inactive_conns: inact,
         persistent_conns: persist,
-        stats: stats64.or(stats).unwrap_or_default(),
+        stats: pick_stats(stats64, stats)?,
     })
 }
 

@@ -217,27 +217,39 @@ impl<'a> Attrs<'a> {
 
 impl<'a> Iterator for Attrs<'a> {
     type Item = Result<(u16, &'a [u8])>;
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.data.len() < NLA_HDRLEN {
+        let data = self.data;
+        let [l0, l1, t0, t1, ..] = *data else {
             // trailing padding shorter than a header is ignored
             return None;
+        };
+        let len = u16::from_ne_bytes([l0, l1]) as usize;
+        let ty = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
+        match data.get(NLA_HDRLEN..len) {
+            Some(payload) => {
+                self.data = data.get(align(len)..).unwrap_or(&[]);
+                Some(Ok((ty, payload)))
+            }
+            None => {
+                self.data = &[];
+                Some(Err(bad_attr_len(ty, len)))
+            }
         }
-        let len = u16::from_ne_bytes([self.data[0], self.data[1]]) as usize;
-        let ty = u16::from_ne_bytes([self.data[2], self.data[3]]) & NLA_TYPE_MASK;
-        if len < NLA_HDRLEN || len > self.data.len() {
-            self.data = &[];
-            return Some(Err(Error::protocol(
-                "reading netlink attributes",
-                format!("attribute {ty} claims {len} bytes"),
-            )));
-        }
-        let payload = &self.data[NLA_HDRLEN..len];
-        let next = align(len).min(self.data.len());
-        self.data = &self.data[next..];
-        Some(Ok((ty, payload)))
     }
 }
 
+#[cold]
+#[inline(never)]
+fn bad_attr_len(ty: u16, len: usize) -> Error {
+    Error::protocol(
+        "reading netlink attributes",
+        format!("attribute {ty} claims {len} bytes"),
+    )
+}
+
+#[cold]
+#[inline(never)]
 fn bad(what: &str, n: usize, got: &[u8]) -> Error {
     Error::protocol(
         "decoding an attribute",
@@ -246,28 +258,33 @@ fn bad(what: &str, n: usize, got: &[u8]) -> Error {
 }
 
 /// Reads a u8 attribute payload.
+#[inline]
 pub fn get_u8(what: &str, p: &[u8]) -> Result<u8> {
     p.first().copied().ok_or_else(|| bad(what, 1, p))
 }
 /// Reads a native-endian u16 attribute payload.
+#[inline]
 pub fn get_u16(what: &str, p: &[u8]) -> Result<u16> {
     p.get(..2)
         .map(|b| u16::from_ne_bytes([b[0], b[1]]))
         .ok_or_else(|| bad(what, 2, p))
 }
 /// Reads a big-endian u16 attribute payload.
+#[inline]
 pub fn get_be16(what: &str, p: &[u8]) -> Result<u16> {
     p.get(..2)
         .map(|b| u16::from_be_bytes([b[0], b[1]]))
         .ok_or_else(|| bad(what, 2, p))
 }
 /// Reads a native-endian u32 attribute payload.
+#[inline]
 pub fn get_u32(what: &str, p: &[u8]) -> Result<u32> {
     p.get(..4)
         .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
         .ok_or_else(|| bad(what, 4, p))
 }
 /// Reads a native-endian u64 attribute payload.
+#[inline]
 pub fn get_u64(what: &str, p: &[u8]) -> Result<u64> {
     p.get(..8)
         .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
