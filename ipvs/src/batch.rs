@@ -437,11 +437,12 @@ fn one(t: &mut Transport, buf: &mut Vec<u8>, family: u16, op: &Operation) -> Res
     buf.clear();
     let seq = t.next_seq();
     op.encode(buf, family, nla::NLM_F_ACK, seq)?;
-    t.exchange(buf, seq, false, |_, _| Ok(()))
-        .map_err(|f| match f {
-            crate::transport::Failure::Kernel(errno) => op.kernel_error(errno),
-            crate::transport::Failure::Local(e) => e,
-        })
+    t.exchange(buf, seq, false, |_, _| Ok(())).map_err(|f| {
+        f.into_error(
+            || op.context(),
+            |context, errno| kernel_error(op.kind(), context, errno, op.module()),
+        )
+    })
 }
 
 fn sequential(t: &mut Transport, buf: &mut Vec<u8>, family: u16, ops: &[Operation]) -> BatchReport {

@@ -717,6 +717,19 @@ struct Occ<'a> {
     arg: Option<Word<'a>>,
 }
 
+/// The word at `*i` as an option's argument (and moves past it): a required
+/// argument takes whatever word comes next, an optional one only a word that
+/// does not look like an option.
+fn next_arg<'a>(words: &[Word<'a>], i: &mut usize, required: bool) -> Option<Word<'a>> {
+    match words.get(*i) {
+        Some(next) if required || !next.text.starts_with('-') => {
+            *i += 1;
+            Some(*next)
+        }
+        _ => None,
+    }
+}
+
 struct LineParser {
     line: usize,
 }
@@ -756,21 +769,14 @@ impl LineParser {
                         col: w.col + 3 + name.chars().count(),
                     }),
                     (Arg::Required, None) => {
-                        let Some(next) = words.get(i) else {
+                        let Some(next) = next_arg(words, &mut i, true) else {
                             return Err(
                                 self.err(w.col, format!("option --{lname} needs an argument"))
                             );
                         };
-                        i += 1;
-                        Some(*next)
+                        Some(next)
                     }
-                    (Arg::Optional, None) => match words.get(i) {
-                        Some(next) if !next.text.starts_with('-') => {
-                            i += 1;
-                            Some(*next)
-                        }
-                        _ => None,
-                    },
+                    (Arg::Optional, None) => next_arg(words, &mut i, false),
                 };
                 occs.push(Occ {
                     opt,
@@ -811,22 +817,15 @@ impl LineParser {
                                     text: rest,
                                     col: letter_col + 1,
                                 })
-                            } else if arg == Arg::Required {
-                                let Some(next) = words.get(i) else {
+                            } else {
+                                let required = arg == Arg::Required;
+                                let next = next_arg(words, &mut i, required);
+                                if required && next.is_none() {
                                     return Err(
                                         self.err(col, format!("option -{c} needs an argument"))
                                     );
-                                };
-                                i += 1;
-                                Some(*next)
-                            } else {
-                                match words.get(i) {
-                                    Some(next) if !next.text.starts_with('-') => {
-                                        i += 1;
-                                        Some(*next)
-                                    }
-                                    _ => None,
                                 }
+                                next
                             };
                             occs.push(Occ {
                                 opt,
