@@ -1468,7 +1468,11 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, ParseError> {
                 start_col = col;
             }
         }
-        words.retain(|w| w.text != "ipvsadm");
+        // a dry run's lines start with the command's name: skip it (only
+        // there: elsewhere "ipvsadm" is an ordinary word, e.g. a scheduler name)
+        if words.first().is_some_and(|w| w.text == "ipvsadm") {
+            words.remove(0);
+        }
         if words.is_empty() || words[0].text.starts_with('#') {
             continue;
         }

@@ -244,8 +244,10 @@ fn diff_destinations(
         current.iter().map(|d| ((d.addr, d.port), d)).collect();
     let mut want: BTreeMap<(IpAddr, u16), &Destination> = BTreeMap::new();
     let mut order = Vec::new();
+    // as for services, the first occurrence of a destination wins
     for d in desired {
-        if want.insert((d.addr, d.port), d).is_none() {
+        if let std::collections::btree_map::Entry::Vacant(e) = want.entry((d.addr, d.port)) {
+            e.insert(d);
             order.push((d.addr, d.port));
         }
     }

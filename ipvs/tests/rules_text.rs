@@ -716,3 +716,16 @@ proptest! {
         let _ = rules::parse(&words.join(" "));
     }
 }
+
+/// Found by the long fuzz run: a scheduler module named `ipvsadm` was taken
+/// for the command's name and dropped, so our own text did not parse back.
+#[test]
+fn a_word_ipvsadm_is_only_skipped_as_the_leading_command_name() {
+    let t = rules::parse_table("-A -f729 -sipvsadm").unwrap();
+    let saved = rules::save_table(&t, Format::Lossless);
+    assert_eq!(saved.trim_end(), "-A -f 729 -s ipvsadm");
+    assert_eq!(rules::parse_table(&saved).unwrap(), t);
+    // a dry run's line still parses, its leading command name skipped
+    let dry = rules::parse_table("ipvsadm -A -f 729 -s ipvsadm").unwrap();
+    assert_eq!(dry, t);
+}

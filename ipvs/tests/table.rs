@@ -176,3 +176,37 @@ fn the_fuzz_seed_table_is_valid_serde_form() {
         }
     }
 }
+
+/// Found by the long fuzz run: with a destination listed twice in a desired
+/// service, a new service took the first and an existing one the last, so
+/// applying a plan and planning again was not a no-op. The first wins in both.
+#[test]
+fn a_destination_listed_twice_first_wins_for_new_and_existing_services() {
+    let key = ServiceKey::tcp(Ipv4Addr::new(40, 0, 0, 1), 80);
+    let d = |w| Destination::new(Ipv4Addr::new(10, 0, 1, 1), 80).with_weight(w);
+    let desired = Table {
+        services: vec![TableService {
+            service: Service::new(key),
+            destinations: vec![d(1), d(2)],
+        }],
+        timeouts: None,
+    };
+    let opts = DiffOptions::default();
+    let plan = diff(&Table::default(), &desired, &opts);
+    let after = simulate(&Table::default(), &plan);
+    assert_eq!(after.services[0].destinations, vec![d(1)]);
+    assert!(diff(&after, &desired, &opts).is_empty());
+    // an existing service with the destination at weight 2 is moved to the first's weight
+    let current = Table {
+        services: vec![TableService {
+            service: Service::new(key),
+            destinations: vec![d(2)],
+        }],
+        timeouts: None,
+    };
+    let plan = diff(&current, &desired, &opts);
+    assert_eq!(
+        plan.operations,
+        vec![Operation::UpdateDestination(key, d(1))]
+    );
+}
