@@ -15,6 +15,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod tunnel;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -622,6 +624,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
     m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
     m.add_function(wrap_pyfunction!(conn_read, m)?)?;
+    tunnel::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
