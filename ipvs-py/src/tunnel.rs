@@ -282,7 +282,11 @@ fn real_server_from(r: PyRealServer) -> PyResult<RealServer> {
             name: r.device,
             config: config_from(c)?,
         },
-        ("tunnel", None) => return Err(bad("a tunnel real server needs its tunnel parameters".into())),
+        ("tunnel", None) => {
+            return Err(bad(
+                "a tunnel real server needs its tunnel parameters".into()
+            ))
+        }
         ("loopback", None) => VipDevice::Loopback,
         ("dummy", None) => VipDevice::Dummy(r.device),
         (t, _) => {
@@ -318,8 +322,11 @@ fn real_server_to(r: &RealServer) -> PyRealServer {
 }
 
 fn network(text: &str) -> PyResult<IpNetwork> {
-    text.parse()
-        .map_err(|e| bad(format!("{text:?} is not an address with a prefix length: {e}")))
+    text.parse().map_err(|e| {
+        bad(format!(
+            "{text:?} is not an address with a prefix length: {e}"
+        ))
+    })
 }
 
 fn prepared_to(p: &Prepared) -> PyPrepared {
@@ -599,7 +606,9 @@ impl RtnlHandle {
 
     fn add_link(&self, py: Python<'_>, new: &str) -> PyResult<String> {
         let n = new_link_from(from_json("new link", new)?)?;
-        to_json(&link_to(&self.inner.run(py, RTNL, move |h| h.add_link(&n))?))
+        to_json(&link_to(
+            &self.inner.run(py, RTNL, move |h| h.add_link(&n))?,
+        ))
     }
 
     fn link(&self, py: Python<'_>, dev: PyDev) -> PyResult<Option<String>> {
@@ -611,13 +620,17 @@ impl RtnlHandle {
 
     #[pyo3(signature = (tunnels_only=false))]
     fn links(&self, py: Python<'_>, tunnels_only: bool) -> PyResult<String> {
-        let links = self.inner.run(py, RTNL, move |h| {
-            if tunnels_only {
-                h.tunnels()
-            } else {
-                h.links()
-            }
-        })?;
+        let links = self.inner.run(
+            py,
+            RTNL,
+            move |h| {
+                if tunnels_only {
+                    h.tunnels()
+                } else {
+                    h.links()
+                }
+            },
+        )?;
         to_json(&links.iter().map(link_to).collect::<Vec<_>>())
     }
 
@@ -653,9 +666,9 @@ impl RtnlHandle {
 
     #[pyo3(signature = (dev=None))]
     fn addresses(&self, py: Python<'_>, dev: Option<PyDev>) -> PyResult<String> {
-        let addrs = self.inner.run(py, RTNL, move |h| {
-            h.addresses(dev.as_ref().map(PyDev::dev))
-        })?;
+        let addrs = self
+            .inner
+            .run(py, RTNL, move |h| h.addresses(dev.as_ref().map(PyDev::dev)))?;
         to_json(&addrs.iter().map(address_to).collect::<Vec<_>>())
     }
 }

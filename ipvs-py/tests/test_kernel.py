@@ -413,6 +413,25 @@ def test_converge_reaches_the_desired_table_and_then_does_nothing(netns: Netns, 
     assert not ipvs.diff(current, desired, scope=[TCP80])
 
 
+def test_converge_applies_nothing_when_the_scope_predicate_raises(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.ipvsadm("-A", "-t", "10.0.0.9:22")
+    before = netns.saved()
+
+    def broken(k: ipvs.ServiceKey) -> bool:
+        if k == TCP80:
+            raise RuntimeError("undecided")
+        return True
+
+    desired = ipvs.Table([ipvs.TableService(ipvs.Service(TCP80), [])])
+    with pytest.raises(RuntimeError, match="undecided"):
+        lb.converge(desired, scope=broken)
+    assert netns.saved() == before
+    # a predicate rejecting the other service leaves it alone while adding ours
+    plan, report = lb.converge(desired, scope=lambda k: k == TCP80)
+    assert report.ok and [str(o) for o in plan] == ["ipvsadm -A -t 10.0.0.1:80 -s wlc"]
+    assert sorted(netns.saved()) == ["-A -t 10.0.0.1:80 -s wlc", "-A -t 10.0.0.9:22 -s wlc"]
+
+
 def test_rules_text_of_a_table_built_with_ipvsadm_equals_ipvsadm_sn(netns: Netns, lb: ipvs.Ipvs) -> None:
     netns.ipvsadm("-A", "-t", "192.168.1.1:80", "-s", "rr")
     netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "3", "-x", "100", "-y", "50")

@@ -4,7 +4,7 @@ Values cross as JSON text in the Rust core's serde form; the Python classes
 of :mod:`ipvs` build and parse it.
 """
 
-from typing import List, Optional, Tuple, Union, final
+from typing import Callable, List, Optional, Tuple, Union, final
 
 _Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
 
@@ -65,7 +65,7 @@ class Handle:
     def execute(self, ops: str, mode: str) -> List[Tuple[str, Optional[BaseException]]]: ...
     def table(self) -> str: ...
     def converge(
-        self, desired: str, scope: Optional[str] = None, drain_before_remove: bool = False
+        self, desired: str, scope: Union[str, Callable[[str], bool], None] = None, drain_before_remove: bool = False
     ) -> Tuple[str, List[Tuple[str, Optional[BaseException]]]]: ...
 
 def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
@@ -74,7 +74,9 @@ def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
 def display(kind: str, json: str) -> str:
     """The core's text for a value."""
 
-def diff(current: str, desired: str, scope: Optional[str] = None, drain_before_remove: bool = False) -> str:
+def diff(
+    current: str, desired: str, scope: Union[str, Callable[[str], bool], None] = None, drain_before_remove: bool = False
+) -> str:
     """Plans the operations turning one table into another (a JSON list of operations)."""
 
 def simulate(current: str, ops: str) -> str:

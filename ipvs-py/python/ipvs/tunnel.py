@@ -26,12 +26,14 @@ message); kernel errors are :class:`ipvs.KernelError` subclasses (also
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import ipaddress
 import json
+import threading
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Literal, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Type, Union
 
 from . import _ipvs
 from ._handle import NamespaceLike, _namespace_args
@@ -95,9 +97,29 @@ NetworkLike = Union[str, ipaddress.IPv4Interface, ipaddress.IPv6Interface, ipadd
 """An address with a prefix (``"10.0.0.1/24"``, an ``ip_interface``); a bare address means ``/32`` or ``/128``."""
 
 
+_trust = threading.local()
+
+
 def _tnorm(kind: str, data: Any) -> None:
-    """Runs the core's validator on a value's dict."""
+    """Runs the core's validator on a value's dict (not on what the kernel reported)."""
+    if getattr(_trust, "depth", 0):
+        return
     _ipvs.tunnel_normalize(kind, json.dumps(data))
+
+
+@contextlib.contextmanager
+def _kernel_values() -> Iterator[None]:
+    """Builds values from the kernel's report: taken as they are, whatever a request would need."""
+    _trust.depth = getattr(_trust, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _trust.depth -= 1
+
+
+def _links(text: str) -> List[Link]:
+    with _kernel_values():
+        return [Link.from_dict(d) for d in json.loads(text)]
 
 
 def _opt_addr(value: object, what: str) -> Optional[IPAddress]:
@@ -782,20 +804,21 @@ class Rtnl(_Closable):
         """
         if not isinstance(new, NewLink):
             raise TypeError(f"new must be a NewLink, not {type(new).__name__}")
-        return Link.from_json(self._h.add_link(new.to_json()))
+        (link,) = _links(f"[{self._h.add_link(new.to_json())}]")
+        return link
 
     def link(self, dev: DeviceLike) -> Optional[Link]:
         """Reads one device; ``None`` when there is none of that name or index."""
         text = self._h.link(_dev(dev))
-        return None if text is None else Link.from_json(text)
+        return None if text is None else _links(f"[{text}]")[0]
 
     def links(self) -> List[Link]:
         """Lists every device."""
-        return [Link.from_dict(d) for d in json.loads(self._h.links(False))]
+        return _links(self._h.links(False))
 
     def tunnels(self) -> List[Link]:
         """Lists the tunnel devices (every :class:`TunnelKind`)."""
-        return [Link.from_dict(d) for d in json.loads(self._h.links(True))]
+        return _links(self._h.links(True))
 
     def set_tunnel(self, dev: DeviceLike, config: TunnelConfig) -> None:
         """Replaces every tunnel parameter of a tunnel device.
@@ -867,7 +890,8 @@ class Fou(_Closable):
 
     def list(self) -> List[FouPort]:
         """Lists the receive ports (``ip fou show``)."""
-        return [FouPort.from_dict(d) for d in json.loads(self._h.list())]
+        with _kernel_values():
+            return [FouPort.from_dict(d) for d in json.loads(self._h.list())]
 
 
 # ---------------------------------------------------------------- sysctls
@@ -1153,7 +1177,8 @@ def prepare(real_server: RealServer, *, namespace: NamespaceLike = None) -> Prep
     name, ns_path, fd = _namespace_args(namespace)
     d = json.loads(_ipvs.rs_prepare(real_server.to_json(), name=name, ns_path=ns_path, fd=fd))
     d["namespace"] = None
-    p = Prepared.from_dict(d)
+    with _kernel_values():
+        p = Prepared.from_dict(d)
     _set(p, "namespace", namespace)
     return p
 
