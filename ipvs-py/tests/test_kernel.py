@@ -333,6 +333,33 @@ def test_the_director_example_converges_drains_and_tears_down(netns: Netns, lb: 
     assert netns.saved() == []
 
 
+def test_the_director_example_prepares_and_restores_real_servers(netns: Netns, tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLE), "--namespace", netns.name, *args], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    def sysctls() -> str:
+        return netns.exec("sh", "-c", "grep -r . /proc/sys/net/ipv4/conf/all/arp_* /proc/sys/net/ipv4/conf/*/rp_filter")
+
+    before, addrs, fou = sysctls(), netns.ip("-j", "addr"), netns.ip("fou", "show")
+    state = tmp_path / "east.json"
+    out = run("--real-server", "east", "--state", str(state))
+    assert "203.0.113.10/32 on tunl0" in out and "FOU port 6080" in out
+    assert "203.0.113.10/32" in netns.ip("addr", "show", "dev", "tunl0")
+    assert "port 6080 gue" in netns.ip("fou", "show")
+    assert netns.exec("cat", "/proc/sys/net/ipv4/conf/all/arp_announce").strip() == "2"
+    assert "restored" in run("--real-server", "east", "--state", str(state), "--teardown")
+    assert (sysctls(), netns.ip("-j", "addr"), netns.ip("fou", "show")) == (before, addrs, fou)
+    # the west (direct routing) side puts the VIP on lo
+    run("--real-server", "west", "--state", str(state))
+    assert "203.0.113.10/32" in netns.ip("addr", "show", "dev", "lo")
+    run("--real-server", "west", "--state", str(state), "--teardown")
+    assert (sysctls(), netns.ip("-j", "addr")) == (before, addrs)
+
+
 def test_batch_continue_reports_each_outcome(netns: Netns, lb: ipvs.Ipvs) -> None:
     netns.dummy("d0", "10.0.0.254/24", "192.168.40.254/24")
     O = ipvs.Operation
