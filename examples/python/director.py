@@ -15,6 +15,15 @@ removes what it manages.
     examples/python/director.py --namespace lb0 --drain west
     examples/python/director.py --namespace lb0 --dry-run  # print the plan only
 
+The same script prepares the real servers' side (``ipvs.tunnel``): in the
+east a GUE receive port and the VIP on ``tunl0`` with ARP and reverse-path
+filtering set for LVS/TUN, in the west the VIP on ``lo`` with ARP set for
+LVS/DR. What it changed is saved to a state file, so that ``--teardown``
+undoes exactly that and nothing else:
+
+    examples/python/director.py --real-server east --namespace rs1 --state rs1.json
+    examples/python/director.py --real-server east --namespace rs1 --state rs1.json --teardown
+
 It needs root (CAP_NET_ADMIN) and a kernel with IPVS; the test suite runs it
 in a fresh network namespace inside the test VM.
 """
@@ -22,11 +31,13 @@ in a fresh network namespace inside the test VM.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from typing import List, Optional, Set, Tuple
 
 import ipvs
+from ipvs import tunnel
 
 VIP = "203.0.113.10"
 GUE_PORT = 6080
@@ -77,13 +88,57 @@ def desired(drained: Set[str]) -> ipvs.Table:
     )
 
 
+def real_server_setup(dc: DataCentre) -> tunnel.RealServer:
+    """What a real server of ``dc`` needs to answer for the VIP."""
+    if dc.tunnel:
+        # LVS/TUN with GUE: the director sends GUE to port 6080; the GUE
+        # receive port decapsulates it and the inner IPv4 packet arrives on tunl0
+        return tunnel.RealServer.tun(VIP).with_fou(tunnel.FouPort.gue(GUE_PORT))
+    return tunnel.RealServer.dr(VIP)
+
+
+def real_server_side(args: argparse.Namespace) -> int:
+    """Prepares (or, with --teardown, restores) a real server of one data centre."""
+    (dc,) = [d for d in DATA_CENTRES if d.name == args.real_server]
+    if not args.state:
+        print("director: --real-server needs --state FILE (where the changes are recorded)", file=sys.stderr)
+        return 2
+    try:
+        if args.teardown:
+            with open(args.state) as f:
+                done = tunnel.Prepared.from_dict(json.load(f))
+            done.teardown()
+            print(f"restored {len(done.sysctls)} sysctls, removed {len(done.addresses)} addresses")
+            return 0
+        done = tunnel.prepare(real_server_setup(dc), namespace=args.namespace)
+        with open(args.state, "w") as f:
+            json.dump(done.to_dict(), f)
+        for c in done.sysctls:
+            print(f"{c.path}: {c.before} -> {c.after}")
+        for a in done.addresses:
+            print(f"{a} on {done.device}")
+        if done.fou is not None:
+            print(f"FOU port {done.fou.port}")
+    except ipvs.PermissionDeniedError as e:
+        print(f"director: {e}", file=sys.stderr)
+        return 77
+    except (ipvs.IpvsError, OSError) as e:
+        print(f"director: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--namespace", help="ip netns name of the director (default: the current namespace)")
     p.add_argument("--drain", action="append", default=[], choices=[dc.name for dc in DATA_CENTRES])
-    p.add_argument("--teardown", action="store_true", help="remove the services this script manages")
+    p.add_argument("--teardown", action="store_true", help="remove the services this script manages (or undo --real-server)")
     p.add_argument("--dry-run", action="store_true", help="print the plan without applying it")
+    p.add_argument("--real-server", choices=[dc.name for dc in DATA_CENTRES], help="prepare a real server of that data centre instead")
+    p.add_argument("--state", help="with --real-server: the file recording what was changed")
     args = p.parse_args(argv)
+    if args.real_server:
+        return real_server_side(args)
 
     want = desired(set(args.drain))
     ours = [ts.key for ts in want.services]  # the services this script manages; others are left alone

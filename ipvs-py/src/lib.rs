@@ -15,6 +15,8 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod tunnel;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -159,15 +161,67 @@ fn outcomes(py: Python<'_>, report: BatchReport) -> Vec<PyOutcome> {
         .collect()
 }
 
-fn diff_options(scope: Option<&str>, drain_before_remove: bool) -> PyResult<DiffOptions> {
+/// A Python scope predicate's first exception, kept until the plan is made.
+type Raised = Arc<Mutex<Option<PyErr>>>;
+
+/// The plan's options. `scope` is `None` (every service), a JSON list of
+/// service keys, or a callable taking a service key as JSON and returning
+/// whether the plan may touch it: the core's `Scope::Predicate`, called by
+/// `diff` for each key of both tables (with the GIL). The predicate's first
+/// exception is kept in the returned slot (the key then counts as out of
+/// scope) and must be raised by the caller instead of using the plan.
+fn diff_options(
+    scope: Option<&Bound<'_, PyAny>>,
+    drain_before_remove: bool,
+) -> PyResult<(DiffOptions, Raised)> {
+    let raised: Raised = Arc::new(Mutex::new(None));
     let scope = match scope {
         None => Scope::All,
-        Some(keys) => Scope::Services(from_json::<HashSet<ServiceKey>>("scope", keys)?),
+        Some(s) if s.is_none() => Scope::All,
+        Some(s) => {
+            if let Ok(keys) = s.extract::<String>() {
+                Scope::Services(from_json::<HashSet<ServiceKey>>("scope", &keys)?)
+            } else if s.is_callable() {
+                let pred: PyObject = s.clone().unbind();
+                let slot = raised.clone();
+                Scope::Predicate(Arc::new(move |key: &ServiceKey| {
+                    Python::with_gil(|py| {
+                        let mut first = slot.lock().unwrap_or_else(|p| p.into_inner());
+                        if first.is_some() {
+                            return false;
+                        }
+                        let verdict = to_json(key)
+                            .and_then(|k| pred.call1(py, (k,)))
+                            .and_then(|v| v.bind(py).is_truthy());
+                        verdict.unwrap_or_else(|e| {
+                            *first = Some(e);
+                            false
+                        })
+                    })
+                }))
+            } else {
+                return Err(PyTypeError::new_err(
+                    "scope must be None, a JSON list of service keys or a callable",
+                ));
+            }
+        }
     };
-    Ok(DiffOptions {
-        scope,
-        drain_before_remove,
-    })
+    Ok((
+        DiffOptions {
+            scope,
+            drain_before_remove,
+        },
+        raised,
+    ))
+}
+
+/// Plans with `table::diff`, then raises the scope predicate's exception, if any.
+fn plan(current: &Table, desired: &Table, opts: &(DiffOptions, Raised)) -> PyResult<table::Plan> {
+    let plan = table::diff(current, desired, &opts.0);
+    match opts.1.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(e) => Err(e),
+        None => Ok(plan),
+    }
 }
 
 /// A handle on the IPVS table of one network namespace (wrapped by `ipvs.Ipvs`).
@@ -377,36 +431,43 @@ impl Handle {
         to_json(&self.run(py, Table::read)?)
     }
 
-    /// Reads, plans and applies: `(operations JSON, outcomes)`.
+    /// Reads, plans and applies: `(operations JSON, outcomes)`. The table is
+    /// read and the plan applied with the GIL released; the plan is made
+    /// with it held, so a scope predicate can run, and nothing is applied
+    /// when the predicate raises.
     #[pyo3(signature = (desired, scope=None, drain_before_remove=false))]
     fn converge(
         &self,
         py: Python<'_>,
         desired: &str,
-        scope: Option<&str>,
+        scope: Option<&Bound<'_, PyAny>>,
         drain_before_remove: bool,
     ) -> PyResult<(String, Vec<PyOutcome>)> {
         let desired: Table = from_json("table", desired)?;
         let opts = diff_options(scope, drain_before_remove)?;
-        let (plan, report) = self.run(py, move |h| h.converge(&desired, &opts))?;
+        let current = self.run(py, Table::read)?;
+        let plan = plan(&current, &desired, &opts)?;
+        let h = self.get()?;
+        let report = py.allow_threads(|| h.apply_plan(&plan));
         Ok((to_json(&plan.operations)?, outcomes(py, report)))
     }
 }
 
 /// Plans the operations turning `current` into `desired` (tables as JSON);
-/// `scope` is a JSON list of the service keys the plan may touch, or `None` for all.
+/// `scope` is a JSON list of the service keys the plan may touch, a
+/// predicate on a key's JSON, or `None` for all.
 #[pyfunction]
 #[pyo3(signature = (current, desired, scope=None, drain_before_remove=false))]
 fn diff(
     current: &str,
     desired: &str,
-    scope: Option<&str>,
+    scope: Option<&Bound<'_, PyAny>>,
     drain_before_remove: bool,
 ) -> PyResult<String> {
     let current: Table = from_json("table", current)?;
     let desired: Table = from_json("table", desired)?;
     let opts = diff_options(scope, drain_before_remove)?;
-    to_json(&table::diff(&current, &desired, &opts).operations)
+    to_json(&plan(&current, &desired, &opts)?.operations)
 }
 
 /// The table `current` becomes when every operation of `ops` succeeds.
@@ -622,6 +683,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
     m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
     m.add_function(wrap_pyfunction!(conn_read, m)?)?;
+    tunnel::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -333,6 +334,42 @@ def test_the_director_example_converges_drains_and_tears_down(netns: Netns, lb: 
     assert netns.saved() == []
 
 
+def test_the_director_example_prepares_and_restores_real_servers(netns: Netns, tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, str(EXAMPLE), "--namespace", netns.name, *args], capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout
+
+    def sysctls() -> str:
+        return netns.exec("sh", "-c", "grep -r . /proc/sys/net/ipv4/conf/all/arp_* /proc/sys/net/ipv4/conf/*/rp_filter")
+
+    def addresses() -> List[str]:
+        # every address but the kernel's own IPv6 link-local ones (a device brought up gets one)
+        return sorted(
+            f"{d['ifname']} {a['local']}/{a['prefixlen']}"
+            for d in json.loads(netns.ip("-j", "addr"))
+            for a in d.get("addr_info", [])
+            if a.get("scope") != "link"
+        )
+
+    before, addrs, fou = sysctls(), addresses(), netns.ip("fou", "show")
+    state = tmp_path / "east.json"
+    out = run("--real-server", "east", "--state", str(state))
+    assert "203.0.113.10/32 on tunl0" in out and "FOU port 6080" in out
+    assert "203.0.113.10/32" in netns.ip("addr", "show", "dev", "tunl0")
+    assert "port 6080 gue" in netns.ip("fou", "show")
+    assert netns.exec("cat", "/proc/sys/net/ipv4/conf/all/arp_announce").strip() == "2"
+    assert "restored" in run("--real-server", "east", "--state", str(state), "--teardown")
+    assert (sysctls(), addresses(), netns.ip("fou", "show")) == (before, addrs, fou)
+    # the west (direct routing) side puts the VIP on lo
+    run("--real-server", "west", "--state", str(state))
+    assert "203.0.113.10/32" in netns.ip("addr", "show", "dev", "lo")
+    run("--real-server", "west", "--state", str(state), "--teardown")
+    assert (sysctls(), addresses()) == (before, addrs)
+
+
 def test_batch_continue_reports_each_outcome(netns: Netns, lb: ipvs.Ipvs) -> None:
     netns.dummy("d0", "10.0.0.254/24", "192.168.40.254/24")
     O = ipvs.Operation
@@ -411,6 +448,25 @@ def test_converge_reaches_the_desired_table_and_then_does_nothing(netns: Netns, 
     assert current.service(TCP80) == desired.services[0] or current.sorted().service(TCP80) == desired.sorted().services[0]
     assert current.timeouts is not None and current.timeouts.tcp > 0
     assert not ipvs.diff(current, desired, scope=[TCP80])
+
+
+def test_converge_applies_nothing_when_the_scope_predicate_raises(netns: Netns, lb: ipvs.Ipvs) -> None:
+    netns.ipvsadm("-A", "-t", "10.0.0.9:22")
+    before = netns.saved()
+
+    def broken(k: ipvs.ServiceKey) -> bool:
+        if k == TCP80:
+            raise RuntimeError("undecided")
+        return True
+
+    desired = ipvs.Table([ipvs.TableService(ipvs.Service(TCP80), [])])
+    with pytest.raises(RuntimeError, match="undecided"):
+        lb.converge(desired, scope=broken)
+    assert netns.saved() == before
+    # a predicate rejecting the other service leaves it alone while adding ours
+    plan, report = lb.converge(desired, scope=lambda k: k == TCP80)
+    assert report.ok and [str(o) for o in plan] == ["ipvsadm -A -t 10.0.0.1:80 -s wlc"]
+    assert sorted(netns.saved()) == ["-A -t 10.0.0.1:80 -s wlc", "-A -t 10.0.0.9:22 -s wlc"]
 
 
 def test_rules_text_of_a_table_built_with_ipvsadm_equals_ipvsadm_sn(netns: Netns, lb: ipvs.Ipvs) -> None:

@@ -121,3 +121,35 @@ def test_diff_scope_and_drain() -> None:
     assert [str(o) for o in drained] == ["ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 0"]
     everything = ipvs.diff(current, desired)
     assert "ipvsadm -D -t 10.0.0.9:22" in str(everything)
+
+
+def test_a_scope_predicate_is_the_cores_and_sees_every_key_of_both_tables() -> None:
+    # the predicate is handed to the core's Scope::Predicate: it sees each
+    # service key of both tables as a ServiceKey and its verdict decides
+    keys = [ipvs.ServiceKey.tcp("10.0.0.1", p) for p in range(80, 86)] + [ipvs.ServiceKey.fwmark(3)]
+    current = table(*((ipvs.Service(k), [ipvs.Destination("10.0.1.1", 80)]) for k in keys[:4]))
+    desired = table(*((ipvs.Service(k, scheduler="rr"), []) for k in keys[2:]))
+    seen: List[ipvs.ServiceKey] = []
+
+    def pred(k: ipvs.ServiceKey) -> bool:
+        seen.append(k)
+        return k == keys[0] or k.family is ipvs.Family.IPV4 and isinstance(k, ipvs.InetKey) and k.port % 2 == 1
+
+    by_predicate = ipvs.diff(current, desired, scope=pred)
+    assert set(seen) == set(keys)
+    accepted = [k for k in keys if pred(k)]
+    assert by_predicate == ipvs.diff(current, desired, scope=accepted)
+    touched = {o.key if o.key is not None else o.service.key for o in by_predicate if o.service or o.key}  # type: ignore[union-attr]
+    assert touched == {keys[0], keys[1], keys[3], keys[5]}
+
+
+def test_a_scope_predicate_that_raises_gives_no_plan() -> None:
+    current = table((ipvs.Service(K80), []))
+
+    def broken(k: ipvs.ServiceKey) -> bool:
+        raise KeyError("no verdict")
+
+    with pytest.raises(KeyError, match="no verdict"):
+        ipvs.diff(current, ipvs.Table(), scope=broken)
+    with pytest.raises(TypeError, match="scope key"):
+        ipvs.diff(current, ipvs.Table(), scope=["10.0.0.1:80"])  # type: ignore[list-item]

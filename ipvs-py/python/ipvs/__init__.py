@@ -13,7 +13,8 @@ A Python binding of the Rust ``ipvs`` crate::
             print(entry.service, lb.destinations(entry.key))
 
 Values are frozen, hashable classes that convert to and from the core's serde
-form (``to_dict``/``from_dict``, ``to_json``/``from_json``). Errors are
+form (``to_dict``/``from_dict``, ``to_json``/``from_json``). Tunnel devices,
+addresses, FOU ports and real-server set-up are in :mod:`ipvs.tunnel`. Errors are
 :class:`IpvsError`; kernel errors are also :class:`OSError` with ``errno``.
 """
 
@@ -31,7 +32,7 @@ from ._batch import (
     diff,
     simulate,
 )
-from . import rules
+from . import rules, tunnel
 from ._conn import Connection, ConnectionOrigin, parse_connections, read_connections
 from ._errors import (
     ConnectionParseError,
@@ -121,6 +122,8 @@ __all__ = [
     "simulate",
     # rules text (ipvsadm -S / -R)
     "rules",
+    # tunnels, addresses, FOU ports, real-server set-up
+    "tunnel",
     # connection table
     "Connection",
     "ConnectionOrigin",

@@ -489,14 +489,20 @@ Scope = Union[None, Iterable[ServiceKey], Callable[[ServiceKey], bool]]
 """Which services a plan may touch: all (``None``), those keys, or those a predicate accepts."""
 
 
-def _scope_json(scope: Scope, *tables: Table) -> Optional[str]:
+def _scope_json(scope: Scope) -> Union[str, Callable[[str], bool], None]:
+    """The scope for the compiled module: ``None``, a JSON list of keys, or a
+    predicate on a key's JSON (the core's ``Scope::Predicate``, which the
+    core's planner calls for each key of both tables)."""
     if scope is None:
         return None
     if callable(scope):
         pred = scope
-        keys = {s.key for t in tables for s in t.services if pred(s.key)}
-    else:
-        keys = set(scope)
+
+        def on_json(text: str) -> bool:
+            return bool(pred(ServiceKey.from_json(text)))
+
+        return on_json
+    keys = set(scope)
     for k in keys:
         _check(k, ServiceKey, "scope key")
     return json.dumps([k.to_dict() for k in keys])
@@ -514,7 +520,7 @@ def diff(current: Table, desired: Table, *, scope: Scope = None, drain_before_re
     """
     _check(current, Table, "current")
     _check(desired, Table, "desired")
-    return Plan(_ops(_ipvs.diff(current.to_json(), desired.to_json(), _scope_json(scope, current, desired), drain_before_remove)))
+    return Plan(_ops(_ipvs.diff(current.to_json(), desired.to_json(), _scope_json(scope), drain_before_remove)))
 
 
 def simulate(current: Table, plan: Union[Plan, Iterable[Operation]]) -> Table:

@@ -249,11 +249,7 @@ class Ipvs:
     ) -> Tuple[Plan, BatchReport]:
         """Reads the current table, plans the way to ``desired`` and applies it; returns the plan and its report."""
         _check(desired, Table, "desired")
-        if callable(scope):
-            scope_json = _scope_json(scope, self.table(), desired)
-        else:
-            scope_json = _scope_json(scope)
-        text, raw = self._h.converge(desired.to_json(), scope_json, drain_before_remove)
+        text, raw = self._h.converge(desired.to_json(), _scope_json(scope), drain_before_remove)
         ops = _ops(text)
         return Plan(ops), _report(ops, raw)
 

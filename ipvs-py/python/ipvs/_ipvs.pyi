@@ -4,7 +4,7 @@ Values cross as JSON text in the Rust core's serde form; the Python classes
 of :mod:`ipvs` build and parse it.
 """
 
-from typing import List, Optional, Tuple, final
+from typing import Callable, List, Optional, Tuple, Union, final
 
 _Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
 
@@ -18,6 +18,14 @@ __all__ = [
     "rules_save",
     "conn_parse",
     "conn_read",
+    "RtnlHandle",
+    "FouHandle",
+    "tunnel_normalize",
+    "rs_wanted_sysctls",
+    "sysctl_read",
+    "sysctl_write",
+    "rs_prepare",
+    "rs_teardown",
     "__version__",
 ]
 
@@ -57,7 +65,7 @@ class Handle:
     def execute(self, ops: str, mode: str) -> List[Tuple[str, Optional[BaseException]]]: ...
     def table(self) -> str: ...
     def converge(
-        self, desired: str, scope: Optional[str] = None, drain_before_remove: bool = False
+        self, desired: str, scope: Union[str, Callable[[str], bool], None] = None, drain_before_remove: bool = False
     ) -> Tuple[str, List[Tuple[str, Optional[BaseException]]]]: ...
 
 def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
@@ -66,7 +74,9 @@ def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
 def display(kind: str, json: str) -> str:
     """The core's text for a value."""
 
-def diff(current: str, desired: str, scope: Optional[str] = None, drain_before_remove: bool = False) -> str:
+def diff(
+    current: str, desired: str, scope: Union[str, Callable[[str], bool], None] = None, drain_before_remove: bool = False
+) -> str:
     """Plans the operations turning one table into another (a JSON list of operations)."""
 
 def simulate(current: str, ops: str) -> str:
@@ -85,3 +95,57 @@ def conn_read(
     name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None, sync: bool = False
 ) -> List[_Connection]:
     """Reads the connection table of a namespace."""
+
+# ---------------------------------------------------------------- ipvs.tunnel
+
+@final
+class RtnlHandle:
+    """A handle on the links and addresses of one namespace."""
+
+    def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> RtnlHandle: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def set_timeout(self, seconds: float) -> None: ...
+    def add_link(self, new: str) -> str: ...
+    def link(self, dev: Union[int, str]) -> Optional[str]: ...
+    def links(self, tunnels_only: bool = False) -> str: ...
+    def set_tunnel(self, dev: Union[int, str], config: str) -> None: ...
+    def set_up(self, dev: Union[int, str], up: bool) -> None: ...
+    def set_mtu(self, dev: Union[int, str], mtu: int) -> None: ...
+    def del_link(self, dev: Union[int, str]) -> None: ...
+    def add_address(self, dev: Union[int, str], net: str) -> None: ...
+    def del_address(self, dev: Union[int, str], net: str) -> None: ...
+    def addresses(self, dev: Union[int, str, None] = None) -> str: ...
+
+@final
+class FouHandle:
+    """A handle on the FOU receive ports of one namespace."""
+
+    def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> FouHandle: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def add(self, port: str) -> None: ...
+    def delete(self, port: str) -> None: ...
+    def list(self) -> str: ...
+
+def tunnel_normalize(kind: str, json: str) -> str:
+    """Parses, validates and re-encodes a tunnel value of ``kind``."""
+
+def rs_wanted_sysctls(json: str) -> List[Tuple[str, str]]:
+    """The sysctls ``prepare`` sets for a real server."""
+
+def sysctl_read(path: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> str:
+    """Reads a sysctl in a namespace."""
+
+def sysctl_write(
+    path: str, value: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None
+) -> None:
+    """Writes a sysctl in a namespace."""
+
+def rs_prepare(real_server: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> str:
+    """Prepares a real server; returns what was changed (JSON)."""
+
+def rs_teardown(prepared: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> None:
+    """Undoes what ``rs_prepare`` recorded."""
