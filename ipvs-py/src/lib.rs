@@ -34,6 +34,8 @@ use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+mod model;
+
 /// Turns a core error into the matching exception of `ipvs._errors`.
 fn to_py(py: Python<'_>, e: ipvs::Error) -> PyErr {
     let (kind, module, hint): (&str, Option<String>, Option<&str>) = match &e {
@@ -614,6 +616,7 @@ fn conn_read(
 #[pymodule]
 fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Handle>()?;
+    model::register(m)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(display, m)?)?;
     m.add_function(wrap_pyfunction!(diff, m)?)?;
