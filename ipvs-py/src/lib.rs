@@ -1,10 +1,13 @@
 //! The compiled half of the Python package `ipvs` (`ipvs._ipvs`).
 //!
-//! The Python half (`python/ipvs/`) holds the value classes (frozen
-//! dataclasses, enums, flags) and converts them to and from the core's serde
-//! form. This module carries values across as JSON text in that form, so the
-//! core's own deserialisers and validators decide what is acceptable, and its
-//! messages reach Python unchanged:
+//! The hot value classes (service keys, persistence, services, destinations,
+//! operations) are native classes wrapping the core's values (`model.rs`); the
+//! batch, table and plan functions there hand them to the core without JSON.
+//! The Python half (`python/ipvs/`) holds the other value classes (frozen
+//! dataclasses), the enums and flags, and converts them to and from the core's
+//! serde form; those values cross as JSON text in that form, so the core's own
+//! deserialisers and validators decide what is acceptable, and its messages
+//! reach Python unchanged:
 //!
 //! - [`Handle`] wraps [`ipvs::Ipvs`]: one method per core operation, the GIL
 //!   released around every netlink exchange, usable from many threads;
@@ -35,6 +38,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+mod model;
 
 /// Turns a core error into the matching exception of `ipvs._errors`.
 fn to_py(py: Python<'_>, e: ipvs::Error) -> PyErr {
@@ -675,6 +680,7 @@ fn conn_read(
 #[pymodule]
 fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Handle>()?;
+    model::register(m)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(display, m)?)?;
     m.add_function(wrap_pyfunction!(diff, m)?)?;

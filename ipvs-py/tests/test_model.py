@@ -367,3 +367,72 @@ def test_opening_a_missing_namespace_is_a_system_call_error() -> None:
         ipvs.Ipvs(namespace="")
     with pytest.raises(TypeError):
         ipvs.Ipvs(namespace=1.5)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------ native classes
+
+
+def test_values_take_address_objects_and_return_them_lazily() -> None:
+    k = ipvs.ServiceKey.udp(V6("2001:db8::1"), 53)
+    assert k == ipvs.ServiceKey.udp("2001:db8::1", 53)
+    assert isinstance(k.addr, V6) and k.addr == V6("2001:db8::1")
+    d = ipvs.Destination(V4("10.0.0.2"), 80)
+    assert d == ipvs.Destination("10.0.0.2", 80) and d.addr == V4("10.0.0.2")
+    assert d.family is ipvs.Family.IPV4 and d.tunnel is ipvs.TunnelType.IPIP
+    assert d.tunnel_flags == ipvs.EncapFlags(0) and d.tunnel_port == 0
+    p = ipvs.Persistence(60, V4("255.255.255.0"))
+    assert p == ipvs.Persistence(60, "255.255.255.0") and p.netmask == V4("255.255.255.0")
+    assert ipvs.Persistence().timeout == ipvs.Persistence.DEFAULT_TIMEOUT == 300
+    assert ipvs.Persistence().netmask is None
+    assert ipvs.Destination.MAX_WEIGHT == 2**31 - 1
+    with pytest.raises(TypeError, match="must be an IP address or a string, not bytes"):
+        ipvs.Destination(b"10.0.0.2", 80)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'10.0.0.300' is not an IP address"):
+        ipvs.Destination("10.0.0.300", 80)
+    with pytest.raises(ValueError, match="netmask '1.2.3' is not an IPv4 netmask"):
+        ipvs.Persistence(60, "1.2.3")
+    with pytest.raises(TypeError, match="forwarding must be a Forwarding or a string, not int"):
+        ipvs.Destination("10.0.0.2", 80, forwarding=1)  # type: ignore[arg-type]
+
+
+def test_values_are_frozen_picklable_and_keep_their_class() -> None:
+    k6 = ipvs.ServiceKey.fwmark(3, "ipv6")
+    values: list[Any] = [
+        ipvs.ServiceKey.tcp("10.0.0.1", 80),
+        k6,
+        ipvs.Persistence(60),
+        ipvs.Persistence(60, 64),
+        ipvs.Service(k6, scheduler="myown", persistence=ipvs.Persistence(10, 64)),
+        ipvs.Destination("10.0.0.2", 80, forwarding="tunnel", tunnel="gre", tunnel_flags=1),
+        ipvs.Operation.delete_destination(ipvs.ServiceKey.tcp("10.0.0.1", 80), V4("10.0.0.2"), 80),
+        ipvs.Operation.stop_daemon(ipvs.SyncState.MASTER),
+    ]
+    for v in values:
+        back = pickle.loads(pickle.dumps(v))
+        assert back == v and hash(back) == hash(v) and type(back) is type(v)
+        assert copy.copy(v) == v and copy.deepcopy(v) == v
+        assert v != object() and not (v == "x")
+    assert type(ipvs.ServiceKey.from_json(k6.to_json())) is ipvs.FwmarkKey
+    assert isinstance(k6, ipvs.ServiceKey) and k6.mark == 3 and k6.family is ipvs.Family.IPV6
+    d = ipvs.Destination("10.0.0.2", 80)
+    with pytest.raises(AttributeError):
+        d.weight = 3  # type: ignore[misc]
+
+
+def test_operation_attributes_return_the_model_types() -> None:
+    k = ipvs.ServiceKey.tcp("10.0.0.1", 80)
+    op = ipvs.Operation.delete_destination(k, "2001:db8::2", 8080)
+    assert op.kind is ipvs.OperationKind.DELETE_DESTINATION
+    assert op.key == k and op.addr == V6("2001:db8::2") and op.port == 8080
+    assert op.service is None and op.destination is None and op.timeouts is None
+    t = ipvs.Operation.set_timeouts(ipvs.Timeouts(1, 2, 3))
+    assert t.timeouts == ipvs.Timeouts(1, 2, 3) and t.key is None
+    sd = ipvs.SyncDaemon("backup", "eth1", 4, group="239.0.0.9")
+    assert ipvs.Operation.start_daemon(sd).daemon == sd
+    assert ipvs.Operation("stop_daemon", state="master").state is ipvs.SyncState.MASTER
+    svc = ipvs.Service(k, persistence=30)
+    assert ipvs.Operation("add_service", service=svc).service == svc
+    with pytest.raises(TypeError, match="add_service takes no key"):
+        ipvs.Operation("add_service", service=svc, key=k)
+    with pytest.raises(TypeError, match="key must be a ServiceKey, not str"):
+        ipvs.Operation.delete_service("10.0.0.1:80")  # type: ignore[arg-type]

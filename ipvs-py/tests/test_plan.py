@@ -153,3 +153,23 @@ def test_a_scope_predicate_that_raises_gives_no_plan() -> None:
         ipvs.diff(current, ipvs.Table(), scope=broken)
     with pytest.raises(TypeError, match="scope key"):
         ipvs.diff(current, ipvs.Table(), scope=["10.0.0.1:80"])  # type: ignore[list-item]
+
+
+def test_tables_cross_to_the_core_and_back() -> None:
+    t = table(
+        (ipvs.Service(K80, scheduler="rr"), [ipvs.Destination("10.0.1.1", 80, weight=3)]),
+        (ipvs.Service(K53), []),
+        timeouts=ipvs.Timeouts(1, 2, 3),
+    )
+    back = ipvs.Table.from_json(t.to_json())
+    assert back == t and back.services[0].destinations == (ipvs.Destination("10.0.1.1", 80, weight=3),)
+    assert json.loads(t.to_json()) == t.to_dict()
+    assert ipvs.simulate(ipvs.Table(), ipvs.diff(ipvs.Table(), t)).sorted() == t.sorted()
+    with pytest.raises(TypeError, match="operation must be a Operation, not str"):
+        ipvs.simulate(t, ["flush"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="scope key must be a ServiceKey"):
+        ipvs.diff(t, t, scope=["10.0.0.1:80"])  # type: ignore[list-item]
+    assert str(ipvs.Plan((ipvs.Operation.flush(), ipvs.Operation.zero(K80)))).splitlines() == [
+        "ipvsadm -C",
+        "ipvsadm -Z -t 10.0.0.1:80",
+    ]

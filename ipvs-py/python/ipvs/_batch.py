@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from . import _ipvs
 from ._errors import IpvsError
 from ._model import (
-    AddressLike,
     Destination,
-    IPAddress,
     Service,
     ServiceKey,
-    SyncDaemon,
-    SyncState,
     Timeouts,
-    _addr,
     _dict,
-    _enum,
-    _one,
     _ReprEnum,
     _set,
-    _u16,
     _Value,
 )
 
@@ -64,236 +55,10 @@ def _check(value: object, cls: type, what: str) -> None:
         raise TypeError(f"{what} must be a {cls.__name__}, not {type(value).__name__}")
 
 
-@dataclass(frozen=True, init=False, repr=False)
-class Operation(_Value):
-    """One change to the IPVS table, for :meth:`Ipvs.apply`, :meth:`Ipvs.execute` and plans.
-
-    Build one with the static methods (``Operation.add_service(svc)``, ...);
-    only the fields its kind uses are set, the others are ``None``.
-    ``str(op)`` is the operation in ipvsadm's words.
-    """
-
-    kind: OperationKind
-    key: Optional[ServiceKey]
-    service: Optional[Service]
-    destination: Optional[Destination]
-    addr: Optional[IPAddress]
-    port: Optional[int]
-    timeouts: Optional[Timeouts]
-    daemon: Optional[SyncDaemon]
-    state: Optional[SyncState]
-
-    def __init__(
-        self,
-        kind: Union[OperationKind, str],
-        *,
-        key: Optional[ServiceKey] = None,
-        service: Optional[Service] = None,
-        destination: Optional[Destination] = None,
-        addr: Optional[AddressLike] = None,
-        port: Optional[int] = None,
-        timeouts: Optional[Timeouts] = None,
-        daemon: Optional[SyncDaemon] = None,
-        state: Union[SyncState, str, None] = None,
-    ) -> None:
-        k = _enum(OperationKind, kind, "operation kind")
-        K = OperationKind
-        need = {
-            K.ADD_SERVICE: ("service",),
-            K.UPDATE_SERVICE: ("service",),
-            K.DELETE_SERVICE: ("key",),
-            K.ADD_DESTINATION: ("key", "destination"),
-            K.UPDATE_DESTINATION: ("key", "destination"),
-            K.DELETE_DESTINATION: ("key", "addr", "port"),
-            K.SET_TIMEOUTS: ("timeouts",),
-            K.START_DAEMON: ("daemon",),
-            K.STOP_DAEMON: ("state",),
-            K.ZERO: (),
-            K.FLUSH: (),
-        }[k]
-        given = {
-            "key": key,
-            "service": service,
-            "destination": destination,
-            "addr": addr,
-            "port": port,
-            "timeouts": timeouts,
-            "daemon": daemon,
-            "state": state,
-        }
-        for name, value in given.items():
-            if value is None and name in need:
-                raise TypeError(f"{k.value} needs {name}")
-            if value is not None and name not in need and not (k is K.ZERO and name == "key"):
-                raise TypeError(f"{k.value} takes no {name}")
-        if key is not None:
-            _check(key, ServiceKey, "key")
-        if service is not None:
-            _check(service, Service, "service")
-        if destination is not None:
-            _check(destination, Destination, "destination")
-        if timeouts is not None:
-            _check(timeouts, Timeouts, "timeouts")
-        if daemon is not None:
-            _check(daemon, SyncDaemon, "daemon")
-        _set(self, "kind", k)
-        _set(self, "key", key if key is not None else (service.key if service is not None else None))
-        _set(self, "service", service)
-        _set(self, "destination", destination)
-        _set(self, "addr", None if addr is None else _addr(addr, "real server address"))
-        _set(self, "port", None if port is None else _u16(port, "port"))
-        _set(self, "timeouts", timeouts)
-        _set(self, "daemon", daemon)
-        _set(self, "state", None if state is None else _enum(SyncState, state, "sync state"))
-        _ipvs.normalize("operation", self.to_json())
-
-    # -------------------------------------------------------- constructors
-
-    @staticmethod
-    def add_service(service: Service) -> Operation:
-        """``ipvsadm -A``."""
-        return Operation(OperationKind.ADD_SERVICE, service=service)
-
-    @staticmethod
-    def update_service(service: Service) -> Operation:
-        """``ipvsadm -E``."""
-        return Operation(OperationKind.UPDATE_SERVICE, service=service)
-
-    @staticmethod
-    def delete_service(key: ServiceKey) -> Operation:
-        """``ipvsadm -D``."""
-        return Operation(OperationKind.DELETE_SERVICE, key=key)
-
-    @staticmethod
-    def add_destination(key: ServiceKey, destination: Destination) -> Operation:
-        """``ipvsadm -a``."""
-        return Operation(OperationKind.ADD_DESTINATION, key=key, destination=destination)
-
-    @staticmethod
-    def update_destination(key: ServiceKey, destination: Destination) -> Operation:
-        """``ipvsadm -e``."""
-        return Operation(OperationKind.UPDATE_DESTINATION, key=key, destination=destination)
-
-    @staticmethod
-    def delete_destination(key: ServiceKey, addr: AddressLike, port: int) -> Operation:
-        """``ipvsadm -d``."""
-        return Operation(OperationKind.DELETE_DESTINATION, key=key, addr=addr, port=port)
-
-    @staticmethod
-    def set_timeouts(timeouts: Timeouts) -> Operation:
-        """``ipvsadm --set``."""
-        return Operation(OperationKind.SET_TIMEOUTS, timeouts=timeouts)
-
-    @staticmethod
-    def start_daemon(daemon: SyncDaemon) -> Operation:
-        """``ipvsadm --start-daemon``."""
-        return Operation(OperationKind.START_DAEMON, daemon=daemon)
-
-    @staticmethod
-    def stop_daemon(state: Union[SyncState, str]) -> Operation:
-        """``ipvsadm --stop-daemon``."""
-        return Operation(OperationKind.STOP_DAEMON, state=state)
-
-    @staticmethod
-    def zero(key: Optional[ServiceKey] = None) -> Operation:
-        """``ipvsadm -Z``, for one service or all."""
-        return Operation(OperationKind.ZERO, key=key)
-
-    @staticmethod
-    def flush() -> Operation:
-        """``ipvsadm -C``."""
-        return Operation(OperationKind.FLUSH)
-
-    # -------------------------------------------------------- conversions
-
-    def to_dict(self) -> Any:
-        """The serde form: ``{"add_service": {...}}``, ``"flush"``, ..."""
-        K = OperationKind
-        k = self.kind
-        if k is K.FLUSH:
-            return "flush"
-        body: Any
-        if k in (K.ADD_SERVICE, K.UPDATE_SERVICE):
-            assert self.service is not None
-            body = self.service.to_dict()
-        elif k is K.DELETE_SERVICE:
-            assert self.key is not None
-            body = self.key.to_dict()
-        elif k in (K.ADD_DESTINATION, K.UPDATE_DESTINATION):
-            assert self.key is not None and self.destination is not None
-            body = [self.key.to_dict(), self.destination.to_dict()]
-        elif k is K.DELETE_DESTINATION:
-            assert self.key is not None
-            body = [self.key.to_dict(), str(self.addr), self.port]
-        elif k is K.SET_TIMEOUTS:
-            assert self.timeouts is not None
-            body = self.timeouts.to_dict()
-        elif k is K.START_DAEMON:
-            assert self.daemon is not None
-            body = self.daemon.to_dict()
-        elif k is K.STOP_DAEMON:
-            assert self.state is not None
-            body = self.state.value
-        else:
-            body = None if self.key is None else self.key.to_dict()
-        return {k.value: body}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Operation:
-        """Parses the serde form: ``{"add_service": {...}}``, ``"flush"``, ..."""
-        tag, body = _one(data, "operation")
-        k = _enum(OperationKind, tag, "operation")
-        K = OperationKind
-        if k in (K.ADD_SERVICE, K.UPDATE_SERVICE):
-            return cls(k, service=Service.from_dict(body))
-        if k is K.DELETE_SERVICE:
-            return cls(k, key=ServiceKey.from_dict(body))
-        if k in (K.ADD_DESTINATION, K.UPDATE_DESTINATION, K.DELETE_DESTINATION):
-            if not isinstance(body, list):
-                raise TypeError(f"{tag} needs a list")
-            if k is K.DELETE_DESTINATION:
-                if len(body) != 3:
-                    raise ValueError(f"{tag} needs [key, addr, port]")
-                return cls(k, key=ServiceKey.from_dict(body[0]), addr=body[1], port=body[2])
-            if len(body) != 2:
-                raise ValueError(f"{tag} needs [key, destination]")
-            return cls(k, key=ServiceKey.from_dict(body[0]), destination=Destination.from_dict(body[1]))
-        if k is K.SET_TIMEOUTS:
-            return cls(k, timeouts=Timeouts.from_dict(body))
-        if k is K.START_DAEMON:
-            return cls(k, daemon=SyncDaemon.from_dict(body))
-        if k is K.STOP_DAEMON:
-            return cls(k, state=body)
-        if k is K.ZERO:
-            return cls(k, key=None if body is None else ServiceKey.from_dict(body))
-        return cls(k)
-
-    def __repr__(self) -> str:
-        K = OperationKind
-        k = self.kind
-        if k in (K.ADD_SERVICE, K.UPDATE_SERVICE):
-            args = repr(self.service)
-        elif k is K.DELETE_SERVICE:
-            args = repr(self.key)
-        elif k in (K.ADD_DESTINATION, K.UPDATE_DESTINATION):
-            args = f"{self.key!r}, {self.destination!r}"
-        elif k is K.DELETE_DESTINATION:
-            args = f"{self.key!r}, {str(self.addr)!r}, {self.port}"
-        elif k is K.SET_TIMEOUTS:
-            args = repr(self.timeouts)
-        elif k is K.START_DAEMON:
-            args = repr(self.daemon)
-        elif k is K.STOP_DAEMON:
-            args = repr(self.state)
-        elif k is K.ZERO:
-            args = "" if self.key is None else repr(self.key)
-        else:
-            args = ""
-        return f"Operation.{k.value}({args})"
-
-    def __str__(self) -> str:
-        """The operation in ipvsadm's words, e.g. ``ipvsadm -A -t 10.0.0.1:80 -s wlc``."""
-        return _ipvs.display("operation", self.to_json())
+# Operation is a native class of the compiled module (ipvs-py/src/model.rs)
+# wrapping the core's operation: its static constructors check their
+# arguments in Rust, and batches hand it to the core as it is.
+from ._ipvs import Operation as Operation  # noqa: E402
 
 
 # ---------------------------------------------------------------- batches
@@ -375,15 +140,22 @@ class BatchReport:
         return f"<BatchReport {self.done}/{len(self.outcomes)} done>"
 
 
+_STATUS = {s.value: s for s in OutcomeStatus}
+
+
 def _report(ops: Tuple[Operation, ...], raw: List[Tuple[str, Optional[BaseException]]]) -> BatchReport:
-    out = []
-    for op, (status, err) in zip(ops, raw):
-        e = err if isinstance(err, IpvsError) else None
-        out.append(OpOutcome(op, _enum(OutcomeStatus, status, "outcome"), e))
-    return BatchReport(tuple(out))
+    status = _STATUS
+    return BatchReport(
+        tuple(
+            OpOutcome(op, status[st], err if isinstance(err, IpvsError) else None) for op, (st, err) in zip(ops, raw)
+        )
+    )
 
 
 # ---------------------------------------------------------------- tables and plans
+
+_TableParts = Tuple[List[Tuple[Service, Tuple[Destination, ...]]], Optional[Timeouts]]
+"""A table as the compiled module hands it over: its services with their destinations, and its timeouts."""
 
 
 @dataclass(frozen=True, init=False, repr=False)
@@ -408,6 +180,14 @@ class TableService(_Value):
 
     def to_dict(self) -> Dict[str, Any]:
         return {"service": self.service.to_dict(), "destinations": [d.to_dict() for d in self.destinations]}
+
+    @classmethod
+    def _of(cls, service: Service, destinations: Tuple[Destination, ...]) -> TableService:
+        """Builds one from values the core made (already checked)."""
+        ts = object.__new__(cls)
+        _set(ts, "service", service)
+        _set(ts, "destinations", destinations)
+        return ts
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> TableService:
@@ -453,6 +233,25 @@ class Table(_Value):
             "timeouts": None if self.timeouts is None else self.timeouts.to_dict(),
         }
 
+    def to_json(self) -> str:
+        """The table in the core's serde JSON form."""
+        return _ipvs.table_json(self)
+
+    @classmethod
+    def from_json(cls, text: str) -> Table:
+        """Parses the core's serde JSON form."""
+        return cls._of(_ipvs.table_parse(text))
+
+    @classmethod
+    def _of(cls, parts: _TableParts) -> Table:
+        """Builds one from the core's table, as the compiled module hands it over."""
+        services, timeouts = parts
+        of = TableService._of
+        t = object.__new__(cls)
+        _set(t, "services", tuple([of(s, ds) for s, ds in services]))
+        _set(t, "timeouts", timeouts)
+        return t
+
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> Table:
         d = _dict(data, "table")
@@ -479,7 +278,7 @@ class Plan:
         return bool(self.operations)
 
     def __str__(self) -> str:
-        return _ipvs.display("plan", json.dumps([o.to_dict() for o in self.operations]))
+        return _ipvs.plan_display(self.operations)
 
     def __repr__(self) -> str:
         return f"<Plan of {len(self.operations)} operations>"
@@ -489,27 +288,18 @@ Scope = Union[None, Iterable[ServiceKey], Callable[[ServiceKey], bool]]
 """Which services a plan may touch: all (``None``), those keys, or those a predicate accepts."""
 
 
-def _scope_json(scope: Scope) -> Union[str, Callable[[str], bool], None]:
-    """The scope for the compiled module: ``None``, a JSON list of keys, or a
-    predicate on a key's JSON (the core's ``Scope::Predicate``, which the
-    core's planner calls for each key of both tables)."""
+def _scope_arg(scope: Scope) -> Union[None, List[ServiceKey], Callable[[ServiceKey], bool]]:
+    """The scope for the compiled module: ``None``, the keys, or the predicate
+    itself (the core's ``Scope::Predicate``, which the planner calls for each
+    key of both tables)."""
     if scope is None:
         return None
     if callable(scope):
-        pred = scope
-
-        def on_json(text: str) -> bool:
-            return bool(pred(ServiceKey.from_json(text)))
-
-        return on_json
+        return scope
     keys = set(scope)
     for k in keys:
         _check(k, ServiceKey, "scope key")
-    return json.dumps([k.to_dict() for k in keys])
-
-
-def _ops(text: str) -> Tuple[Operation, ...]:
-    return tuple(Operation.from_dict(o) for o in json.loads(text))
+    return list(keys)
 
 
 def diff(current: Table, desired: Table, *, scope: Scope = None, drain_before_remove: bool = False) -> Plan:
@@ -520,11 +310,11 @@ def diff(current: Table, desired: Table, *, scope: Scope = None, drain_before_re
     """
     _check(current, Table, "current")
     _check(desired, Table, "desired")
-    return Plan(_ops(_ipvs.diff(current.to_json(), desired.to_json(), _scope_json(scope), drain_before_remove)))
+    return Plan(tuple(_ipvs.table_diff(current, desired, _scope_arg(scope), drain_before_remove)))
 
 
 def simulate(current: Table, plan: Union[Plan, Iterable[Operation]]) -> Table:
     """The table ``current`` becomes if every operation of ``plan`` succeeds (no kernel involved)."""
     _check(current, Table, "current")
     ops = plan.operations if isinstance(plan, Plan) else tuple(plan)
-    return Table.from_json(_ipvs.simulate(current.to_json(), json.dumps([o.to_dict() for o in ops])))
+    return Table._of(_ipvs.table_simulate(current, ops))

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _ipvs
-from ._batch import BatchMode, BatchReport, Operation, Plan, Scope, Table, _ops, _report, _scope_json
+from ._batch import BatchMode, BatchReport, Operation, Plan, Scope, Table, _report, _scope_arg
 from ._model import (
     AddressLike,
     Destination,
@@ -220,7 +220,7 @@ class Ipvs:
 
     def apply(self, operation: Operation) -> None:
         """Applies one operation; raises its typed error."""
-        self._h.apply(_check(operation, Operation, "operation").to_json())
+        _ipvs.handle_apply(self._h, _check(operation, Operation, "operation"))
 
     def execute(self, operations: Iterable[Operation], mode: Union[BatchMode, str] = BatchMode.CONTINUE) -> BatchReport:
         """Applies many operations and reports each one's outcome (never raises for a failed operation).
@@ -230,15 +230,14 @@ class Ipvs:
         time and leaves the rest unattempted after the first failure.
         """
         ops = tuple(operations)
-        for op in ops:
-            _check(op, Operation, "operation")
-        m = _enum(BatchMode, mode, "batch mode")
-        raw = self._h.execute(json.dumps([o.to_dict() for o in ops]), m.value)
+        m = mode if mode is BatchMode.CONTINUE else _enum(BatchMode, mode, "batch mode")
+        # the compiled module checks that every item is an Operation
+        raw = _ipvs.handle_execute(self._h, ops, m.value)
         return _report(ops, raw)
 
     def table(self) -> Table:
         """Reads the whole table: services, their destinations, and the timeouts."""
-        return Table.from_json(self._h.table())
+        return Table._of(_ipvs.handle_table(self._h))
 
     def apply_plan(self, plan: Plan) -> BatchReport:
         """Applies a plan as one pipelined batch."""
@@ -249,8 +248,8 @@ class Ipvs:
     ) -> Tuple[Plan, BatchReport]:
         """Reads the current table, plans the way to ``desired`` and applies it; returns the plan and its report."""
         _check(desired, Table, "desired")
-        text, raw = self._h.converge(desired.to_json(), _scope_json(scope), drain_before_remove)
-        ops = _ops(text)
+        ops_list, raw = _ipvs.handle_converge(self._h, desired, _scope_arg(scope), drain_before_remove)
+        ops = tuple(ops_list)
         return Plan(ops), _report(ops, raw)
 
 

@@ -1,10 +1,33 @@
 """The compiled half of :mod:`ipvs` (hand-written stub).
 
-Values cross as JSON text in the Rust core's serde form; the Python classes
-of :mod:`ipvs` build and parse it.
+The hot value classes (service keys, persistence, services, destinations,
+operations) are native classes wrapping the Rust core's values, handed to the
+core as they are by the batch, table and plan functions. The other values
+cross as JSON text in the core's serde form; the Python classes of
+:mod:`ipvs` build and parse it.
 """
 
-from typing import Callable, List, Optional, Tuple, Union, final
+import ipaddress
+from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple, Union, final
+
+from typing_extensions import disjoint_base
+
+from ._batch import OperationKind, Table
+from ._model import (
+    AddressLike,
+    EncapFlags,
+    Family,
+    Forwarding,
+    IPAddress,
+    Netmask,
+    Protocol,
+    Scheduler,
+    ServiceFlags,
+    SyncDaemon,
+    SyncState,
+    Timeouts,
+    TunnelType,
+)
 
 _Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
 
@@ -27,6 +50,22 @@ __all__ = [
     "rs_prepare",
     "rs_teardown",
     "__version__",
+    "ServiceKey",
+    "InetKey",
+    "FwmarkKey",
+    "Persistence",
+    "Service",
+    "Destination",
+    "Operation",
+    "handle_apply",
+    "handle_execute",
+    "handle_table",
+    "handle_converge",
+    "table_diff",
+    "table_simulate",
+    "plan_display",
+    "table_json",
+    "table_parse",
 ]
 
 __version__: str
@@ -149,3 +188,253 @@ def rs_prepare(real_server: str, name: Optional[str] = None, ns_path: Optional[s
 
 def rs_teardown(prepared: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> None:
     """Undoes what ``rs_prepare`` recorded."""
+
+# ---------------------------------------------------------------- native value classes (model.rs)
+
+@disjoint_base
+class ServiceKey:
+    """What identifies a virtual service: :class:`InetKey` or :class:`FwmarkKey`."""
+
+    def __new__(cls, *_args: object, **_kwargs: object) -> ServiceKey: ...
+    @staticmethod
+    def tcp(addr: AddressLike, port: int) -> InetKey: ...
+    @staticmethod
+    def udp(addr: AddressLike, port: int) -> InetKey: ...
+    @staticmethod
+    def sctp(addr: AddressLike, port: int) -> InetKey: ...
+    @staticmethod
+    def fwmark(mark: int, family: Union[Family, str] = ...) -> FwmarkKey: ...
+    @property
+    def family(self) -> Family: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> ServiceKey: ...
+    @classmethod
+    def from_json(cls, text: str) -> ServiceKey: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class InetKey(ServiceKey):
+    """A service identified by protocol, virtual address and port."""
+
+    def __new__(cls, protocol: Union[Protocol, str], addr: AddressLike, port: int) -> InetKey: ...
+    @property
+    def protocol(self) -> Protocol: ...
+    @property
+    def addr(self) -> IPAddress: ...
+    @property
+    def port(self) -> int: ...
+
+@final
+class FwmarkKey(ServiceKey):
+    """A service identified by a firewall mark (non-zero) and an address family."""
+
+    def __new__(cls, mark: int, family: Union[Family, str] = ...) -> FwmarkKey: ...
+    @property
+    def mark(self) -> int: ...
+
+@final
+class Persistence:
+    """Client affinity (``-p timeout -M netmask``)."""
+
+    DEFAULT_TIMEOUT: ClassVar[int]
+    def __new__(cls, timeout: int = 300, netmask: Union[ipaddress.IPv4Address, int, str, None] = None) -> Persistence: ...
+    @property
+    def timeout(self) -> int: ...
+    @property
+    def netmask(self) -> Optional[Netmask]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Persistence: ...
+    @classmethod
+    def from_json(cls, text: str) -> Persistence: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Service:
+    """A virtual service: its key and configuration (ipvsadm's defaults: ``wlc``, no persistence)."""
+
+    def __new__(
+        cls,
+        key: ServiceKey,
+        *,
+        scheduler: Union[Scheduler, str] = ...,
+        flags: Union[ServiceFlags, int] = ...,
+        persistence: Union[Persistence, int, None] = None,
+        pe: Optional[str] = None,
+    ) -> Service: ...
+    @property
+    def key(self) -> ServiceKey: ...
+    @property
+    def scheduler(self) -> Union[Scheduler, str]: ...
+    @property
+    def scheduler_name(self) -> str: ...
+    @property
+    def flags(self) -> ServiceFlags: ...
+    @property
+    def persistence(self) -> Optional[Persistence]: ...
+    @property
+    def pe(self) -> Optional[str]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Service: ...
+    @classmethod
+    def from_json(cls, text: str) -> Service: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Destination:
+    """A real server (ipvsadm's defaults: weight 1, direct routing, no thresholds)."""
+
+    MAX_WEIGHT: ClassVar[int]
+    def __new__(
+        cls,
+        addr: AddressLike,
+        port: int,
+        *,
+        forwarding: Union[Forwarding, str] = ...,
+        weight: int = 1,
+        upper_threshold: int = 0,
+        lower_threshold: int = 0,
+        tunnel: Union[TunnelType, str] = ...,
+        tunnel_port: int = 0,
+        tunnel_flags: Union[EncapFlags, int] = ...,
+    ) -> Destination: ...
+    @property
+    def addr(self) -> IPAddress: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def forwarding(self) -> Forwarding: ...
+    @property
+    def weight(self) -> int: ...
+    @property
+    def upper_threshold(self) -> int: ...
+    @property
+    def lower_threshold(self) -> int: ...
+    @property
+    def tunnel(self) -> TunnelType: ...
+    @property
+    def tunnel_port(self) -> int: ...
+    @property
+    def tunnel_flags(self) -> EncapFlags: ...
+    @property
+    def family(self) -> Family: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Destination: ...
+    @classmethod
+    def from_json(cls, text: str) -> Destination: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Operation:
+    """One change to the IPVS table, for :meth:`Ipvs.apply`, :meth:`Ipvs.execute` and plans."""
+
+    def __new__(
+        cls,
+        kind: Union[OperationKind, str],
+        *,
+        key: Optional[ServiceKey] = None,
+        service: Optional[Service] = None,
+        destination: Optional[Destination] = None,
+        addr: Optional[AddressLike] = None,
+        port: Optional[int] = None,
+        timeouts: Optional[Timeouts] = None,
+        daemon: Optional[SyncDaemon] = None,
+        state: Union[SyncState, str, None] = None,
+    ) -> Operation: ...
+    @staticmethod
+    def add_service(service: Service) -> Operation: ...
+    @staticmethod
+    def update_service(service: Service) -> Operation: ...
+    @staticmethod
+    def delete_service(key: ServiceKey) -> Operation: ...
+    @staticmethod
+    def add_destination(key: ServiceKey, destination: Destination) -> Operation: ...
+    @staticmethod
+    def update_destination(key: ServiceKey, destination: Destination) -> Operation: ...
+    @staticmethod
+    def delete_destination(key: ServiceKey, addr: AddressLike, port: int) -> Operation: ...
+    @staticmethod
+    def set_timeouts(timeouts: Timeouts) -> Operation: ...
+    @staticmethod
+    def start_daemon(daemon: SyncDaemon) -> Operation: ...
+    @staticmethod
+    def stop_daemon(state: Union[SyncState, str]) -> Operation: ...
+    @staticmethod
+    def zero(key: Optional[ServiceKey] = None) -> Operation: ...
+    @staticmethod
+    def flush() -> Operation: ...
+    @property
+    def kind(self) -> OperationKind: ...
+    @property
+    def key(self) -> Optional[ServiceKey]: ...
+    @property
+    def service(self) -> Optional[Service]: ...
+    @property
+    def destination(self) -> Optional[Destination]: ...
+    @property
+    def addr(self) -> Optional[IPAddress]: ...
+    @property
+    def port(self) -> Optional[int]: ...
+    @property
+    def timeouts(self) -> Optional[Timeouts]: ...
+    @property
+    def daemon(self) -> Optional[SyncDaemon]: ...
+    @property
+    def state(self) -> Optional[SyncState]: ...
+    def to_dict(self) -> Any: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_dict(cls, data: Any) -> Operation: ...
+    @classmethod
+    def from_json(cls, text: str) -> Operation: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+_TableParts = Tuple[List[Tuple[Service, Tuple[Destination, ...]]], Optional[Timeouts]]
+
+def handle_apply(handle: Handle, op: Operation) -> None:
+    """Applies one operation with the handle."""
+
+def handle_execute(handle: Handle, ops: Iterable[Operation], mode: str) -> List[Tuple[str, Optional[BaseException]]]:
+    """Applies operations; one ``(status, exception or None)`` per operation."""
+
+def handle_table(handle: Handle) -> _TableParts:
+    """Reads the whole table."""
+
+def handle_converge(
+    handle: Handle, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
+) -> Tuple[List[Operation], List[Tuple[str, Optional[BaseException]]]]:
+    """Reads, plans and applies."""
+
+def table_diff(
+    current: Table, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
+) -> List[Operation]:
+    """Plans the operations turning one table into another."""
+
+def table_simulate(current: Table, ops: Iterable[Operation]) -> _TableParts:
+    """The table ``current`` becomes when every operation succeeds."""
+
+def plan_display(ops: Iterable[Operation]) -> str:
+    """A plan in ipvsadm's words."""
+
+def table_json(table: Table) -> str:
+    """A table in the core's serde JSON form."""
+
+def table_parse(text: str) -> _TableParts:
+    """Parses a table from the core's serde JSON form."""

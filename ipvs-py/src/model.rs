@@ -1,0 +1,2044 @@
+//! The value classes of the Python package as native classes (`ipvs.ServiceKey`,
+//! `ipvs.Service`, `ipvs.Destination`, `ipvs.Operation`, ...).
+//!
+//! Each wraps the core's Rust value: arguments are checked and parsed here
+//! (address text straight to `IpAddr`), the core's validators run on every
+//! value built, and `ipaddress` objects and the Python enums of
+//! `ipvs._model` are only made when an attribute is read. The batch, table and
+//! plan functions at the end hand these values to the core without any JSON.
+//! Messages and exception types are those of the former pure-Python classes.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+
+use ipvs::table::{self, DiffOptions, Scope, Table, TableService};
+use ipvs::{
+    BatchMode, Destination, EncapFlags, Family, Forward, Netmask, Operation, Persistence, Protocol,
+    Scheduler, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
+};
+use pyo3::basic::CompareOp;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyTuple, PyType};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{outcomes, to_py, Handle, PyOutcome};
+
+// ---------------------------------------------------------------- Python objects used here
+
+static IPV4: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+static IPV6: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+static JSON_DUMPS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+static JSON_LOADS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+static TIMEOUTS: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+static SYNC_DAEMON: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+
+fn ipv4_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    IPV4.import(py, "ipaddress", "IPv4Address")
+}
+
+fn ipv6_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    IPV6.import(py, "ipaddress", "IPv6Address")
+}
+
+fn timeouts_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    TIMEOUTS.import(py, "ipvs._model", "Timeouts")
+}
+
+fn sync_daemon_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    SYNC_DAEMON.import(py, "ipvs._model", "SyncDaemon")
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_string())
+}
+
+fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(obj.repr()?.to_string())
+}
+
+/// A Python enum of `ipvs._model` (or `ipvs._batch`) and its members, in
+/// definition order: `(value, NAME)`.
+struct PyEnum {
+    module: &'static str,
+    name: &'static str,
+    members: &'static [(&'static str, &'static str)],
+    cls: GILOnceCell<Py<PyType>>,
+    objs: GILOnceCell<Vec<Py<PyAny>>>,
+}
+
+impl PyEnum {
+    const fn new(
+        module: &'static str,
+        name: &'static str,
+        members: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        PyEnum {
+            module,
+            name,
+            members,
+            cls: GILOnceCell::new(),
+            objs: GILOnceCell::new(),
+        }
+    }
+
+    fn objs<'a>(&'a self, py: Python<'_>) -> PyResult<&'a Vec<Py<PyAny>>> {
+        self.objs.get_or_try_init(py, || {
+            let cls = self.cls.import(py, self.module, self.name)?;
+            self.members
+                .iter()
+                .map(|(_, n)| cls.getattr(*n).map(Bound::unbind))
+                .collect()
+        })
+    }
+
+    /// The member at `index`.
+    fn member<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        self.objs(py)?
+            .get(index)
+            .map(|o| o.bind(py).clone())
+            .ok_or_else(|| PyValueError::new_err(format!("no member {index} in {}", self.name)))
+    }
+
+    /// The index of a member given as itself or as its value or name text.
+    fn parse(&self, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
+        let py = obj.py();
+        let objs = self.objs(py)?;
+        if let Some(i) = objs.iter().position(|m| obj.is(m)) {
+            return Ok(i);
+        }
+        if let Ok(s) = obj.downcast::<PyString>() {
+            let s = s.to_cow()?;
+            let upper = s.to_uppercase();
+            if let Some(i) = self
+                .members
+                .iter()
+                .position(|(v, n)| *v == s || *n == upper)
+            {
+                return Ok(i);
+            }
+            let names: Vec<String> = self.members.iter().map(|(v, _)| format!("'{v}'")).collect();
+            return Err(PyValueError::new_err(format!(
+                "{what}: unknown value {} (expected one of {})",
+                py_repr(obj)?,
+                names.join(", ")
+            )));
+        }
+        if let Ok(cls) = self.cls.import(py, self.module, self.name) {
+            if obj.is_instance(cls)? {
+                // a member of the enum not in our table (cannot happen today)
+                let v = obj.getattr("value")?.str()?.to_string();
+                if let Some(i) = self.members.iter().position(|(m, _)| *m == v) {
+                    return Ok(i);
+                }
+            }
+        }
+        Err(PyTypeError::new_err(format!(
+            "{what} must be a {} or a string, not {}",
+            self.name,
+            type_name(obj)
+        )))
+    }
+}
+
+static PROTOCOL: PyEnum = PyEnum::new(
+    "ipvs._model",
+    "Protocol",
+    &[("tcp", "TCP"), ("udp", "UDP"), ("sctp", "SCTP")],
+);
+static FAMILY: PyEnum = PyEnum::new(
+    "ipvs._model",
+    "Family",
+    &[("ipv4", "IPV4"), ("ipv6", "IPV6")],
+);
+static SCHEDULER: PyEnum = PyEnum::new(
+    "ipvs._model",
+    "Scheduler",
+    &[
+        ("rr", "RR"),
+        ("wrr", "WRR"),
+        ("lc", "LC"),
+        ("wlc", "WLC"),
+        ("lblc", "LBLC"),
+        ("lblcr", "LBLCR"),
+        ("dh", "DH"),
+        ("sh", "SH"),
+        ("sed", "SED"),
+        ("nq", "NQ"),
+        ("fo", "FO"),
+        ("ovf", "OVF"),
+        ("mh", "MH"),
+        ("twos", "TWOS"),
+    ],
+);
+static FORWARDING: PyEnum = PyEnum::new(
+    "ipvs._model",
+    "Forwarding",
+    &[
+        ("masq", "MASQ"),
+        ("local", "LOCAL"),
+        ("tunnel", "TUNNEL"),
+        ("directroute", "ROUTE"),
+        ("bypass", "BYPASS"),
+    ],
+);
+static TUNNEL_TYPE: PyEnum = PyEnum::new(
+    "ipvs._model",
+    "TunnelType",
+    &[("ipip", "IPIP"), ("gue", "GUE"), ("gre", "GRE")],
+);
+static SYNC_STATE: PyEnum = PyEnum::new(
+    "ipvs._model",
+    "SyncState",
+    &[("master", "MASTER"), ("backup", "BACKUP")],
+);
+static OPERATION_KIND: PyEnum = PyEnum::new(
+    "ipvs._batch",
+    "OperationKind",
+    &[
+        ("add_service", "ADD_SERVICE"),
+        ("update_service", "UPDATE_SERVICE"),
+        ("delete_service", "DELETE_SERVICE"),
+        ("add_destination", "ADD_DESTINATION"),
+        ("update_destination", "UPDATE_DESTINATION"),
+        ("delete_destination", "DELETE_DESTINATION"),
+        ("set_timeouts", "SET_TIMEOUTS"),
+        ("start_daemon", "START_DAEMON"),
+        ("stop_daemon", "STOP_DAEMON"),
+        ("zero", "ZERO"),
+        ("flush", "FLUSH"),
+    ],
+);
+
+/// A Python flag class of `ipvs._model` and the bits its members cover.
+struct PyFlags {
+    name: &'static str,
+    known: u32,
+    cls: GILOnceCell<Py<PyType>>,
+}
+
+impl PyFlags {
+    const fn new(name: &'static str, known: u32) -> Self {
+        PyFlags {
+            name,
+            known,
+            cls: GILOnceCell::new(),
+        }
+    }
+
+    fn make<'py>(&self, py: Python<'py>, bits: u32) -> PyResult<Bound<'py, PyAny>> {
+        self.cls
+            .import(py, "ipvs._model", self.name)?
+            .call1((bits,))
+    }
+
+    fn parse(&self, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+        let cls = self.cls.import(obj.py(), "ipvs._model", self.name)?;
+        if obj.is_instance(cls)? {
+            return obj.getattr("value")?.extract();
+        }
+        if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!(
+                "{what} must be {} flags or an int, not {}",
+                self.name,
+                type_name(obj)
+            )));
+        }
+        match obj.extract::<i64>() {
+            Ok(v) if v >= 0 && (v as u64) & !u64::from(self.known) == 0 => Ok(v as u32),
+            Ok(v) if v < 0 => Err(PyValueError::new_err(format!(
+                "{what}: unknown flag bits -{:#x}",
+                v.unsigned_abs()
+            ))),
+            Ok(v) => Err(PyValueError::new_err(format!(
+                "{what}: unknown flag bits {v:#x}"
+            ))),
+            Err(_) => Err(PyValueError::new_err(format!(
+                "{what}: unknown flag bits {}",
+                obj.call_method1("__format__", ("#x",))?
+            ))),
+        }
+    }
+}
+
+static SERVICE_FLAGS: PyFlags = PyFlags::new("ServiceFlags", 0x3C);
+static ENCAP_FLAGS: PyFlags = PyFlags::new("EncapFlags", 0x3);
+
+// ---------------------------------------------------------------- argument parsing
+
+/// An address given as text or as an `ipaddress` object.
+fn addr_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<IpAddr> {
+    if let Ok(s) = obj.downcast::<PyString>() {
+        let text = s.to_cow()?;
+        return text.parse().map_err(|_| {
+            PyValueError::new_err(format!(
+                "{what}: {} is not an IP address",
+                py_repr(obj).unwrap_or_else(|_| format!("{text:?}"))
+            ))
+        });
+    }
+    let py = obj.py();
+    if obj.is_instance(ipv4_type(py)?)? {
+        let n: u32 = obj.call_method0("__int__")?.extract()?;
+        return Ok(IpAddr::V4(Ipv4Addr::from(n)));
+    }
+    if obj.is_instance(ipv6_type(py)?)? {
+        let packed = obj.getattr("packed")?;
+        let bytes: [u8; 16] = packed
+            .downcast::<PyBytes>()?
+            .as_bytes()
+            .try_into()
+            .map_err(|_| PyValueError::new_err(format!("{what}: not a 16-byte IPv6 address")))?;
+        return Ok(IpAddr::V6(Ipv6Addr::from(bytes)));
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be an IP address or a string, not {}",
+        type_name(obj)
+    )))
+}
+
+/// The `ipaddress` object of an address.
+fn addr_out<'py>(py: Python<'py>, addr: &IpAddr) -> PyResult<Bound<'py, PyAny>> {
+    match addr {
+        IpAddr::V4(a) => ipv4_type(py)?.call1((u32::from(*a),)),
+        IpAddr::V6(a) => ipv6_type(py)?.call1((u128::from(*a),)),
+    }
+}
+
+/// An int in `lo..=hi` (bool refused).
+fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64> {
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be an int, not {}",
+            type_name(obj)
+        )));
+    }
+    match obj.extract::<i64>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        Ok(v) => Err(PyValueError::new_err(format!(
+            "{what} {v} is outside {lo}..={hi}"
+        ))),
+        Err(_) => Err(PyValueError::new_err(format!(
+            "{what} {} is outside {lo}..={hi}",
+            obj.str()?
+        ))),
+    }
+}
+
+fn u16_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
+    Ok(int_in(obj, what, 0, 0xFFFF)? as u16)
+}
+
+fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    Ok(int_in(obj, what, 0, 0xFFFF_FFFF)? as u32)
+}
+
+fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    obj.filter(|o| !o.is_none())
+}
+
+fn checked<T>(py: Python<'_>, r: ipvs::Result<T>) -> PyResult<T> {
+    r.map_err(|e| to_py(py, e))
+}
+
+fn hash_of<T: Hash>(v: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v)
+        .map_err(|e| PyValueError::new_err(format!("cannot encode a value: {e}")))
+}
+
+fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+    serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
+}
+
+fn dict_of<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
+    JSON_LOADS
+        .import(py, "json", "loads")?
+        .call1((json_of(v)?,))
+}
+
+/// `json.dumps(data)`: the serde form of a dict built in Python.
+fn dumps(data: &Bound<'_, PyAny>) -> PyResult<String> {
+    JSON_DUMPS
+        .import(data.py(), "json", "dumps")?
+        .call1((data,))?
+        .extract()
+}
+
+fn richcmp<T: PartialEq>(py: Python<'_>, a: &T, b: Option<&T>, op: CompareOp) -> PyObject {
+    match (b, op) {
+        (Some(b), CompareOp::Eq) => PyBool::new(py, a == b).to_owned().into_any().unbind(),
+        (Some(b), CompareOp::Ne) => PyBool::new(py, a != b).to_owned().into_any().unbind(),
+        _ => py.NotImplemented(),
+    }
+}
+
+/// Python's `repr` of a text.
+fn str_repr(py: Python<'_>, s: &str) -> PyResult<String> {
+    py_repr(PyString::new(py, s).as_any())
+}
+
+/// What `__reduce__` returns: a callable and its arguments.
+type Reduced<'py, A> = (Bound<'py, PyAny>, A);
+
+// ---------------------------------------------------------------- service keys
+
+/// What identifies a virtual service: [`InetKey`] or [`FwmarkKey`].
+#[pyclass(frozen, subclass, module = "ipvs", name = "ServiceKey")]
+pub struct PyServiceKey {
+    pub(crate) key: ServiceKey,
+}
+
+/// A key made from its core value: an `InetKey` or a `FwmarkKey`.
+fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>> {
+    let base = PyClassInitializer::from(PyServiceKey { key });
+    Ok(match key {
+        ServiceKey::Inet { .. } => Bound::new(py, base.add_subclass(InetKey))?.into_any(),
+        ServiceKey::Fwmark { .. } => Bound::new(py, base.add_subclass(FwmarkKey))?.into_any(),
+    })
+}
+
+fn key_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<ServiceKey> {
+    match obj.downcast::<PyServiceKey>() {
+        Ok(k) => Ok(k.get().key),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{what} must be a ServiceKey, not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+fn inet_key(
+    py: Python<'_>,
+    protocol: Protocol,
+    addr: &Bound<'_, PyAny>,
+    port: &Bound<'_, PyAny>,
+) -> PyResult<ServiceKey> {
+    let key = ServiceKey::Inet {
+        protocol,
+        addr: addr_in(addr, "virtual address")?,
+        port: u16_in(port, "port")?,
+    };
+    checked(py, key.validate())?;
+    Ok(key)
+}
+
+fn protocol_of(i: usize) -> Protocol {
+    match i {
+        0 => Protocol::Tcp,
+        1 => Protocol::Udp,
+        _ => Protocol::Sctp,
+    }
+}
+
+fn protocol_index(p: Protocol) -> usize {
+    match p {
+        Protocol::Tcp => 0,
+        Protocol::Udp => 1,
+        Protocol::Sctp => 2,
+    }
+}
+
+fn family_of(i: usize) -> Family {
+    if i == 0 {
+        Family::Ipv4
+    } else {
+        Family::Ipv6
+    }
+}
+
+fn family_out(py: Python<'_>, f: Family) -> PyResult<Bound<'_, PyAny>> {
+    FAMILY.member(py, if f == Family::Ipv4 { 0 } else { 1 })
+}
+
+fn fwmark_key(
+    py: Python<'_>,
+    mark: &Bound<'_, PyAny>,
+    family: Option<&Bound<'_, PyAny>>,
+) -> PyResult<ServiceKey> {
+    let mark = u32_in(mark, "firewall mark")?;
+    let family = match family {
+        Some(f) => family_of(FAMILY.parse(f, "family")?),
+        None => Family::Ipv4,
+    };
+    let key = ServiceKey::Fwmark { family, mark };
+    checked(py, key.validate())?;
+    Ok(key)
+}
+
+#[pymethods]
+impl PyServiceKey {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Err(PyTypeError::new_err(
+            "build a key with ServiceKey.tcp(), .udp(), .sctp() or .fwmark()",
+        ))
+    }
+
+    /// A TCP service key (``-t addr:port``).
+    #[staticmethod]
+    fn tcp<'py>(addr: &Bound<'py, PyAny>, port: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = addr.py();
+        key_out(py, inet_key(py, Protocol::Tcp, addr, port)?)
+    }
+
+    /// A UDP service key (``-u addr:port``).
+    #[staticmethod]
+    fn udp<'py>(addr: &Bound<'py, PyAny>, port: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = addr.py();
+        key_out(py, inet_key(py, Protocol::Udp, addr, port)?)
+    }
+
+    /// An SCTP service key (``--sctp-service addr:port``).
+    #[staticmethod]
+    fn sctp<'py>(
+        addr: &Bound<'py, PyAny>,
+        port: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = addr.py();
+        key_out(py, inet_key(py, Protocol::Sctp, addr, port)?)
+    }
+
+    /// A firewall-mark service key (``-f mark``).
+    #[staticmethod]
+    #[pyo3(signature = (mark, family=None), text_signature = "(mark, family=...)")]
+    fn fwmark<'py>(
+        mark: &Bound<'py, PyAny>,
+        family: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = mark.py();
+        key_out(py, fwmark_key(py, mark, family)?)
+    }
+
+    /// The service's address family.
+    #[getter]
+    fn family<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        family_out(py, self.key.family())
+    }
+
+    /// The value in the core's serde form.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        dict_of(py, &self.key)
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.key)
+    }
+
+    /// Parses the serde form: ``{"inet": {...}}`` or ``{"fwmark": {...}}``.
+    #[classmethod]
+    fn from_dict<'py>(
+        _cls: &Bound<'py, PyType>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = dumps(data)?;
+        Self::parse(data.py(), &text)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json<'py>(cls: &Bound<'py, PyType>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+        Self::parse(cls.py(), text)
+    }
+
+    fn __str__(&self) -> String {
+        self.key.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        match self.key {
+            ServiceKey::Inet {
+                protocol,
+                addr,
+                port,
+            } => format!(
+                "ServiceKey.{}('{addr}', {port})",
+                PROTOCOL.members[protocol_index(protocol)].0
+            ),
+            ServiceKey::Fwmark { family, mark } => {
+                let fam = if family == Family::Ipv4 {
+                    ""
+                } else {
+                    ", Family.IPV6"
+                };
+                format!("ServiceKey.fwmark({mark}{fam})")
+            }
+        }
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.key)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        let o = other.downcast::<PyServiceKey>().ok().map(|o| o.get().key);
+        richcmp(py, &self.key, o.as_ref(), op)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,),
+        ))
+    }
+}
+
+impl PyServiceKey {
+    fn parse<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+        let key: ServiceKey = parse_json("service key", text)?;
+        checked(py, key.validate())?;
+        key_out(py, key)
+    }
+}
+
+/// A service identified by protocol, virtual address and port.
+#[pyclass(frozen, extends = PyServiceKey, module = "ipvs", name = "InetKey")]
+pub struct InetKey;
+
+#[pymethods]
+impl InetKey {
+    #[new]
+    fn new(
+        protocol: &Bound<'_, PyAny>,
+        addr: &Bound<'_, PyAny>,
+        port: &Bound<'_, PyAny>,
+    ) -> PyResult<(Self, PyServiceKey)> {
+        let py = protocol.py();
+        let p = protocol_of(PROTOCOL.parse(protocol, "protocol")?);
+        Ok((
+            InetKey,
+            PyServiceKey {
+                key: inet_key(py, p, addr, port)?,
+            },
+        ))
+    }
+
+    /// The transport protocol.
+    #[getter]
+    fn protocol<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        match slf.as_super().get().key {
+            ServiceKey::Inet { protocol, .. } => {
+                PROTOCOL.member(slf.py(), protocol_index(protocol))
+            }
+            ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
+        }
+    }
+
+    /// The virtual address.
+    #[getter]
+    fn addr<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        match slf.as_super().get().key {
+            ServiceKey::Inet { addr, .. } => addr_out(slf.py(), &addr),
+            ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
+        }
+    }
+
+    /// The port.
+    #[getter]
+    fn port(slf: &Bound<'_, Self>) -> PyResult<u16> {
+        match slf.as_super().get().key {
+            ServiceKey::Inet { port, .. } => Ok(port),
+            ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
+        }
+    }
+}
+
+/// A service identified by a firewall mark (non-zero) and an address family.
+#[pyclass(frozen, extends = PyServiceKey, module = "ipvs", name = "FwmarkKey")]
+pub struct FwmarkKey;
+
+#[pymethods]
+impl FwmarkKey {
+    #[new]
+    #[pyo3(signature = (mark, family=None), text_signature = "(mark, family=...)")]
+    fn new(
+        mark: &Bound<'_, PyAny>,
+        family: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Self, PyServiceKey)> {
+        let py = mark.py();
+        Ok((
+            FwmarkKey,
+            PyServiceKey {
+                key: fwmark_key(py, mark, family)?,
+            },
+        ))
+    }
+
+    /// The firewall mark.
+    #[getter]
+    fn mark(slf: &Bound<'_, Self>) -> PyResult<u32> {
+        match slf.as_super().get().key {
+            ServiceKey::Fwmark { mark, .. } => Ok(mark),
+            ServiceKey::Inet { .. } => Err(PyValueError::new_err("not a firewall-mark key")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- persistence
+
+/// Client affinity (``-p timeout -M netmask``).
+///
+/// ``netmask`` is an IPv4 netmask for IPv4 services, a prefix length for
+/// IPv6 ones; ``None`` (the default) means per client address and is
+/// resolved when the :class:`Service` is built.
+#[pyclass(frozen, module = "ipvs", name = "Persistence")]
+pub struct PyPersistence {
+    timeout: u32,
+    netmask: Option<Netmask>,
+}
+
+fn netmask_out<'py>(py: Python<'py>, nm: Option<Netmask>) -> PyResult<Bound<'py, PyAny>> {
+    match nm {
+        None => Ok(py.None().into_bound(py)),
+        Some(Netmask::V4(a)) => addr_out(py, &IpAddr::V4(a)),
+        Some(Netmask::V6(p)) => Ok(p.into_pyobject(py)?.into_any()),
+    }
+}
+
+fn persistence_out(py: Python<'_>, p: Option<Persistence>) -> PyResult<Bound<'_, PyAny>> {
+    match p {
+        None => Ok(py.None().into_bound(py)),
+        Some(p) => Ok(Bound::new(
+            py,
+            PyPersistence {
+                timeout: p.timeout,
+                netmask: Some(p.netmask),
+            },
+        )?
+        .into_any()),
+    }
+}
+
+#[pymethods]
+impl PyPersistence {
+    #[classattr]
+    const DEFAULT_TIMEOUT: u32 = 300;
+
+    #[new]
+    #[pyo3(signature = (timeout=None, netmask=None), text_signature = "(timeout=300, netmask=None)")]
+    fn new(
+        timeout: Option<&Bound<'_, PyAny>>,
+        netmask: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let timeout = match timeout {
+            Some(t) => u32_in(t, "persistence timeout")?,
+            None => 300,
+        };
+        let netmask = match opt(netmask) {
+            None => None,
+            Some(nm) => {
+                let py = nm.py();
+                if let Ok(s) = nm.downcast::<PyString>() {
+                    match s.to_cow()?.parse::<Ipv4Addr>() {
+                        Ok(a) => Some(Netmask::V4(a)),
+                        Err(_) => {
+                            return Err(PyValueError::new_err(format!(
+                                "netmask {} is not an IPv4 netmask",
+                                py_repr(nm)?
+                            )))
+                        }
+                    }
+                } else if nm.is_instance(ipv4_type(py)?)? {
+                    match addr_in(nm, "netmask")? {
+                        IpAddr::V4(a) => Some(Netmask::V4(a)),
+                        IpAddr::V6(_) => None,
+                    }
+                } else {
+                    Some(Netmask::V6(int_in(nm, "IPv6 prefix length", 0, 255)? as u8))
+                }
+            }
+        };
+        Ok(PyPersistence { timeout, netmask })
+    }
+
+    /// Seconds a client stays with its real server.
+    #[getter]
+    fn timeout(&self) -> u32 {
+        self.timeout
+    }
+
+    /// An ``IPv4Address`` netmask, a prefix length, or ``None``.
+    #[getter]
+    fn netmask<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        netmask_out(py, self.netmask)
+    }
+
+    /// The value in the core's serde form.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        dict_of(py, &self.resolved()?)
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.resolved()?)
+    }
+
+    /// Parses the serde form.
+    #[classmethod]
+    fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::parse(&dumps(data)?)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Self::parse(text)
+    }
+
+    fn __repr__(&self) -> String {
+        match self.netmask {
+            None => format!("Persistence({})", self.timeout),
+            Some(Netmask::V4(a)) => format!("Persistence({}, '{a}')", self.timeout),
+            Some(Netmask::V6(p)) => format!("Persistence({}, {p})", self.timeout),
+        }
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&(self.timeout, self.netmask))
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        let o = other
+            .downcast::<PyPersistence>()
+            .ok()
+            .map(|o| (o.get().timeout, o.get().netmask));
+        richcmp(py, &(self.timeout, self.netmask), o.as_ref(), op)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py, (u32, Bound<'py, PyAny>)>> {
+        let py = slf.py();
+        let me = slf.get();
+        let nm = match me.netmask {
+            Some(Netmask::V4(a)) => PyString::new(py, &a.to_string()).into_any(),
+            other => netmask_out(py, other)?,
+        };
+        Ok((slf.get_type().into_any(), (me.timeout, nm)))
+    }
+}
+
+impl PyPersistence {
+    fn resolved(&self) -> PyResult<Persistence> {
+        match self.netmask {
+            Some(netmask) => Ok(Persistence {
+                timeout: self.timeout,
+                netmask,
+            }),
+            None => Err(PyValueError::new_err(
+                "the netmask of a persistence outside a Service is not resolved",
+            )),
+        }
+    }
+
+    fn parse(text: &str) -> PyResult<Self> {
+        let p: Persistence = parse_json("persistence", text)?;
+        Ok(PyPersistence {
+            timeout: p.timeout,
+            netmask: Some(p.netmask),
+        })
+    }
+}
+
+// ---------------------------------------------------------------- services
+
+/// A virtual service: its key and configuration (ipvsadm's defaults: ``wlc``, no persistence).
+#[pyclass(frozen, module = "ipvs", name = "Service")]
+pub struct PyService {
+    pub(crate) inner: Service,
+}
+
+fn scheduler_index(s: &Scheduler) -> Option<usize> {
+    let name = s.name();
+    SCHEDULER.members.iter().position(|(v, _)| *v == name)
+}
+
+fn scheduler_out<'py>(py: Python<'py>, s: &Scheduler) -> PyResult<Bound<'py, PyAny>> {
+    match (s, scheduler_index(s)) {
+        (Scheduler::Other(_), _) | (_, None) => Ok(PyString::new(py, s.name()).into_any()),
+        (_, Some(i)) => SCHEDULER.member(py, i),
+    }
+}
+
+fn scheduler_in(obj: &Bound<'_, PyAny>) -> PyResult<Scheduler> {
+    let py = obj.py();
+    if let Some(i) = SCHEDULER.objs(py)?.iter().position(|m| obj.is(m)) {
+        return checked(py, Scheduler::from_name(SCHEDULER.members[i].0));
+    }
+    if let Ok(s) = obj.downcast::<PyString>() {
+        return checked(py, Scheduler::from_name(&s.to_cow()?));
+    }
+    Err(PyTypeError::new_err(format!(
+        "scheduler must be a Scheduler or a string, not {}",
+        type_name(obj)
+    )))
+}
+
+fn service_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Service> {
+    match obj.downcast::<PyService>() {
+        Ok(s) => Ok(s.get().inner.clone()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{what} must be a Service, not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+fn service_out(py: Python<'_>, s: Service) -> PyResult<Bound<'_, PyAny>> {
+    Ok(Bound::new(py, PyService { inner: s })?.into_any())
+}
+
+#[pymethods]
+impl PyService {
+    #[new]
+    #[pyo3(
+        signature = (key, *, scheduler=None, flags=None, persistence=None, pe=None),
+        text_signature = "(key, *, scheduler=..., flags=..., persistence=None, pe=None)"
+    )]
+    fn new(
+        key: &Bound<'_, PyAny>,
+        scheduler: Option<&Bound<'_, PyAny>>,
+        flags: Option<&Bound<'_, PyAny>>,
+        persistence: Option<&Bound<'_, PyAny>>,
+        pe: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let py = key.py();
+        let key = key_in(key, "key")?;
+        let mut s = Service::new(key);
+        if let Some(sch) = scheduler {
+            s.scheduler = scheduler_in(sch)?;
+        }
+        if let Some(f) = flags {
+            s.flags = ServiceFlags::from_bits_retain(SERVICE_FLAGS.parse(f, "service flags")?);
+        }
+        s.persistence = match opt(persistence) {
+            None => None,
+            Some(p) => {
+                let (timeout, netmask) = if let Ok(pp) = p.downcast::<PyPersistence>() {
+                    (pp.get().timeout, pp.get().netmask)
+                } else if p.is_instance_of::<PyInt>() && !p.is_instance_of::<PyBool>() {
+                    (u32_in(p, "persistence timeout")?, None)
+                } else {
+                    return Err(PyTypeError::new_err(format!(
+                        "persistence must be a Persistence, an int or None, not {}",
+                        type_name(p)
+                    )));
+                };
+                Some(Persistence {
+                    timeout,
+                    netmask: netmask.unwrap_or_else(|| Netmask::full(key.family())),
+                })
+            }
+        };
+        s.pe = match opt(pe) {
+            None => None,
+            Some(p) => match p.downcast::<PyString>() {
+                Ok(text) => Some(checked(py, ipvs::Name::new(text.to_cow()?.into_owned()))?),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "pe must be a string or None, not {}",
+                        type_name(p)
+                    )))
+                }
+            },
+        };
+        checked(py, s.validate())?;
+        Ok(PyService { inner: s })
+    }
+
+    /// The service's key.
+    #[getter]
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        key_out(py, self.inner.key)
+    }
+
+    /// A :class:`Scheduler`, or the name of another scheduler module.
+    #[getter]
+    fn scheduler<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        scheduler_out(py, &self.inner.scheduler)
+    }
+
+    /// The kernel's name of the scheduler.
+    #[getter]
+    fn scheduler_name(&self) -> &str {
+        self.inner.scheduler.name()
+    }
+
+    /// One-packet scheduling and scheduler flags.
+    #[getter]
+    fn flags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        SERVICE_FLAGS.make(py, self.inner.flags.bits())
+    }
+
+    /// Persistence, with its netmask resolved, or ``None``.
+    #[getter]
+    fn persistence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        persistence_out(py, self.inner.persistence)
+    }
+
+    /// The persistence engine, or ``None``.
+    #[getter]
+    fn pe(&self) -> Option<&str> {
+        self.inner.pe.as_ref().map(|n| n.as_str())
+    }
+
+    /// The value in the core's serde form.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        dict_of(py, &self.inner)
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the serde form.
+    #[classmethod]
+    fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::parse(data.py(), &dumps(data)?)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Self::parse(cls.py(), text)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let s = &self.inner;
+        let mut parts = vec![PyServiceKey { key: s.key }.__repr__()];
+        if s.scheduler != Scheduler::WeightedLeastConnection {
+            parts.push(format!(
+                "scheduler={}",
+                py_repr(&scheduler_out(py, &s.scheduler)?)?
+            ));
+        }
+        if !s.flags.is_empty() {
+            parts.push(format!("flags={}", py_repr(&self.flags(py)?)?));
+        }
+        if let Some(p) = s.persistence {
+            let pp = PyPersistence {
+                timeout: p.timeout,
+                netmask: Some(p.netmask),
+            };
+            parts.push(format!("persistence={}", pp.__repr__()));
+        }
+        if let Some(pe) = &s.pe {
+            parts.push(format!("pe={}", str_repr(py, pe.as_str())?));
+        }
+        Ok(format!("Service({})", parts.join(", ")))
+    }
+
+    /// Reads like a service line of ``ipvsadm -Ln``.
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        match other.downcast::<PyService>() {
+            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
+            Err(_) => richcmp(py, &self.inner, None, op),
+        }
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,),
+        ))
+    }
+}
+
+impl PyService {
+    fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
+        let s: Service = parse_json("service", text)?;
+        checked(py, s.validate())?;
+        Ok(PyService { inner: s })
+    }
+}
+
+// ---------------------------------------------------------------- destinations
+
+/// A real server (ipvsadm's defaults: weight 1, direct routing, no thresholds).
+///
+/// With ``forwarding=Forwarding.TUNNEL``, ``tunnel`` picks the encapsulation
+/// (``--tun-type``), ``tunnel_port`` the GUE port (``--tun-port``) and
+/// ``tunnel_flags`` the checksum options.
+#[pyclass(frozen, module = "ipvs", name = "Destination")]
+pub struct PyDestination {
+    pub(crate) inner: Destination,
+}
+
+fn forwarding_index(f: &Forward) -> usize {
+    match f {
+        Forward::Masq => 0,
+        Forward::Local => 1,
+        Forward::Tunnel(_) => 2,
+        Forward::DirectRoute => 3,
+        _ => 4,
+    }
+}
+
+fn destination_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Destination> {
+    match obj.downcast::<PyDestination>() {
+        Ok(d) => Ok(d.get().inner),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{what} must be a Destination, not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+fn destination_out(py: Python<'_>, d: Destination) -> PyResult<Bound<'_, PyAny>> {
+    Ok(Bound::new(py, PyDestination { inner: d })?.into_any())
+}
+
+#[pymethods]
+impl PyDestination {
+    #[classattr]
+    const MAX_WEIGHT: u32 = Destination::MAX_WEIGHT;
+
+    #[new]
+    #[pyo3(
+        signature = (addr, port, *, forwarding=None, weight=None, upper_threshold=None, lower_threshold=None, tunnel=None, tunnel_port=None, tunnel_flags=None),
+        text_signature = "(addr, port, *, forwarding=..., weight=1, upper_threshold=0, lower_threshold=0, tunnel=..., tunnel_port=0, tunnel_flags=...)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        addr: &Bound<'_, PyAny>,
+        port: &Bound<'_, PyAny>,
+        forwarding: Option<&Bound<'_, PyAny>>,
+        weight: Option<&Bound<'_, PyAny>>,
+        upper_threshold: Option<&Bound<'_, PyAny>>,
+        lower_threshold: Option<&Bound<'_, PyAny>>,
+        tunnel: Option<&Bound<'_, PyAny>>,
+        tunnel_port: Option<&Bound<'_, PyAny>>,
+        tunnel_flags: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let py = addr.py();
+        let mut d = Destination::new(addr_in(addr, "real server address")?, u16_in(port, "port")?);
+        let fwd = match forwarding {
+            Some(f) => FORWARDING.parse(f, "forwarding")?,
+            None => 3,
+        };
+        if let Some(w) = weight {
+            d.weight = u32_in(w, "weight")?;
+        }
+        if let Some(t) = upper_threshold {
+            d.upper_threshold = u32_in(t, "upper threshold")?;
+        }
+        if let Some(t) = lower_threshold {
+            d.lower_threshold = u32_in(t, "lower threshold")?;
+        }
+        let tun = match tunnel {
+            Some(t) => TUNNEL_TYPE.parse(t, "tunnel type")?,
+            None => 0,
+        };
+        let tport = match tunnel_port {
+            Some(p) => u16_in(p, "tunnel port")?,
+            None => 0,
+        };
+        let tflags = match tunnel_flags {
+            Some(f) => ENCAP_FLAGS.parse(f, "tunnel flags")? as u16,
+            None => 0,
+        };
+        if fwd != 2 && (tun != 0 || tport != 0 || tflags != 0) {
+            return Err(PyValueError::new_err(
+                "tunnel options need forwarding=Forwarding.TUNNEL",
+            ));
+        }
+        if tun != 1 && tport != 0 {
+            return Err(PyValueError::new_err(
+                "a tunnel port applies to GUE tunnels only",
+            ));
+        }
+        if tun == 0 && tflags != 0 {
+            return Err(PyValueError::new_err(
+                "checksum options apply to GUE and GRE tunnels only",
+            ));
+        }
+        let flags = EncapFlags::from_bits_retain(tflags);
+        d.forward = match fwd {
+            0 => Forward::Masq,
+            1 => Forward::Local,
+            2 => Forward::Tunnel(match tun {
+                0 => Tunnel::Ipip,
+                1 => Tunnel::Gue { port: tport, flags },
+                _ => Tunnel::Gre { flags },
+            }),
+            3 => Forward::DirectRoute,
+            _ => Forward::Bypass,
+        };
+        checked(py, d.validate(d.family()))?;
+        Ok(PyDestination { inner: d })
+    }
+
+    /// The real server's address.
+    #[getter]
+    fn addr<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        addr_out(py, &self.inner.addr)
+    }
+
+    /// The real server's port.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.port
+    }
+
+    /// How packets reach it.
+    #[getter]
+    fn forwarding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        FORWARDING.member(py, forwarding_index(&self.inner.forward))
+    }
+
+    /// Relative weight.
+    #[getter]
+    fn weight(&self) -> u32 {
+        self.inner.weight
+    }
+
+    /// Upper connection threshold, 0 for none.
+    #[getter]
+    fn upper_threshold(&self) -> u32 {
+        self.inner.upper_threshold
+    }
+
+    /// Lower connection threshold, 0 for none.
+    #[getter]
+    fn lower_threshold(&self) -> u32 {
+        self.inner.lower_threshold
+    }
+
+    /// The encapsulation of tunnel forwarding.
+    #[getter]
+    fn tunnel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        TUNNEL_TYPE.member(py, self.tunnel_index())
+    }
+
+    /// The GUE port, 0 otherwise.
+    #[getter]
+    fn tunnel_port(&self) -> u16 {
+        match self.inner.forward {
+            Forward::Tunnel(Tunnel::Gue { port, .. }) => port,
+            _ => 0,
+        }
+    }
+
+    /// The checksum options of GUE and GRE tunnels.
+    #[getter]
+    fn tunnel_flags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        ENCAP_FLAGS.make(py, u32::from(self.encap_bits()))
+    }
+
+    /// The real server's address family.
+    #[getter]
+    fn family<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        family_out(py, self.inner.family())
+    }
+
+    /// The value in the core's serde form.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        dict_of(py, &self.inner)
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the serde form.
+    #[classmethod]
+    fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::parse(data.py(), &dumps(data)?)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Self::parse(cls.py(), text)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let d = &self.inner;
+        let mut parts = vec![format!("'{}'", d.addr), d.port.to_string()];
+        let fwd = forwarding_index(&d.forward);
+        if fwd != 3 {
+            parts.push(format!(
+                "forwarding=Forwarding.{}",
+                FORWARDING.members[fwd].1
+            ));
+        }
+        if d.weight != 1 {
+            parts.push(format!("weight={}", d.weight));
+        }
+        if d.upper_threshold != 0 {
+            parts.push(format!("upper_threshold={}", d.upper_threshold));
+        }
+        if d.lower_threshold != 0 {
+            parts.push(format!("lower_threshold={}", d.lower_threshold));
+        }
+        let tun = self.tunnel_index();
+        if tun != 0 {
+            parts.push(format!("tunnel=TunnelType.{}", TUNNEL_TYPE.members[tun].1));
+        }
+        let tport = self.tunnel_port();
+        if tport != 0 {
+            parts.push(format!("tunnel_port={tport}"));
+        }
+        if self.encap_bits() != 0 {
+            parts.push(format!(
+                "tunnel_flags={}",
+                py_repr(&self.tunnel_flags(py)?)?
+            ));
+        }
+        Ok(format!("Destination({})", parts.join(", ")))
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        let o = other
+            .downcast::<PyDestination>()
+            .ok()
+            .map(|o| o.get().inner);
+        richcmp(py, &self.inner, o.as_ref(), op)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,),
+        ))
+    }
+}
+
+impl PyDestination {
+    fn tunnel_index(&self) -> usize {
+        match self.inner.forward {
+            Forward::Tunnel(Tunnel::Gue { .. }) => 1,
+            Forward::Tunnel(Tunnel::Gre { .. }) => 2,
+            _ => 0,
+        }
+    }
+
+    fn encap_bits(&self) -> u16 {
+        match self.inner.forward {
+            Forward::Tunnel(Tunnel::Gue { flags, .. }) | Forward::Tunnel(Tunnel::Gre { flags }) => {
+                flags.bits()
+            }
+            _ => 0,
+        }
+    }
+
+    fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
+        let d: Destination = parse_json("destination", text)?;
+        checked(py, d.validate(d.family()))?;
+        Ok(PyDestination { inner: d })
+    }
+}
+
+// ---------------------------------------------------------------- operations
+
+/// One change to the IPVS table, for :meth:`Ipvs.apply`, :meth:`Ipvs.execute` and plans.
+///
+/// Build one with the static methods (``Operation.add_service(svc)``, ...);
+/// only the fields its kind uses are set, the others are ``None``.
+/// ``str(op)`` is the operation in ipvsadm's words.
+#[pyclass(frozen, module = "ipvs", name = "Operation")]
+pub struct PyOperation {
+    pub(crate) inner: Operation,
+}
+
+fn operation_out(py: Python<'_>, op: Operation) -> PyResult<Bound<'_, PyAny>> {
+    Ok(Bound::new(py, PyOperation { inner: op })?.into_any())
+}
+
+fn op_checked(py: Python<'_>, op: Operation) -> PyResult<PyOperation> {
+    checked(py, op.validate())?;
+    Ok(PyOperation { inner: op })
+}
+
+fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
+    if !obj.is_instance(timeouts_type(obj.py())?)? {
+        return Err(PyTypeError::new_err(format!(
+            "timeouts must be a Timeouts, not {}",
+            type_name(obj)
+        )));
+    }
+    Ok(Timeouts {
+        tcp: obj.getattr("tcp")?.extract()?,
+        tcp_fin: obj.getattr("tcp_fin")?.extract()?,
+        udp: obj.getattr("udp")?.extract()?,
+    })
+}
+
+fn timeouts_out(py: Python<'_>, t: Timeouts) -> PyResult<Bound<'_, PyAny>> {
+    timeouts_type(py)?.call1((t.tcp, t.tcp_fin, t.udp))
+}
+
+fn daemon_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
+    if !obj.is_instance(sync_daemon_type(obj.py())?)? {
+        return Err(PyTypeError::new_err(format!(
+            "daemon must be a SyncDaemon, not {}",
+            type_name(obj)
+        )));
+    }
+    parse_json(
+        "sync daemon",
+        &obj.call_method0("to_json")?.extract::<String>()?,
+    )
+}
+
+fn state_of(i: usize) -> SyncState {
+    if i == 0 {
+        SyncState::Master
+    } else {
+        SyncState::Backup
+    }
+}
+
+fn op_kind_index(op: &Operation) -> usize {
+    match op {
+        Operation::AddService(_) => 0,
+        Operation::UpdateService(_) => 1,
+        Operation::DeleteService(_) => 2,
+        Operation::AddDestination(..) => 3,
+        Operation::UpdateDestination(..) => 4,
+        Operation::DeleteDestination(..) => 5,
+        Operation::SetTimeouts(_) => 6,
+        Operation::StartDaemon(_) => 7,
+        Operation::StopDaemon(_) => 8,
+        Operation::Zero(_) => 9,
+        _ => 10,
+    }
+}
+
+fn operation_in(obj: &Bound<'_, PyAny>) -> PyResult<Operation> {
+    match obj.downcast::<PyOperation>() {
+        Ok(o) => Ok(o.get().inner.clone()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "operation must be a Operation, not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+#[pymethods]
+impl PyOperation {
+    #[new]
+    #[pyo3(signature = (kind, *, key=None, service=None, destination=None, addr=None, port=None, timeouts=None, daemon=None, state=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kind: &Bound<'_, PyAny>,
+        key: Option<&Bound<'_, PyAny>>,
+        service: Option<&Bound<'_, PyAny>>,
+        destination: Option<&Bound<'_, PyAny>>,
+        addr: Option<&Bound<'_, PyAny>>,
+        port: Option<&Bound<'_, PyAny>>,
+        timeouts: Option<&Bound<'_, PyAny>>,
+        daemon: Option<&Bound<'_, PyAny>>,
+        state: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let py = kind.py();
+        let k = OPERATION_KIND.parse(kind, "operation kind")?;
+        let need: &[&str] = match k {
+            0 | 1 => &["service"],
+            2 => &["key"],
+            3 | 4 => &["key", "destination"],
+            5 => &["key", "addr", "port"],
+            6 => &["timeouts"],
+            7 => &["daemon"],
+            8 => &["state"],
+            _ => &[],
+        };
+        let given = [
+            ("key", opt(key)),
+            ("service", opt(service)),
+            ("destination", opt(destination)),
+            ("addr", opt(addr)),
+            ("port", opt(port)),
+            ("timeouts", opt(timeouts)),
+            ("daemon", opt(daemon)),
+            ("state", opt(state)),
+        ];
+        let kname = OPERATION_KIND.members[k].0;
+        for (name, value) in given {
+            let needed = need.contains(&name);
+            if value.is_none() && needed {
+                return Err(PyTypeError::new_err(format!("{kname} needs {name}")));
+            }
+            if value.is_some() && !needed && !(k == 9 && name == "key") {
+                return Err(PyTypeError::new_err(format!("{kname} takes no {name}")));
+            }
+        }
+        let key = opt(key).map(|k| key_in(k, "key")).transpose()?;
+        let service = opt(service).map(|s| service_in(s, "service")).transpose()?;
+        let dest = opt(destination)
+            .map(|d| destination_in(d, "destination"))
+            .transpose()?;
+        let timeouts = opt(timeouts).map(timeouts_in).transpose()?;
+        let daemon = opt(daemon).map(daemon_in).transpose()?;
+        let missing = || PyTypeError::new_err(format!("{kname} needs more arguments"));
+        let op = match k {
+            0 => Operation::AddService(service.ok_or_else(missing)?),
+            1 => Operation::UpdateService(service.ok_or_else(missing)?),
+            2 => Operation::DeleteService(key.ok_or_else(missing)?),
+            3 => Operation::AddDestination(key.ok_or_else(missing)?, dest.ok_or_else(missing)?),
+            4 => Operation::UpdateDestination(key.ok_or_else(missing)?, dest.ok_or_else(missing)?),
+            5 => Operation::DeleteDestination(
+                key.ok_or_else(missing)?,
+                addr_in(opt(addr).ok_or_else(missing)?, "real server address")?,
+                u16_in(opt(port).ok_or_else(missing)?, "port")?,
+            ),
+            6 => Operation::SetTimeouts(timeouts.ok_or_else(missing)?),
+            7 => Operation::StartDaemon(daemon.ok_or_else(missing)?),
+            8 => Operation::StopDaemon(state_of(
+                SYNC_STATE.parse(opt(state).ok_or_else(missing)?, "sync state")?,
+            )),
+            9 => Operation::Zero(key),
+            _ => Operation::Flush,
+        };
+        op_checked(py, op)
+    }
+
+    /// ``ipvsadm -A``.
+    #[staticmethod]
+    fn add_service(service: &Bound<'_, PyAny>) -> PyResult<Self> {
+        op_checked(
+            service.py(),
+            Operation::AddService(service_in(service, "service")?),
+        )
+    }
+
+    /// ``ipvsadm -E``.
+    #[staticmethod]
+    fn update_service(service: &Bound<'_, PyAny>) -> PyResult<Self> {
+        op_checked(
+            service.py(),
+            Operation::UpdateService(service_in(service, "service")?),
+        )
+    }
+
+    /// ``ipvsadm -D``.
+    #[staticmethod]
+    fn delete_service(key: &Bound<'_, PyAny>) -> PyResult<Self> {
+        op_checked(key.py(), Operation::DeleteService(key_in(key, "key")?))
+    }
+
+    /// ``ipvsadm -a``.
+    #[staticmethod]
+    fn add_destination(key: &Bound<'_, PyAny>, destination: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let op = Operation::AddDestination(
+            key_in(key, "key")?,
+            destination_in(destination, "destination")?,
+        );
+        op_checked(key.py(), op)
+    }
+
+    /// ``ipvsadm -e``.
+    #[staticmethod]
+    fn update_destination(
+        key: &Bound<'_, PyAny>,
+        destination: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let op = Operation::UpdateDestination(
+            key_in(key, "key")?,
+            destination_in(destination, "destination")?,
+        );
+        op_checked(key.py(), op)
+    }
+
+    /// ``ipvsadm -d``.
+    #[staticmethod]
+    fn delete_destination(
+        key: &Bound<'_, PyAny>,
+        addr: &Bound<'_, PyAny>,
+        port: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let op = Operation::DeleteDestination(
+            key_in(key, "key")?,
+            addr_in(addr, "real server address")?,
+            u16_in(port, "port")?,
+        );
+        op_checked(key.py(), op)
+    }
+
+    /// ``ipvsadm --set``.
+    #[staticmethod]
+    fn set_timeouts(timeouts: &Bound<'_, PyAny>) -> PyResult<Self> {
+        op_checked(
+            timeouts.py(),
+            Operation::SetTimeouts(timeouts_in(timeouts)?),
+        )
+    }
+
+    /// ``ipvsadm --start-daemon``.
+    #[staticmethod]
+    fn start_daemon(daemon: &Bound<'_, PyAny>) -> PyResult<Self> {
+        op_checked(daemon.py(), Operation::StartDaemon(daemon_in(daemon)?))
+    }
+
+    /// ``ipvsadm --stop-daemon``.
+    #[staticmethod]
+    fn stop_daemon(state: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let s = state_of(SYNC_STATE.parse(state, "sync state")?);
+        op_checked(state.py(), Operation::StopDaemon(s))
+    }
+
+    /// ``ipvsadm -Z``, for one service or all.
+    #[staticmethod]
+    #[pyo3(signature = (key=None))]
+    fn zero(py: Python<'_>, key: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let k = opt(key).map(|k| key_in(k, "key")).transpose()?;
+        op_checked(py, Operation::Zero(k))
+    }
+
+    /// ``ipvsadm -C``.
+    #[staticmethod]
+    fn flush() -> Self {
+        PyOperation {
+            inner: Operation::Flush,
+        }
+    }
+
+    /// What the operation does.
+    #[getter]
+    fn kind<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        OPERATION_KIND.member(py, op_kind_index(&self.inner))
+    }
+
+    /// The service key it acts on, if any.
+    #[getter]
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::AddService(s) | Operation::UpdateService(s) => key_out(py, s.key),
+            Operation::DeleteService(k)
+            | Operation::AddDestination(k, _)
+            | Operation::UpdateDestination(k, _)
+            | Operation::DeleteDestination(k, ..)
+            | Operation::Zero(Some(k)) => key_out(py, *k),
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The service of ``add_service`` and ``update_service``.
+    #[getter]
+    fn service<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::AddService(s) | Operation::UpdateService(s) => service_out(py, s.clone()),
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The destination of ``add_destination`` and ``update_destination``.
+    #[getter]
+    fn destination<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::AddDestination(_, d) | Operation::UpdateDestination(_, d) => {
+                destination_out(py, *d)
+            }
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The real server address of ``delete_destination``.
+    #[getter]
+    fn addr<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::DeleteDestination(_, a, _) => addr_out(py, a),
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The real server port of ``delete_destination``.
+    #[getter]
+    fn port(&self) -> Option<u16> {
+        match &self.inner {
+            Operation::DeleteDestination(_, _, p) => Some(*p),
+            _ => None,
+        }
+    }
+
+    /// The timeouts of ``set_timeouts``.
+    #[getter]
+    fn timeouts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::SetTimeouts(t) => timeouts_out(py, *t),
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The daemon of ``start_daemon``.
+    #[getter]
+    fn daemon<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::StartDaemon(d) => {
+                sync_daemon_type(py)?.call_method1("from_json", (json_of(d)?,))
+            }
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The state of ``stop_daemon``.
+    #[getter]
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.inner {
+            Operation::StopDaemon(s) => {
+                SYNC_STATE.member(py, if *s == SyncState::Master { 0 } else { 1 })
+            }
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// The serde form: ``{"add_service": {...}}``, ``"flush"``, ...
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        dict_of(py, &self.inner)
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the serde form: ``{"add_service": {...}}``, ``"flush"``, ...
+    #[classmethod]
+    fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::parse(data.py(), &dumps(data)?)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Self::parse(cls.py(), text)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let args = match &self.inner {
+            Operation::AddService(s) | Operation::UpdateService(s) => {
+                PyService { inner: s.clone() }.__repr__(py)?
+            }
+            Operation::DeleteService(k) | Operation::Zero(Some(k)) => {
+                PyServiceKey { key: *k }.__repr__()
+            }
+            Operation::AddDestination(k, d) | Operation::UpdateDestination(k, d) => format!(
+                "{}, {}",
+                PyServiceKey { key: *k }.__repr__(),
+                PyDestination { inner: *d }.__repr__(py)?
+            ),
+            Operation::DeleteDestination(k, a, p) => {
+                format!("{}, '{a}', {p}", PyServiceKey { key: *k }.__repr__())
+            }
+            Operation::SetTimeouts(_) => py_repr(&self.timeouts(py)?)?,
+            Operation::StartDaemon(_) => py_repr(&self.daemon(py)?)?,
+            Operation::StopDaemon(_) => py_repr(&self.state(py)?)?,
+            _ => String::new(),
+        };
+        Ok(format!(
+            "Operation.{}({args})",
+            OPERATION_KIND.members[op_kind_index(&self.inner)].0
+        ))
+    }
+
+    /// The operation in ipvsadm's words, e.g. ``ipvsadm -A -t 10.0.0.1:80 -s wlc``.
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        match other.downcast::<PyOperation>() {
+            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
+            Err(_) => richcmp(py, &self.inner, None, op),
+        }
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,),
+        ))
+    }
+}
+
+impl PyOperation {
+    fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
+        let op: Operation = parse_json("operation", text)?;
+        op_checked(py, op)
+    }
+}
+
+// ---------------------------------------------------------------- batches, tables, plans
+
+fn operations_in(ops: &Bound<'_, PyAny>) -> PyResult<Vec<Operation>> {
+    let mut out = Vec::with_capacity(ops.len().unwrap_or(0));
+    for op in ops.try_iter()? {
+        out.push(operation_in(&op?)?);
+    }
+    Ok(out)
+}
+
+fn operations_out<'py>(py: Python<'py>, ops: Vec<Operation>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    ops.into_iter().map(|o| operation_out(py, o)).collect()
+}
+
+fn batch_mode(name: &str) -> PyResult<BatchMode> {
+    match name {
+        "continue" => Ok(BatchMode::Continue),
+        "stop_on_error" => Ok(BatchMode::StopOnError),
+        other => Err(PyValueError::new_err(format!(
+            "unknown batch mode {other:?} (expected \"continue\" or \"stop_on_error\")"
+        ))),
+    }
+}
+
+/// A table given as an `ipvs.Table` (its services' native values).
+fn table_in(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
+    let mut services = Vec::new();
+    for ts in obj.getattr("services")?.try_iter()? {
+        let ts = ts?;
+        let service = service_in(&ts.getattr("service")?, "service")?;
+        let mut destinations = Vec::new();
+        for d in ts.getattr("destinations")?.try_iter()? {
+            destinations.push(destination_in(&d?, "destination")?);
+        }
+        services.push(TableService {
+            service,
+            destinations,
+        });
+    }
+    let t = obj.getattr("timeouts")?;
+    let timeouts = if t.is_none() {
+        None
+    } else {
+        Some(timeouts_in(&t)?)
+    };
+    Ok(Table { services, timeouts })
+}
+
+/// A table as `([(Service, (Destination, ...)), ...], timeouts or None)`, for `ipvs.Table._of`.
+type PyTableParts<'py> = (
+    Vec<(Bound<'py, PyAny>, Bound<'py, PyTuple>)>,
+    Bound<'py, PyAny>,
+);
+
+fn table_out(py: Python<'_>, t: Table) -> PyResult<PyTableParts<'_>> {
+    let mut services = Vec::with_capacity(t.services.len());
+    for ts in t.services {
+        let dests = ts
+            .destinations
+            .into_iter()
+            .map(|d| destination_out(py, d))
+            .collect::<PyResult<Vec<_>>>()?;
+        services.push((service_out(py, ts.service)?, PyTuple::new(py, dests)?));
+    }
+    let timeouts = match t.timeouts {
+        None => py.None().into_bound(py),
+        Some(t) => timeouts_out(py, t)?,
+    };
+    Ok((services, timeouts))
+}
+
+/// The plan's options. `scope` is `None` (every service), an iterable of
+/// service keys, or a callable taking a `ServiceKey` and returning whether
+/// the plan may touch it: the core's `Scope::Predicate`, called by the
+/// planner for each key of both tables (with the GIL). The predicate's first
+/// exception is kept in the returned slot (the key then counts as out of
+/// scope) and `crate::plan` raises it instead of returning the plan.
+fn diff_options(
+    scope: Option<&Bound<'_, PyAny>>,
+    drain_before_remove: bool,
+) -> PyResult<(DiffOptions, crate::Raised)> {
+    let raised: crate::Raised = Arc::new(Mutex::new(None));
+    let scope = match opt(scope) {
+        None => Scope::All,
+        Some(pred) if pred.is_callable() => {
+            let pred: PyObject = pred.clone().unbind();
+            let slot = raised.clone();
+            Scope::Predicate(Arc::new(move |key: &ServiceKey| {
+                Python::with_gil(|py| {
+                    let mut first = slot.lock().unwrap_or_else(|p| p.into_inner());
+                    if first.is_some() {
+                        return false;
+                    }
+                    let verdict = key_out(py, *key)
+                        .and_then(|k| pred.call1(py, (k,)))
+                        .and_then(|v| v.bind(py).is_truthy());
+                    verdict.unwrap_or_else(|e| {
+                        *first = Some(e);
+                        false
+                    })
+                })
+            }))
+        }
+        Some(keys) => {
+            let mut set = HashSet::new();
+            for k in keys.try_iter()? {
+                set.insert(key_in(&k?, "scope key")?);
+            }
+            Scope::Services(set)
+        }
+    };
+    Ok((
+        DiffOptions {
+            scope,
+            drain_before_remove,
+        },
+        raised,
+    ))
+}
+
+/// Applies one operation with the handle, acknowledged; raises its typed error.
+#[pyfunction]
+fn handle_apply(py: Python<'_>, handle: &Bound<'_, Handle>, op: &Bound<'_, PyAny>) -> PyResult<()> {
+    let op = operation_in(op)?;
+    handle.get().run(py, move |h| h.apply(&op))
+}
+
+/// Applies a sequence of operations; one `(status, exception or None)` per operation.
+#[pyfunction]
+fn handle_execute(
+    py: Python<'_>,
+    handle: &Bound<'_, Handle>,
+    ops: &Bound<'_, PyAny>,
+    mode: &str,
+) -> PyResult<Vec<PyOutcome>> {
+    let ops = operations_in(ops)?;
+    let mode = batch_mode(mode)?;
+    let h = handle.get().get()?;
+    let report = py.allow_threads(move || h.execute(&ops, mode));
+    Ok(outcomes(py, report))
+}
+
+/// Reads the whole table: `([(Service, (Destination, ...)), ...], Timeouts or None)`.
+#[pyfunction]
+fn handle_table<'py>(py: Python<'py>, handle: &Bound<'py, Handle>) -> PyResult<PyTableParts<'py>> {
+    let t = handle.get().run(py, Table::read)?;
+    table_out(py, t)
+}
+
+/// Reads, plans and applies: `(operations, outcomes)`.
+#[pyfunction]
+#[pyo3(signature = (handle, desired, scope=None, drain_before_remove=false))]
+fn handle_converge<'py>(
+    py: Python<'py>,
+    handle: &Bound<'py, Handle>,
+    desired: &Bound<'py, PyAny>,
+    scope: Option<&Bound<'py, PyAny>>,
+    drain_before_remove: bool,
+) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec<PyOutcome>)> {
+    let desired = table_in(desired)?;
+    let opts = diff_options(scope, drain_before_remove)?;
+    // read (GIL released), plan (with the GIL: a predicate may run Python),
+    // apply (GIL released); nothing is applied when the predicate raised
+    let current = handle.get().run(py, Table::read)?;
+    let plan = crate::plan(&current, &desired, &opts)?;
+    let h = handle.get().get()?;
+    let report = py.allow_threads(|| h.apply_plan(&plan));
+    Ok((operations_out(py, plan.operations)?, outcomes(py, report)))
+}
+
+/// Plans the operations turning `current` into `desired` (`ipvs.Table`s);
+/// `scope` is the service keys the plan may touch, or `None` for all.
+#[pyfunction]
+#[pyo3(signature = (current, desired, scope=None, drain_before_remove=false))]
+fn table_diff<'py>(
+    current: &Bound<'py, PyAny>,
+    desired: &Bound<'py, PyAny>,
+    scope: Option<&Bound<'py, PyAny>>,
+    drain_before_remove: bool,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let py = current.py();
+    let cur = table_in(current)?;
+    let want = table_in(desired)?;
+    let opts = diff_options(scope, drain_before_remove)?;
+    operations_out(py, crate::plan(&cur, &want, &opts)?.operations)
+}
+
+/// The table `current` becomes when every operation of `ops` succeeds.
+#[pyfunction]
+fn table_simulate<'py>(
+    current: &Bound<'py, PyAny>,
+    ops: &Bound<'py, PyAny>,
+) -> PyResult<PyTableParts<'py>> {
+    let py = current.py();
+    let cur = table_in(current)?;
+    let plan = table::Plan {
+        operations: operations_in(ops)?,
+    };
+    table_out(py, table::simulate(&cur, &plan))
+}
+
+/// A plan in ipvsadm's words, one operation a line.
+#[pyfunction]
+fn plan_display(ops: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(table::Plan {
+        operations: operations_in(ops)?,
+    }
+    .to_string())
+}
+
+/// A table (`ipvs.Table`) in the core's serde JSON form.
+#[pyfunction]
+fn table_json(table: &Bound<'_, PyAny>) -> PyResult<String> {
+    json_of(&table_in(table)?)
+}
+
+/// Parses a table from the core's serde JSON form.
+#[pyfunction]
+fn table_parse<'py>(py: Python<'py>, text: &str) -> PyResult<PyTableParts<'py>> {
+    let t: Table = parse_json("table", text)?;
+    for ts in &t.services {
+        checked(py, ts.service.validate())?;
+        for d in &ts.destinations {
+            checked(py, d.validate(d.family()))?;
+        }
+    }
+    table_out(py, t)
+}
+
+/// Registers the classes and functions of this module in `ipvs._ipvs`.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyServiceKey>()?;
+    m.add_class::<InetKey>()?;
+    m.add_class::<FwmarkKey>()?;
+    m.add_class::<PyPersistence>()?;
+    m.add_class::<PyService>()?;
+    m.add_class::<PyDestination>()?;
+    m.add_class::<PyOperation>()?;
+    m.add_function(wrap_pyfunction!(handle_apply, m)?)?;
+    m.add_function(wrap_pyfunction!(handle_execute, m)?)?;
+    m.add_function(wrap_pyfunction!(handle_table, m)?)?;
+    m.add_function(wrap_pyfunction!(handle_converge, m)?)?;
+    m.add_function(wrap_pyfunction!(table_diff, m)?)?;
+    m.add_function(wrap_pyfunction!(table_simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_display, m)?)?;
+    m.add_function(wrap_pyfunction!(table_json, m)?)?;
+    m.add_function(wrap_pyfunction!(table_parse, m)?)?;
+    Ok(())
+}
