@@ -2,13 +2,19 @@
  * ipvs.h: the C interface of the ipvs library (libipvs.so / libipvs.a).
  *
  * Manage Linux Virtual Server (IPVS) load balancers over netlink: virtual
- * services, real servers, sync daemons, timeouts, counters.
+ * services, real servers, sync daemons, timeouts, counters; batches; rules
+ * text (ipvsadm -S / -R); desired-state tables with diff, plan and
+ * converge; and, over rtnetlink, the tunnel devices, addresses and FOU/GUE
+ * ports behind them, with real-server set-up and teardown.
  *
  * Conventions (every function follows them):
  * - Objects are opaque: ipvs_handle (from ipvs_open*(), released by
- *   ipvs_close()) and the list snapshots (from ipvs_list_*(), released by
- *   ipvs_*_list_free()). The caller owns what it is handed and releases it
- *   exactly once; the release functions accept NULL.
+ *   ipvs_close()), ipvs_rtnl (ipvs_rtnl_open*(), ipvs_rtnl_close()), the
+ *   list snapshots (ipvs_list_*(), ipvs_*_list_free()), batches and their
+ *   reports, tables (ipvs_table_free()), plans (ipvs_plan_free()), prepared
+ *   real-server records (ipvs_prepared_free()), and strings the library
+ *   returns (ipvs_string_free()). The caller owns what it is handed and
+ *   releases it exactly once; the release functions accept NULL.
  * - Fallible functions return an ipvs_result. IPVS_RESULT_OK is 0; the codes
  *   are stable numbers, grouped: 1-99 the caller's mistakes caught before
  *   anything was sent (the table is unchanged), 100-199 kernel refusals,
@@ -28,8 +34,15 @@
  *   them that way, then set fields. Addresses are a family (IPVS_AF_INET,
  *   IPVS_AF_INET6) plus 16 bytes in network byte order (IPv4 uses the first
  *   4, the rest must be zero); ports are in host byte order.
- * - A handle may be used from several threads; its requests are serialised.
- *   Changing IPVS needs CAP_NET_ADMIN in the handle's network namespace.
+ * - Threads: an ipvs_handle or ipvs_rtnl may be shared by several threads
+ *   at once (the Rust handles are Send + Sync); its requests are serialised,
+ *   one exchange with the kernel at a time, so each call gets its own
+ *   answer. Separate handles run in parallel. The last error is per thread.
+ *   Lists, tables, plans, batches and reports are plain data: share them
+ *   read-only, or give each thread its own; do not change a batch while
+ *   another thread executes it.
+ *   Changing IPVS or links needs CAP_NET_ADMIN in the handle's network
+ *   namespace.
  * - Compatibility: the layout of a published struct and the meaning of a
  *   published constant never change; new features (more batch operations,
  *   rules text, tunnels, real-server set-up) come as new functions, new

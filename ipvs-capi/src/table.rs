@@ -503,3 +503,122 @@ pub unsafe extern "C" fn ipvs_converge(
         Ok(())
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::error::with_last;
+    use std::ffi::CStr;
+    use std::ptr;
+
+    fn take(s: *mut c_char) -> String {
+        // SAFETY: a string made by this library.
+        let t = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_owned();
+        // SAFETY: released once.
+        unsafe { ipvs_string_free(s) };
+        t
+    }
+
+    #[test]
+    fn rules_to_table_to_plan_text_without_a_kernel() {
+        let rules =
+            c"-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2\n--set 10 20 30\n";
+        let (mut t, mut empty, mut plan) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+        let mut text = ptr::null_mut();
+        // SAFETY: live arguments and out-parameters.
+        unsafe {
+            assert_eq!(
+                ipvs_table_from_rules(rules.as_ptr(), &mut t),
+                ipvs_result::Ok
+            );
+            assert_eq!(
+                ipvs_table_from_json(c"{}".as_ptr(), &mut empty),
+                ipvs_result::Ok
+            );
+            assert_eq!(ipvs_table_service_count(t), 1);
+            assert_eq!(ipvs_table_destination_count(t), 1);
+            assert_eq!(ipvs_plan_diff(empty, t, 0, &mut plan), ipvs_result::Ok);
+            assert_eq!(ipvs_plan_len(plan), 3);
+            assert_eq!(ipvs_plan_text(plan, &mut text), ipvs_result::Ok);
+            assert_eq!(
+                take(text),
+                "ipvsadm -A -t 10.0.0.1:80 -s rr\n\
+                 ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2\n\
+                 ipvsadm --set 10 20 30\n"
+            );
+            assert_eq!(ipvs_table_to_json(t, &mut text), ipvs_result::Ok);
+            let json = take(text);
+            assert!(json.contains("\"timeouts\""), "{json}");
+            ipvs_plan_free(plan);
+            // only-desired scope: an empty desired table touches nothing
+            assert_eq!(
+                ipvs_plan_diff(t, empty, IPVS_DIFF_ONLY_DESIRED_SERVICES, &mut plan),
+                ipvs_result::Ok
+            );
+            assert_eq!(ipvs_plan_len(plan), 0);
+            ipvs_plan_free(plan);
+            assert_eq!(ipvs_plan_diff(t, empty, 0, &mut plan), ipvs_result::Ok);
+            assert_eq!(ipvs_plan_len(plan), 2);
+            ipvs_plan_free(plan);
+            ipvs_table_free(t);
+            ipvs_table_free(empty);
+        }
+    }
+
+    #[test]
+    fn parse_errors_say_where() {
+        let mut t = 0x1 as *mut ipvs_table;
+        // SAFETY: live arguments.
+        let r = unsafe {
+            ipvs_table_from_rules(c"-A -t 10.0.0.1:80\n-A -t 10.0.0.1:99x\n".as_ptr(), &mut t)
+        };
+        assert_eq!(r, ipvs_result::ParseError);
+        assert_eq!(t, 0x1 as *mut _);
+        with_last((), |code, errno, msg| {
+            assert_eq!(code, ipvs_result::ParseError);
+            assert_eq!(errno, 0);
+            assert!(msg.starts_with("line 2, column 7: illegal"), "{msg}");
+        });
+        // SAFETY: live arguments.
+        let r = unsafe { ipvs_table_from_json(c"{\"services\":\n [1]}".as_ptr(), &mut t) };
+        assert_eq!(r, ipvs_result::ParseError);
+        with_last((), |_, _, msg| {
+            assert!(msg.starts_with("line 2, column "), "{msg}")
+        });
+    }
+
+    #[test]
+    fn every_rule_becomes_its_operation() {
+        let text = "-A -t 10.0.0.1:80\n-E -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1\n\
+                    -e -t 10.0.0.1:80 -r 10.0.1.1 -w 3\n-d -t 10.0.0.1:80 -r 10.0.1.1\n\
+                    -D -t 10.0.0.1:80\n-C\n-Z\n--set 1 2 3\n\
+                    --start-daemon master --mcast-interface lo\n--stop-daemon master\n";
+        let ops: Vec<String> = rules::parse(text)
+            .unwrap()
+            .iter()
+            .map(|r| operation_of(r).to_string())
+            .collect();
+        let words: Vec<&str> = ops
+            .iter()
+            .map(|o| o.split_whitespace().nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "-A",
+                "-E",
+                "-a",
+                "-e",
+                "-d",
+                "-D",
+                "-C",
+                "-Z",
+                "--set",
+                "--start-daemon",
+                "--stop-daemon"
+            ],
+            "{ops:?}"
+        );
+    }
+}

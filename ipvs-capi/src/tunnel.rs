@@ -1126,3 +1126,90 @@ pub unsafe extern "C" fn ipvs_prepared_free(prepared: *mut ipvs_prepared) {
         }
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::types::IPVS_AF_INET;
+
+    #[test]
+    fn tunnel_configs_round_trip_through_the_c_struct() {
+        for kind in TunnelKind::ALL {
+            let t = TunnelConfig::new(kind);
+            assert_eq!(tunnel_from(&tunnel_to(&t)).unwrap(), t, "{kind}");
+        }
+        let gre = TunnelConfig::new(TunnelKind::Gre)
+            .with_remote([192, 0, 2, 2])
+            .with_ttl(9)
+            .with_keys(Some(1), None)
+            .with_encap(Encap {
+                sport: Some(5000),
+                flags: TunnelEncapFlags::CSUM | TunnelEncapFlags::REMCSUM,
+                ..Encap::gue(6080)
+            });
+        let c = tunnel_to(&gre);
+        assert_eq!(c.key_flags, IPVS_TUNNEL_F_IKEY);
+        assert_eq!(c.remote_family, IPVS_AF_INET);
+        assert_eq!(c.local_family, 0);
+        assert_eq!(c.encap_flags, IPVS_ENCAP_F_CSUM | IPVS_ENCAP_F_REMCSUM);
+        assert_eq!(tunnel_from(&c).unwrap(), gre);
+        let sit = TunnelConfig::new(TunnelKind::Sit).with_proto(InnerProto::Ipv6);
+        assert_eq!(tunnel_to(&sit).proto, 41);
+        assert_eq!(tunnel_from(&tunnel_to(&sit)).unwrap(), sit);
+    }
+
+    #[test]
+    fn invalid_c_tunnel_fields_are_refused() {
+        let ok = tunnel_to(&TunnelConfig::new(TunnelKind::Ipip));
+        let bad = [
+            ipvs_tunnel_config { kind: 0, ..ok },
+            ipvs_tunnel_config { proto: 300, ..ok },
+            ipvs_tunnel_config {
+                encap_limit: 4,
+                ..ok
+            }, // IPv6 kinds only
+            ipvs_tunnel_config { pmtudisc: 2, ..ok },
+            ipvs_tunnel_config { key_flags: 4, ..ok },
+            ipvs_tunnel_config {
+                encap_dport: 1,
+                ..ok
+            }, // without an encap type
+            ipvs_tunnel_config {
+                encap_type: 3,
+                ..ok
+            },
+            ipvs_tunnel_config {
+                local: [1; 16], // bytes without a family
+                ..ok
+            },
+        ];
+        for (i, c) in bad.iter().enumerate() {
+            assert!(tunnel_from(c).is_err(), "case {i}");
+        }
+    }
+
+    #[test]
+    fn fou_ports_are_checked() {
+        let gue = ipvs_fou_port {
+            port: 6080,
+            ..fou_default()
+        };
+        assert_eq!(fou_from(&gue).unwrap(), FouPort::gue(6080));
+        let direct = ipvs_fou_port {
+            encap: IPVS_FOU_DIRECT,
+            ipproto: 4,
+            ..gue
+        };
+        assert_eq!(fou_from(&direct).unwrap(), FouPort::direct(6080, 4));
+        assert!(fou_from(&ipvs_fou_port { ipproto: 4, ..gue }).is_err());
+        assert!(fou_from(&ipvs_fou_port { port: 0, ..gue }).is_err());
+        assert!(fou_from(&ipvs_fou_port { ipv6: 2, ..gue }).is_err());
+        assert!(fou_from(&ipvs_fou_port {
+            local_family: IPVS_AF_INET,
+            ipv6: 1,
+            ..gue
+        })
+        .is_err());
+    }
+}
