@@ -79,7 +79,7 @@ pub struct ipvs_rtnl {
     ns: Namespace,
     /// For a handle opened by descriptor: our duplicate of it, kept open
     /// for FOU requests and real-server set-up made later.
-    _fd: Option<OwnedFd>,
+    ns_fd: Option<OwnedFd>,
 }
 
 /// What ipvs_real_server_prepare() changed, to undo with
@@ -88,7 +88,8 @@ pub struct ipvs_rtnl {
 #[allow(non_camel_case_types)]
 pub struct ipvs_prepared {
     prepared: Prepared,
-    _fd: Option<OwnedFd>,
+    /// Keeps the namespace descriptor that `prepared.namespace` names open.
+    _ns_fd: Option<OwnedFd>,
 }
 
 /// The parameters of a tunnel device. Fill it with
@@ -507,7 +508,11 @@ fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
 fn rtnl_open(ns: Namespace, fd: Option<OwnedFd>, out_p: *mut *mut ipvs_rtnl) -> CResult<()> {
     let p = out(out_p, "rtnl_out")?;
     let rtnl = Rtnl::open(ns.clone())?;
-    let h = Box::into_raw(Box::new(ipvs_rtnl { rtnl, ns, _fd: fd }));
+    let h = Box::into_raw(Box::new(ipvs_rtnl {
+        rtnl,
+        ns,
+        ns_fd: fd,
+    }));
     // SAFETY: checked non-NULL.
     unsafe { put(p, h) };
     Ok(())
@@ -1053,7 +1058,7 @@ pub unsafe extern "C" fn ipvs_real_server_prepare(
         let vips = unsafe { std::slice::from_raw_parts(vips, n_vips) };
         let spec = real_server_from(rs, vips)?;
         // the record keeps its own namespace descriptor, so it outlives the handle
-        let (ns, fd) = match &r._fd {
+        let (ns, fd) = match &r.ns_fd {
             Some(f) => {
                 let d = dup_fd(f.as_raw_fd())?;
                 (Namespace::Fd(d.as_raw_fd()), Some(d))
@@ -1061,7 +1066,10 @@ pub unsafe extern "C" fn ipvs_real_server_prepare(
             None => (r.ns.clone(), None),
         };
         let prepared = realserver::prepare(&ns, &spec)?;
-        let p = Box::into_raw(Box::new(ipvs_prepared { prepared, _fd: fd }));
+        let p = Box::into_raw(Box::new(ipvs_prepared {
+            prepared,
+            _ns_fd: fd,
+        }));
         // SAFETY: checked non-NULL.
         unsafe { put(po, p) };
         Ok(())
