@@ -13,13 +13,24 @@
  * of one data centre to 0: it gets no new connections while the existing
  * ones finish (e.g. before maintenance).
  *
+ * `--real-server east|west` runs the other side instead: it prepares this
+ * machine (or namespace) as a real server of that data centre: the VIP on
+ * the IP-in-IP fallback device tunl0, brought up, ARP for the VIP and
+ * reverse-path filtering off, and for "west" the GUE receive port 6080.
+ * It stays until SIGINT or SIGTERM, then undoes exactly what it changed
+ * (the sysctls get their previous values back).
+ *
  *   director [--netns NAME] [--drain east|west]
+ *   director [--netns NAME] --real-server east|west
  *
  * Build: cc -o director director.c $(pkg-config --cflags --libs ipvs)
  * Needs root (CAP_NET_ADMIN) and a kernel with IPVS.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,22 +161,72 @@ static int show(ipvs_handle *h) {
     return 0;
 }
 
+/* The real-server side: prepare, wait for SIGINT/SIGTERM, undo. */
+static int real_server(const char *netns, const char *dc) {
+    /* block the signals first, so one arriving early is not lost */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+    ipvs_rtnl *r = NULL;
+    ipvs_result res = netns ? ipvs_rtnl_open_netns_name(netns, &r) : ipvs_rtnl_open(&r);
+    if (res != IPVS_RESULT_OK) return fail("opening rtnetlink", res);
+
+    ipvs_real_server rs;
+    ipvs_real_server_init(&rs, IPVS_RS_TUNNEL); /* tunl0, ARP and rp_filter handled */
+    if (strcmp(dc, "west") == 0) {
+        /* west is reached with GUE: decapsulate UDP port 6080 first */
+        rs.has_fou = 1;
+        ipvs_fou_port_init(&rs.fou, 6080);
+    }
+    ipvs_address v = {.family = IPVS_AF_INET};
+    inet_pton(AF_INET, vip, v.addr);
+    ipvs_prepared *prepared = NULL;
+    res = ipvs_real_server_prepare(r, &rs, &v, 1, &prepared);
+    if (res != IPVS_RESULT_OK) {
+        ipvs_rtnl_close(r);
+        return fail("preparing the real server", res);
+    }
+    ipvs_link tunl0;
+    if (ipvs_rtnl_get_link(r, "tunl0", &tunl0) == IPVS_RESULT_OK)
+        printf("real server (%s): VIP %s on %s (index %u, %s), %zu sysctls changed\n", dc, vip,
+               tunl0.name, tunl0.index, tunl0.up ? "up" : "down",
+               ipvs_prepared_sysctl_count(prepared));
+    printf("ready\n");
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    res = ipvs_prepared_teardown(prepared);
+    int rc = res == IPVS_RESULT_OK ? 0 : fail("undoing the real-server set-up", res);
+    if (rc == 0) printf("undone\n");
+    ipvs_prepared_free(prepared);
+    ipvs_rtnl_close(r);
+    return rc;
+}
+
+static int is_dc(const char *s) {
+    return strcmp(s, "east") == 0 || strcmp(s, "west") == 0;
+}
+
 int main(int argc, char **argv) {
-    const char *netns = NULL, *drain = NULL;
+    const char *netns = NULL, *drain = NULL, *rs = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--netns") == 0 && i + 1 < argc) {
             netns = argv[++i];
-        } else if (strcmp(argv[i], "--drain") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--drain") == 0 && i + 1 < argc && is_dc(argv[i + 1])) {
             drain = argv[++i];
-            if (strcmp(drain, "east") != 0 && strcmp(drain, "west") != 0) {
-                fprintf(stderr, "director: --drain takes east or west\n");
-                return 2;
-            }
+        } else if (strcmp(argv[i], "--real-server") == 0 && i + 1 < argc && is_dc(argv[i + 1])) {
+            rs = argv[++i];
         } else {
-            fprintf(stderr, "usage: director [--netns NAME] [--drain east|west]\n");
+            fprintf(stderr, "usage: director [--netns NAME] [--drain east|west]\n"
+                            "       director [--netns NAME] --real-server east|west\n");
             return 2;
         }
     }
+    if (rs) return real_server(netns, rs);
 
     ipvs_handle *h = NULL;
     ipvs_result r = netns ? ipvs_open_netns_name(netns, &h) : ipvs_open(&h);

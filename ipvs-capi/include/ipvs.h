@@ -2,13 +2,19 @@
  * ipvs.h: the C interface of the ipvs library (libipvs.so / libipvs.a).
  *
  * Manage Linux Virtual Server (IPVS) load balancers over netlink: virtual
- * services, real servers, sync daemons, timeouts, counters.
+ * services, real servers, sync daemons, timeouts, counters; batches; rules
+ * text (ipvsadm -S / -R); desired-state tables with diff, plan and
+ * converge; and, over rtnetlink, the tunnel devices, addresses and FOU/GUE
+ * ports behind them, with real-server set-up and teardown.
  *
  * Conventions (every function follows them):
  * - Objects are opaque: ipvs_handle (from ipvs_open*(), released by
- *   ipvs_close()) and the list snapshots (from ipvs_list_*(), released by
- *   ipvs_*_list_free()). The caller owns what it is handed and releases it
- *   exactly once; the release functions accept NULL.
+ *   ipvs_close()), ipvs_rtnl (ipvs_rtnl_open*(), ipvs_rtnl_close()), the
+ *   list snapshots (ipvs_list_*(), ipvs_*_list_free()), batches and their
+ *   reports, tables (ipvs_table_free()), plans (ipvs_plan_free()), prepared
+ *   real-server records (ipvs_prepared_free()), and strings the library
+ *   returns (ipvs_string_free()). The caller owns what it is handed and
+ *   releases it exactly once; the release functions accept NULL.
  * - Fallible functions return an ipvs_result. IPVS_RESULT_OK is 0; the codes
  *   are stable numbers, grouped: 1-99 the caller's mistakes caught before
  *   anything was sent (the table is unchanged), 100-199 kernel refusals,
@@ -28,8 +34,15 @@
  *   them that way, then set fields. Addresses are a family (IPVS_AF_INET,
  *   IPVS_AF_INET6) plus 16 bytes in network byte order (IPv4 uses the first
  *   4, the rest must be zero); ports are in host byte order.
- * - A handle may be used from several threads; its requests are serialised.
- *   Changing IPVS needs CAP_NET_ADMIN in the handle's network namespace.
+ * - Threads: an ipvs_handle or ipvs_rtnl may be shared by several threads
+ *   at once (the Rust handles are Send + Sync); its requests are serialised,
+ *   one exchange with the kernel at a time, so each call gets its own
+ *   answer. Separate handles run in parallel. The last error is per thread.
+ *   Lists, tables, plans, batches and reports are plain data: share them
+ *   read-only, or give each thread its own; do not change a batch while
+ *   another thread executes it.
+ *   Changing IPVS or links needs CAP_NET_ADMIN in the handle's network
+ *   namespace.
  * - Compatibility: the layout of a published struct and the meaning of a
  *   published constant never change; new features (more batch operations,
  *   rules text, tunnels, real-server set-up) come as new functions, new
@@ -76,6 +89,130 @@
  * was known; read the table to find out.
  */
 #define IPVS_OP_UNKNOWN 3
+
+/**
+ * Rules text format: exactly what `ipvsadm -Sn` prints (numeric addresses
+ * and ports; thresholds left out, as ipvsadm does).
+ */
+#define IPVS_RULES_IPVSADM 0
+
+/**
+ * Rules text format: `ipvsadm -Sn` plus the thresholds (`-x`, `-y`) and
+ * every scheduler flag; `ipvsadm -R` accepts it and it rebuilds the same table.
+ */
+#define IPVS_RULES_LOSSLESS 1
+
+/**
+ * Diff flag: remove real servers in two steps; a server that is to go and
+ * still has a non-zero weight is only drained (weight 0) by this plan.
+ */
+#define IPVS_DIFF_DRAIN_BEFORE_REMOVE 1
+
+/**
+ * Diff flag: touch only the services named in the desired table; services
+ * that are only in the current table are left alone (not deleted).
+ */
+#define IPVS_DIFF_ONLY_DESIRED_SERVICES 2
+
+/**
+ * Tunnel kind: IPv4-in-IPv4 (`ipip`; fallback device `tunl0`).
+ */
+#define IPVS_TUNNEL_IPIP 1
+
+/**
+ * Tunnel kind: IPv6-in-IPv4 (`sit`; fallback device `sit0`).
+ */
+#define IPVS_TUNNEL_SIT 2
+
+/**
+ * Tunnel kind: IPv4 or IPv6 in IPv6 (`ip6tnl`; fallback device `ip6tnl0`).
+ */
+#define IPVS_TUNNEL_IP6TNL 3
+
+/**
+ * Tunnel kind: GRE over IPv4 (`gre`; fallback device `gre0`).
+ */
+#define IPVS_TUNNEL_GRE 4
+
+/**
+ * Tunnel kind: Ethernet over GRE over IPv4 (`gretap`).
+ */
+#define IPVS_TUNNEL_GRETAP 5
+
+/**
+ * Tunnel kind: GRE over IPv6 (`ip6gre`; fallback device `ip6gre0`).
+ */
+#define IPVS_TUNNEL_IP6GRE 6
+
+/**
+ * Tunnel kind: Ethernet over GRE over IPv6 (`ip6gretap`).
+ */
+#define IPVS_TUNNEL_IP6GRETAP 7
+
+/**
+ * Tunnel encapsulation: none (`encap_type`).
+ */
+#define IPVS_ENCAP_NONE 0
+
+/**
+ * Tunnel encapsulation: Foo-over-UDP (`encap fou`).
+ */
+#define IPVS_ENCAP_FOU 1
+
+/**
+ * Tunnel encapsulation: Generic UDP Encapsulation (`encap gue`), what IPVS's GUE tunnels send.
+ */
+#define IPVS_ENCAP_GUE 2
+
+/**
+ * Tunnel encapsulation flag: UDP checksum over IPv4 (`encap-csum`).
+ */
+#define IPVS_ENCAP_F_CSUM 1
+
+/**
+ * Tunnel encapsulation flag: UDP checksum over IPv6 (`encap-udp6-csum`).
+ */
+#define IPVS_ENCAP_F_CSUM6 2
+
+/**
+ * Tunnel encapsulation flag: remote checksum offload (`encap-remcsum`, GUE only).
+ */
+#define IPVS_ENCAP_F_REMCSUM 4
+
+/**
+ * Tunnel key flag: `ikey` is set (GRE kinds only).
+ */
+#define IPVS_TUNNEL_F_IKEY 1
+
+/**
+ * Tunnel key flag: `okey` is set (GRE kinds only).
+ */
+#define IPVS_TUNNEL_F_OKEY 2
+
+/**
+ * FOU port kind: GUE (`ip fou add port P gue`).
+ */
+#define IPVS_FOU_GUE 0
+
+/**
+ * FOU port kind: direct FOU of one inner protocol (`ip fou add port P ipproto N`).
+ */
+#define IPVS_FOU_DIRECT 1
+
+/**
+ * Real-server mode: LVS/TUN, the VIPs on a tunnel device (created if missing).
+ */
+#define IPVS_RS_TUNNEL 0
+
+/**
+ * Real-server mode: LVS/DR, the VIPs on the loopback device `lo`.
+ */
+#define IPVS_RS_DR_LOOPBACK 1
+
+/**
+ * Real-server mode: LVS/DR, the VIPs on a dummy device (created if missing).
+ */
+#define IPVS_RS_DR_DUMMY 2
 
 /**
  * `AF_INET`, for the `family` fields.
@@ -210,6 +347,11 @@ enum ipvs_result
      */
     IPVS_RESULT_OUT_OF_RANGE = 3,
     /**
+     * Text (rules text, JSON) could not be parsed; the message starts with
+     * "line L, column C:" naming where. Nothing was sent.
+     */
+    IPVS_RESULT_PARSE_ERROR = 4,
+    /**
      * The object already exists (EEXIST).
      */
     IPVS_RESULT_EXISTS = 100,
@@ -303,6 +445,31 @@ typedef struct ipvs_destination_list ipvs_destination_list;
 typedef struct ipvs_handle ipvs_handle;
 
 /**
+ * The ordered operations that turn one table into another, from
+ * ipvs_plan_diff() or ipvs_converge(). Released by ipvs_plan_free().
+ */
+typedef struct ipvs_plan ipvs_plan;
+
+/**
+ * What ipvs_real_server_prepare() changed, to undo with
+ * ipvs_prepared_teardown(). Released by ipvs_prepared_free() (which does
+ * not undo anything). It stays valid after its ::ipvs_rtnl is closed.
+ */
+typedef struct ipvs_prepared ipvs_prepared;
+
+/**
+ * An open rtnetlink connection in one network namespace: tunnel and dummy
+ * devices, their state, MTU and addresses, FOU/GUE receive ports, and
+ * real-server set-up.
+ *
+ * Created by ipvs_rtnl_open() and its variants, released by
+ * ipvs_rtnl_close(). Like ::ipvs_handle it may be used from several threads
+ * at once; its requests are serialised. Changes need CAP_NET_ADMIN in its
+ * namespace.
+ */
+typedef struct ipvs_rtnl ipvs_rtnl;
+
+/**
  * A snapshot of the virtual services, from ipvs_list_services().
  *
  * Read it with ipvs_service_list_len() and ipvs_service_list_get(); release
@@ -318,6 +485,16 @@ typedef struct ipvs_service_list ipvs_service_list;
  * ipvs_sync_daemon_list_get(); release it with ipvs_sync_daemon_list_free().
  */
 typedef struct ipvs_sync_daemon_list ipvs_sync_daemon_list;
+
+/**
+ * A whole IPVS table (services with their real servers, and optionally
+ * connection timeouts) held in memory: the kernel's current table
+ * (ipvs_table_read()) or a desired one (ipvs_table_from_json(),
+ * ipvs_table_from_rules()).
+ *
+ * Released by ipvs_table_free(). It does not depend on any handle.
+ */
+typedef struct ipvs_table ipvs_table;
 
 /**
  * A virtual service: its identity (the key) and its configuration.
@@ -576,6 +753,237 @@ typedef struct ipvs_op_result {
      */
     int32_t err_no;
 } ipvs_op_result;
+
+/**
+ * The parameters of a tunnel device. Fill it with
+ * ipvs_tunnel_config_init() (the kernel's defaults for a kind, as `ip link
+ * add ... type KIND` uses them), then set fields.
+ *
+ * A value describes the device completely: ipvs_rtnl_set_tunnel() replaces
+ * every parameter. Addresses are a family plus 16 bytes in network byte
+ * order, like ::ipvs_service's.
+ */
+typedef struct ipvs_tunnel_config {
+    /**
+     * IPVS_TUNNEL_* kind.
+     */
+    uint32_t kind;
+    /**
+     * Family of `local`: 0 for `any`, else IPVS_AF_INET (IPv4 kinds) or IPVS_AF_INET6 (IPv6 kinds).
+     */
+    uint16_t local_family;
+    /**
+     * Family of `remote`: 0 for `any`, else as `local_family`.
+     */
+    uint16_t remote_family;
+    /**
+     * Outer source address.
+     */
+    uint8_t local[16];
+    /**
+     * Outer destination address.
+     */
+    uint8_t remote[16];
+    /**
+     * TTL (IPv4 kinds) or hop limit (IPv6 kinds); 0 inherits the inner value.
+     */
+    uint8_t ttl;
+    /**
+     * TOS of IPv4 kinds (1 inherits); must be 0 for IPv6 kinds.
+     */
+    uint8_t tos;
+    /**
+     * Path MTU discovery of IPv4 kinds, 0 or 1 (default 1); must be 1 for IPv6 kinds.
+     */
+    uint8_t pmtudisc;
+    /**
+     * Inner protocol / mode of ipip, sit and ip6tnl (0 any, 4 IPv4, 41 IPv6,
+     * 137 MPLS); -1 lets the kernel choose (default).
+     */
+    int16_t proto;
+    /**
+     * Encapsulation limit of IPv6 kinds (0..=255; default 4); -1 sends none.
+     * Must be -1 for IPv4 kinds.
+     */
+    int16_t encap_limit;
+    /**
+     * Index of the underlying device (`dev`); 0 for none.
+     */
+    uint32_t link;
+    /**
+     * Flow label and traffic class of IPv6 kinds (default 0).
+     */
+    uint32_t flowinfo;
+    /**
+     * `IP6_TNL_F_*` flags of IPv6 kinds (default 0).
+     */
+    uint32_t ip6_flags;
+    /**
+     * IPVS_TUNNEL_F_IKEY / IPVS_TUNNEL_F_OKEY: which of `ikey`, `okey` are set.
+     */
+    uint32_t key_flags;
+    /**
+     * GRE input key (with IPVS_TUNNEL_F_IKEY).
+     */
+    uint32_t ikey;
+    /**
+     * GRE output key (with IPVS_TUNNEL_F_OKEY).
+     */
+    uint32_t okey;
+    /**
+     * IPVS_ENCAP_NONE (default), IPVS_ENCAP_FOU or IPVS_ENCAP_GUE.
+     */
+    uint32_t encap_type;
+    /**
+     * UDP source port of the encapsulation (host byte order); 0 lets the kernel pick per flow.
+     */
+    uint16_t encap_sport;
+    /**
+     * UDP destination port of the encapsulation (host byte order): the receiver's FOU/GUE port.
+     */
+    uint16_t encap_dport;
+    /**
+     * IPVS_ENCAP_F_* flags.
+     */
+    uint16_t encap_flags;
+} ipvs_tunnel_config;
+
+/**
+ * A FOU/GUE receive port. Fill it with ipvs_fou_port_init(), then set fields.
+ */
+typedef struct ipvs_fou_port {
+    /**
+     * UDP port (host byte order), non-zero.
+     */
+    uint16_t port;
+    /**
+     * 1 to listen on IPv6 (module fou6), 0 for IPv4.
+     */
+    uint8_t ipv6;
+    /**
+     * With IPVS_FOU_DIRECT: the inner IP protocol (4 IPIP, 41 IPv6, 47 GRE), non-zero.
+     */
+    uint8_t ipproto;
+    /**
+     * IPVS_FOU_GUE (default) or IPVS_FOU_DIRECT.
+     */
+    uint32_t encap;
+    /**
+     * Family of `local`: 0 for none, else the port's family.
+     */
+    uint16_t local_family;
+    /**
+     * Family of `peer`: 0 for none, else the port's family.
+     */
+    uint16_t peer_family;
+    /**
+     * Bound local address.
+     */
+    uint8_t local[16];
+    /**
+     * Connected peer address.
+     */
+    uint8_t peer[16];
+    /**
+     * Connected peer port (host byte order); 0 for none.
+     */
+    uint16_t peer_port;
+    /**
+     * Bound device index; 0 for none.
+     */
+    int32_t ifindex;
+} ipvs_fou_port;
+
+/**
+ * What a real server needs (see ipvs_real_server_prepare()). Fill it with
+ * ipvs_real_server_init(), then set fields.
+ */
+typedef struct ipvs_real_server {
+    /**
+     * IPVS_RS_TUNNEL, IPVS_RS_DR_LOOPBACK or IPVS_RS_DR_DUMMY.
+     */
+    uint32_t mode;
+    /**
+     * The VIP device's name, NUL-terminated (tunnel: default "tunl0";
+     * dummy: required; ignored for the loopback mode).
+     */
+    char device[IPVS_NAME_LEN];
+    /**
+     * IPVS_RS_TUNNEL: parameters used only when the device must be created
+     * (default: ipip with the kernel's defaults).
+     */
+    struct ipvs_tunnel_config tunnel;
+    /**
+     * 1 to also add the FOU/GUE receive port `fou` (LVS/TUN with GUE), else 0.
+     */
+    uint8_t has_fou;
+    /**
+     * 1 to set arp_ignore=1 and arp_announce=2 (default 1; only with an IPv4 VIP).
+     */
+    uint8_t arp;
+    /**
+     * 1 to turn reverse-path filtering off for the device (default 1 for
+     * tunnels, 0 for DR; only with an IPv4 VIP).
+     */
+    uint8_t rp_filter_off;
+    /**
+     * The FOU/GUE port, with `has_fou`.
+     */
+    struct ipvs_fou_port fou;
+} ipvs_real_server;
+
+/**
+ * A network device as the kernel reports it, from ipvs_rtnl_get_link().
+ */
+typedef struct ipvs_link {
+    /**
+     * Interface index.
+     */
+    uint32_t index;
+    /**
+     * Name, NUL-terminated.
+     */
+    char name[IPVS_NAME_LEN];
+    /**
+     * Link kind, NUL-terminated (e.g. "ipip", "dummy"); empty for `lo` and plain devices.
+     */
+    char kind[IPVS_NAME_LEN];
+    /**
+     * MTU.
+     */
+    uint32_t mtu;
+    /**
+     * `IFF_*` flags.
+     */
+    uint32_t flags;
+    /**
+     * 1 if administratively up, else 0.
+     */
+    uint8_t up;
+    /**
+     * 1 if `tunnel` holds the device's tunnel parameters (a tunnel kind), else 0.
+     */
+    uint8_t is_tunnel;
+    /**
+     * The tunnel parameters, when `is_tunnel` is 1 (else zeroed).
+     */
+    struct ipvs_tunnel_config tunnel;
+} ipvs_link;
+
+/**
+ * An address: a family (IPVS_AF_INET or IPVS_AF_INET6) and 16 bytes in
+ * network byte order (IPv4 uses the first 4; the rest must be zero).
+ */
+typedef struct ipvs_address {
+    /**
+     * IPVS_AF_INET or IPVS_AF_INET6.
+     */
+    uint16_t family;
+    /**
+     * The address.
+     */
+    uint8_t addr[16];
+} ipvs_address;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1176,6 +1584,502 @@ size_t ipvs_batch_report_message(const struct ipvs_batch_report *report,
  * `report` must be NULL or a live report, not used afterwards.
  */
 void ipvs_batch_report_free(struct ipvs_batch_report *report);
+
+/**
+ * Releases a string returned by this library (rules text, JSON, plan
+ * text). NULL is accepted and ignored. Do not pass strings from elsewhere.
+ *
+ * # Safety
+ * `s` must be NULL or a string from this library, not used afterwards.
+ */
+void ipvs_string_free(char *s);
+
+/**
+ * Writes the kernel's current table as rules text (`ipvsadm -Sn`): with
+ * IPVS_RULES_IPVSADM byte for byte what `ipvsadm -Sn` prints, with
+ * IPVS_RULES_LOSSLESS also the thresholds and scheduler flags. Addresses
+ * and ports are always numeric. On success `*text_out` receives a new
+ * NUL-terminated string owned by the caller (ipvs_string_free()); an empty
+ * table gives "".
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `text_out` NULL or writable.
+ */
+ipvs_result ipvs_save_rules(const struct ipvs_handle *handle, uint32_t format, char **text_out);
+
+/**
+ * Applies rules text as `ipvsadm -R` does: each line (`-A`, `-E`, `-D`,
+ * `-a`, `-e`, `-d`, `-C`, `-Z`, `--set`, `--start-daemon`,
+ * `--stop-daemon`; blank lines and `#` comments are skipped, a leading
+ * "ipvsadm" is allowed) becomes one operation, executed in order like a
+ * batch (`mode` as for ipvs_execute()). The whole text is parsed first: a
+ * line that does not parse gives `IPVS_RESULT_PARSE_ERROR` with a message
+ * "line L, column C: ..." and nothing is sent. Otherwise the result is
+ * `IPVS_RESULT_OK` whatever the operations' outcomes and `*report_out`
+ * receives a report (one entry per rule line, in order) owned by the caller
+ * (ipvs_batch_report_free()). `text` is only read during the call.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `text` NULL or NUL-terminated;
+ * `report_out` NULL or writable.
+ */
+ipvs_result ipvs_restore_rules(const struct ipvs_handle *handle,
+                               const char *text,
+                               uint32_t mode,
+                               struct ipvs_batch_report **report_out);
+
+/**
+ * Reads the kernel's current table (services, real servers and timeouts).
+ * On success `*table_out` receives a new table owned by the caller
+ * (ipvs_table_free()).
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `table_out` NULL or writable.
+ */
+ipvs_result ipvs_table_read(const struct ipvs_handle *handle, struct ipvs_table **table_out);
+
+/**
+ * Loads a desired table from JSON, in the form ipvs_table_to_json()
+ * writes (the Rust library's serde form: `{"services": [{"service":
+ * {...}, "destinations": [...]}], "timeouts": null}`). Bad JSON gives
+ * `IPVS_RESULT_PARSE_ERROR` with "line L, column C: ..." in the message;
+ * well-formed values the kernel would refuse (e.g. a weight out of range)
+ * `IPVS_RESULT_INVALID_INPUT`. On success `*table_out` receives a new table owned by the caller
+ * (ipvs_table_free()). `json` is only read during the call.
+ *
+ * # Safety
+ * `json` must be NULL or NUL-terminated; `table_out` NULL or writable.
+ */
+ipvs_result ipvs_table_from_json(const char *json, struct ipvs_table **table_out);
+
+/**
+ * Loads a desired table from rules text (`ipvsadm -S` output): the rules
+ * applied in order to an empty table; the last `--set` gives the timeouts
+ * (none: timeouts are left alone). A line that does not parse, or a rule
+ * that does not apply (e.g. `-a` for a missing service), gives
+ * `IPVS_RESULT_PARSE_ERROR` with "line L, column C: ..." in the message. On
+ * success `*table_out` receives a new table owned by the caller
+ * (ipvs_table_free()). `text` is only read during the call.
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated; `table_out` NULL or writable.
+ */
+ipvs_result ipvs_table_from_rules(const char *text, struct ipvs_table **table_out);
+
+/**
+ * Writes `table` as JSON (the form ipvs_table_from_json() reads). On
+ * success `*json_out` receives a new string owned by the caller
+ * (ipvs_string_free()).
+ *
+ * # Safety
+ * `table` must be NULL or a live table; `json_out` NULL or writable.
+ */
+ipvs_result ipvs_table_to_json(const struct ipvs_table *table, char **json_out);
+
+/**
+ * Writes `table` as rules text in `format` (IPVS_RULES_IPVSADM or
+ * IPVS_RULES_LOSSLESS), in ipvsadm's order; timeouts are not written (as
+ * with `ipvsadm -S`). On success `*text_out` receives a new string owned by
+ * the caller (ipvs_string_free()).
+ *
+ * # Safety
+ * `table` must be NULL or a live table; `text_out` NULL or writable.
+ */
+ipvs_result ipvs_table_to_rules(const struct ipvs_table *table, uint32_t format, char **text_out);
+
+/**
+ * The number of virtual services in `table` (0 for NULL).
+ *
+ * # Safety
+ * `table` must be NULL or a live table.
+ */
+size_t ipvs_table_service_count(const struct ipvs_table *table);
+
+/**
+ * The number of real servers of all services in `table` (0 for NULL).
+ *
+ * # Safety
+ * `table` must be NULL or a live table.
+ */
+size_t ipvs_table_destination_count(const struct ipvs_table *table);
+
+/**
+ * Releases a table. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `table` must be NULL or a live table, not used afterwards.
+ */
+void ipvs_table_free(struct ipvs_table *table);
+
+/**
+ * Plans the operations that turn `current` into `desired` (nothing is
+ * sent). Order: service additions and updates; then per service real
+ * server removals (or drains), updates and additions; then the removal of
+ * services that go (their real servers first); timeouts last (only when
+ * `desired` has timeouts that differ). `flags` is 0 or IPVS_DIFF_* flags.
+ * On success `*plan_out` receives a new plan owned by the caller
+ * (ipvs_plan_free()); an empty plan means the tables already agree. The
+ * tables are only read.
+ *
+ * # Safety
+ * `current` and `desired` must be NULL or live tables; `plan_out` NULL or writable.
+ */
+ipvs_result ipvs_plan_diff(const struct ipvs_table *current,
+                           const struct ipvs_table *desired,
+                           uint32_t flags,
+                           struct ipvs_plan **plan_out);
+
+/**
+ * The number of operations in `plan` (0 for NULL, and for a plan with
+ * nothing to do).
+ *
+ * # Safety
+ * `plan` must be NULL or a live plan.
+ */
+size_t ipvs_plan_len(const struct ipvs_plan *plan);
+
+/**
+ * Writes `plan` in ipvsadm's words, one command per line (e.g. "ipvsadm
+ * -A -t 10.0.0.1:80 -s wlc"): a dry run. On success `*text_out` receives a
+ * new string owned by the caller (ipvs_string_free()); an empty plan gives "".
+ *
+ * # Safety
+ * `plan` must be NULL or a live plan; `text_out` NULL or writable.
+ */
+ipvs_result ipvs_plan_text(const struct ipvs_plan *plan, char **text_out);
+
+/**
+ * Releases a plan. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `plan` must be NULL or a live plan, not used afterwards.
+ */
+void ipvs_plan_free(struct ipvs_plan *plan);
+
+/**
+ * Sends the operations of `plan` as one pipelined batch
+ * (IPVS_BATCH_CONTINUE). The result is `IPVS_RESULT_OK` whatever the
+ * operations' outcomes: `*report_out` receives a report (one entry per
+ * operation, in the plan's order) owned by the caller
+ * (ipvs_batch_report_free()). `plan` is only read.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `plan` NULL or a live plan;
+ * `report_out` NULL or writable.
+ */
+ipvs_result ipvs_apply_plan(const struct ipvs_handle *handle,
+                            const struct ipvs_plan *plan,
+                            struct ipvs_batch_report **report_out);
+
+/**
+ * Reads the kernel's current table, plans the way to `desired` (as
+ * ipvs_plan_diff() with `flags`) and applies the plan (as
+ * ipvs_apply_plan()). Fails only when the current table cannot be read;
+ * the operations' own failures are in the report. On success
+ * `*report_out` receives the report and, when `plan_out` is not NULL,
+ * `*plan_out` the plan that was applied (its operations match the report's
+ * entries one for one); both are owned by the caller
+ * (ipvs_batch_report_free(), ipvs_plan_free()). `desired` is only read.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `desired` NULL or a live table;
+ * `plan_out` NULL or writable; `report_out` NULL or writable.
+ */
+ipvs_result ipvs_converge(const struct ipvs_handle *handle,
+                          const struct ipvs_table *desired,
+                          uint32_t flags,
+                          struct ipvs_plan **plan_out,
+                          struct ipvs_batch_report **report_out);
+
+/**
+ * Opens rtnetlink in the calling thread's network namespace. On success
+ * `*rtnl_out` receives a new handle owned by the caller (ipvs_rtnl_close()).
+ *
+ * # Safety
+ * `rtnl_out` must be NULL or writable.
+ */
+ipvs_result ipvs_rtnl_open(struct ipvs_rtnl **rtnl_out);
+
+/**
+ * Opens rtnetlink in the named network namespace (/run/netns/NAME), like
+ * ipvs_open_netns_name(). On success `*rtnl_out` receives a new handle
+ * owned by the caller (ipvs_rtnl_close()).
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated; `rtnl_out` NULL or writable.
+ */
+ipvs_result ipvs_rtnl_open_netns_name(const char *name, struct ipvs_rtnl **rtnl_out);
+
+/**
+ * Opens rtnetlink in the network namespace at `path`, like
+ * ipvs_open_netns_path(). On success `*rtnl_out` receives a new handle
+ * owned by the caller (ipvs_rtnl_close()).
+ *
+ * # Safety
+ * `path` must be NULL or NUL-terminated; `rtnl_out` NULL or writable.
+ */
+ipvs_result ipvs_rtnl_open_netns_path(const char *path, struct ipvs_rtnl **rtnl_out);
+
+/**
+ * Opens rtnetlink in the network namespace that `fd` refers to. The
+ * descriptor stays the caller's (the handle keeps its own duplicate, for
+ * FOU requests and real-server set-up) and may be closed afterwards. On
+ * success `*rtnl_out` receives a new handle owned by the caller (ipvs_rtnl_close()).
+ *
+ * # Safety
+ * `rtnl_out` must be NULL or writable.
+ */
+ipvs_result ipvs_rtnl_open_netns_fd(int fd, struct ipvs_rtnl **rtnl_out);
+
+/**
+ * Closes an rtnetlink handle. NULL is accepted and ignored. Prepared
+ * real-server states made with it stay valid.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a handle from ipvs_rtnl_open*() not yet closed.
+ */
+void ipvs_rtnl_close(struct ipvs_rtnl *rtnl);
+
+/**
+ * Bounds every wait for a kernel reply on this handle to `timeout_ms`
+ * milliseconds (at least 1); a late reply gives `IPVS_RESULT_TIMEOUT`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle.
+ */
+ipvs_result ipvs_rtnl_set_timeout_ms(const struct ipvs_rtnl *rtnl, uint32_t timeout_ms);
+
+/**
+ * Fills `config` with the defaults of a tunnel of `kind` (IPVS_TUNNEL_*):
+ * local and remote `any`, TTL 0 (inherit), TOS 0, pmtudisc 1, proto -1,
+ * encap_limit 4 for IPv6 kinds and -1 for IPv4 kinds, no keys, no
+ * encapsulation. An unknown kind gives `IPVS_RESULT_INVALID_INPUT`.
+ *
+ * # Safety
+ * `config` must be NULL or writable.
+ */
+ipvs_result ipvs_tunnel_config_init(struct ipvs_tunnel_config *config, uint32_t kind);
+
+/**
+ * Fills `port` with a GUE receive port on IPv4 for UDP port `udp_port`
+ * (`ip fou add port P gue`), nothing bound.
+ *
+ * # Safety
+ * `port` must be NULL or writable.
+ */
+ipvs_result ipvs_fou_port_init(struct ipvs_fou_port *port, uint16_t udp_port);
+
+/**
+ * Fills `rs` with the defaults of `mode`: IPVS_RS_TUNNEL uses device
+ * "tunl0" (ipip), arp 1, rp_filter_off 1; IPVS_RS_DR_LOOPBACK uses "lo",
+ * arp 1, rp_filter_off 0; IPVS_RS_DR_DUMMY is like it with an empty device
+ * name to set. No FOU port.
+ *
+ * # Safety
+ * `rs` must be NULL or writable.
+ */
+ipvs_result ipvs_real_server_init(struct ipvs_real_server *rs, uint32_t mode);
+
+/**
+ * Creates the tunnel device `name` with `config` (`ip link add NAME type
+ * KIND ...`); `mtu` 0 lets the kernel choose, else at least 68; `up` 1
+ * brings it up. When `link_out` is not NULL it receives the device as the
+ * kernel reports it. A taken name gives `IPVS_RESULT_EXISTS`, a missing
+ * kind module `IPVS_RESULT_MODULE_MISSING`; invalid names (empty, over 15
+ * bytes, with '/', ':' or whitespace) and parameters
+ * `IPVS_RESULT_INVALID_INPUT` before anything is sent.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `config` NULL or valid; `link_out` NULL or writable.
+ */
+ipvs_result ipvs_rtnl_add_tunnel(const struct ipvs_rtnl *rtnl,
+                                 const char *name,
+                                 const struct ipvs_tunnel_config *config,
+                                 uint32_t mtu,
+                                 int up,
+                                 struct ipvs_link *link_out);
+
+/**
+ * Creates the dummy device `name` (e.g. to hold an LVS/DR VIP); `up` 1
+ * brings it up. Results as ipvs_rtnl_add_tunnel().
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `link_out` NULL or writable.
+ */
+ipvs_result ipvs_rtnl_add_dummy(const struct ipvs_rtnl *rtnl,
+                                const char *name,
+                                int up,
+                                struct ipvs_link *link_out);
+
+/**
+ * Replaces every tunnel parameter of the tunnel device `name` with
+ * `config` (read it with ipvs_rtnl_get_link(), edit, set back). A missing
+ * device gives `IPVS_RESULT_NOT_FOUND`; the kernel refuses changes to its
+ * fallback devices (tunl0, gre0, ...) with `IPVS_RESULT_INVALID`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `config` NULL or valid.
+ */
+ipvs_result ipvs_rtnl_set_tunnel(const struct ipvs_rtnl *rtnl,
+                                 const char *name,
+                                 const struct ipvs_tunnel_config *config);
+
+/**
+ * Deletes the device `name`. A missing device gives
+ * `IPVS_RESULT_NOT_FOUND` (errno ENODEV); devices that cannot be deleted
+ * (lo, fallback tunnels) a kernel refusal.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated.
+ */
+ipvs_result ipvs_rtnl_delete_link(const struct ipvs_rtnl *rtnl, const char *name);
+
+/**
+ * Brings the device `name` up (`up` non-zero) or down. A missing device
+ * gives `IPVS_RESULT_NOT_FOUND`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated.
+ */
+ipvs_result ipvs_rtnl_set_up(const struct ipvs_rtnl *rtnl, const char *name, int up);
+
+/**
+ * Sets the MTU of the device `name`. Below 68 gives
+ * `IPVS_RESULT_INVALID_INPUT`; a value the device refuses
+ * `IPVS_RESULT_INVALID`; a missing device `IPVS_RESULT_NOT_FOUND`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated.
+ */
+ipvs_result ipvs_rtnl_set_mtu(const struct ipvs_rtnl *rtnl, const char *name, uint32_t mtu);
+
+/**
+ * Adds `address`/`prefix_len` (e.g. a VIP as /32 or /128) to the device
+ * `name`. A prefix longer than the family allows gives
+ * `IPVS_RESULT_INVALID_INPUT`; an address already there
+ * `IPVS_RESULT_EXISTS`; a missing device `IPVS_RESULT_NOT_FOUND`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `address` NULL or valid.
+ */
+ipvs_result ipvs_rtnl_add_address(const struct ipvs_rtnl *rtnl,
+                                  const char *name,
+                                  const struct ipvs_address *address,
+                                  uint8_t prefix_len);
+
+/**
+ * Removes `address`/`prefix_len` from the device `name`. A missing
+ * address or device gives `IPVS_RESULT_NOT_FOUND`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `address` NULL or valid.
+ */
+ipvs_result ipvs_rtnl_delete_address(const struct ipvs_rtnl *rtnl,
+                                     const char *name,
+                                     const struct ipvs_address *address,
+                                     uint8_t prefix_len);
+
+/**
+ * Reads the device `name` into `*link_out` (index, kind, MTU, flags, up,
+ * and the tunnel parameters of tunnel kinds). A missing device gives
+ * `IPVS_RESULT_NOT_FOUND` (errno ENODEV).
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `link_out` NULL or writable.
+ */
+ipvs_result ipvs_rtnl_get_link(const struct ipvs_rtnl *rtnl,
+                               const char *name,
+                               struct ipvs_link *link_out);
+
+/**
+ * Adds a FOU/GUE receive port (`ip fou add`) in the handle's namespace. A
+ * port already there gives `IPVS_RESULT_EXISTS`; without the fou module
+ * `IPVS_RESULT_MODULE_MISSING`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `port` NULL or valid.
+ */
+ipvs_result ipvs_rtnl_add_fou_port(const struct ipvs_rtnl *rtnl, const struct ipvs_fou_port *port);
+
+/**
+ * Removes a FOU/GUE receive port (`ip fou del`). A port that is not there
+ * gives `IPVS_RESULT_NOT_FOUND`.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `port` NULL or valid.
+ */
+ipvs_result ipvs_rtnl_delete_fou_port(const struct ipvs_rtnl *rtnl,
+                                      const struct ipvs_fou_port *port);
+
+/**
+ * Prepares this namespace as a real server for LVS/TUN or LVS/DR: creates
+ * the VIP device if missing (tunnel or dummy), brings it up, adds the
+ * `n_vips` VIPs of `vips` as /32 or /128, sets the sysctls (arp_ignore=1,
+ * arp_announce=2; rp_filter=0 on the device and on `all` for tunnels; only
+ * with an IPv4 VIP), and adds the FOU/GUE port if asked. What was already
+ * in place is left alone and not recorded. On failure what was changed is
+ * undone (best effort); invalid input gives `IPVS_RESULT_INVALID_INPUT`
+ * before any change (also no VIP, or an existing device of another kind).
+ *
+ * On success `*prepared_out` receives the record of the changes, owned by
+ * the caller: ipvs_prepared_teardown() undoes exactly them (restoring the
+ * sysctls' previous values), ipvs_prepared_free() releases the record.
+ * `rs` and `vips` are only read during the call.
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `rs` NULL or valid; `vips` NULL
+ * or valid for `n_vips` elements; `prepared_out` NULL or writable.
+ */
+ipvs_result ipvs_real_server_prepare(const struct ipvs_rtnl *rtnl,
+                                     const struct ipvs_real_server *rs,
+                                     const struct ipvs_address *vips,
+                                     size_t n_vips,
+                                     struct ipvs_prepared **prepared_out);
+
+/**
+ * Whether `prepared` records no change at all (1), e.g. because everything
+ * was already in place, or some (0). 1 for NULL.
+ *
+ * # Safety
+ * `prepared` must be NULL or a live record.
+ */
+int ipvs_prepared_is_empty(const struct ipvs_prepared *prepared);
+
+/**
+ * The number of sysctls `prepared` changed (and teardown restores); 0 for NULL.
+ *
+ * # Safety
+ * `prepared` must be NULL or a live record.
+ */
+size_t ipvs_prepared_sysctl_count(const struct ipvs_prepared *prepared);
+
+/**
+ * Undoes what `prepared` records: removes the added addresses, restores
+ * the sysctls to their previous values, brings the device down if it was
+ * brought up, deletes it if it was created, removes the FOU port if it was
+ * added. Things already gone are skipped, so it can be repeated. Every
+ * step is attempted; the first failure is returned. `prepared` stays the
+ * caller's (ipvs_prepared_free()).
+ *
+ * # Safety
+ * `prepared` must be NULL or a live record.
+ */
+ipvs_result ipvs_prepared_teardown(const struct ipvs_prepared *prepared);
+
+/**
+ * Releases a record from ipvs_real_server_prepare() without undoing
+ * anything. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `prepared` must be NULL or a live record, not used afterwards.
+ */
+void ipvs_prepared_free(struct ipvs_prepared *prepared);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -99,6 +99,24 @@ fn outcome(o: &OpOutcome) -> (ipvs_op_result, String) {
     }
 }
 
+/// The C report of a core batch report.
+pub(crate) fn report_from(report: &BatchReport) -> ipvs_batch_report {
+    ipvs_batch_report {
+        items: report.outcomes.iter().map(outcome).collect(),
+    }
+}
+
+/// Parses a batch mode argument.
+pub(crate) fn mode_from(mode: u32) -> CResult<BatchMode> {
+    match mode {
+        IPVS_BATCH_CONTINUE => Ok(BatchMode::Continue),
+        IPVS_BATCH_STOP_ON_ERROR => Ok(BatchMode::StopOnError),
+        m => Err(input(format!(
+            "unknown batch mode {m} (use IPVS_BATCH_CONTINUE or IPVS_BATCH_STOP_ON_ERROR)"
+        ))),
+    }
+}
+
 /// Creates an empty batch. On success `*batch_out` receives it, owned by
 /// the caller, to release with ipvs_batch_free().
 ///
@@ -377,18 +395,9 @@ pub unsafe extern "C" fn ipvs_execute(
         // SAFETY: the caller's promise.
         let (h, b) = unsafe { (arg(handle, "handle")?, arg(batch, "batch")?) };
         let ro = out(report_out, "report_out")?;
-        let mode = match mode {
-            IPVS_BATCH_CONTINUE => BatchMode::Continue,
-            IPVS_BATCH_STOP_ON_ERROR => BatchMode::StopOnError,
-            m => {
-                return Err(input(format!(
-                    "unknown batch mode {m} (use IPVS_BATCH_CONTINUE or IPVS_BATCH_STOP_ON_ERROR)"
-                )))
-            }
-        };
+        let mode = mode_from(mode)?;
         let report: BatchReport = h.ipvs.execute(&b.ops, mode);
-        let items = report.outcomes.iter().map(outcome).collect();
-        let r = Box::into_raw(Box::new(ipvs_batch_report { items }));
+        let r = Box::into_raw(Box::new(report_from(&report)));
         // SAFETY: checked non-NULL; the caller promises writability.
         unsafe { put(ro, r) };
         Ok(())

@@ -27,6 +27,9 @@ pub enum ipvs_result {
     InvalidInput = 2,
     /// An index is past the end of a list.
     OutOfRange = 3,
+    /// Text (rules text, JSON) could not be parsed; the message starts with
+    /// "line L, column C:" naming where. Nothing was sent.
+    ParseError = 4,
     /// The object already exists (EEXIST).
     Exists = 100,
     /// The object does not exist (ESRCH, ENOENT, ENODEV).
@@ -60,6 +63,7 @@ impl ipvs_result {
             ipvs_result::NullParameter => c"IPVS_RESULT_NULL_PARAMETER",
             ipvs_result::InvalidInput => c"IPVS_RESULT_INVALID_INPUT",
             ipvs_result::OutOfRange => c"IPVS_RESULT_OUT_OF_RANGE",
+            ipvs_result::ParseError => c"IPVS_RESULT_PARSE_ERROR",
             ipvs_result::Exists => c"IPVS_RESULT_EXISTS",
             ipvs_result::NotFound => c"IPVS_RESULT_NOT_FOUND",
             ipvs_result::Invalid => c"IPVS_RESULT_INVALID",
@@ -75,11 +79,12 @@ impl ipvs_result {
         }
     }
 
-    pub(crate) const ALL: [ipvs_result; 16] = [
+    pub(crate) const ALL: [ipvs_result; 17] = [
         ipvs_result::Ok,
         ipvs_result::NullParameter,
         ipvs_result::InvalidInput,
         ipvs_result::OutOfRange,
+        ipvs_result::ParseError,
         ipvs_result::Exists,
         ipvs_result::NotFound,
         ipvs_result::Invalid,
@@ -104,8 +109,24 @@ pub(crate) enum CError {
     Input(String),
     /// An index past the end of a list.
     OutOfRange { index: usize, len: usize },
+    /// Text that does not parse: where and why.
+    Parse {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The core library failed.
     Core(Error),
+}
+
+impl From<ipvs_core::rules::ParseError> for CError {
+    fn from(e: ipvs_core::rules::ParseError) -> Self {
+        CError::Parse {
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }
+    }
 }
 
 impl From<Error> for CError {
@@ -144,6 +165,7 @@ impl CError {
             CError::Null(_) => ipvs_result::NullParameter,
             CError::Input(_) => ipvs_result::InvalidInput,
             CError::OutOfRange { .. } => ipvs_result::OutOfRange,
+            CError::Parse { .. } => ipvs_result::ParseError,
             CError::Core(e) => core_code(e),
         }
     }
@@ -162,6 +184,11 @@ impl CError {
             CError::OutOfRange { index, len } => {
                 format!("{func}: index {index} is past the end of a list of {len}")
             }
+            CError::Parse {
+                line,
+                column,
+                message,
+            } => format!("line {line}, column {column}: {message} ({func})"),
             CError::Core(e) => e.to_string(),
         }
     }

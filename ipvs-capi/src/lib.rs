@@ -19,6 +19,8 @@
 
 mod batch;
 mod error;
+mod table;
+mod tunnel;
 mod types;
 
 use std::ffi::{c_char, c_int, CStr};
@@ -30,6 +32,8 @@ use ipvs_core::{Ipvs, Namespace};
 pub use batch::*;
 pub use error::ipvs_result;
 use error::{guard, guard_value, input, with_last, CError, CResult};
+pub use table::*;
+pub use tunnel::*;
 pub use types::*;
 
 /// An open connection to the kernel's IPVS in one network namespace.
@@ -98,7 +102,7 @@ pub(crate) unsafe fn put<T>(p: *mut T, v: T) {
 
 /// # Safety
 /// `p` is NULL or a NUL-terminated string.
-unsafe fn c_str<'a>(p: *const c_char, name: &'static str) -> CResult<&'a str> {
+pub(crate) unsafe fn c_str<'a>(p: *const c_char, name: &'static str) -> CResult<&'a str> {
     if p.is_null() {
         return Err(CError::Null(name));
     }
@@ -1017,6 +1021,7 @@ mod tests {
             (1, "IPVS_RESULT_NULL_PARAMETER"),
             (2, "IPVS_RESULT_INVALID_INPUT"),
             (3, "IPVS_RESULT_OUT_OF_RANGE"),
+            (4, "IPVS_RESULT_PARSE_ERROR"),
             (100, "IPVS_RESULT_EXISTS"),
             (101, "IPVS_RESULT_NOT_FOUND"),
             (102, "IPVS_RESULT_INVALID"),

@@ -272,13 +272,28 @@ impl Default for ipvs_sync_daemon {
 
 // ---------------------------------------------------------------- C -> core
 
-fn read_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<String> {
+pub(crate) fn read_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<String> {
     let bytes: Vec<u8> = a.iter().map(|&c| c as u8).collect();
     let end = bytes
         .iter()
         .position(|&b| b == 0)
         .ok_or_else(|| input(format!("{what} is not NUL-terminated within 16 bytes")))?;
     String::from_utf8(bytes[..end].to_vec()).map_err(|_| input(format!("{what} is not UTF-8")))
+}
+
+/// Scheduler and persistence engine names name kernel modules
+/// (`ip_vs_NAME`, `ip_vs_pe_NAME`): letters, digits, '_' and '-' only.
+fn module_suffix(name: &str, what: &str) -> CResult<()> {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err(input(format!(
+            "{what} name {name:?} may only hold letters, digits, '_' and '-'"
+        )))
+    }
 }
 
 pub(crate) fn addr_from(family: u16, addr: &[u8; 16], what: &str) -> CResult<IpAddr> {
@@ -363,6 +378,7 @@ pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
     if sched.is_empty() {
         return Err(input(format!("service {key}: the scheduler name is empty")));
     }
+    module_suffix(&sched, "scheduler")?;
     let mut svc = Service::new(key)
         .with_scheduler(Scheduler::from_name(&sched)?)
         .with_flags(flags);
@@ -390,6 +406,7 @@ pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
     }
     let pe = read_name(&s.pe_name, "service persistence engine")?;
     if !pe.is_empty() {
+        module_suffix(&pe, "persistence engine")?;
         svc.pe = Some(Name::new(pe)?);
     }
     svc.validate()?;
