@@ -25,14 +25,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use std::collections::HashSet;
-
-use ipvs::table::{self, DiffOptions, Scope, Table};
+use ipvs::table::{self, DiffOptions, Table};
 use ipvs::{conn, rules};
 use ipvs::{
-    BatchMode, BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace,
-    OpOutcome, Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState,
-    Timeouts,
+    BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace, OpOutcome,
+    Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -110,16 +107,6 @@ fn parse_addr(addr: &str) -> PyResult<IpAddr> {
         .map_err(|_| PyValueError::new_err(format!("{addr:?} is not an IP address")))
 }
 
-fn batch_mode(name: &str) -> PyResult<BatchMode> {
-    match name {
-        "continue" => Ok(BatchMode::Continue),
-        "stop_on_error" => Ok(BatchMode::StopOnError),
-        other => Err(PyValueError::new_err(format!(
-            "unknown batch mode {other:?} (expected \"continue\" or \"stop_on_error\")"
-        ))),
-    }
-}
-
 /// The namespace named by at most one of `name` (`ip netns` name), `path` (a
 /// namespace file) or `fd` (an open namespace descriptor, borrowed).
 fn namespace(name: Option<String>, path: Option<PathBuf>, fd: Option<i32>) -> PyResult<Namespace> {
@@ -168,57 +155,6 @@ fn outcomes(py: Python<'_>, report: BatchReport) -> Vec<PyOutcome> {
 
 /// A Python scope predicate's first exception, kept until the plan is made.
 type Raised = Arc<Mutex<Option<PyErr>>>;
-
-/// The plan's options. `scope` is `None` (every service), a JSON list of
-/// service keys, or a callable taking a service key as JSON and returning
-/// whether the plan may touch it: the core's `Scope::Predicate`, called by
-/// `diff` for each key of both tables (with the GIL). The predicate's first
-/// exception is kept in the returned slot (the key then counts as out of
-/// scope) and must be raised by the caller instead of using the plan.
-fn diff_options(
-    scope: Option<&Bound<'_, PyAny>>,
-    drain_before_remove: bool,
-) -> PyResult<(DiffOptions, Raised)> {
-    let raised: Raised = Arc::new(Mutex::new(None));
-    let scope = match scope {
-        None => Scope::All,
-        Some(s) if s.is_none() => Scope::All,
-        Some(s) => {
-            if let Ok(keys) = s.extract::<String>() {
-                Scope::Services(from_json::<HashSet<ServiceKey>>("scope", &keys)?)
-            } else if s.is_callable() {
-                let pred: PyObject = s.clone().unbind();
-                let slot = raised.clone();
-                Scope::Predicate(Arc::new(move |key: &ServiceKey| {
-                    Python::with_gil(|py| {
-                        let mut first = slot.lock().unwrap_or_else(|p| p.into_inner());
-                        if first.is_some() {
-                            return false;
-                        }
-                        let verdict = to_json(key)
-                            .and_then(|k| pred.call1(py, (k,)))
-                            .and_then(|v| v.bind(py).is_truthy());
-                        verdict.unwrap_or_else(|e| {
-                            *first = Some(e);
-                            false
-                        })
-                    })
-                }))
-            } else {
-                return Err(PyTypeError::new_err(
-                    "scope must be None, a JSON list of service keys or a callable",
-                ));
-            }
-        }
-    };
-    Ok((
-        DiffOptions {
-            scope,
-            drain_before_remove,
-        },
-        raised,
-    ))
-}
 
 /// Plans with `table::diff`, then raises the scope predicate's exception, if any.
 fn plan(current: &Table, desired: &Table, opts: &(DiffOptions, Raised)) -> PyResult<table::Plan> {
@@ -415,74 +351,6 @@ impl Handle {
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |h| h.flush())
     }
-
-    /// Applies one operation, acknowledged; raises its typed error.
-    fn apply(&self, py: Python<'_>, op: &str) -> PyResult<()> {
-        let op: Operation = from_json("operation", op)?;
-        self.run(py, move |h| h.apply(&op))
-    }
-
-    /// Applies a list of operations; one `(status, exception or None)` per operation.
-    fn execute(&self, py: Python<'_>, ops: &str, mode: &str) -> PyResult<Vec<PyOutcome>> {
-        let ops: Vec<Operation> = from_json("operations", ops)?;
-        let mode = batch_mode(mode)?;
-        let h = self.get()?;
-        let report = py.allow_threads(move || h.execute(&ops, mode));
-        Ok(outcomes(py, report))
-    }
-
-    /// Reads the whole table (services, destinations, timeouts).
-    fn table(&self, py: Python<'_>) -> PyResult<String> {
-        to_json(&self.run(py, Table::read)?)
-    }
-
-    /// Reads, plans and applies: `(operations JSON, outcomes)`. The table is
-    /// read and the plan applied with the GIL released; the plan is made
-    /// with it held, so a scope predicate can run, and nothing is applied
-    /// when the predicate raises.
-    #[pyo3(signature = (desired, scope=None, drain_before_remove=false))]
-    fn converge(
-        &self,
-        py: Python<'_>,
-        desired: &str,
-        scope: Option<&Bound<'_, PyAny>>,
-        drain_before_remove: bool,
-    ) -> PyResult<(String, Vec<PyOutcome>)> {
-        let desired: Table = from_json("table", desired)?;
-        let opts = diff_options(scope, drain_before_remove)?;
-        let current = self.run(py, Table::read)?;
-        let plan = plan(&current, &desired, &opts)?;
-        let h = self.get()?;
-        let report = py.allow_threads(|| h.apply_plan(&plan));
-        Ok((to_json(&plan.operations)?, outcomes(py, report)))
-    }
-}
-
-/// Plans the operations turning `current` into `desired` (tables as JSON);
-/// `scope` is a JSON list of the service keys the plan may touch, a
-/// predicate on a key's JSON, or `None` for all.
-#[pyfunction]
-#[pyo3(signature = (current, desired, scope=None, drain_before_remove=false))]
-fn diff(
-    current: &str,
-    desired: &str,
-    scope: Option<&Bound<'_, PyAny>>,
-    drain_before_remove: bool,
-) -> PyResult<String> {
-    let current: Table = from_json("table", current)?;
-    let desired: Table = from_json("table", desired)?;
-    let opts = diff_options(scope, drain_before_remove)?;
-    to_json(&plan(&current, &desired, &opts)?.operations)
-}
-
-/// The table `current` becomes when every operation of `ops` succeeds.
-#[pyfunction]
-fn simulate(current: &str, ops: &str) -> PyResult<String> {
-    let current: Table = from_json("table", current)?;
-    let plan = table::Plan {
-        operations: from_json("operations", ops)?,
-    };
-    to_json(&table::simulate(&current, &plan))
 }
 
 fn roundtrip<T: Serialize + DeserializeOwned>(what: &str, json: &str) -> PyResult<(T, String)> {
@@ -683,8 +551,6 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     model::register(m)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(display, m)?)?;
-    m.add_function(wrap_pyfunction!(diff, m)?)?;
-    m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(rules_parse, m)?)?;
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
     m.add_function(wrap_pyfunction!(conn_parse, m)?)?;

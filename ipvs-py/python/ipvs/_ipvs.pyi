@@ -35,8 +35,6 @@ __all__ = [
     "Handle",
     "display",
     "normalize",
-    "diff",
-    "simulate",
     "rules_parse",
     "rules_save",
     "conn_parse",
@@ -100,26 +98,12 @@ class Handle:
     def info(self) -> str: ...
     def zero(self, key: Optional[str] = None) -> None: ...
     def flush(self) -> None: ...
-    def apply(self, op: str) -> None: ...
-    def execute(self, ops: str, mode: str) -> List[Tuple[str, Optional[BaseException]]]: ...
-    def table(self) -> str: ...
-    def converge(
-        self, desired: str, scope: Union[str, Callable[[str], bool], None] = None, drain_before_remove: bool = False
-    ) -> Tuple[str, List[Tuple[str, Optional[BaseException]]]]: ...
 
 def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
     """Parses, validates and re-encodes a value of the core type ``kind``."""
 
 def display(kind: str, json: str) -> str:
     """The core's text for a value."""
-
-def diff(
-    current: str, desired: str, scope: Union[str, Callable[[str], bool], None] = None, drain_before_remove: bool = False
-) -> str:
-    """Plans the operations turning one table into another (a JSON list of operations)."""
-
-def simulate(current: str, ops: str) -> str:
-    """The table ``current`` becomes when every operation succeeds."""
 
 def rules_parse(text: str) -> str:
     """Parses rules text into a table (JSON); raises ``ipvs.RulesParseError``."""
