@@ -1561,15 +1561,23 @@ pub fn rules_table(rules: &[Rule]) -> Result<Vec<(Service, Vec<Destination>)>, P
     Ok(table)
 }
 
-/// Writes a desired-state [`Table`](crate::table::Table) as rules text (its
-/// timeouts, if any, are not written: `ipvsadm -S` does not write them either).
+/// Writes a desired-state [`Table`](crate::table::Table) as rules text. Its
+/// timeouts, if any, are written as a last `--set` line in the
+/// [`Format::Lossless`] form only (`ipvsadm -S` never writes them).
 pub fn save_table(table: &crate::table::Table, format: Format) -> String {
     let plain: Vec<(Service, Vec<Destination>)> = table
         .services
         .iter()
         .map(|s| (s.service.clone(), s.destinations.clone()))
         .collect();
-    save(&plain, format)
+    let mut out = save(&plain, format);
+    if let (Format::Lossless, Some(t)) = (format, table.timeouts) {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp);
+    }
+    out
 }
 
 /// Parses rules text into a desired-state [`Table`](crate::table::Table):

@@ -729,3 +729,28 @@ fn a_word_ipvsadm_is_only_skipped_as_the_leading_command_name() {
     let dry = rules::parse_table("ipvsadm -A -f 729 -s ipvsadm").unwrap();
     assert_eq!(dry, t);
 }
+
+/// Found by the long fuzz run: a table's timeouts (a `--set` line) were not
+/// written back, so the lossless text of a table with timeouts lost them.
+#[test]
+fn lossless_text_keeps_a_tables_timeouts() {
+    let t = rules::parse_table("--set 0 80  0").unwrap();
+    assert_eq!(
+        t.timeouts,
+        Some(ipvs::Timeouts {
+            tcp: 0,
+            tcp_fin: 80,
+            udp: 0
+        })
+    );
+    let saved = rules::save_table(&t, Format::Lossless);
+    assert_eq!(saved, "--set 0 80 0\n");
+    assert_eq!(rules::parse_table(&saved).unwrap(), t);
+    // ipvsadm's own form never writes timeouts
+    assert_eq!(rules::save_table(&t, Format::Ipvsadm), "");
+    // with services, the --set line comes last
+    let t = rules::parse_table("-A -t 10.0.0.1:80 -s rr\n--set 900 120 300\n").unwrap();
+    let saved = rules::save_table(&t, Format::Lossless);
+    assert!(saved.ends_with("\n--set 900 120 300\n"), "{saved:?}");
+    assert_eq!(rules::parse_table(&saved).unwrap(), t);
+}
