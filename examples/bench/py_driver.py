@@ -108,13 +108,15 @@ class Ours:
             raise SystemExit(f"batch failed: {report.first_error!r}")
 
     def create(self, S, D):
-        Op = self.m.Operation
+        m = self.m
+        add_service, add_destination = m.Operation.add_service, m.Operation.add_destination
+        Service, Destination, tcp, masq = m.Service, m.Destination, m.ServiceKey.tcp, m.Forwarding.MASQ
         ops = []
         for i in range(S):
-            ops.append(Op.add_service(self.svc(i)))
-            k = self.key(i)
+            k = tcp(svc_addr(i), 80)
+            ops.append(add_service(Service(k)))
             for j in range(D):
-                ops.append(Op.add_destination(k, self.dest(j)))
+                ops.append(add_destination(k, Destination(dst_addr(j), 8080, forwarding=masq, weight=1)))
         self.check(self.h.execute(ops))
         return len(ops)
 

@@ -286,3 +286,59 @@ fn gue_and_gre_destinations_round_trip_with_flags() {
     }
     let _ = Protocol::Sctp;
 }
+
+/// The reference layout of one attribute: length, type, payload, zero padding to 4.
+fn reference_attr(ty: u16, payload: &[u8]) -> Vec<u8> {
+    let len = 4 + payload.len();
+    let mut v = Vec::new();
+    v.extend_from_slice(&(len as u16).to_ne_bytes());
+    v.extend_from_slice(&ty.to_ne_bytes());
+    v.extend_from_slice(payload);
+    while v.len() % 4 != 0 {
+        v.push(0);
+    }
+    v
+}
+
+#[test]
+fn attribute_writers_match_the_netlink_layout_for_every_length() {
+    for n in 0..=40usize {
+        let payload: Vec<u8> = (1..=n as u8).collect();
+        let mut buf = vec![0xee; 3]; // a non-empty, unaligned prefix must be kept as is
+        nla::put(&mut buf, 7, &payload);
+        assert_eq!(buf[..3], [0xee; 3]);
+        assert_eq!(buf[3..], reference_attr(7, &payload)[..], "put, {n} bytes");
+
+        let s: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let mut with_nul = s.clone().into_bytes();
+        with_nul.push(0);
+        let mut buf = Vec::new();
+        nla::put_str(&mut buf, 6, &s);
+        assert_eq!(buf, reference_attr(6, &with_nul), "put_str, {n} bytes");
+    }
+    let mut buf = Vec::new();
+    nla::put_u8(&mut buf, 1, 0xab);
+    nla::put_u16(&mut buf, 2, 0x1234);
+    nla::put_be16(&mut buf, 3, 0x1234);
+    nla::put_u32(&mut buf, 4, 0xdead_beef);
+    nla::put_16(&mut buf, 5, &[9; 16]);
+    let mut want = reference_attr(1, &[0xab]);
+    want.extend(reference_attr(2, &0x1234u16.to_ne_bytes()));
+    want.extend(reference_attr(3, &[0x12, 0x34]));
+    want.extend(reference_attr(4, &0xdead_beefu32.to_ne_bytes()));
+    want.extend(reference_attr(5, &[9; 16]));
+    assert_eq!(buf, want);
+
+    let mut buf = vec![1u8];
+    let start = nla::begin_msg(&mut buf, 0x1c, 0x0305, 0x0102_0304);
+    nla::put_genl(&mut buf, 5, 1);
+    nla::end_msg(&mut buf, start).unwrap();
+    let mut want = vec![1u8];
+    want.extend_from_slice(&20u32.to_ne_bytes());
+    want.extend_from_slice(&0x1cu16.to_ne_bytes());
+    want.extend_from_slice(&0x0305u16.to_ne_bytes());
+    want.extend_from_slice(&0x0102_0304u32.to_ne_bytes());
+    want.extend_from_slice(&0u32.to_ne_bytes());
+    want.extend_from_slice(&[5, 1, 0, 0]);
+    assert_eq!(buf, want);
+}

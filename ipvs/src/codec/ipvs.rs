@@ -166,7 +166,7 @@ pub fn put_service_key(buf: &mut Vec<u8>, key: &ServiceKey) {
             port,
         } => {
             nla::put_u16(buf, svc_attr::PROTOCOL, protocol.number());
-            nla::put(buf, svc_attr::ADDR, &addr_bytes(addr));
+            nla::put_16(buf, svc_attr::ADDR, &addr_bytes(addr));
             nla::put_be16(buf, svc_attr::PORT, *port);
         }
         ServiceKey::Fwmark { mark, .. } => nla::put_u32(buf, svc_attr::FWMARK, *mark),
@@ -217,7 +217,7 @@ pub fn put_service_nest(buf: &mut Vec<u8>, svc: &Service) -> Result<()> {
 /// Only if the nest overflows.
 pub fn put_dest_nest(buf: &mut Vec<u8>, d: &Destination, full: bool) -> Result<()> {
     let at = nla::begin_nest(buf, cmd_attr::DEST);
-    nla::put(buf, dest_attr::ADDR, &addr_bytes(&d.addr));
+    nla::put_16(buf, dest_attr::ADDR, &addr_bytes(&d.addr));
     nla::put_be16(buf, dest_attr::PORT, d.port);
     nla::put_u16(buf, dest_attr::ADDR_FAMILY, d.family().af());
     if full {

@@ -48,15 +48,16 @@ pub const fn align(n: usize) -> usize {
 /// Starts a netlink message in `buf`; returns its start offset for [`end_msg`].
 pub fn begin_msg(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) -> usize {
     let start = buf.len();
-    buf.extend_from_slice(&0u32.to_ne_bytes());
-    buf.extend_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(&flags.to_ne_bytes());
-    buf.extend_from_slice(&seq.to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
+    let mut h = [0u8; 16];
+    h[4..6].copy_from_slice(&ty.to_ne_bytes());
+    h[6..8].copy_from_slice(&flags.to_ne_bytes());
+    h[8..12].copy_from_slice(&seq.to_ne_bytes());
+    buf.extend_from_slice(&h);
     start
 }
 
 /// Appends a generic netlink header.
+#[inline]
 pub fn put_genl(buf: &mut Vec<u8>, cmd: u8, version: u8) {
     buf.extend_from_slice(&[cmd, version, 0, 0]);
 }
@@ -65,6 +66,7 @@ pub fn put_genl(buf: &mut Vec<u8>, cmd: u8, version: u8) {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when the message is larger than netlink allows.
+#[inline]
 pub fn end_msg(buf: &mut [u8], start: usize) -> Result<()> {
     let len = buf.len() - start;
     let len32 =
@@ -74,44 +76,84 @@ pub fn end_msg(buf: &mut [u8], start: usize) -> Result<()> {
 }
 
 /// Appends an attribute with its padding.
+#[inline]
 pub fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
+    if (1..=4).contains(&data.len()) {
+        return put_small(buf, ty, data);
+    }
     let len = NLA_HDRLEN + data.len();
+    buf.reserve(align(len));
     // attribute payloads we write are small and bounded by the model
-    buf.extend_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
-    buf.extend_from_slice(&ty.to_ne_bytes());
+    let mut h = [0u8; 4];
+    h[..2].copy_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
+    h[2..].copy_from_slice(&ty.to_ne_bytes());
+    buf.extend_from_slice(&h);
     buf.extend_from_slice(data);
-    buf.resize(buf.len() + (align(len) - len), 0);
+    buf.extend_from_slice(&[0u8; 3][..align(len) - len]);
+}
+
+/// Appends an attribute of 1 to 4 bytes: always 8 bytes with its header
+/// and padding, written in one copy.
+#[inline]
+fn put_small(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
+    let n = data.len().min(4);
+    let mut a = [0u8; 8];
+    a[..2].copy_from_slice(&((NLA_HDRLEN + n) as u16).to_ne_bytes());
+    a[2..4].copy_from_slice(&ty.to_ne_bytes());
+    a[4..4 + n].copy_from_slice(&data[..n]);
+    buf.extend_from_slice(&a);
+}
+
+/// Appends a 16-byte attribute (an address) in one copy.
+#[inline]
+pub fn put_16(buf: &mut Vec<u8>, ty: u16, data: &[u8; 16]) {
+    let mut a = [0u8; 20];
+    a[..2].copy_from_slice(&20u16.to_ne_bytes());
+    a[2..4].copy_from_slice(&ty.to_ne_bytes());
+    a[4..].copy_from_slice(data);
+    buf.extend_from_slice(&a);
 }
 
 /// Appends a native-endian u8 attribute.
+#[inline]
 pub fn put_u8(buf: &mut Vec<u8>, ty: u16, v: u8) {
-    put(buf, ty, &[v]);
+    put_small(buf, ty, &[v]);
 }
 /// Appends a native-endian u16 attribute.
+#[inline]
 pub fn put_u16(buf: &mut Vec<u8>, ty: u16, v: u16) {
-    put(buf, ty, &v.to_ne_bytes());
+    put_small(buf, ty, &v.to_ne_bytes());
 }
 /// Appends a big-endian u16 attribute.
+#[inline]
 pub fn put_be16(buf: &mut Vec<u8>, ty: u16, v: u16) {
-    put(buf, ty, &v.to_be_bytes());
+    put_small(buf, ty, &v.to_be_bytes());
 }
 /// Appends a native-endian u32 attribute.
+#[inline]
 pub fn put_u32(buf: &mut Vec<u8>, ty: u16, v: u32) {
-    put(buf, ty, &v.to_ne_bytes());
+    put_small(buf, ty, &v.to_ne_bytes());
 }
 /// Appends a NUL-terminated string attribute.
 pub fn put_str(buf: &mut Vec<u8>, ty: u16, s: &str) {
-    let mut v = Vec::with_capacity(s.len() + 1);
-    v.extend_from_slice(s.as_bytes());
-    v.push(0);
-    put(buf, ty, &v);
+    let len = NLA_HDRLEN + s.len() + 1;
+    buf.reserve(align(len));
+    let mut h = [0u8; 4];
+    h[..2].copy_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
+    h[2..].copy_from_slice(&ty.to_ne_bytes());
+    buf.extend_from_slice(&h);
+    buf.extend_from_slice(s.as_bytes());
+    // the NUL and the padding
+    buf.extend_from_slice(&[0u8; 4][..align(len) - len + 1]);
 }
 
 /// Starts a nested attribute; returns its offset for [`end_nest`].
+#[inline]
 pub fn begin_nest(buf: &mut Vec<u8>, ty: u16) -> usize {
     let at = buf.len();
-    buf.extend_from_slice(&0u16.to_ne_bytes());
-    buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+    let mut h = [0u8; 4];
+    h[2..].copy_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+    buf.extend_from_slice(&h);
     at
 }
 
@@ -119,6 +161,7 @@ pub fn begin_nest(buf: &mut Vec<u8>, ty: u16) -> usize {
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when it would exceed the 64 KiB an attribute can hold.
+#[inline]
 pub fn end_nest(buf: &mut [u8], at: usize) -> Result<()> {
     let len = buf.len() - at;
     let len16 = u16::try_from(len).map_err(|_| {
