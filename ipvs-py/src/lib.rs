@@ -165,6 +165,56 @@ fn plan(current: &Table, desired: &Table, opts: &(DiffOptions, Raised)) -> PyRes
     }
 }
 
+/// Shared handle plumbing: a closable `Arc` and GIL-free calls. `close`
+/// drops this object's reference; calls already running on other threads
+/// finish normally.
+pub(crate) struct Slot<T>(Mutex<Option<Arc<T>>>);
+
+impl<T: Send + Sync> Slot<T> {
+    /// Opens `T` (with the GIL released) in the namespace named by at most one
+    /// of `name` (`ip netns` name), `path` (a namespace file) or `fd` (borrowed).
+    pub(crate) fn open(
+        py: Python<'_>,
+        name: Option<String>,
+        path: Option<PathBuf>,
+        fd: Option<i32>,
+        open: impl FnOnce(Namespace) -> ipvs::Result<T> + Send,
+    ) -> PyResult<Self> {
+        let ns = namespace(name, path, fd)?;
+        let v = py
+            .allow_threads(move || open(ns))
+            .map_err(|e| to_py(py, e))?;
+        Ok(Slot(Mutex::new(Some(Arc::new(v)))))
+    }
+
+    pub(crate) fn get(&self, what: &str) -> PyResult<Arc<T>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PyValueError::new_err(format!("operation on a closed {what} handle")))
+    }
+
+    pub(crate) fn close(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    pub(crate) fn closed(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
+    /// Runs `f` on the handle with the GIL released.
+    pub(crate) fn run<R: Send>(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        f: impl FnOnce(&T) -> ipvs::Result<R> + Send,
+    ) -> PyResult<R> {
+        let h = self.get(what)?;
+        py.allow_threads(move || f(&h)).map_err(|e| to_py(py, e))
+    }
+}
+
 /// A handle on the IPVS table of one network namespace (wrapped by `ipvs.Ipvs`).
 ///
 /// Every method takes and returns values in the core's serde JSON form. The
@@ -172,15 +222,14 @@ fn plan(current: &Table, desired: &Table, opts: &(DiffOptions, Raised)) -> PyRes
 /// reference, and calls already running on other threads finish normally.
 #[pyclass(frozen, module = "ipvs._ipvs", name = "Handle")]
 pub struct Handle {
-    inner: Mutex<Option<Arc<Ipvs>>>,
+    inner: Slot<Ipvs>,
 }
+
+const IPVS: &str = "Ipvs";
 
 impl Handle {
     fn get(&self) -> PyResult<Arc<Ipvs>> {
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        guard
-            .clone()
-            .ok_or_else(|| PyValueError::new_err("operation on a closed Ipvs handle"))
+        self.inner.get(IPVS)
     }
 
     /// Runs `f` on the core handle with the GIL released.
@@ -189,8 +238,7 @@ impl Handle {
         py: Python<'_>,
         f: impl FnOnce(&Ipvs) -> ipvs::Result<R> + Send,
     ) -> PyResult<R> {
-        let h = self.get()?;
-        py.allow_threads(move || f(&h)).map_err(|e| to_py(py, e))
+        self.inner.run(py, IPVS, f)
     }
 }
 
@@ -206,28 +254,20 @@ impl Handle {
         path: Option<PathBuf>,
         fd: Option<i32>,
     ) -> PyResult<Self> {
-        let ns = namespace(name, path, fd)?;
-        let h = py
-            .allow_threads(move || Ipvs::open(ns))
-            .map_err(|e| to_py(py, e))?;
         Ok(Handle {
-            inner: Mutex::new(Some(Arc::new(h))),
+            inner: Slot::open(py, name, path, fd, Ipvs::open)?,
         })
     }
 
     /// Drops the handle's socket (once no call uses it any more).
     fn close(&self) {
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        guard.take();
+        self.inner.close()
     }
 
     /// Whether `close` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_none()
+        self.inner.closed()
     }
 
     /// The generic netlink family id of IPVS.

@@ -9,7 +9,6 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
@@ -22,7 +21,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{from_json, namespace, to_json, to_py};
+use super::{from_json, namespace, to_json, to_py, Slot};
 
 // ------------------------------------------------------------------ serde mirrors
 
@@ -527,41 +526,6 @@ pub(crate) fn rs_teardown(
 
 // ------------------------------------------------------------------ handles
 
-/// Shared handle plumbing: a closable `Arc` and GIL-free calls.
-struct Slot<T>(Mutex<Option<Arc<T>>>);
-
-impl<T: Send + Sync> Slot<T> {
-    fn new(v: T) -> Self {
-        Slot(Mutex::new(Some(Arc::new(v))))
-    }
-
-    fn get(&self, what: &str) -> PyResult<Arc<T>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| bad(format!("operation on a closed {what} handle")))
-    }
-
-    fn close(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
-    }
-
-    fn closed(&self) -> bool {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_none()
-    }
-
-    fn run<R: Send>(
-        &self,
-        py: Python<'_>,
-        what: &str,
-        f: impl FnOnce(&T) -> ipvs::Result<R> + Send,
-    ) -> PyResult<R> {
-        let h = self.get(what)?;
-        py.allow_threads(move || f(&h)).map_err(|e| to_py(py, e))
-    }
-}
-
 /// A handle on the links and addresses of one namespace (wrapped by `ipvs.tunnel.Rtnl`).
 #[pyclass(frozen, module = "ipvs._ipvs", name = "RtnlHandle")]
 pub struct RtnlHandle {
@@ -581,12 +545,8 @@ impl RtnlHandle {
         path: Option<PathBuf>,
         fd: Option<i32>,
     ) -> PyResult<Self> {
-        let ns = namespace(name, path, fd)?;
-        let h = py
-            .allow_threads(move || Rtnl::open(ns))
-            .map_err(|e| to_py(py, e))?;
         Ok(RtnlHandle {
-            inner: Slot::new(h),
+            inner: Slot::open(py, name, path, fd, Rtnl::open)?,
         })
     }
 
@@ -692,12 +652,8 @@ impl FouHandle {
         path: Option<PathBuf>,
         fd: Option<i32>,
     ) -> PyResult<Self> {
-        let ns = namespace(name, path, fd)?;
-        let h = py
-            .allow_threads(move || Fou::open(ns))
-            .map_err(|e| to_py(py, e))?;
         Ok(FouHandle {
-            inner: Slot::new(h),
+            inner: Slot::open(py, name, path, fd, Fou::open)?,
         })
     }
 

@@ -62,7 +62,47 @@ def _namespace_args(namespace: object) -> Tuple[Optional[str], Optional[str], Op
     raise TypeError(f"namespace must be a name, a path, a file descriptor or None, not {type(namespace).__name__}")
 
 
-class Ipvs:
+_Self = TypeVar("_Self", bound="_Closable")
+
+
+class _Closable:
+    """What every handle shares: its lifetime (close, context manager) and namespace."""
+
+    _h: Any
+    _namespace: NamespaceLike
+    _NAME = "ipvs.Ipvs"
+
+    def close(self) -> None:
+        """Closes the handle's socket; calls still running on other threads finish first."""
+        self._h.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return bool(self._h.closed)
+
+    @property
+    def namespace(self) -> NamespaceLike:
+        """The namespace the handle was opened in, as given."""
+        return self._namespace
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<{self._NAME} namespace={self._namespace!r}{state}>"
+
+
+class Ipvs(_Closable):
     """A handle on the IPVS table of one network namespace.
 
     ``namespace`` is ``None`` (the caller's namespace), an ``ip netns`` name
@@ -77,6 +117,8 @@ class Ipvs:
     parallel requests.
     """
 
+    _h: _ipvs.Handle
+
     def __init__(self, namespace: NamespaceLike = None, *, timeout: Optional[float] = None) -> None:
         name, path, fd = _namespace_args(namespace)
         h = _ipvs.Handle(name=name, path=path, fd=fd)
@@ -84,37 +126,6 @@ class Ipvs:
         self._namespace = namespace
         if timeout is not None:
             self.set_timeout(timeout)
-
-    # ------------------------------------------------------------ lifetime
-
-    def close(self) -> None:
-        """Closes the handle's socket; calls still running on other threads finish first."""
-        self._h.close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._h.closed
-
-    def __enter__(self) -> Ipvs:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = " closed" if self.closed else ""
-        return f"<ipvs.Ipvs namespace={self._namespace!r}{state}>"
-
-    @property
-    def namespace(self) -> NamespaceLike:
-        """The namespace the handle was opened in, as given."""
-        return self._namespace
 
     @property
     def family_id(self) -> int:

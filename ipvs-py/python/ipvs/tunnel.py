@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Type, Union
 
 from . import _ipvs
-from ._handle import NamespaceLike, _namespace_args
+from ._handle import NamespaceLike, _Closable, _namespace_args
 from ._model import (
     AddressLike,
     IPAddress,
@@ -740,29 +740,6 @@ class FouPort(_Value):
 # ---------------------------------------------------------------- handles
 
 
-class _Closable:
-    _h: Any
-    _namespace: NamespaceLike
-
-    def close(self) -> None:
-        """Closes the handle's socket; calls still running on other threads finish first."""
-        self._h.close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return bool(self._h.closed)
-
-    @property
-    def namespace(self) -> NamespaceLike:
-        """The namespace the handle was opened in, as given."""
-        return self._namespace
-
-    def __repr__(self) -> str:
-        state = " closed" if self.closed else ""
-        return f"<ipvs.tunnel.{type(self).__name__} namespace={self._namespace!r}{state}>"
-
-
 class Rtnl(_Closable):
     """A handle on the links and addresses of one network namespace (rtnetlink).
 
@@ -772,23 +749,14 @@ class Rtnl(_Closable):
     Devices are named by name (``str``) or interface index (``int``).
     """
 
+    _NAME = "ipvs.tunnel.Rtnl"
+
     def __init__(self, namespace: NamespaceLike = None, *, timeout: Optional[float] = None) -> None:
         name, path, fd = _namespace_args(namespace)
         self._h = _ipvs.RtnlHandle(name=name, path=path, fd=fd)
         self._namespace = namespace
         if timeout is not None:
             self.set_timeout(timeout)
-
-    def __enter__(self) -> Rtnl:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def set_timeout(self, seconds: float) -> None:
         """Bounds every wait for the kernel's reply (default 30 s)."""
@@ -860,21 +828,12 @@ class Fou(_Closable):
     Raises :class:`ipvs.ModuleMissingError` when the ``fou`` module is not loaded.
     """
 
+    _NAME = "ipvs.tunnel.Fou"
+
     def __init__(self, namespace: NamespaceLike = None) -> None:
         name, path, fd = _namespace_args(namespace)
         self._h = _ipvs.FouHandle(name=name, path=path, fd=fd)
         self._namespace = namespace
-
-    def __enter__(self) -> Fou:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     def add(self, port: FouPort) -> None:
         """Adds a receive port (``ip fou add``); :class:`ipvs.ExistsError` if taken."""
