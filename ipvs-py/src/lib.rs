@@ -135,20 +135,28 @@ fn namespace(name: Option<String>, path: Option<PathBuf>, fd: Option<i32>) -> Py
     })
 }
 
-/// One outcome of a batch as Python sees it: its status and, unless done, the exception.
-type PyOutcome = (&'static str, Option<PyObject>);
+/// An outcome of a batch that is not "done", as Python sees it: the
+/// operation's index, its status and the exception (if any).
+type PyOutcome = (usize, &'static str, Option<PyObject>);
 
+/// Only the outcomes that are not "done": a batch of thousands of applied
+/// operations crosses into Python as an empty list.
 fn outcomes(py: Python<'_>, report: BatchReport) -> Vec<PyOutcome> {
     report
         .outcomes
         .into_iter()
-        .map(|o| match o {
-            OpOutcome::Done => ("done", None),
-            OpOutcome::NotAttempted => ("not_attempted", None),
-            OpOutcome::Failed(e) => ("failed", Some(to_py(py, e).into_value(py).into_any())),
-            OpOutcome::Unknown(e) => ("unknown", Some(to_py(py, e).into_value(py).into_any())),
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            OpOutcome::Done => None,
+            OpOutcome::NotAttempted => Some((i, "not_attempted", None)),
+            OpOutcome::Failed(e) => {
+                Some((i, "failed", Some(to_py(py, e).into_value(py).into_any())))
+            }
+            OpOutcome::Unknown(e) => {
+                Some((i, "unknown", Some(to_py(py, e).into_value(py).into_any())))
+            }
             // a later kind of outcome: reported as unknown, without an error
-            _ => ("unknown", None),
+            _ => Some((i, "unknown", None)),
         })
         .collect()
 }

@@ -173,3 +173,41 @@ def test_tables_cross_to_the_core_and_back() -> None:
         "ipvsadm -C",
         "ipvsadm -Z -t 10.0.0.1:80",
     ]
+
+
+def test_batch_report_built_from_the_outcomes_not_done() -> None:
+    from ipvs._batch import _report
+
+    ops = tuple(ipvs.Operation.add_service(ipvs.Service(ipvs.ServiceKey.tcp(f"10.0.0.{i}", 80))) for i in range(1, 6))
+    exists = ipvs.ExistsError("service tcp 10.0.0.2:80 exists")
+    # the compiled module's form: (index, status, exception) for each operation not done
+    lazy = _report(ops, [(1, "failed", exists), (4, "not_attempted", None)])
+    assert not lazy.ok
+    assert lazy.done == 3
+    assert len(lazy) == 5
+    assert lazy.first_error is exists
+    assert [(i, o.status) for i, o in lazy.failures()] == [
+        (1, ipvs.OutcomeStatus.FAILED),
+        (4, ipvs.OutcomeStatus.NOT_ATTEMPTED),
+    ]
+    S = ipvs.OutcomeStatus
+    want = [S.DONE, S.FAILED, S.DONE, S.DONE, S.NOT_ATTEMPTED]
+    assert [o.status for o in lazy.outcomes] == want
+    assert [o.operation for o in lazy] == list(ops)
+    assert lazy.outcomes[1].error is exists and lazy.outcomes[0].error is None
+    # the same report built from its outcomes compares equal, hashes equal
+    eager = ipvs.BatchReport(lazy.outcomes)
+    assert eager == lazy and hash(eager) == hash(lazy)
+    assert repr(eager) == "<BatchReport 3/5 done>"
+    with pytest.raises(ipvs.ExistsError):
+        lazy.raise_first()
+    with pytest.raises(AttributeError):
+        lazy.outcomes = ()  # type: ignore[misc]
+
+    ok = _report(ops, [])
+    assert ok.ok and ok.done == 5 and ok.first_error is None and ok.failures() == []
+    assert all(o.ok for o in ok.outcomes)
+    ok.raise_first()
+    # a not-attempted operation without an exception still makes raise_first raise
+    with pytest.raises(ipvs.IpvsError):
+        _report(ops, [(0, "not_attempted", None)]).raise_first()

@@ -97,30 +97,73 @@ class OpOutcome:
         return self.status is OutcomeStatus.DONE
 
 
-@dataclass(frozen=True)
 class BatchReport:
-    """One :class:`OpOutcome` per operation, in the order given."""
+    """One :class:`OpOutcome` per operation, in the order given.
 
-    outcomes: Tuple[OpOutcome, ...]
+    Immutable. A report of the binding's own batches keeps only the outcomes
+    that are not done and builds :attr:`outcomes` when first asked, so that
+    checking a large successful batch (``report.ok``) costs nothing per
+    operation.
+    """
+
+    __slots__ = ("_ops", "_not_done", "_outcomes")
+    _ops: Tuple[Operation, ...]
+    _not_done: Dict[int, Tuple[OutcomeStatus, Optional[IpvsError]]]
+    _outcomes: Optional[Tuple[OpOutcome, ...]]
+
+    def __init__(self, outcomes: Iterable[OpOutcome]) -> None:
+        outs = tuple(outcomes)
+        for o in outs:
+            _check(o, OpOutcome, "outcome")
+        object.__setattr__(self, "_ops", tuple(o.operation for o in outs))
+        object.__setattr__(
+            self, "_not_done", {i: (o.status, o.error) for i, o in enumerate(outs) if not o.ok}
+        )
+        object.__setattr__(self, "_outcomes", outs)
+
+    @classmethod
+    def _of(
+        cls, ops: Tuple[Operation, ...], not_done: Dict[int, Tuple[OutcomeStatus, Optional[IpvsError]]]
+    ) -> BatchReport:
+        r = cls.__new__(cls)
+        object.__setattr__(r, "_ops", ops)
+        object.__setattr__(r, "_not_done", not_done)
+        object.__setattr__(r, "_outcomes", None)
+        return r
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"BatchReport is immutable; cannot set {name!r}")
+
+    @property
+    def outcomes(self) -> Tuple[OpOutcome, ...]:
+        """Every operation's outcome, in order."""
+        outs = self._outcomes
+        if outs is None:
+            done, nd = OutcomeStatus.DONE, self._not_done
+            outs = tuple(
+                OpOutcome(op, *nd[i]) if i in nd else OpOutcome(op, done) for i, op in enumerate(self._ops)
+            )
+            object.__setattr__(self, "_outcomes", outs)
+        return outs
 
     @property
     def ok(self) -> bool:
         """True when every operation was applied."""
-        return all(o.ok for o in self.outcomes)
+        return not self._not_done
 
     @property
     def done(self) -> int:
         """How many operations were applied."""
-        return sum(1 for o in self.outcomes if o.ok)
+        return len(self._ops) - len(self._not_done)
 
     def failures(self) -> List[Tuple[int, OpOutcome]]:
         """The operations that were not applied, with their index."""
-        return [(i, o) for i, o in enumerate(self.outcomes) if not o.ok]
+        return [(i, OpOutcome(self._ops[i], st, err)) for i, (st, err) in sorted(self._not_done.items())]
 
     @property
     def first_error(self) -> Optional[IpvsError]:
         """The first failure's exception, if any."""
-        return next((o.error for o in self.outcomes if o.error is not None), None)
+        return next((err for _, (_, err) in sorted(self._not_done.items()) if err is not None), None)
 
     def raise_first(self) -> None:
         """Raises the first failure's exception, if any operation failed."""
@@ -131,24 +174,30 @@ class BatchReport:
             raise IpvsError("an operation of the batch was not applied")
 
     def __len__(self) -> int:
-        return len(self.outcomes)
+        return len(self._ops)
 
     def __iter__(self) -> Iterator[OpOutcome]:
         return iter(self.outcomes)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BatchReport):
+            return NotImplemented
+        return self._ops == other._ops and self._not_done == other._not_done
+
+    def __hash__(self) -> int:
+        return hash((self._ops, tuple(sorted(self._not_done.items(), key=lambda kv: kv[0]))))
+
     def __repr__(self) -> str:
-        return f"<BatchReport {self.done}/{len(self.outcomes)} done>"
+        return f"<BatchReport {self.done}/{len(self._ops)} done>"
 
 
 _STATUS = {s.value: s for s in OutcomeStatus}
 
 
-def _report(ops: Tuple[Operation, ...], raw: List[Tuple[str, Optional[BaseException]]]) -> BatchReport:
+def _report(ops: Tuple[Operation, ...], raw: List[Tuple[int, str, Optional[BaseException]]]) -> BatchReport:
     status = _STATUS
-    return BatchReport(
-        tuple(
-            OpOutcome(op, status[st], err if isinstance(err, IpvsError) else None) for op, (st, err) in zip(ops, raw)
-        )
+    return BatchReport._of(
+        ops, {i: (status[st], err if isinstance(err, IpvsError) else None) for i, st, err in raw}
     )
 
 

@@ -395,16 +395,16 @@ _TableParts = Tuple[List[Tuple[Service, Tuple[Destination, ...]]], Optional[Time
 def handle_apply(handle: Handle, op: Operation) -> None:
     """Applies one operation with the handle."""
 
-def handle_execute(handle: Handle, ops: Iterable[Operation], mode: str) -> List[Tuple[str, Optional[BaseException]]]:
-    """Applies operations; one ``(status, exception or None)`` per operation."""
+def handle_execute(handle: Handle, ops: Iterable[Operation], mode: str) -> List[Tuple[int, str, Optional[BaseException]]]:
+    """Applies operations; ``(index, status, exception or None)`` for each one not done."""
 
 def handle_table(handle: Handle) -> _TableParts:
     """Reads the whole table."""
 
 def handle_converge(
     handle: Handle, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
-) -> Tuple[List[Operation], List[Tuple[str, Optional[BaseException]]]]:
-    """Reads, plans and applies."""
+) -> Tuple[List[Operation], List[Tuple[int, str, Optional[BaseException]]]]:
+    """Reads, plans and applies; the plan and the outcomes not done, as ``handle_execute``."""
 
 def table_diff(
     current: Table, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
