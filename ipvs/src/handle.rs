@@ -318,8 +318,7 @@ impl Ipvs {
         // as many entries as it already sent; a service added or removed
         // meanwhile (in any namespace: the hash table is shared) can make it
         // send one twice. Keep the first.
-        let mut seen = std::collections::HashSet::with_capacity(out.len());
-        out.retain(|e| seen.insert(e.service.key));
+        crate::fasthash::dedup_first(&mut out, |e| e.service.key);
         Ok(out)
     }
 
@@ -371,8 +370,9 @@ impl Ipvs {
         )
         .map_err(fail(OpKind::GetDest, ctx, None))?;
         // as for services: a concurrent change can make the kernel repeat an entry
-        let mut seen = std::collections::HashSet::with_capacity(out.len());
-        out.retain(|e: &DestinationEntry| seen.insert((e.destination.addr, e.destination.port)));
+        crate::fasthash::dedup_first(&mut out, |e: &DestinationEntry| {
+            (e.destination.addr, e.destination.port)
+        });
         Ok(out)
     }
 

@@ -27,6 +27,7 @@ pub mod batch;
 pub mod codec;
 pub mod conn;
 mod error;
+mod fasthash;
 mod handle;
 pub mod model;
 mod netns;

@@ -19,7 +19,7 @@
 //! assert!(diff(&desired, &desired, &DiffOptions::default()).is_empty());
 //! ```
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{BatchMode, BatchReport, Operation};
 use crate::error::Result;
+use crate::fasthash::{self, FastMap, FastSet};
 use crate::handle::Ipvs;
 use crate::model::{Destination, Service, ServiceKey, Timeouts};
 
@@ -173,19 +174,18 @@ impl fmt::Display for Plan {
 /// removals (or drains), updates and additions; then destination removals and
 /// service deletions for services that go (destinations first); timeouts last.
 pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
-    let cur: HashMap<&ServiceKey, &TableService> = current
-        .services
-        .iter()
-        .map(|s| (&s.service.key, s))
-        .collect();
+    // a key listed twice in `current`: the last wins (as a map built from it)
+    let mut cur: FastMap<&ServiceKey, &TableService> = fasthash::map(current.services.len());
+    for s in &current.services {
+        cur.insert(&s.service.key, s);
+    }
     // desired, first occurrence of a key wins; kept in the caller's order
-    let mut seen = HashSet::new();
+    let mut want_keys: FastSet<&ServiceKey> = fasthash::set(desired.services.len());
     let want: Vec<&TableService> = desired
         .services
         .iter()
-        .filter(|s| opts.scope.contains(&s.service.key) && seen.insert(s.service.key))
+        .filter(|s| opts.scope.contains(&s.service.key) && want_keys.insert(&s.service.key))
         .collect();
-    let want_keys: HashSet<&ServiceKey> = want.iter().map(|s| &s.service.key).collect();
 
     let mut svc_ops = Vec::new();
     let mut dest_ops = Vec::new();
@@ -240,6 +240,9 @@ fn diff_destinations(
     opts: &DiffOptions,
     out: &mut Vec<Operation>,
 ) {
+    if same_destinations(current, desired) {
+        return;
+    }
     let cur: BTreeMap<(IpAddr, u16), &Destination> =
         current.iter().map(|d| ((d.addr, d.port), d)).collect();
     let mut want: BTreeMap<(IpAddr, u16), &Destination> = BTreeMap::new();
@@ -272,6 +275,24 @@ fn diff_destinations(
             None => out.push(Operation::AddDestination(key, **d)),
         }
     }
+}
+
+/// Whether two short destination lists hold the same destinations, each id
+/// once, in any order: then there is nothing to plan. Checked pairwise
+/// without allocating (a reconcile of thousands of unchanged services is
+/// mostly this); long lists go the general way.
+fn same_destinations(current: &[Destination], desired: &[Destination]) -> bool {
+    const SHORT: usize = 16;
+    let n = current.len();
+    if n != desired.len() || n > SHORT {
+        return false;
+    }
+    let id = |d: &Destination| (d.addr, d.port);
+    desired.iter().enumerate().all(|(i, d)| {
+        current.iter().any(|c| c == d)
+            && !desired[..i].iter().any(|e| id(e) == id(d))
+            && current.iter().filter(|c| id(c) == id(d)).count() == 1
+    })
 }
 
 /// Applies `plan` to `current` in memory: what the kernel table becomes if

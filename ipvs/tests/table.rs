@@ -38,6 +38,51 @@ proptest! {
         prop_assert!(diff(&a, &a, &DiffOptions::default()).is_empty());
     }
 
+    /// Reordered destinations (short and long lists) plan nothing; one edit
+    /// plans exactly one operation; a destination listed twice in the desired
+    /// table keeps its first occurrence.
+    #[test]
+    fn reordered_destinations_plan_nothing_and_one_edit_plans_one_operation(
+        a in strategies::table(4, 20),
+        rot in 0usize..20,
+        edit in 0usize..4,
+    ) {
+        let mut b = a.clone();
+        for s in &mut b.services {
+            let n = s.destinations.len();
+            if n > 0 {
+                s.destinations.rotate_left(rot % n);
+            }
+        }
+        let target = b.services.iter().position(|s| !s.destinations.is_empty());
+        let want_ops = match (edit, target) {
+            (1, Some(i)) => {
+                let d = &mut b.services[i].destinations[0];
+                d.weight = d.weight.wrapping_add(1) % 65536;
+                1
+            }
+            (2, Some(i)) => {
+                let mut dup = b.services[i].destinations[0];
+                dup.weight = (dup.weight + 7) % 65536;
+                b.services[i].destinations.push(dup);
+                0
+            }
+            (3, Some(i)) => {
+                b.services[i].destinations.remove(0);
+                1
+            }
+            _ => 0,
+        };
+        let plan = diff(&a, &b, &DiffOptions::default());
+        prop_assert_eq!(plan.len(), want_ops, "{}", plan);
+        let mut first = b.clone();
+        for s in &mut first.services {
+            let mut seen = HashSet::new();
+            s.destinations.retain(|d| seen.insert((d.addr, d.port)));
+        }
+        prop_assert_eq!(simulate(&a, &plan).sorted(), first.sorted());
+    }
+
     #[test]
     fn scope_never_touches_other_services(a in strategies::table(6, 3), b in strategies::table(6, 3)) {
         let keep: HashSet<ServiceKey> = a.services.iter().take(2).map(|s| s.service.key).collect();
