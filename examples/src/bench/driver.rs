@@ -180,11 +180,17 @@ pub fn drive(args: &[String]) -> Result<(), String> {
             res.stop(3 * n);
             latency_extras(&mut res, lat);
         }
-        ("batched", "create") => {
+        ("batched" | "prebuilt", "create") => {
             let (s, d) = (num(a, 0)?, num(a, 1)?);
             let ipvs = Ipvs::new().map_err(|e| e.to_string())?;
+            // "prebuilt": the operations exist before the clock starts, as the
+            // floor's requests do; "batched" builds them on the clock
+            let prebuilt = (contender == "prebuilt").then(|| create_ops(s, d));
             res.start();
-            let ops = create_ops(s, d);
+            let ops = match prebuilt {
+                Some(ops) => ops,
+                None => create_ops(s, d),
+            };
             let report = ipvs.execute(&ops, BatchMode::Continue);
             res.stop(ops.len());
             check(&report, "batched create")?;

@@ -17,6 +17,8 @@ const STRACE_OUT: &str = "/dev/shm/ipvs-bench-strace.txt";
 
 struct Opts {
     runs: usize,
+    /// Milliseconds to wait after preparing each run, before starting it.
+    settle_ms: u64,
     smoke: bool,
     strace: bool,
     only: Option<Vec<String>>,
@@ -121,6 +123,7 @@ impl RowResult {
 fn parse_opts(args: &[String]) -> Result<Opts, String> {
     let mut o = Opts {
         runs: 5,
+        settle_ms: 0,
         smoke: false,
         strace: true,
         only: None,
@@ -141,6 +144,10 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         match args[i].as_str() {
             "--runs" => {
                 o.runs = val(i)?.parse().map_err(|e| format!("--runs: {e}"))?;
+                i += 1;
+            }
+            "--settle" => {
+                o.settle_ms = val(i)?.parse().map_err(|e| format!("--settle: {e}"))?;
                 i += 1;
             }
             "--smoke" => o.smoke = true,
@@ -261,6 +268,15 @@ fn workloads(o: &Opts) -> Vec<Workload> {
             full,
             false,
             own("batched", s, d),
+        ));
+        e.push(entry(
+            "ours-prebuilt",
+            "ours: Ipvs::execute (Continue), operations built before the clock",
+            s,
+            d,
+            full,
+            false,
+            own("prebuilt", s, d),
         ));
         let (s1, d1, sc) = cap_size(s, d, cap_1by1);
         e.push(entry(
@@ -973,6 +989,11 @@ impl Ctx<'_> {
                 self.populate(e.s, e.d)?;
             }
         }
+        if self.o.settle_ms > 0 {
+            // let the kernel finish freeing the previous run's table (RCU
+            // callbacks, the namespace's cleanup work) before the clock starts
+            std::thread::sleep(std::time::Duration::from_millis(self.o.settle_ms));
+        }
         let (argv, stdin, expect_lines) = self.argv(&e.cmd);
         let child = measure(&argv, stdin.as_deref(), strace)?;
         if let Some(n) = expect_lines {
@@ -1148,9 +1169,14 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
     let _ = writeln!(m, "- VM load average after the run: `{}`", vm_load.trim());
     let _ = writeln!(
         m,
-        "- runs per figure: {} (median shown){}; harness wall time {:.0} s",
+        "- runs per figure: {} (median shown){}; {}harness wall time {:.0} s",
         o.runs,
         if o.smoke { ", SMOKE sizes" } else { "" },
+        if o.settle_ms > 0 {
+            format!("{} ms pause after each run's preparation; ", o.settle_ms)
+        } else {
+            String::new()
+        },
         elapsed
     );
     let _ = writeln!(m, "- syscalls: one extra run under `strace -f -c`, counting sendmsg + recvmsg + sendto + recvfrom of the whole child (setup included)\n");
