@@ -14,7 +14,7 @@ use ipvs::conn::{self, ConnProtocol, Table};
 use ipvs::rules::{self, Format, Rule};
 use ipvs::{Destination, DestinationEntry, Namespace, Service, ServiceEntry};
 
-use crate::support::TestNs;
+use crate::support::{is_listing, settled, TestNs};
 
 /// Runs a command with stdin text; kills it if it outlives `limit`.
 fn run_timed(cmd: &str, args: &[&str], stdin: &str, limit: Duration) -> Output {
@@ -68,7 +68,11 @@ fn in_ns(ns: &TestNs, cmd: &str, args: &[&str]) -> String {
 
 /// `ipvsadm args` inside `ns`, bounded in time.
 fn adm(ns: &TestNs, args: &[&str]) -> String {
-    in_ns(ns, "ipvsadm", args)
+    if is_listing(args) {
+        settled(|| in_ns(ns, "ipvsadm", args))
+    } else {
+        in_ns(ns, "ipvsadm", args)
+    }
 }
 
 /// `ip -n NS args`, bounded in time.

@@ -34,6 +34,47 @@ fn check(what: String, out: Output) -> String {
     stdout
 }
 
+/// Whether `ipvsadm ARGS` lists the service table (`-S`, `-L`): the listings
+/// that [`settled`] reads twice. Connection listings (`-c`) and counters
+/// (`--stats`, `--rate`) change by themselves and are read once.
+pub fn is_listing(args: &[&str]) -> bool {
+    let table = args.first().is_some_and(|a| {
+        a.starts_with("-S")
+            || a.starts_with("-L")
+            || a.starts_with("-l")
+            || *a == "--save"
+            || *a == "--list"
+    });
+    let moving = args.iter().any(|a| {
+        matches!(*a, "-c" | "--connection" | "--stats" | "--rate")
+            || (a.starts_with("-L") && a.contains('c'))
+    });
+    table && !moving
+}
+
+/// Reads a listing until two reads in a row are the same, at most ten times.
+///
+/// The kernel's service hash table is shared by every network namespace and a
+/// dump resumes by skipping as many entries (of all namespaces) as it already
+/// visited, without flagging the dump as interrupted. While other tests add or
+/// delete services in their own namespaces, a single `ipvsadm -Sn` can
+/// therefore print one of this namespace's services twice (seen in CI on 6.12:
+/// a service line and its real server line repeated), which `ipvsadm` does not
+/// filter. The library drops such repeats itself (`Ipvs::services`); the
+/// referee's reading is made stable here instead, so that the referee is still
+/// read verbatim.
+pub fn settled(read: impl Fn() -> String) -> String {
+    let mut last = read();
+    for _ in 0..10 {
+        let next = read();
+        if next == last {
+            return next;
+        }
+        last = next;
+    }
+    panic!("a listing did not read the same twice in a row in ten tries; last:\n{last}");
+}
+
 impl TestNs {
     /// Creates a fresh namespace with `lo` up.
     pub fn new() -> Self {
@@ -77,9 +118,15 @@ impl TestNs {
         )
     }
 
-    /// `ipvsadm ARGS` inside the namespace; panics unless it succeeds.
+    /// `ipvsadm ARGS` inside the namespace; panics unless it succeeds. A
+    /// listing (`-S`, `-L`) is read until two reads in a row agree: see
+    /// [`settled`].
     pub fn ipvsadm(&self, args: &[&str]) -> String {
-        self.exec("ipvsadm", args)
+        if is_listing(args) {
+            settled(|| self.exec("ipvsadm", args))
+        } else {
+            self.exec("ipvsadm", args)
+        }
     }
 
     /// `ipvsadm -Sn` inside the namespace, as lines.
