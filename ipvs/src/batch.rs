@@ -6,7 +6,12 @@
 //! the requests in order and answers every failure with the failing request's
 //! sequence number, so when the barrier's acknowledgement arrives every
 //! request of the chunk without an error reply succeeded. Each error is
-//! attributed to exactly the request that caused it.
+//! attributed to exactly the request that caused it. If a `sendmsg` fails,
+//! none of its requests reached the kernel: the first operation of that chunk
+//! carries the error ([`OpOutcome::Failed`]); the rest of the chunk and every
+//! later operation are [`OpOutcome::NotAttempted`]. If the replies of a
+//! chunk cannot be read, its operations not reported failed are
+//! [`OpOutcome::Unknown`] and every later operation is not attempted.
 //!
 //! In [`BatchMode::StopOnError`] the operations are sent one at a time, each
 //! acknowledged, because the kernel executes every request of a `sendmsg`
@@ -470,44 +475,35 @@ fn sequential(t: &mut Transport, buf: &mut Vec<u8>, family: u16, ops: &[Operatio
 }
 
 fn pipelined(t: &mut Transport, buf: &mut Vec<u8>, family: u16, ops: &[Operation]) -> BatchReport {
-    let mut outcomes: Vec<Option<OpOutcome>> = (0..ops.len()).map(|_| None).collect();
+    // One outcome per operation, pushed in order as each is handled: an
+    // operation that is sent is recorded as done at once, and a reply that
+    // reports its failure overwrites that (a request that asks for no
+    // acknowledgement gets a reply only when it fails).
+    let mut outcomes: Vec<OpOutcome> = Vec::with_capacity(ops.len());
     let mut sent: Vec<usize> = Vec::new(); // op index per sequence offset in the chunk
-    let mut i = 0;
-    let mut broken: Option<Error> = None;
-    while i < ops.len() {
-        if let Some(e) = &broken {
-            for o in outcomes.iter_mut().skip(i) {
-                if o.is_none() {
-                    *o = Some(OpOutcome::NotAttempted);
-                }
-            }
-            let _ = e;
-            break;
-        }
+    while outcomes.len() < ops.len() {
         buf.clear();
         sent.clear();
         // reserve generously; unused numbers are simply skipped
-        let remaining = (ops.len() - i).min(u32::MAX as usize / 2) as u32;
+        let remaining = (ops.len() - outcomes.len()).min(u32::MAX as usize / 2) as u32;
         let base = t.reserve_seqs(remaining);
         let mut last_start = 0;
-        while i < ops.len() && buf.len() < CHUNK_BYTES {
+        while outcomes.len() < ops.len() && buf.len() < CHUNK_BYTES {
+            let i = outcomes.len();
             let op = &ops[i];
-            if let Err(e) = op.validate() {
-                outcomes[i] = Some(OpOutcome::Failed(e));
-                i += 1;
-                continue;
-            }
             let start = buf.len();
             let seq = base.wrapping_add(sent.len() as u32);
-            if let Err(e) = op.encode(buf, family, 0, seq) {
-                buf.truncate(start);
-                outcomes[i] = Some(OpOutcome::Failed(e));
-                i += 1;
-                continue;
+            match op.validate().and_then(|()| op.encode(buf, family, 0, seq)) {
+                Ok(()) => {
+                    last_start = start;
+                    sent.push(i);
+                    outcomes.push(OpOutcome::Done);
+                }
+                Err(e) => {
+                    buf.truncate(start);
+                    outcomes.push(OpOutcome::Failed(e));
+                }
             }
-            last_start = start;
-            sent.push(i);
-            i += 1;
         }
         if sent.is_empty() {
             continue;
@@ -518,39 +514,31 @@ fn pipelined(t: &mut Transport, buf: &mut Vec<u8>, family: u16, ops: &[Operation
         buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
         let barrier = base.wrapping_add(sent.len() as u32 - 1);
         if let Err(e) = t.send(buf) {
+            // nothing of this chunk reached the kernel (a netlink datagram is
+            // taken whole or not at all): its first operation carries why,
+            // the others, and everything after, were not attempted
             for &k in &sent {
-                outcomes[k] = Some(OpOutcome::NotAttempted);
+                outcomes[k] = OpOutcome::NotAttempted;
             }
-            broken = Some(e);
-            continue;
+            outcomes[sent[0]] = OpOutcome::Failed(e);
+            break;
         }
-        match collect(t, base, barrier, &sent, ops, &mut outcomes) {
-            Ok(()) => {
-                for &k in &sent {
-                    if outcomes[k].is_none() {
-                        outcomes[k] = Some(OpOutcome::Done);
-                    }
+        if let Err(e) = collect(t, base, barrier, &sent, ops, &mut outcomes) {
+            // replies not read: what was not reported failed is unknown
+            for &k in &sent {
+                if outcomes[k].is_done() {
+                    outcomes[k] = OpOutcome::Unknown(Error::protocol(
+                        ops[k].context(),
+                        format!("sent, but the batch's replies were lost: {e}"),
+                    ));
                 }
             }
-            Err(e) => {
-                for &k in &sent {
-                    if outcomes[k].is_none() {
-                        outcomes[k] = Some(OpOutcome::Unknown(Error::protocol(
-                            ops[k].context(),
-                            format!("sent, but the batch's replies were lost: {e}"),
-                        )));
-                    }
-                }
-                broken = Some(e);
-            }
+            break;
         }
     }
-    BatchReport {
-        outcomes: outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or(OpOutcome::NotAttempted))
-            .collect(),
-    }
+    // after a broken exchange, the rest is not attempted
+    outcomes.resize_with(ops.len(), || OpOutcome::NotAttempted);
+    BatchReport { outcomes }
 }
 
 /// Reads replies until the barrier's acknowledgement; records each error on its operation.
@@ -560,7 +548,7 @@ fn collect(
     barrier: u32,
     sent: &[usize],
     ops: &[Operation],
-    outcomes: &mut [Option<OpOutcome>],
+    outcomes: &mut [OpOutcome],
 ) -> Result<()> {
     let pid = t.pid();
     loop {
@@ -577,9 +565,7 @@ fn collect(
             };
             let code = nla::get_u32("error code", payload)? as i32;
             if code != 0 {
-                outcomes[k] = Some(OpOutcome::Failed(
-                    ops[k].kernel_error(code.saturating_neg()),
-                ));
+                outcomes[k] = OpOutcome::Failed(ops[k].kernel_error(code.saturating_neg()));
             }
             if h.seq == barrier {
                 finished = true;

@@ -174,25 +174,42 @@ impl fmt::Display for Plan {
 /// removals (or drains), updates and additions; then destination removals and
 /// service deletions for services that go (destinations first); timeouts last.
 pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
-    // a key listed twice in `current`: the last wins (as a map built from it)
-    let mut cur: FastMap<&ServiceKey, &TableService> = fasthash::map(current.services.len());
+    let all = matches!(opts.scope, Scope::All);
+    let in_scope = |k: &ServiceKey| all || opts.scope.contains(k);
+    // a key listed twice in `current`: the last wins (as a map built from it);
+    // the flag says whether the key was met in `desired` (or already planned
+    // for deletion), so one map serves both directions
+    let mut cur: FastMap<&ServiceKey, (&TableService, bool)> =
+        fasthash::map(current.services.len());
     for s in &current.services {
-        cur.insert(&s.service.key, s);
+        cur.insert(&s.service.key, (s, false));
     }
-    // desired, first occurrence of a key wins; kept in the caller's order
-    let mut want_keys: FastSet<&ServiceKey> = fasthash::set(desired.services.len());
-    let want: Vec<&TableService> = desired
-        .services
-        .iter()
-        .filter(|s| opts.scope.contains(&s.service.key) && want_keys.insert(&s.service.key))
-        .collect();
+    // keys of `desired` that are not in `current`, to plan each once
+    let mut added: FastSet<&ServiceKey> = fasthash::set(0);
+    let mut matched = 0; // keys of `cur` met in `desired`
 
     let mut svc_ops = Vec::new();
     let mut dest_ops = Vec::new();
-    for ws in &want {
-        let key = ws.service.key;
-        match cur.get(&key) {
+    // desired, first occurrence of a key wins; kept in the caller's order
+    for ws in &desired.services {
+        let key = &ws.service.key;
+        if !in_scope(key) {
+            continue;
+        }
+        match cur.get_mut(key) {
+            Some((_, true)) => {} // listed twice in `desired`: the first wins
+            Some((cs, seen)) => {
+                *seen = true;
+                matched += 1;
+                if cs.service != ws.service {
+                    svc_ops.push(Operation::UpdateService(ws.service.clone()));
+                }
+                diff_destinations(*key, &cs.destinations, &ws.destinations, opts, &mut dest_ops);
+            }
             None => {
+                if !added.insert(key) {
+                    continue;
+                }
                 svc_ops.push(Operation::AddService(ws.service.clone()));
                 let mut dseen = HashSet::new();
                 for d in ws
@@ -200,24 +217,27 @@ pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
                     .iter()
                     .filter(|d| dseen.insert((d.addr, d.port)))
                 {
-                    dest_ops.push(Operation::AddDestination(key, *d));
+                    dest_ops.push(Operation::AddDestination(*key, *d));
                 }
-            }
-            Some(cs) => {
-                if cs.service != ws.service {
-                    svc_ops.push(Operation::UpdateService(ws.service.clone()));
-                }
-                diff_destinations(key, &cs.destinations, &ws.destinations, opts, &mut dest_ops);
             }
         }
     }
     let mut del_ops = Vec::new();
-    for cs in &current.services {
+    // every current service is wanted (the usual reconcile): nothing to delete
+    let none_left = matched == cur.len();
+    for cs in current.services.iter().take(if none_left { 0 } else { usize::MAX }) {
         let key = cs.service.key;
-        if !opts.scope.contains(&key) || want_keys.contains(&key) {
+        if !in_scope(&key) {
             continue;
         }
-        for d in &cs.destinations {
+        let Some((last, seen)) = cur.get_mut(&key) else {
+            continue;
+        };
+        if *seen {
+            continue; // wanted, or already planned for deletion
+        }
+        *seen = true;
+        for d in &last.destinations {
             del_ops.push(Operation::DeleteDestination(key, d.addr, d.port));
         }
         del_ops.push(Operation::DeleteService(key));

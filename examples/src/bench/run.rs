@@ -77,6 +77,8 @@ struct Workload {
 
 #[derive(Clone, Default)]
 struct Sample {
+    /// The round of the workload it ran in (see `Ctx::workload`).
+    round: usize,
     wall: f64,
     user: f64,
     sys: f64,
@@ -867,6 +869,7 @@ fn measure(argv: &[String], stdin: Option<&str>, strace: bool) -> Result<Child, 
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let mut sample = Sample {
+        round: 0,
         wall,
         user: tv(ru.ru_utime),
         sys: tv(ru.ru_stime),
@@ -1027,36 +1030,64 @@ impl Ctx<'_> {
         Ok(child.sample)
     }
 
-    fn entry(&self, w: &Workload, e: &Entry) -> RowResult {
-        let mut r = RowResult {
-            workload: w.id.clone(),
-            entry: e.clone(),
-            samples: Vec::new(),
-            syscalls: None,
-            error: None,
-        };
-        if w.kind == Kind::List {
-            if let Err(err) = ns_fresh().and_then(|()| self.populate(e.s, e.d)) {
-                r.error = Some(err);
-                return r;
+    /// Every entry of a workload, interleaved: round r runs each entry once,
+    /// starting from entry r (mod the number of entries), so that a slow
+    /// stretch of the machine or the kernel's cleanup of an earlier table
+    /// falls on every contender alike rather than on whichever row ran then.
+    /// Each sample records its round; [`paired`] compares two rows round by round.
+    fn workload(&self, w: &Workload) -> Vec<RowResult> {
+        let mut rows: Vec<RowResult> = w
+            .entries
+            .iter()
+            .map(|e| RowResult {
+                workload: w.id.clone(),
+                entry: e.clone(),
+                samples: Vec::new(),
+                syscalls: None,
+                error: None,
+            })
+            .collect();
+        // listing workloads read a table prepared once per size; rows of
+        // different (bounded) sizes re-prepare it when their turn comes
+        let mut listed: Option<(usize, usize)> = None;
+        let mut prepare_listing = |e: &Entry| -> Result<(), String> {
+            if w.kind == Kind::List && listed != Some((e.s, e.d)) {
+                listed = None;
+                ns_fresh().and_then(|()| self.populate(e.s, e.d))?;
+                listed = Some((e.s, e.d));
             }
-        }
-        for i in 0..self.o.runs {
-            match self.once(w, e, false, i == 0) {
-                Ok(s) => r.samples.push(s),
-                Err(err) => {
-                    r.error = Some(err);
-                    return r;
+            Ok(())
+        };
+        let n = rows.len();
+        for round in 0..self.o.runs {
+            for j in 0..n {
+                let r = &mut rows[(round + j) % n];
+                if r.error.is_some() {
+                    continue;
+                }
+                let e = r.entry.clone();
+                match prepare_listing(&e).and_then(|()| self.once(w, &e, false, round == 0)) {
+                    Ok(mut sample) => {
+                        sample.round = round;
+                        r.samples.push(sample);
+                    }
+                    Err(err) => r.error = Some(err),
                 }
             }
         }
         if self.o.strace {
-            match self.once(w, e, true, false).and_then(|_| strace_calls()) {
-                Ok(n) => r.syscalls = Some(n),
-                Err(err) => eprintln!("  strace run failed: {err}"),
+            for r in rows.iter_mut().filter(|r| r.error.is_none()) {
+                let e = r.entry.clone();
+                match prepare_listing(&e)
+                    .and_then(|()| self.once(w, &e, true, false))
+                    .and_then(|_| strace_calls())
+                {
+                    Ok(n) => r.syscalls = Some(n),
+                    Err(err) => eprintln!("  {} strace run failed: {err}", e.id),
+                }
             }
         }
-        r
+        rows
     }
 }
 
@@ -1074,8 +1105,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut results = Vec::new();
     for w in workloads(&o) {
         eprintln!("== {} ({})", w.title, w.id);
-        for e in &w.entries {
-            let r = ctx.entry(&w, e);
+        for r in ctx.workload(&w) {
+            let e = &r.entry;
             match &r.error {
                 Some(err) => eprintln!("  {:<16} FAILED: {err}", e.id),
                 None => eprintln!(
@@ -1149,6 +1180,32 @@ fn fmt_t(s: f64) -> String {
     }
 }
 
+/// The median, over the rounds both rows ran in, of `a`'s time per operation
+/// divided by `b`'s in the same round: a ratio that a slow stretch of the
+/// machine cannot skew, since both sides of each quotient ran minutes apart
+/// at most (see `Ctx::workload`).
+fn paired(a: &RowResult, b: &RowResult) -> Option<f64> {
+    let (na, nb) = (a.entry.ops.max(1) as f64, b.entry.ops.max(1) as f64);
+    let mut q: Vec<f64> = a
+        .samples
+        .iter()
+        .filter_map(|sa| {
+            let sb = b.samples.iter().find(|sb| sb.round == sa.round)?;
+            (sb.wall > 0.0).then(|| (sa.wall / na) / (sb.wall / nb))
+        })
+        .collect();
+    if q.is_empty() {
+        return None;
+    }
+    q.sort_by(|x, y| x.total_cmp(y));
+    let n = q.len();
+    Some(if n % 2 == 1 {
+        q[n / 2]
+    } else {
+        (q[n / 2 - 1] + q[n / 2]) / 2.0
+    })
+}
+
 fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
     let mut m = String::new();
     let kernel = sh("uname", &["-r"]).unwrap_or_default();
@@ -1169,7 +1226,7 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
     let _ = writeln!(m, "- VM load average after the run: `{}`", vm_load.trim());
     let _ = writeln!(
         m,
-        "- runs per figure: {} (median shown){}; {}harness wall time {:.0} s",
+        "- runs per figure: {} (median shown), in interleaved rounds (each round runs every contender of a workload once, starting one further along each round){}; {}harness wall time {:.0} s",
         o.runs,
         if o.smoke { ", SMOKE sizes" } else { "" },
         if o.settle_ms > 0 {
@@ -1203,7 +1260,7 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
             let _ = writeln!(m, "| contender | ops | p50 | p99 | add svc p50/p99 | add dest p50/p99 | del svc p50/p99 | syscalls/op | user | sys | peak RSS |");
             let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|");
         } else {
-            let _ = writeln!(m, "| contender | size | ops | median | min–max | per op | ops/s | syscalls/op | user (share) | sys | peak RSS | × floor |");
+            let _ = writeln!(m, "| contender | size | ops | median | min–max | per op | ops/s | syscalls/op | user (share) | sys | peak RSS | × floor (paired) |");
             let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|---|");
         }
         for r in &rows {
@@ -1253,7 +1310,8 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
                 .iter()
                 .fold((f64::MAX, 0f64), |(a, b), s| (a.min(s.wall), b.max(s.wall)));
             let xf = floor
-                .map(|f| format!("{:.2}", r.per_op() / f.per_op()))
+                .and_then(|f| paired(r, f))
+                .map(|x| format!("{x:.2}"))
                 .unwrap_or_else(|| "-".into());
             let share = if user + sys > 0.0 {
                 100.0 * user / (user + sys)
@@ -1324,7 +1382,12 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
 }
 
 fn targets(res: &[RowResult]) -> String {
-    let mut m = String::from("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
+    let mut m = String::from(
+        "### Targets\n\nA ratio between two contenders is paired: the median, over the rounds, of \
+         their times per operation divided within the same round (the ratio of the two medians \
+         follows in brackets). The reconcile bound compares medians of its own run.\n\n\
+         | target | measured | met |\n|---|---|---|\n",
+    );
     let mut line = |what: String, measured: String, ok: Option<bool>| {
         let v = match ok {
             Some(true) => "yes",
@@ -1343,18 +1406,21 @@ fn targets(res: &[RowResult]) -> String {
         else {
             continue;
         };
-        let x = ours.per_op() / floor.per_op();
+        let x = paired(ours, floor).unwrap_or(f64::NAN);
         line(
             format!("{w}: batched within 1.2x of the floor"),
-            format!("{x:.2}x"),
+            format!(
+                "{x:.2}x (medians: {:.2}x)",
+                ours.per_op() / floor.per_op()
+            ),
             Some(x <= 1.2),
         );
         for (id, want) in [("ipvsadm", 20.0), ("moby", 7.0)] {
             if let Some(c) = find(res, w, id) {
-                let x = c.per_op() / ours.per_op();
+                let x = paired(c, ours).unwrap_or(f64::NAN);
                 line(
                     format!("{w}: batched ≥ {want}x faster than {id}"),
-                    format!("{x:.1}x"),
+                    format!("{x:.1}x (medians: {:.1}x)", c.per_op() / ours.per_op()),
                     Some(x >= want),
                 );
             }
@@ -1380,10 +1446,10 @@ fn targets(res: &[RowResult]) -> String {
     if let Some(ours) = find(res, "list-16000x1", "ours-batched") {
         for (id, want) in [("ipvsadm", 3.5), ("moby", 2.0)] {
             if let Some(c) = find(res, "list-16000x1", id) {
-                let x = c.per_op() / ours.per_op();
+                let x = paired(c, ours).unwrap_or(f64::NAN);
                 line(
                     format!("list-16000x1: Table::read ≥ {want}x faster than {id}"),
-                    format!("{x:.2}x"),
+                    format!("{x:.2}x (medians: {:.2}x)", c.per_op() / ours.per_op()),
                     Some(x >= want),
                 );
             }
@@ -1411,7 +1477,7 @@ fn targets(res: &[RowResult]) -> String {
         "list-1000x16",
     ] {
         if let (Some(ours), Some(py)) = (find(res, w, "ours-py"), find(res, w, "pyroute2")) {
-            let x = py.per_op() / ours.per_op();
+            let x = paired(py, ours).unwrap_or(f64::NAN);
             line(
                 format!("{w}: our Python binding ≥ 100x faster than pyroute2"),
                 format!("{x:.0}x"),
