@@ -552,9 +552,9 @@ fn collect(
 ) -> Result<()> {
     let pid = t.pid();
     loop {
-        let n = t.recv()?;
+        let part = t.recv()?;
         let mut finished = false;
-        for m in nla::Messages::new(t.received(n)) {
+        for m in nla::Messages::new(t.received(part)) {
             let (h, payload) = m?;
             if h.ty != nla::NLMSG_ERROR || (h.pid != pid && h.pid != 0) {
                 continue;

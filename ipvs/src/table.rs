@@ -204,7 +204,13 @@ pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
                 if cs.service != ws.service {
                     svc_ops.push(Operation::UpdateService(ws.service.clone()));
                 }
-                diff_destinations(*key, &cs.destinations, &ws.destinations, opts, &mut dest_ops);
+                diff_destinations(
+                    *key,
+                    &cs.destinations,
+                    &ws.destinations,
+                    opts,
+                    &mut dest_ops,
+                );
             }
             None => {
                 if !added.insert(key) {
@@ -225,7 +231,11 @@ pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
     let mut del_ops = Vec::new();
     // every current service is wanted (the usual reconcile): nothing to delete
     let none_left = matched == cur.len();
-    for cs in current.services.iter().take(if none_left { 0 } else { usize::MAX }) {
+    for cs in current
+        .services
+        .iter()
+        .take(if none_left { 0 } else { usize::MAX })
+    {
         let key = cs.service.key;
         if !in_scope(&key) {
             continue;

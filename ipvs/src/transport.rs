@@ -4,6 +4,7 @@
 //! carry one of our sequence numbers, fit the receive buffer (no truncation)
 //! and, for dumps, not be interrupted. Waits are bounded by a receive timeout.
 
+use std::ops::Range;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -62,6 +63,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Receive buffer for one datagram: dumps are read with a large buffer so the
 /// kernel packs many entries per round.
 const RECV_BUF: usize = 256 * 1024;
+/// Datagrams one receive call may return (`recvmmsg`). Two, because a dump
+/// that fits one datagram is followed at once by its `NLMSG_DONE` in a second:
+/// the kernel queues that while the first is read, so one call gets both.
+const RECV_PARTS: usize = 2;
 /// Socket buffer sizes asked for (batches queue many replies).
 const SOCK_BUF: i32 = 8 * 1024 * 1024;
 
@@ -70,7 +75,10 @@ pub(crate) struct Transport {
     sock: NlSocket,
     pid: u32,
     seq: u32,
+    /// `RECV_PARTS` receive buffers of `RECV_BUF` bytes, one after the other.
     rbuf: Vec<u8>,
+    /// A datagram received but not handed out yet (the second of a call).
+    pending: Option<Result<Range<usize>>>,
     timeout: Duration,
 }
 
@@ -135,7 +143,8 @@ impl Transport {
             sock,
             pid,
             seq: seed | 1,
-            rbuf: vec![0; RECV_BUF],
+            rbuf: vec![0; RECV_BUF * RECV_PARTS],
+            pending: None,
             timeout: DEFAULT_TIMEOUT,
         };
         t.set_timeout(DEFAULT_TIMEOUT)?;
@@ -229,25 +238,53 @@ impl Transport {
         Ok(())
     }
 
-    /// Receives one datagram from the kernel; datagrams from any other sender are dropped.
-    pub(crate) fn recv(&mut self) -> Result<usize> {
+    /// Receives one datagram from the kernel; datagrams from any other sender
+    /// are dropped. Returns where it lies in the receive buffer (see
+    /// [`Transport::received`]), valid until the next call.
+    ///
+    /// One system call (`recvmmsg`) takes up to [`RECV_PARTS`] datagrams that
+    /// are already queued; the ones after the first are handed out by the
+    /// following calls without a system call.
+    pub(crate) fn recv(&mut self) -> Result<Range<usize>> {
+        if let Some(next) = self.pending.take() {
+            return next;
+        }
         loop {
-            // SAFETY: zeroed sockaddr_nl is a valid value.
-            let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-            let mut alen = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
-            // SAFETY: recvfrom into our buffer with its true length and a
-            // sockaddr_nl-sized address buffer.
-            let n = unsafe {
-                libc::recvfrom(
+            // SAFETY: zeroed sockaddr_nl, iovec and mmsghdr are valid values;
+            // every pointer is set below before use.
+            let mut addrs: [libc::sockaddr_nl; RECV_PARTS] = unsafe { std::mem::zeroed() };
+            let mut iovs: [libc::iovec; RECV_PARTS] = unsafe { std::mem::zeroed() };
+            let mut hdrs: [libc::mmsghdr; RECV_PARTS] = unsafe { std::mem::zeroed() };
+            for (i, part) in self
+                .rbuf
+                .chunks_exact_mut(RECV_BUF)
+                .enumerate()
+                .take(RECV_PARTS)
+            {
+                iovs[i] = libc::iovec {
+                    iov_base: part.as_mut_ptr().cast(),
+                    iov_len: RECV_BUF,
+                };
+            }
+            for i in 0..RECV_PARTS {
+                hdrs[i].msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_nl).cast();
+                hdrs[i].msg_hdr.msg_namelen =
+                    std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+                hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
+                hdrs[i].msg_hdr.msg_iovlen = 1;
+            }
+            // SAFETY: RECV_PARTS headers, each pointing at its own live address
+            // and at its own RECV_BUF-byte part of rbuf; no timeout pointer.
+            let got = unsafe {
+                libc::recvmmsg(
                     self.sock.as_raw_fd(),
-                    self.rbuf.as_mut_ptr().cast(),
-                    self.rbuf.len(),
-                    libc::MSG_TRUNC,
-                    (&mut addr as *mut libc::sockaddr_nl).cast(),
-                    &mut alen,
+                    hdrs.as_mut_ptr(),
+                    RECV_PARTS as libc::c_uint,
+                    libc::MSG_TRUNC | libc::MSG_WAITFORONE,
+                    std::ptr::null_mut(),
                 )
             };
-            if n < 0 {
+            if got < 0 {
                 let e = std::io::Error::last_os_error();
                 match e.raw_os_error() {
                     Some(libc::EINTR) => continue,
@@ -263,21 +300,25 @@ impl Transport {
                     _ => return Err(Error::io("receiving a netlink reply", e)),
                 }
             }
-            let n = n as usize;
-            if n > self.rbuf.len() {
-                return Err(Error::protocol(
-                    "receiving a netlink reply",
-                    format!(
-                        "reply of {n} bytes truncated to the {}-byte buffer",
-                        self.rbuf.len()
-                    ),
-                ));
-            }
-            if addr.nl_pid != 0 {
-                // not from the kernel: forged or misdirected, never trusted
+            // a datagram not from the kernel is forged or misdirected, never trusted
+            let mut parts = (0..(got as usize).min(RECV_PARTS))
+                .filter(|&i| addrs[i].nl_pid == 0)
+                .map(|i| {
+                    let n = hdrs[i].msg_len as usize;
+                    if n > RECV_BUF || hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                        Err(Error::protocol(
+                            "receiving a netlink reply",
+                            format!("reply of {n} bytes truncated to the {RECV_BUF}-byte buffer"),
+                        ))
+                    } else {
+                        Ok(i * RECV_BUF..i * RECV_BUF + n)
+                    }
+                });
+            let Some(first) = parts.next() else {
                 continue;
-            }
-            return Ok(n);
+            };
+            self.pending = parts.next();
+            return first;
         }
     }
 
@@ -293,9 +334,9 @@ impl Transport {
     ) -> Result<(), Failure> {
         self.send(msg)?;
         loop {
-            let n = self.recv()?;
+            let part = self.recv()?;
             let data = std::mem::take(&mut self.rbuf);
-            let res = Self::walk(&data[..n], seq, dump, self.pid, &mut on_msg);
+            let res = Self::walk(&data[part], seq, dump, self.pid, &mut on_msg);
             self.rbuf = data;
             if let Some(done) = res? {
                 return done;
@@ -360,8 +401,8 @@ impl Transport {
         Ok(None)
     }
 
-    /// Raw access for pipelined batches: the receive buffer after [`Transport::recv`].
-    pub(crate) fn received(&self, n: usize) -> &[u8] {
-        &self.rbuf[..n]
+    /// Raw access for pipelined batches: a datagram [`Transport::recv`] returned.
+    pub(crate) fn received(&self, part: Range<usize>) -> &[u8] {
+        &self.rbuf[part]
     }
 }

@@ -20,8 +20,16 @@ pub struct RawSock {
     fd: OwnedFd,
     family: u16,
     seq: u32,
+    /// Two receive buffers of `PART` bytes (see `recv`).
     rbuf: Vec<u8>,
+    /// The second datagram of the last `recvmmsg`, not handed out yet.
+    pending: Option<std::ops::Range<usize>>,
+    /// The send buffer size last set.
+    sndbuf: usize,
 }
+
+/// Bytes per receive buffer.
+const PART: usize = 1 << 20;
 
 fn errno(what: &str) -> String {
     format!("{what}: {}", std::io::Error::last_os_error())
@@ -80,7 +88,9 @@ impl RawSock {
             fd,
             family,
             seq: 1,
-            rbuf: vec![0; 1 << 20],
+            rbuf: vec![0; 2 * PART],
+            pending: None,
+            sndbuf: 0,
         })
     }
 
@@ -118,15 +128,34 @@ impl RawSock {
         Ok(buf)
     }
 
-    fn recv(&mut self) -> Result<usize, String> {
+    /// One datagram, as a range of `rbuf`. Like the library, one `recvmmsg`
+    /// takes up to two queued datagrams (a short dump and its `NLMSG_DONE`).
+    fn recv(&mut self) -> Result<std::ops::Range<usize>, String> {
+        if let Some(r) = self.pending.take() {
+            return Ok(r);
+        }
         loop {
-            // SAFETY: recv into our buffer with its true length.
+            // SAFETY: zeroed iovec and mmsghdr are valid; pointers set below.
+            let mut iovs: [libc::iovec; 2] = unsafe { std::mem::zeroed() };
+            let mut hdrs: [libc::mmsghdr; 2] = unsafe { std::mem::zeroed() };
+            for (i, part) in self.rbuf.chunks_exact_mut(PART).enumerate().take(2) {
+                iovs[i] = libc::iovec {
+                    iov_base: part.as_mut_ptr().cast(),
+                    iov_len: PART,
+                };
+            }
+            for i in 0..2 {
+                hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
+                hdrs[i].msg_hdr.msg_iovlen = 1;
+            }
+            // SAFETY: two headers, each with its own live PART-byte buffer.
             let n = unsafe {
-                libc::recv(
+                libc::recvmmsg(
                     self.fd.as_raw_fd(),
-                    self.rbuf.as_mut_ptr().cast(),
-                    self.rbuf.len(),
-                    0,
+                    hdrs.as_mut_ptr(),
+                    2,
+                    libc::MSG_WAITFORONE,
+                    std::ptr::null_mut(),
                 )
             };
             if n < 0 {
@@ -134,19 +163,25 @@ impl RawSock {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(format!("recv: {e}"));
+                return Err(format!("recvmmsg: {e}"));
             }
-            return Ok(n as usize);
+            if n >= 2 {
+                self.pending = Some(PART..PART + hdrs[1].msg_len as usize);
+            }
+            return Ok(0..hdrs[0].msg_len as usize);
         }
     }
 
     fn send(&mut self, buf: &[u8]) -> Result<(), String> {
         // one datagram: the socket's send buffer must hold all of it
-        set_int(
-            self.fd.as_raw_fd(),
-            libc::SO_SNDBUFFORCE,
-            (buf.len() + (1 << 16)).min(i32::MAX as usize) as i32,
-        )?;
+        if buf.len() + (1 << 16) > self.sndbuf {
+            self.sndbuf = (buf.len() + (1 << 16)).min(i32::MAX as usize);
+            set_int(
+                self.fd.as_raw_fd(),
+                libc::SO_SNDBUFFORCE,
+                self.sndbuf as i32,
+            )?;
+        }
         // SAFETY: send(2) of a live buffer with its true length.
         let n = unsafe { libc::send(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0) };
         if n < 0 {
@@ -170,9 +205,9 @@ impl RawSock {
         self.send(buf)?;
         let mut errors = 0usize;
         loop {
-            let n = self.recv()?;
+            let part = self.recv()?;
             let mut done = false;
-            for m in nla::Messages::new(&self.rbuf[..n]) {
+            for m in nla::Messages::new(&self.rbuf[part]) {
                 let (h, p) = m.map_err(|e| e.to_string())?;
                 if h.ty == nla::NLMSG_ERROR {
                     let code = p
@@ -227,8 +262,8 @@ impl RawSock {
         self.send(req)?;
         let family = self.family;
         loop {
-            let n = self.recv()?;
-            for m in nla::Messages::new(&self.rbuf[..n]) {
+            let part = self.recv()?;
+            for m in nla::Messages::new(&self.rbuf[part]) {
                 let (h, p) = m.map_err(|e| e.to_string())?;
                 match h.ty {
                     nla::NLMSG_DONE => return Ok(()),

@@ -1409,10 +1409,7 @@ fn targets(res: &[RowResult]) -> String {
         let x = paired(ours, floor).unwrap_or(f64::NAN);
         line(
             format!("{w}: batched within 1.2x of the floor"),
-            format!(
-                "{x:.2}x (medians: {:.2}x)",
-                ours.per_op() / floor.per_op()
-            ),
+            format!("{x:.2}x (medians: {:.2}x)", ours.per_op() / floor.per_op()),
             Some(x <= 1.2),
         );
         for (id, want) in [("ipvsadm", 20.0), ("moby", 7.0)] {

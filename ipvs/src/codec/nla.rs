@@ -75,6 +75,16 @@ pub fn end_msg(buf: &mut [u8], start: usize) -> Result<()> {
     Ok(())
 }
 
+/// The first `N` bytes of an attribute: its 4-byte header (`len`, saturated
+/// at `u16::MAX`, and `ty`), then zeros for the caller's payload.
+#[inline]
+fn attr_start<const N: usize>(len: usize, ty: u16) -> [u8; N] {
+    let mut a = [0u8; N];
+    a[..2].copy_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
+    a[2..4].copy_from_slice(&ty.to_ne_bytes());
+    a
+}
+
 /// Appends an attribute with its padding.
 #[inline]
 pub fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
@@ -84,10 +94,7 @@ pub fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
     let len = NLA_HDRLEN + data.len();
     buf.reserve(align(len));
     // attribute payloads we write are small and bounded by the model
-    let mut h = [0u8; 4];
-    h[..2].copy_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
-    h[2..].copy_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(&h);
+    buf.extend_from_slice(&attr_start::<4>(len, ty));
     buf.extend_from_slice(data);
     buf.extend_from_slice(&[0u8; 3][..align(len) - len]);
 }
@@ -97,9 +104,7 @@ pub fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
 #[inline]
 fn put_small(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
     let n = data.len().min(4);
-    let mut a = [0u8; 8];
-    a[..2].copy_from_slice(&((NLA_HDRLEN + n) as u16).to_ne_bytes());
-    a[2..4].copy_from_slice(&ty.to_ne_bytes());
+    let mut a = attr_start::<8>(NLA_HDRLEN + n, ty);
     a[4..4 + n].copy_from_slice(&data[..n]);
     buf.extend_from_slice(&a);
 }
@@ -107,9 +112,7 @@ fn put_small(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
 /// Appends a 16-byte attribute (an address) in one copy.
 #[inline]
 pub fn put_16(buf: &mut Vec<u8>, ty: u16, data: &[u8; 16]) {
-    let mut a = [0u8; 20];
-    a[..2].copy_from_slice(&20u16.to_ne_bytes());
-    a[2..4].copy_from_slice(&ty.to_ne_bytes());
+    let mut a = attr_start::<20>(20, ty);
     a[4..].copy_from_slice(data);
     buf.extend_from_slice(&a);
 }
@@ -138,10 +141,7 @@ pub fn put_u32(buf: &mut Vec<u8>, ty: u16, v: u32) {
 pub fn put_str(buf: &mut Vec<u8>, ty: u16, s: &str) {
     let len = NLA_HDRLEN + s.len() + 1;
     buf.reserve(align(len));
-    let mut h = [0u8; 4];
-    h[..2].copy_from_slice(&(len.min(u16::MAX as usize) as u16).to_ne_bytes());
-    h[2..].copy_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(&h);
+    buf.extend_from_slice(&attr_start::<4>(len, ty));
     buf.extend_from_slice(s.as_bytes());
     // the NUL and the padding
     buf.extend_from_slice(&[0u8; 4][..align(len) - len + 1]);
@@ -151,9 +151,8 @@ pub fn put_str(buf: &mut Vec<u8>, ty: u16, s: &str) {
 #[inline]
 pub fn begin_nest(buf: &mut Vec<u8>, ty: u16) -> usize {
     let at = buf.len();
-    let mut h = [0u8; 4];
-    h[2..].copy_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
-    buf.extend_from_slice(&h);
+    // the length is written by end_nest
+    buf.extend_from_slice(&attr_start::<4>(0, ty | NLA_F_NESTED));
     at
 }
 
