@@ -301,14 +301,27 @@ impl Ipvs {
     /// # Errors
     /// [`Error::Protocol`] for a reply that cannot be decoded.
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
-        let mut out: Vec<ServiceEntry> = Vec::new();
+        self.list_services(c::decode_service, |e| e.service.key)
+    }
+
+    /// Every service's configuration, without decoding counters (for tables).
+    pub(crate) fn service_configs(&self) -> Result<Vec<Service>> {
+        self.list_services(c::decode_service_config, |s| s.key)
+    }
+
+    fn list_services<T>(
+        &self,
+        decode: impl Fn(&[u8]) -> Result<T>,
+        key: impl Fn(&T) -> ServiceKey,
+    ) -> Result<Vec<T>> {
+        let mut out: Vec<T> = Vec::new();
         self.run(
             cmd::GET_SERVICE,
             true,
             |_| Ok(()),
             |attrs| {
                 if let Some(p) = c::find(attrs, c::cmd_attr::SERVICE)? {
-                    out.push(c::decode_service(p)?);
+                    out.push(decode(p)?);
                 }
                 Ok(())
             },
@@ -318,7 +331,7 @@ impl Ipvs {
         // as many entries as it already sent; a service added or removed
         // meanwhile (in any namespace: the hash table is shared) can make it
         // send one twice. Keep the first.
-        crate::fasthash::dedup_first(&mut out, |e| e.service.key);
+        crate::fasthash::dedup_first(&mut out, key);
         Ok(out)
     }
 
@@ -354,6 +367,22 @@ impl Ipvs {
     /// # Errors
     /// [`Error::Protocol`] for a reply that cannot be decoded.
     pub fn destinations(&self, service: &ServiceKey) -> Result<Vec<DestinationEntry>> {
+        self.list_destinations(service, c::decode_dest, |e| {
+            (e.destination.addr, e.destination.port)
+        })
+    }
+
+    /// A service's destinations, without decoding counters (for tables).
+    pub(crate) fn destination_configs(&self, service: &ServiceKey) -> Result<Vec<Destination>> {
+        self.list_destinations(service, c::decode_dest_config, |d| (d.addr, d.port))
+    }
+
+    fn list_destinations<T>(
+        &self,
+        service: &ServiceKey,
+        decode: impl Fn(&[u8], crate::model::Family) -> Result<T>,
+        id: impl Fn(&T) -> (IpAddr, u16),
+    ) -> Result<Vec<T>> {
         let ctx = || format!("listing destinations of service {service}");
         let fam = service.family();
         let mut out = Vec::new();
@@ -363,16 +392,14 @@ impl Ipvs {
             |b| c::put_service_key_nest(b, service),
             |attrs| {
                 if let Some(p) = c::find(attrs, c::cmd_attr::DEST)? {
-                    out.push(c::decode_dest(p, fam)?);
+                    out.push(decode(p, fam)?);
                 }
                 Ok(())
             },
         )
         .map_err(fail(OpKind::GetDest, ctx, None))?;
         // as for services: a concurrent change can make the kernel repeat an entry
-        crate::fasthash::dedup_first(&mut out, |e: &DestinationEntry| {
-            (e.destination.addr, e.destination.port)
-        });
+        crate::fasthash::dedup_first(&mut out, id);
         Ok(out)
     }
 

@@ -62,15 +62,12 @@ impl Table {
     /// # Errors
     /// Any error of [`Ipvs::services`], [`Ipvs::destinations`] or [`Ipvs::timeouts`].
     pub fn read(ipvs: &Ipvs) -> Result<Table> {
+        // counters are not part of a table: they are not even decoded
         let mut services = Vec::new();
-        for entry in ipvs.services()? {
-            let destinations = ipvs
-                .destinations(&entry.service.key)?
-                .into_iter()
-                .map(|d| d.destination)
-                .collect();
+        for service in ipvs.service_configs()? {
+            let destinations = ipvs.destination_configs(&service.key)?;
             services.push(TableService {
-                service: entry.service,
+                service,
                 destinations,
             });
         }

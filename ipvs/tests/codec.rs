@@ -6,7 +6,7 @@ mod strategies;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipvs::codec::ipvs::{self as c, cmd_attr, svc_attr};
+use ipvs::codec::ipvs::{self as c, cmd_attr, dest_attr, svc_attr};
 use ipvs::codec::nla::{self, Attrs};
 use ipvs::{
     Destination, EncapFlags, Family, Forward, Info, Name, Netmask, Persistence, Protocol,
@@ -185,6 +185,42 @@ fn decodes_golden_config_info_and_daemon() {
     assert_eq!(a, b);
 }
 
+/// The table listing's decoders (no counters) give what the full decoders
+/// give, less the counters, for every golden reply.
+#[test]
+fn config_decoders_match_the_full_decoders() {
+    for hex in [SVC_TCP4, SVC_UDP6, SVC_FWM] {
+        let raw = unhex(hex);
+        let inner = nest(&raw, cmd_attr::SERVICE);
+        let full = c::decode_service(inner).unwrap();
+        assert!(
+            Attrs::new(inner).any(|a| a.unwrap().0 == svc_attr::STATS64),
+            "golden replies carry counters for the config decoder to skip"
+        );
+        assert_eq!(c::decode_service_config(inner).unwrap(), full.service);
+    }
+    for hex in [DEST_MASQ, DEST_DR] {
+        let raw = unhex(hex);
+        let inner = nest(&raw, cmd_attr::DEST);
+        assert_eq!(
+            c::decode_dest_config(inner, Family::Ipv4).unwrap(),
+            c::decode_dest(inner, Family::Ipv4).unwrap().destination
+        );
+    }
+    // a missing required attribute is an error for both
+    let raw = unhex(DEST_MASQ);
+    let inner = nest(&raw, cmd_attr::DEST);
+    let no_addr: Vec<u8> = Attrs::new(inner)
+        .map(|a| a.unwrap())
+        .filter(|(t, _)| *t != dest_attr::ADDR)
+        .fold(Vec::new(), |mut b, (t, p)| {
+            nla::put(&mut b, t, p);
+            b
+        });
+    assert!(c::decode_dest_config(&no_addr, Family::Ipv4).is_err());
+    assert!(c::decode_dest(&no_addr, Family::Ipv4).is_err());
+}
+
 #[test]
 fn unknown_attributes_are_skipped() {
     let raw = unhex(SVC_TCP4);
@@ -216,7 +252,8 @@ proptest! {
         let mut buf = Vec::new();
         c::put_service_nest(&mut buf, &svc).unwrap();
         let got = c::decode_service(nest(&buf, cmd_attr::SERVICE)).unwrap();
-        prop_assert_eq!(got.service, svc);
+        prop_assert_eq!(&got.service, &svc);
+        prop_assert_eq!(c::decode_service_config(nest(&buf, cmd_attr::SERVICE)).unwrap(), svc);
     }
 
     #[test]
@@ -225,6 +262,7 @@ proptest! {
         c::put_dest_nest(&mut buf, &d, true).unwrap();
         let got = c::decode_dest(nest(&buf, cmd_attr::DEST), fam).unwrap();
         prop_assert_eq!(got.destination, d);
+        prop_assert_eq!(c::decode_dest_config(nest(&buf, cmd_attr::DEST), fam).unwrap(), d);
     }
 
     #[test]

@@ -330,6 +330,19 @@ fn pick_stats(stats64: Option<&[u8]>, stats: Option<&[u8]>) -> Result<Stats> {
 /// # Errors
 /// [`Error::Protocol`] when an attribute is malformed or a required one is missing.
 pub fn decode_service(p: &[u8]) -> Result<ServiceEntry> {
+    service_from(p, true)
+}
+
+/// Decodes the attributes inside a SERVICE nest, leaving its counters out
+/// (they are not decoded at all): what a table listing needs.
+///
+/// # Errors
+/// As [`decode_service`].
+pub fn decode_service_config(p: &[u8]) -> Result<Service> {
+    service_from(p, false).map(|e| e.service)
+}
+
+fn service_from(p: &[u8], with_stats: bool) -> Result<ServiceEntry> {
     let (mut af, mut proto, mut addr, mut port, mut fwmark) = (None, None, None, None, None);
     let (mut sched, mut flags, mut timeout, mut netmask, mut pe) = (None, 0u32, 0u32, None, None);
     let (mut stats, mut stats64) = (None, None);
@@ -408,7 +421,11 @@ pub fn decode_service(p: &[u8]) -> Result<ServiceEntry> {
             persistence,
             pe,
         },
-        stats: pick_stats(stats64, stats)?,
+        stats: if with_stats {
+            pick_stats(stats64, stats)?
+        } else {
+            Stats::default()
+        },
     })
 }
 
@@ -418,6 +435,19 @@ pub fn decode_service(p: &[u8]) -> Result<ServiceEntry> {
 /// # Errors
 /// [`Error::Protocol`] when an attribute is malformed or a required one is missing.
 pub fn decode_dest(p: &[u8], service_family: Family) -> Result<DestinationEntry> {
+    dest_from(p, service_family, true)
+}
+
+/// Decodes the attributes inside a DEST nest, leaving its counters and
+/// connection counts out: what a table listing needs.
+///
+/// # Errors
+/// As [`decode_dest`].
+pub fn decode_dest_config(p: &[u8], service_family: Family) -> Result<Destination> {
+    dest_from(p, service_family, false).map(|e| e.destination)
+}
+
+fn dest_from(p: &[u8], service_family: Family, with_stats: bool) -> Result<DestinationEntry> {
     let ctx = "decoding a destination";
     let (mut addr, mut port, mut fwd, mut weight, mut uth, mut lth) =
         (None, 0u16, 0u32, 0u32, 0u32, 0u32);
@@ -488,7 +518,11 @@ pub fn decode_dest(p: &[u8], service_family: Family) -> Result<DestinationEntry>
         active_conns: active,
         inactive_conns: inact,
         persistent_conns: persist,
-        stats: pick_stats(stats64, stats)?,
+        stats: if with_stats {
+            pick_stats(stats64, stats)?
+        } else {
+            Stats::default()
+        },
     })
 }
 
