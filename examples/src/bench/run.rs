@@ -810,7 +810,7 @@ fn measure(argv: &[String], stdin: Option<&str>, strace: bool) -> Result<Child, 
             "-o",
             STRACE_OUT,
             "-e",
-            "trace=sendmsg,recvmsg,sendto,recvfrom",
+            "trace=sendmsg,recvmsg,sendto,recvfrom,sendmmsg,recvmmsg",
         ]));
     }
     full.extend(argv.iter().cloned());
@@ -897,13 +897,19 @@ fn measure(argv: &[String], stdin: Option<&str>, strace: bool) -> Result<Child, 
     Ok(Child { sample, stdout })
 }
 
+/// The system calls that move netlink messages, each counted once per call
+/// (a `recvmmsg` that returns two datagrams is one call).
+const SOCKET_CALLS: [&str; 6] = [
+    "sendmsg", "recvmsg", "sendto", "recvfrom", "sendmmsg", "recvmmsg",
+];
+
 fn strace_calls() -> Result<u64, String> {
     let text = std::fs::read_to_string(STRACE_OUT).map_err(|e| format!("strace output: {e}"))?;
     let mut n = 0;
     for line in text.lines() {
         let w: Vec<&str> = line.split_whitespace().collect();
         if let Some(name) = w.last() {
-            if ["sendmsg", "recvmsg", "sendto", "recvfrom"].contains(name) && w.len() >= 5 {
+            if SOCKET_CALLS.contains(name) && w.len() >= 5 {
                 n += w[3].parse::<u64>().unwrap_or(0);
             }
         }
@@ -1236,7 +1242,7 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
         },
         elapsed
     );
-    let _ = writeln!(m, "- syscalls: one extra run under `strace -f -c`, counting sendmsg + recvmsg + sendto + recvfrom of the whole child (setup included)\n");
+    let _ = writeln!(m, "- syscalls: one extra run under `strace -f -c`, counting sendmsg + recvmsg + sendto + recvfrom + sendmmsg + recvmmsg of the whole child (setup included)\n");
 
     let mut workload_ids: Vec<&str> = Vec::new();
     for r in res {
