@@ -226,13 +226,14 @@ pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
         }
     }
     let mut del_ops = Vec::new();
-    // every current service is wanted (the usual reconcile): nothing to delete
-    let none_left = matched == cur.len();
-    for cs in current
-        .services
-        .iter()
-        .take(if none_left { 0 } else { usize::MAX })
-    {
+    // when every current service is wanted (the usual reconcile) there is
+    // nothing to delete and no need to look the services up again
+    let candidates: &[TableService] = if matched == cur.len() {
+        &[]
+    } else {
+        &current.services
+    };
+    for cs in candidates {
         let key = cs.service.key;
         if !in_scope(&key) {
             continue;
