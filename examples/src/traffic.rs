@@ -11,12 +11,13 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::lab::{Netns, Result};
+use crate::lab::{in_namespace, Netns, Result};
 
 /// How long a client waits to connect or for an answer.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -27,6 +28,8 @@ const SERVER_IDLE: Duration = Duration::from_secs(60);
 pub struct Server {
     name: String,
     port: u16,
+    /// The namespace it listens in (by name), to check that it stopped.
+    ns: String,
     stop: Arc<AtomicBool>,
     conns: Arc<Mutex<HashMap<u64, TcpStream>>>,
     thread: Option<JoinHandle<()>>,
@@ -101,10 +104,18 @@ impl Server {
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
                     }
                 }
+                // Stop listening now, whoever else holds the descriptor: a
+                // child process forked by another thread keeps a copy until
+                // it execs, and while it does, dropping `listener` alone
+                // leaves the port accepting handshakes (a "failed" server
+                // that still answers a health probe).
+                // SAFETY: shutdown(2) on the listener's own open descriptor.
+                unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
             })?;
         Ok(Server {
             name: name.into(),
             port,
+            ns: ns.name().to_owned(),
             stop,
             conns,
             thread: Some(thread),
@@ -124,14 +135,30 @@ impl Server {
     /// Stops listening and resets every open connection, like a crashed process.
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let Some(t) = self.thread.take() else {
+            return; // stopped before
+        };
+        let _ = t.join();
         if let Ok(mut all) = self.conns.lock() {
             for (_, c) in all.drain() {
                 let _ = c.shutdown(Shutdown::Both);
             }
         }
+        self.wait_refused();
+    }
+
+    /// Waits (up to 2 s) until a connection to the port is refused, so that
+    /// whoever stopped the server sees it stopped.
+    fn wait_refused(&self) {
+        let to = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let _ = in_namespace(&self.ns, || {
+            for _ in 0..200 {
+                match TcpStream::connect_timeout(&to, Duration::from_millis(200)) {
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+                    _ => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
     }
 }
 
