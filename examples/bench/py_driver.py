@@ -179,9 +179,8 @@ def main():
         S, D, pct = args[0], args[1], args[2]
         desired = h.desired(S, D, pct)
         t = time.perf_counter_ns()
-        cur = h.h.table()
-        res["read_ns"] = time.perf_counter_ns() - t
-        plan = h.m.diff(cur, desired)
+        plan = h.h.plan(desired)
+        res["plan_ns"] = time.perf_counter_ns() - t
         h.check(h.h.apply_plan(plan))
         ops = len(plan)
     elif work == "reconcile":

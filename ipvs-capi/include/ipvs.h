@@ -446,7 +446,7 @@ typedef struct ipvs_handle ipvs_handle;
 
 /**
  * The ordered operations that turn one table into another, from
- * ipvs_plan_diff() or ipvs_converge(). Released by ipvs_plan_free().
+ * ipvs_plan_diff(), ipvs_read_plan() or ipvs_converge(). Released by ipvs_plan_free().
  */
 typedef struct ipvs_plan ipvs_plan;
 
@@ -1770,6 +1770,22 @@ void ipvs_plan_free(struct ipvs_plan *plan);
 ipvs_result ipvs_apply_plan(const struct ipvs_handle *handle,
                             const struct ipvs_plan *plan,
                             struct ipvs_batch_report **report_out);
+
+/**
+ * Reads the kernel's current table and plans the way to `desired` (as
+ * ipvs_plan_diff() with `flags`) without applying anything: the dry run of
+ * ipvs_converge(). For a large table the planning runs on a second thread
+ * while the table is read. On success `*plan_out` receives a plan owned by
+ * the caller (ipvs_plan_free()). `desired` is only read.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `desired` NULL or a live table;
+ * `plan_out` NULL or writable.
+ */
+ipvs_result ipvs_read_plan(const struct ipvs_handle *handle,
+                           const struct ipvs_table *desired,
+                           uint32_t flags,
+                           struct ipvs_plan **plan_out);
 
 /**
  * Reads the kernel's current table, plans the way to `desired` (as

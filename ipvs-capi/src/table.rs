@@ -38,7 +38,7 @@ pub struct ipvs_table {
 }
 
 /// The ordered operations that turn one table into another, from
-/// ipvs_plan_diff() or ipvs_converge(). Released by ipvs_plan_free().
+/// ipvs_plan_diff(), ipvs_read_plan() or ipvs_converge(). Released by ipvs_plan_free().
 #[allow(non_camel_case_types)]
 pub struct ipvs_plan {
     plan: Plan,
@@ -434,7 +434,7 @@ pub unsafe extern "C" fn ipvs_plan_text(
 pub unsafe extern "C" fn ipvs_plan_free(plan: *mut ipvs_plan) {
     guard_value((), || {
         if !plan.is_null() {
-            // SAFETY: made by Box::into_raw in ipvs_plan_diff / ipvs_converge.
+            // SAFETY: made by Box::into_raw in ipvs_plan_diff, ipvs_read_plan or ipvs_converge.
             drop(unsafe { Box::from_raw(plan) });
         }
     })
@@ -462,6 +462,35 @@ pub unsafe extern "C" fn ipvs_apply_plan(
         let r = Box::into_raw(Box::new(report_from(&h.ipvs.apply_plan(&p.plan))));
         // SAFETY: checked non-NULL.
         unsafe { put(ro, r) };
+        Ok(())
+    })
+}
+
+/// Reads the kernel's current table and plans the way to `desired` (as
+/// ipvs_plan_diff() with `flags`) without applying anything: the dry run of
+/// ipvs_converge(). For a large table the planning runs on a second thread
+/// while the table is read. On success `*plan_out` receives a plan owned by
+/// the caller (ipvs_plan_free()). `desired` is only read.
+///
+/// # Safety
+/// `handle` must be NULL or a live handle; `desired` NULL or a live table;
+/// `plan_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ipvs_read_plan(
+    handle: *const ipvs_handle,
+    desired: *const ipvs_table,
+    flags: u32,
+    plan_out: *mut *mut ipvs_plan,
+) -> ipvs_result {
+    guard("ipvs_read_plan", || {
+        // SAFETY: the caller's promise.
+        let (h, d) = unsafe { (arg(handle, "handle")?, arg(desired, "desired")?) };
+        let po = out(plan_out, "plan_out")?;
+        let opts = diff_options(&d.table, flags)?;
+        let plan = h.ipvs.plan(&d.table, &opts)?;
+        let p = Box::into_raw(Box::new(ipvs_plan { plan }));
+        // SAFETY: checked non-NULL.
+        unsafe { put(po, p) };
         Ok(())
     })
 }

@@ -191,6 +191,12 @@ static void converges_to_a_json_table(void) {
                        "-A -u 10.0.0.2:53 -s wlc\n";
     CHECK_SAVED(want);
 
+    /* the dry run: nothing to do, and nothing applied */
+    ipvs_plan *dry = NULL;
+    REQUIRE_OK(ipvs_read_plan(h, desired, 0, &dry));
+    CHECK(ipvs_plan_len(dry) == 0);
+    ipvs_plan_free(dry);
+
     /* converging again has nothing to do */
     ipvs_plan *again = NULL;
     REQUIRE_OK(ipvs_converge(h, desired, 0, &again, &r));
@@ -200,6 +206,16 @@ static void converges_to_a_json_table(void) {
 
     /* drift (someone deletes a server) is repaired by converge; plan_out is optional */
     SH_OK("ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80 && ipvsadm -A -u 10.0.0.7:7");
+    REQUIRE_OK(ipvs_read_plan(h, desired, 0, &dry));
+    REQUIRE_OK(ipvs_plan_text(dry, &text));
+    CHECK_STR(text, "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 2\n"
+                    "ipvsadm -D -u 10.0.0.7:7\n");
+    ipvs_string_free(text);
+    ipvs_plan_free(dry);
+    CHECK_SAVED("-A -t 10.0.0.1:80 -s rr\n"
+                "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 1\n"
+                "-A -u 10.0.0.2:53 -s wlc\n"
+                "-A -u 10.0.0.7:7 -s wlc\n");
     REQUIRE_OK(ipvs_converge(h, desired, 0, NULL, &r));
     CHECK(ipvs_batch_report_len(r) == 2 && ipvs_batch_report_done(r) == 2);
     ipvs_batch_report_free(r);
@@ -284,6 +300,11 @@ static void tables_from_rules_and_back(void) {
     CHECK_RESULT(ipvs_table_to_json(NULL, &json), IPVS_RESULT_NULL_PARAMETER);
     CHECK_RESULT(ipvs_plan_diff(NULL, t, 0, &p), IPVS_RESULT_NULL_PARAMETER);
     CHECK_RESULT(ipvs_converge(h, NULL, 0, NULL, &r), IPVS_RESULT_NULL_PARAMETER);
+    ipvs_plan *dry = NULL;
+    CHECK_RESULT(ipvs_read_plan(h, t, 0, NULL), IPVS_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(ipvs_read_plan(NULL, t, 0, &dry), IPVS_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(ipvs_read_plan(h, t, 0x80, &dry), IPVS_RESULT_INVALID_INPUT);
+    CHECK(dry == NULL);
     CHECK_RESULT(ipvs_converge(h, t, 0, NULL, NULL), IPVS_RESULT_NULL_PARAMETER);
     CHECK(ipvs_table_service_count(NULL) == 0 && ipvs_plan_len(NULL) == 0);
     ipvs_table_free(NULL);

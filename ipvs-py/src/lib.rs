@@ -166,10 +166,14 @@ type Raised = Arc<Mutex<Option<PyErr>>>;
 
 /// Plans with `table::diff`, then raises the scope predicate's exception, if any.
 fn plan(current: &Table, desired: &Table, opts: &(DiffOptions, Raised)) -> PyResult<table::Plan> {
-    let plan = table::diff(current, desired, &opts.0);
-    match opts.1.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    raised_or(&opts.1, table::diff(current, desired, &opts.0))
+}
+
+/// `value`, unless a scope predicate raised meanwhile: then what it raised.
+fn raised_or<T>(raised: &Raised, value: T) -> PyResult<T> {
+    match raised.lock().unwrap_or_else(|p| p.into_inner()).take() {
         Some(e) => Err(e),
-        None => Ok(plan),
+        None => Ok(value),
     }
 }
 

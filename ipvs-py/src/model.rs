@@ -1952,15 +1952,41 @@ fn handle_converge<'py>(
     scope: Option<&Bound<'py, PyAny>>,
     drain_before_remove: bool,
 ) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec<PyOutcome>)> {
-    let desired = table_in(desired)?;
-    let opts = diff_options(scope, drain_before_remove)?;
-    // read (GIL released), plan (with the GIL: a predicate may run Python),
-    // apply (GIL released); nothing is applied when the predicate raised
-    let current = handle.get().run(py, Table::read)?;
-    let plan = crate::plan(&current, &desired, &opts)?;
+    let plan = read_plan(py, handle, desired, scope, drain_before_remove)?;
     let h = handle.get().get()?;
     let report = py.allow_threads(|| h.apply_plan(&plan));
     Ok((operations_out(py, plan.operations)?, outcomes(py, report)))
+}
+
+/// Reads the current table and plans the way to `desired` (a dry run of
+/// `handle_converge`).
+#[pyfunction]
+#[pyo3(signature = (handle, desired, scope=None, drain_before_remove=false))]
+fn handle_plan<'py>(
+    py: Python<'py>,
+    handle: &Bound<'py, Handle>,
+    desired: &Bound<'py, PyAny>,
+    scope: Option<&Bound<'py, PyAny>>,
+    drain_before_remove: bool,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let plan = read_plan(py, handle, desired, scope, drain_before_remove)?;
+    operations_out(py, plan.operations)
+}
+
+/// `Ipvs::plan` with the GIL released: a scope predicate takes the GIL
+/// itself (from the planning thread) and what it raises is raised here,
+/// before anything is applied.
+fn read_plan<'py>(
+    py: Python<'py>,
+    handle: &Bound<'py, Handle>,
+    desired: &Bound<'py, PyAny>,
+    scope: Option<&Bound<'py, PyAny>>,
+    drain_before_remove: bool,
+) -> PyResult<table::Plan> {
+    let desired = table_in(desired)?;
+    let (opts, raised) = diff_options(scope, drain_before_remove)?;
+    let plan = handle.get().run(py, |h| h.plan(&desired, &opts))?;
+    crate::raised_or(&raised, plan)
 }
 
 /// Plans the operations turning `current` into `desired` (`ipvs.Table`s);
@@ -2035,6 +2061,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(handle_execute, m)?)?;
     m.add_function(wrap_pyfunction!(handle_table, m)?)?;
     m.add_function(wrap_pyfunction!(handle_converge, m)?)?;
+    m.add_function(wrap_pyfunction!(handle_plan, m)?)?;
     m.add_function(wrap_pyfunction!(table_diff, m)?)?;
     m.add_function(wrap_pyfunction!(table_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(plan_display, m)?)?;

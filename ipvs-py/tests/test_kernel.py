@@ -469,6 +469,35 @@ def test_converge_applies_nothing_when_the_scope_predicate_raises(netns: Netns, 
     assert sorted(netns.saved()) == ["-A -t 10.0.0.1:80 -s wlc", "-A -t 10.0.0.9:22 -s wlc"]
 
 
+def test_plan_of_a_large_table_equals_the_diff_of_its_listing_and_applies_nothing(netns: Netns, lb: ipvs.Ipvs) -> None:
+    # 600 services: planned on a second thread while the table is read
+    O = ipvs.Operation
+    keys = [ipvs.ServiceKey.tcp(f"10.3.{i // 200}.{i % 200 + 1}", 80) for i in range(600)]
+    assert lb.execute([O.add_service(ipvs.Service(k)) for k in keys]).ok
+    before = netns.saved()
+    desired = ipvs.Table([ipvs.TableService(ipvs.Service(k, scheduler="rr" if i % 7 == 0 else "wlc"), []) for i, k in enumerate(keys[50:])])
+    plan = lb.plan(desired)
+    assert plan == ipvs.diff(lb.table(), desired)
+    assert len(plan) == 50 + len([i for i in range(50, 600) if i % 7 == 0])
+    kept = set(keys[:300])
+    assert lb.plan(desired, scope=lambda k: k in kept) == ipvs.diff(lb.table(), desired, scope=kept)
+    calls = 0
+
+    def broken(k: ipvs.ServiceKey) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 400:
+            raise RuntimeError("undecided")
+        return True
+
+    with pytest.raises(RuntimeError, match="undecided"):
+        lb.plan(desired, scope=broken)
+    with pytest.raises(RuntimeError, match="undecided"):
+        calls = 0
+        lb.converge(desired, scope=broken)
+    assert netns.saved() == before
+
+
 def test_rules_text_of_a_table_built_with_ipvsadm_equals_ipvsadm_sn(netns: Netns, lb: ipvs.Ipvs) -> None:
     netns.ipvsadm("-A", "-t", "192.168.1.1:80", "-s", "rr")
     netns.ipvsadm("-a", "-t", "192.168.1.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "3", "-x", "100", "-y", "50")

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{BatchMode, BatchReport, Operation};
 use crate::error::Result;
-use crate::fasthash::{self, FastMap, FastSet};
+use crate::fasthash::{self, FastMap};
 use crate::handle::Ipvs;
 use crate::model::{Destination, Service, ServiceKey, Timeouts};
 
@@ -171,94 +171,156 @@ impl fmt::Display for Plan {
 /// removals (or drains), updates and additions; then destination removals and
 /// service deletions for services that go (destinations first); timeouts last.
 pub fn diff(current: &Table, desired: &Table, opts: &DiffOptions) -> Plan {
-    let all = matches!(opts.scope, Scope::All);
-    let in_scope = |k: &ServiceKey| all || opts.scope.contains(k);
-    // a key listed twice in `current`: the last wins (as a map built from it);
-    // the flag says whether the key was met in `desired` (or already planned
-    // for deletion), so one map serves both directions
-    let mut cur: FastMap<&ServiceKey, (&TableService, bool)> =
-        fasthash::map(current.services.len());
+    let mut d = Differ::new(desired, opts);
     for s in &current.services {
-        cur.insert(&s.service.key, (s, false));
+        d.current(s);
     }
-    // keys of `desired` that are not in `current`, to plan each once
-    let mut added: FastSet<&ServiceKey> = fasthash::set(0);
-    let mut matched = 0; // keys of `cur` met in `desired`
+    d.finish(current.timeouts)
+}
 
-    let mut svc_ops = Vec::new();
-    let mut dest_ops = Vec::new();
-    // desired, first occurrence of a key wins; kept in the caller's order
-    for ws in &desired.services {
-        let key = &ws.service.key;
-        if !in_scope(key) {
-            continue;
+/// What [`Differ`] knows of one service of the desired table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Out of scope, or a later listing of a key (the first one wins).
+    Skip,
+    /// Wanted; not met in the current table (yet).
+    Missing,
+    /// Wanted and met in the current table.
+    Met,
+}
+
+/// The planner behind [`diff`], fed the current table one service at a time,
+/// in any order, as it is read: [`Ipvs::plan`] diffs on one thread while
+/// another reads the table. `finish` gives the plan [`diff`] gives.
+pub(crate) struct Differ<'d> {
+    desired: &'d Table,
+    opts: &'d DiffOptions,
+    /// The index in `desired.services` of each wanted key's first listing.
+    index: FastMap<&'d ServiceKey, usize>,
+    /// Per service of `desired`.
+    want: Vec<Want>,
+    /// Met services that need operations, by desired index: the service's
+    /// own update (if any) and the range of its operations in `dest_ops`.
+    changed: Vec<(usize, Option<Operation>, std::ops::Range<usize>)>,
+    dest_ops: Vec<Operation>,
+    /// Current services in scope that are not wanted, in the order first met,
+    /// with the operations deleting them (of the last listing met).
+    gone: Vec<(ServiceKey, Vec<Operation>)>,
+    gone_at: FastMap<ServiceKey, usize>,
+}
+
+impl<'d> Differ<'d> {
+    pub(crate) fn new(desired: &'d Table, opts: &'d DiffOptions) -> Self {
+        let all = matches!(opts.scope, Scope::All);
+        let n = desired.services.len();
+        let mut index = fasthash::map(n);
+        let mut want = Vec::with_capacity(n);
+        for (i, ws) in desired.services.iter().enumerate() {
+            let key = &ws.service.key;
+            let w = if (all || opts.scope.contains(key)) && !index.contains_key(key) {
+                index.insert(key, i);
+                Want::Missing
+            } else {
+                Want::Skip
+            };
+            want.push(w);
         }
-        match cur.get_mut(key) {
-            Some((_, true)) => {} // listed twice in `desired`: the first wins
-            Some((cs, seen)) => {
-                *seen = true;
-                matched += 1;
-                if cs.service != ws.service {
-                    svc_ops.push(Operation::UpdateService(ws.service.clone()));
-                }
-                diff_destinations(
-                    *key,
-                    &cs.destinations,
-                    &ws.destinations,
-                    opts,
-                    &mut dest_ops,
-                );
+        Differ {
+            desired,
+            opts,
+            index,
+            want,
+            changed: Vec::new(),
+            dest_ops: Vec::new(),
+            gone: Vec::new(),
+            gone_at: fasthash::map(0),
+        }
+    }
+
+    /// One service of the current table. A key met twice: the last listing wins.
+    pub(crate) fn current(&mut self, cs: &TableService) {
+        let key = &cs.service.key;
+        if let Some(&i) = self.index.get(key) {
+            if self.want[i] == Want::Met {
+                // met before: forget what was planned against that listing
+                self.changed.retain(|c| c.0 != i);
             }
+            self.want[i] = Want::Met;
+            let ws = &self.desired.services[i];
+            let update =
+                (cs.service != ws.service).then(|| Operation::UpdateService(ws.service.clone()));
+            let from = self.dest_ops.len();
+            diff_destinations(
+                *key,
+                &cs.destinations,
+                &ws.destinations,
+                self.opts,
+                &mut self.dest_ops,
+            );
+            if update.is_some() || self.dest_ops.len() > from {
+                self.changed.push((i, update, from..self.dest_ops.len()));
+            }
+            return;
+        }
+        if !matches!(self.opts.scope, Scope::All) && !self.opts.scope.contains(key) {
+            return;
+        }
+        let mut ops = Vec::with_capacity(cs.destinations.len() + 1);
+        for d in &cs.destinations {
+            ops.push(Operation::DeleteDestination(*key, d.addr, d.port));
+        }
+        ops.push(Operation::DeleteService(*key));
+        match self.gone_at.get(key) {
+            Some(&at) => self.gone[at].1 = ops,
             None => {
-                if !added.insert(key) {
-                    continue;
-                }
-                svc_ops.push(Operation::AddService(ws.service.clone()));
-                let mut dseen = HashSet::new();
-                for d in ws
-                    .destinations
-                    .iter()
-                    .filter(|d| dseen.insert((d.addr, d.port)))
-                {
-                    dest_ops.push(Operation::AddDestination(*key, *d));
-                }
+                self.gone_at.insert(*key, self.gone.len());
+                self.gone.push((*key, ops));
             }
         }
     }
-    let mut del_ops = Vec::new();
-    // when every current service is wanted (the usual reconcile) there is
-    // nothing to delete and no need to look the services up again
-    let candidates: &[TableService] = if matched == cur.len() {
-        &[]
-    } else {
-        &current.services
-    };
-    for cs in candidates {
-        let key = cs.service.key;
-        if !in_scope(&key) {
-            continue;
+
+    /// The plan; `timeouts` are the current table's.
+    pub(crate) fn finish(mut self, timeouts: Option<Timeouts>) -> Plan {
+        self.changed.sort_unstable_by_key(|c| c.0);
+        let mut svc_ops = Vec::new();
+        let mut dest_ops = Vec::new();
+        let mut changed = self.changed.into_iter().peekable();
+        for (i, w) in self.want.iter().enumerate() {
+            match w {
+                Want::Skip => {}
+                Want::Met => {
+                    if let Some((_, update, range)) = changed.next_if(|c| c.0 == i) {
+                        svc_ops.extend(update);
+                        dest_ops.extend_from_slice(&self.dest_ops[range]);
+                    }
+                }
+                Want::Missing => {
+                    let ws = &self.desired.services[i];
+                    let key = ws.service.key;
+                    svc_ops.push(Operation::AddService(ws.service.clone()));
+                    let mut dseen = HashSet::new();
+                    for d in ws
+                        .destinations
+                        .iter()
+                        .filter(|d| dseen.insert((d.addr, d.port)))
+                    {
+                        dest_ops.push(Operation::AddDestination(key, *d));
+                    }
+                }
+            }
         }
-        let Some((last, seen)) = cur.get_mut(&key) else {
-            continue;
-        };
-        if *seen {
-            continue; // wanted, or already planned for deletion
+        let mut operations = svc_ops;
+        operations.extend(dest_ops);
+        for (_, ops) in self.gone {
+            operations.extend(ops);
         }
-        *seen = true;
-        for d in &last.destinations {
-            del_ops.push(Operation::DeleteDestination(key, d.addr, d.port));
+        if let Some(t) = self.desired.timeouts {
+            if timeouts != Some(t) {
+                operations.push(Operation::SetTimeouts(t));
+            }
         }
-        del_ops.push(Operation::DeleteService(key));
+        Plan { operations }
     }
-    let mut operations = svc_ops;
-    operations.extend(dest_ops);
-    operations.extend(del_ops);
-    if let Some(t) = desired.timeouts {
-        if current.timeouts != Some(t) {
-            operations.push(Operation::SetTimeouts(t));
-        }
-    }
-    Plan { operations }
 }
 
 fn diff_destinations(
@@ -382,9 +444,88 @@ impl Ipvs {
     /// # Errors
     /// Only when the current table cannot be read; the plan's own failures are in the report.
     pub fn converge(&self, desired: &Table, opts: &DiffOptions) -> Result<(Plan, BatchReport)> {
-        let current = Table::read(self)?;
-        let plan = diff(&current, desired, opts);
+        let plan = self.plan(desired, opts)?;
         let report = self.apply_plan(&plan);
         Ok((plan, report))
     }
+
+    /// Reads the current table and plans the way to `desired` (a dry run of
+    /// [`Ipvs::converge`]): the plan `diff(&Table::read(self)?, desired, opts)`
+    /// gives, sooner.
+    ///
+    /// Reading a table is one request per service (the kernel lists
+    /// destinations one service at a time) and the time goes to the kernel;
+    /// for a large table the planning runs on a second thread meanwhile, so
+    /// that the plan is ready almost as soon as the table is read.
+    ///
+    /// ```no_run
+    /// use ipvs::table::{DiffOptions, Table};
+    /// # fn main() -> ipvs::Result<()> {
+    /// let ipvs = ipvs::Ipvs::new()?;
+    /// let desired = Table::default();
+    /// print!("{}", ipvs.plan(&desired, &DiffOptions::default())?); // in ipvsadm's words
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Table::read`]; no plan when the table cannot be read whole.
+    pub fn plan(&self, desired: &Table, opts: &DiffOptions) -> Result<Plan> {
+        let services = self.service_configs()?;
+        // the current timeouts matter only when some are wanted
+        let timeouts = |ipvs: &Ipvs| match desired.timeouts {
+            Some(_) => ipvs.timeouts().map(Some),
+            None => Ok(None),
+        };
+        if services.len() < PARALLEL_PLAN_MIN {
+            let mut d = Differ::new(desired, opts);
+            for service in services {
+                let destinations = self.destination_configs(&service.key)?;
+                d.current(&TableService {
+                    service,
+                    destinations,
+                });
+            }
+            return Ok(d.finish(timeouts(self)?));
+        }
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<TableService>>();
+            let planner = scope.spawn(move || {
+                let mut d = Differ::new(desired, opts);
+                for part in rx {
+                    for s in &part {
+                        d.current(s);
+                    }
+                }
+                d
+            });
+            let read = (|| {
+                let mut part = Vec::with_capacity(PLAN_PART);
+                for service in services {
+                    let destinations = self.destination_configs(&service.key)?;
+                    part.push(TableService {
+                        service,
+                        destinations,
+                    });
+                    if part.len() == PLAN_PART {
+                        // the planner ends only when `tx` is dropped: it is there
+                        let _ =
+                            tx.send(std::mem::replace(&mut part, Vec::with_capacity(PLAN_PART)));
+                    }
+                }
+                let _ = tx.send(part);
+                timeouts(self)
+            })();
+            drop(tx);
+            let d = planner
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            Ok(d.finish(read?))
+        })
+    }
 }
+
+/// Tables of fewer services are planned on the reading thread.
+const PARALLEL_PLAN_MIN: usize = 256;
+/// Services handed to the planning thread at a time.
+const PLAN_PART: usize = 64;

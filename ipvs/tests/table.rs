@@ -255,3 +255,38 @@ fn a_destination_listed_twice_first_wins_for_new_and_existing_services() {
         vec![Operation::UpdateDestination(key, d(1))]
     );
 }
+
+/// A service listed twice in either table: in `desired` the first listing
+/// wins, in `current` the last (as a map built from it would hold); a service
+/// to delete goes where it was first listed, with the last listing's
+/// destinations.
+#[test]
+fn a_service_listed_twice_first_wins_in_desired_last_in_current() {
+    let desired = Table {
+        services: vec![svc(1, &[(1, 1)]), svc(1, &[(1, 9)]), svc(3, &[])],
+        timeouts: None,
+    };
+    let current = Table {
+        services: vec![
+            svc(2, &[(5, 1)]),
+            svc(1, &[(1, 7)]),
+            svc(4, &[]),
+            svc(1, &[(1, 1)]),
+            svc(2, &[(6, 1)]),
+        ],
+        timeouts: None,
+    };
+    let plan = diff(&current, &desired, &DiffOptions::default());
+    let key = |p| svc(p, &[]).service.key;
+    let dest = |p, h| Destination::new(Ipv4Addr::new(10, 0, 1, h), p);
+    assert_eq!(
+        plan.operations,
+        vec![
+            Operation::AddService(Service::new(key(3))),
+            Operation::DeleteDestination(key(2), dest(2, 6).addr, 2),
+            Operation::DeleteService(key(2)),
+            Operation::DeleteService(key(4)),
+        ],
+        "{plan}"
+    );
+}

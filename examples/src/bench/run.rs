@@ -95,6 +95,16 @@ struct RowResult {
 }
 
 impl RowResult {
+    /// User time as a share (%) of all CPU time, pooled over the runs. The
+    /// kernel splits a process's CPU time between user and system by what it
+    /// finds at each tick (250 Hz here), so a 60 ms run is judged on about 15
+    /// samples; the runs' samples together are the steadier estimate.
+    fn user_share(&self) -> Option<f64> {
+        let u: f64 = self.samples.iter().map(|s| s.user).sum();
+        let s: f64 = self.samples.iter().map(|s| s.sys).sum();
+        (u + s > 0.0).then(|| 100.0 * u / (u + s))
+    }
+
     fn med(&self, f: impl Fn(&Sample) -> f64) -> f64 {
         let mut v: Vec<f64> = self.samples.iter().map(f).collect();
         v.sort_by(|a, b| a.total_cmp(b));
@@ -466,8 +476,17 @@ fn workloads(o: &Opts) -> Vec<Workload> {
         };
         let mut e = vec![
             entry(
+                "ours-read",
+                "ours: Table::read only (the listing, for the bound)",
+                s,
+                d,
+                s,
+                false,
+                own("read"),
+            ),
+            entry(
                 "ours-batched",
-                "ours: Table::read + diff + apply_plan",
+                "ours: Ipvs::plan (read and diff at once) + apply_plan",
                 s,
                 d,
                 s,
@@ -476,7 +495,7 @@ fn workloads(o: &Opts) -> Vec<Workload> {
             ),
             entry(
                 "ours-1by1",
-                "ours: Table::read + diff + apply one by one",
+                "ours: Ipvs::plan + apply one by one",
                 s,
                 d,
                 s,
@@ -513,7 +532,7 @@ fn workloads(o: &Opts) -> Vec<Workload> {
             v.extend(a(s));
             e.push(entry(
                 "ours-py",
-                "ours (Python): Ipvs.table + diff + apply_plan",
+                "ours (Python): Ipvs.plan + apply_plan",
                 s,
                 d,
                 s,
@@ -778,6 +797,50 @@ fn sh(cmd: &str, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// CPU time of the whole machine from `/proc/stat`: (busy, total) in ticks.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    let total: u64 = v.iter().take(8).sum();
+    Some((total - idle, total))
+}
+
+/// Waits until the machine is idle (under 5% busy over 200 ms), at most
+/// 5 s: a namespace deleted by the previous run is destroyed by the kernel
+/// in the background (its IPVS table freed, RCU callbacks run), and a run
+/// timed while that work goes on is slowed by it.
+fn wait_idle() {
+    let t0 = Instant::now();
+    let deadline = t0 + std::time::Duration::from_secs(5);
+    let Some(mut last) = cpu_ticks() else {
+        return;
+    };
+    loop {
+        if Instant::now() >= deadline {
+            eprintln!(
+                "  (the machine stayed busy: timing anyway after {:?})",
+                t0.elapsed()
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let Some(now) = cpu_ticks() else {
+            return;
+        };
+        let (busy, total) = (now.0 - last.0, now.1 - last.1);
+        if total > 0 && busy * 100 < total * 5 {
+            return;
+        }
+        last = now;
+    }
+}
+
 fn ns_drop() {
     if Path::new("/run/netns").join(NS).exists() {
         if let Ok(h) = Ipvs::open(Namespace::Named(NS.into())) {
@@ -1002,6 +1065,7 @@ impl Ctx<'_> {
             // let the kernel finish freeing the previous run's table (RCU
             // callbacks, the namespace's cleanup work) before the clock starts
             std::thread::sleep(std::time::Duration::from_millis(self.o.settle_ms));
+            wait_idle();
         }
         let (argv, stdin, expect_lines) = self.argv(&e.cmd);
         let child = measure(&argv, stdin.as_deref(), strace)?;
@@ -1319,13 +1383,16 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
                 .and_then(|f| paired(r, f))
                 .map(|x| format!("{x:.2}"))
                 .unwrap_or_else(|| "-".into());
-            let share = if user + sys > 0.0 {
-                100.0 * user / (user + sys)
-            } else {
-                0.0
-            };
+            let share = r.user_share().unwrap_or(0.0);
             let mut label = format!("{}{star}", r.entry.label);
-            if is_reconcile && r.samples.iter().any(|s| s.extra.contains_key("read_ns")) {
+            if is_reconcile && r.samples.iter().any(|s| s.extra.contains_key("plan_ns")) {
+                let _ = write!(
+                    label,
+                    " (plan {}, apply {})",
+                    fmt_t(r.extra("plan_ns") / 1e9),
+                    fmt_t(r.extra("apply_ns") / 1e9)
+                );
+            } else if is_reconcile && r.samples.iter().any(|s| s.extra.contains_key("read_ns")) {
                 let _ = write!(label, " (read {})", fmt_t(r.extra("read_ns") / 1e9));
             }
             let _ = writeln!(
@@ -1391,7 +1458,10 @@ fn targets(res: &[RowResult]) -> String {
     let mut m = String::from(
         "### Targets\n\nA ratio between two contenders is paired: the median, over the rounds, of \
          their times per operation divided within the same round (the ratio of the two medians \
-         follows in brackets). The reconcile bound compares medians of its own run.\n\n\
+         follows in brackets). The reconcile bound compares medians of its own run: the \
+         listing of the same table (`Table::read`) plus the changed operations at the floor's \
+         rate. The user share of CPU time is pooled over the runs (the kernel splits CPU time \
+         between user and system by sampling at its tick).\n\n\
          | target | measured | met |\n|---|---|---|\n",
     );
     let mut line = |what: String, measured: String, ok: Option<bool>| {
@@ -1436,9 +1506,7 @@ fn targets(res: &[RowResult]) -> String {
                 Some(x < 0.05),
             );
         }
-        let (u, s) = (ours.med(|s| s.user), ours.med(|s| s.sys));
-        if u + s > 0.0 {
-            let x = 100.0 * u / (u + s);
+        if let Some(x) = ours.user_share() {
             line(
                 format!("{w}: batched user space < 10% of CPU"),
                 format!("{x:.1}%"),
@@ -1458,14 +1526,15 @@ fn targets(res: &[RowResult]) -> String {
             }
         }
     }
-    if let (Some(r), Some(floor)) = (
+    if let (Some(r), Some(read), Some(floor)) = (
         find(res, "reconcile-1pct", "ours-batched"),
+        find(res, "reconcile-1pct", "ours-read"),
         find(res, "create-10000x1", "floor"),
     ) {
         let changed = r.med(|s| s.extra.get("ops").copied().unwrap_or(0.0));
-        let bound = r.extra("read_ns") / 1e9 + 1.2 * changed * floor.per_op();
+        let bound = read.wall() + 1.2 * changed * floor.per_op();
         line(
-            "reconcile-1pct: total ≤ its table read + 1.2 × (changed ops × floor time per op)"
+            "reconcile-1pct: total ≤ the table's listing (Table::read) + 1.2 × (changed ops × floor time per op)"
                 .into(),
             format!("{} vs bound {}", fmt_t(r.wall()), fmt_t(bound)),
             Some(r.wall() <= bound),

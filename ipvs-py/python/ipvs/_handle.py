@@ -254,6 +254,15 @@ class Ipvs(_Closable):
         """Applies a plan as one pipelined batch."""
         return self.execute(_check(plan, Plan, "plan").operations, BatchMode.CONTINUE)
 
+    def plan(self, desired: Table, *, scope: Scope = None, drain_before_remove: bool = False) -> Plan:
+        """Reads the current table and plans the way to ``desired`` without applying it.
+
+        The plan ``diff(self.table(), desired, ...)`` gives, sooner: for a large
+        table the planning runs on a second thread while the table is read.
+        """
+        _check(desired, Table, "desired")
+        return Plan(tuple(_ipvs.handle_plan(self._h, desired, _scope_arg(scope), drain_before_remove)))
+
     def converge(
         self, desired: Table, *, scope: Scope = None, drain_before_remove: bool = False
     ) -> Tuple[Plan, BatchReport]:

@@ -59,6 +59,7 @@ __all__ = [
     "handle_execute",
     "handle_table",
     "handle_converge",
+    "handle_plan",
     "table_diff",
     "table_simulate",
     "plan_display",
@@ -405,6 +406,11 @@ def handle_converge(
     handle: Handle, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
 ) -> Tuple[List[Operation], List[Tuple[int, str, Optional[BaseException]]]]:
     """Reads, plans and applies; the plan and the outcomes not done, as ``handle_execute``."""
+
+def handle_plan(
+    handle: Handle, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
+) -> List[Operation]:
+    """Reads the current table and plans the way to ``desired``."""
 
 def table_diff(
     current: Table, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False

@@ -109,6 +109,39 @@ fn a_large_table_applies_as_one_batch_and_converges() {
     let current = Table::read(&ipvs).unwrap();
     let plan = diff(&current, &changed, &DiffOptions::default());
     assert_eq!(plan.len(), expected_ops, "{plan}");
+    // planning while reading (a second thread for this size) plans the same
+    assert_eq!(ipvs.plan(&changed, &DiffOptions::default()).unwrap(), plan);
+    // ... with services to add and to delete, a scope, and drains
+    let mut other = changed.clone();
+    other.services.drain(100..400);
+    other
+        .services
+        .extend(big_table(2300, 2).services.drain(2000..));
+    other.services.swap(0, 1999);
+    other.timeouts = Some(ipvs::Timeouts {
+        tcp: 900,
+        tcp_fin: 120,
+        udp: 300,
+    });
+    let opts = DiffOptions {
+        scope: ipvs::table::Scope::Predicate(std::sync::Arc::new(|k: &ServiceKey| {
+            k.to_string().ends_with("0:80") || k.to_string().ends_with("5:80")
+        })),
+        drain_before_remove: true,
+    };
+    let scoped = diff(&current, &other, &opts);
+    assert!(
+        scoped
+            .operations
+            .iter()
+            .any(|o| matches!(o, Operation::DeleteService(_)))
+            && scoped
+                .operations
+                .iter()
+                .any(|o| matches!(o, Operation::AddService(_))),
+        "{scoped}"
+    );
+    assert_eq!(ipvs.plan(&other, &opts).unwrap(), scoped);
     let report = ipvs.apply_plan(&plan);
     assert!(report.is_ok(), "{:?}", report.first_error());
     assert_eq!(ns.saved_sorted(), expected_lines(&changed));
