@@ -478,7 +478,7 @@ def test_plan_of_a_large_table_equals_the_diff_of_its_listing_and_applies_nothin
     desired = ipvs.Table([ipvs.TableService(ipvs.Service(k, scheduler="rr" if i % 7 == 0 else "wlc"), []) for i, k in enumerate(keys[50:])])
     plan = lb.plan(desired)
     assert plan == ipvs.diff(lb.table(), desired)
-    assert len(plan) == 50 + len([i for i in range(50, 600) if i % 7 == 0])
+    assert len(plan) == 50 + len([i for i in range(550) if i % 7 == 0])  # deletions, scheduler updates
     kept = set(keys[:300])
     assert lb.plan(desired, scope=lambda k: k in kept) == ipvs.diff(lb.table(), desired, scope=kept)
     calls = 0
