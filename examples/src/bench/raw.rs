@@ -116,6 +116,13 @@ impl RawSock {
                         c::put_dest_nest(b, d, true)
                     }),
                 ),
+                Operation::UpdateDestination(k, d) => (
+                    c::cmd::SET_DEST,
+                    Box::new(|b| {
+                        c::put_service_key_nest(b, k)?;
+                        c::put_dest_nest(b, d, true)
+                    }),
+                ),
                 Operation::DeleteService(k) => (
                     c::cmd::DEL_SERVICE,
                     Box::new(|b| c::put_service_key_nest(b, k)),

@@ -474,7 +474,22 @@ fn workloads(o: &Opts) -> Vec<Workload> {
             v.extend(a(s));
             Cmd::Own(v)
         };
-        let mut e = vec![
+        let n_changed = (0..s)
+            .filter(|&i| d > 0 && super::driver::changed(i, pct))
+            .count();
+        let mut e = Vec::new();
+        if n_changed > 0 {
+            e.push(entry(
+                "floor",
+                "floor: the changed operations alone, pre-encoded, one sendmsg",
+                s,
+                d,
+                n_changed,
+                false,
+                own("floor"),
+            ));
+        }
+        e.extend([
             entry(
                 "ours-read",
                 "ours: Table::read only (the listing, for the bound)",
@@ -515,7 +530,7 @@ fn workloads(o: &Opts) -> Vec<Workload> {
                     Cmd::Own(v)
                 },
             ),
-        ];
+        ]);
         if have_moby {
             e.push(entry(
                 "moby",
@@ -1325,7 +1340,10 @@ fn report(o: &Opts, res: &[RowResult], elapsed: f64) -> String {
         );
         let is_latency = *wid == "latency";
         let is_reconcile = wid.starts_with("reconcile");
-        let floor = rows.iter().find(|r| r.entry.id == "floor" && r.ok());
+        // a reconcile's floor is its changed operations alone: not a ratio's base
+        let floor = rows
+            .iter()
+            .find(|r| r.entry.id == "floor" && r.ok() && !is_reconcile);
         if is_latency {
             let _ = writeln!(m, "| contender | ops | p50 | p99 | add svc p50/p99 | add dest p50/p99 | del svc p50/p99 | syscalls/op | user | sys | peak RSS |");
             let _ = writeln!(m, "|---|---|---|---|---|---|---|---|---|---|---|");
@@ -1458,9 +1476,10 @@ fn targets(res: &[RowResult]) -> String {
     let mut m = String::from(
         "### Targets\n\nA ratio between two contenders is paired: the median, over the rounds, of \
          their times per operation divided within the same round (the ratio of the two medians \
-         follows in brackets). The reconcile bound compares medians of its own run: the \
-         listing of the same table (`Table::read`) plus the changed operations at the floor's \
-         rate. The user share of CPU time is pooled over the runs (the kernel splits CPU time \
+         follows in brackets). The reconcile bound is judged inside each run of \
+         ours-batched: its time minus the listing of the same table (`Table::read`, read just \
+         before and just after it in the same process), against 1.2 × the floor's time for \
+         the same changed operations (median over the runs). The user share of CPU time is pooled over the runs (the kernel splits CPU time \
          between user and system by sampling at its tick).\n\n\
          | target | measured | met |\n|---|---|---|\n",
     );
@@ -1526,19 +1545,65 @@ fn targets(res: &[RowResult]) -> String {
             }
         }
     }
-    if let (Some(r), Some(read), Some(floor)) = (
-        find(res, "reconcile-1pct", "ours-batched"),
-        find(res, "reconcile-1pct", "ours-read"),
-        find(res, "create-10000x1", "floor"),
-    ) {
-        let changed = r.med(|s| s.extra.get("ops").copied().unwrap_or(0.0));
-        let bound = read.wall() + 1.2 * changed * floor.per_op();
+    for w in ["reconcile-1pct", "reconcile-10pct"] {
+        let (Some(r), Some(floor)) = (find(res, w, "ours-batched"), find(res, w, "floor")) else {
+            continue;
+        };
+        let allowance = 1.2 * floor.wall();
+        // in each run: the reconcile minus the listing of the same table read
+        // just before and just after it, in the same process (the machine's
+        // speed drifts by tens of percent between runs, less within seconds)
+        let overs: Vec<f64> = r
+            .samples
+            .iter()
+            .filter_map(|s| Some(s.wall - s.extra.get("read_around_ns")? / 1e9))
+            .collect();
+        if !overs.is_empty() {
+            let over = r
+                .med(|s| s.wall - s.extra.get("read_around_ns").copied().unwrap_or(f64::NAN) / 1e9);
+            let (lo, hi) = overs
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+            let signed = |x: f64| {
+                if x < 0.0 {
+                    format!("−{}", fmt_t(-x))
+                } else {
+                    format!("+{}", fmt_t(x))
+                }
+            };
+            line(
+                format!(
+                    "{w}: total ≤ the table's listing + 1.2 × the changed operations at the floor"
+                ),
+                format!(
+                    "listing {} (runs {} to {}) vs listing +{}",
+                    signed(over),
+                    signed(lo),
+                    signed(hi),
+                    fmt_t(allowance)
+                ),
+                Some(over <= allowance),
+            );
+        }
+        let apply = r.extra("apply_ns") / 1e9;
         line(
-            "reconcile-1pct: total ≤ the table's listing (Table::read) + 1.2 × (changed ops × floor time per op)"
-                .into(),
-            format!("{} vs bound {}", fmt_t(r.wall()), fmt_t(bound)),
-            Some(r.wall() <= bound),
+            format!("{w}: the plan's changed operations ≤ 1.2 × the floor's time for them"),
+            format!(
+                "{} vs {} ({:.2}x)",
+                fmt_t(apply),
+                fmt_t(floor.wall()),
+                apply / floor.wall()
+            ),
+            Some(apply <= allowance),
         );
+        if let Some(read) = find(res, w, "ours-read") {
+            // the same across runs, for reference: not a verdict at this resolution
+            line(
+                format!("{w} (across runs, medians): total ≤ ours-read + 1.2 × floor"),
+                format!("{} vs {}", fmt_t(r.wall()), fmt_t(read.wall() + allowance)),
+                None,
+            );
+        }
     }
     for w in [
         "create-1000x4",
