@@ -63,14 +63,9 @@ impl Table {
     /// Any error of [`Ipvs::services`], [`Ipvs::destinations`] or [`Ipvs::timeouts`].
     pub fn read(ipvs: &Ipvs) -> Result<Table> {
         // counters are not part of a table: they are not even decoded
-        let mut services = Vec::new();
-        for service in ipvs.service_configs()? {
-            let destinations = ipvs.destination_configs(&service.key)?;
-            services.push(TableService {
-                service,
-                destinations,
-            });
-        }
+        let listed = ipvs.service_configs()?;
+        let mut services = Vec::with_capacity(listed.len());
+        ipvs.with_destinations(listed, |s| services.push(s))?;
         Ok(Table {
             services,
             timeouts: Some(ipvs.timeouts()?),
@@ -211,13 +206,12 @@ pub(crate) struct Differ<'d> {
 
 impl<'d> Differ<'d> {
     pub(crate) fn new(desired: &'d Table, opts: &'d DiffOptions) -> Self {
-        let all = matches!(opts.scope, Scope::All);
         let n = desired.services.len();
         let mut index = fasthash::map(n);
         let mut want = Vec::with_capacity(n);
         for (i, ws) in desired.services.iter().enumerate() {
             let key = &ws.service.key;
-            let w = if (all || opts.scope.contains(key)) && !index.contains_key(key) {
+            let w = if opts.scope.contains(key) && !index.contains_key(key) {
                 index.insert(key, i);
                 Want::Missing
             } else {
@@ -262,7 +256,7 @@ impl<'d> Differ<'d> {
             }
             return;
         }
-        if !matches!(self.opts.scope, Scope::All) && !self.opts.scope.contains(key) {
+        if !self.opts.scope.contains(key) {
             return;
         }
         let mut ops = Vec::with_capacity(cs.destinations.len() + 1);
@@ -479,13 +473,7 @@ impl Ipvs {
         };
         if services.len() < PARALLEL_PLAN_MIN {
             let mut d = Differ::new(desired, opts);
-            for service in services {
-                let destinations = self.destination_configs(&service.key)?;
-                d.current(&TableService {
-                    service,
-                    destinations,
-                });
-            }
+            self.with_destinations(services, |s| d.current(&s))?;
             return Ok(d.finish(timeouts(self)?));
         }
         std::thread::scope(|scope| {
@@ -501,18 +489,14 @@ impl Ipvs {
             });
             let read = (|| {
                 let mut part = Vec::with_capacity(PLAN_PART);
-                for service in services {
-                    let destinations = self.destination_configs(&service.key)?;
-                    part.push(TableService {
-                        service,
-                        destinations,
-                    });
+                self.with_destinations(services, |s| {
+                    part.push(s);
                     if part.len() == PLAN_PART {
                         // the planner ends only when `tx` is dropped: it is there
                         let _ =
                             tx.send(std::mem::replace(&mut part, Vec::with_capacity(PLAN_PART)));
                     }
-                }
+                })?;
                 let _ = tx.send(part);
                 timeouts(self)
             })();
@@ -522,6 +506,23 @@ impl Ipvs {
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
             Ok(d.finish(read?))
         })
+    }
+
+    /// Lists each of `services`' destinations (no counters) and hands the
+    /// service with them to `f`, one at a time as they are read.
+    fn with_destinations(
+        &self,
+        services: Vec<Service>,
+        mut f: impl FnMut(TableService),
+    ) -> Result<()> {
+        for service in services {
+            let destinations = self.destination_configs(&service.key)?;
+            f(TableService {
+                service,
+                destinations,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -94,6 +94,16 @@ struct RowResult {
     error: Option<String>,
 }
 
+/// The median of sorted values (NaN for none).
+fn median_of_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 impl RowResult {
     /// User time as a share (%) of all CPU time, pooled over the runs. The
     /// kernel splits a process's CPU time between user and system by what it
@@ -108,15 +118,7 @@ impl RowResult {
     fn med(&self, f: impl Fn(&Sample) -> f64) -> f64 {
         let mut v: Vec<f64> = self.samples.iter().map(f).collect();
         v.sort_by(|a, b| a.total_cmp(b));
-        if v.is_empty() {
-            return f64::NAN;
-        }
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
+        median_of_sorted(&v)
     }
     fn wall(&self) -> f64 {
         self.med(|s| s.wall)
@@ -1553,17 +1555,14 @@ fn targets(res: &[RowResult]) -> String {
         // in each run: the reconcile minus the listing of the same table read
         // just before and just after it, in the same process (the machine's
         // speed drifts by tens of percent between runs, less within seconds)
-        let overs: Vec<f64> = r
+        let mut overs: Vec<f64> = r
             .samples
             .iter()
             .filter_map(|s| Some(s.wall - s.extra.get("read_around_ns")? / 1e9))
             .collect();
-        if !overs.is_empty() {
-            let over = r
-                .med(|s| s.wall - s.extra.get("read_around_ns").copied().unwrap_or(f64::NAN) / 1e9);
-            let (lo, hi) = overs
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        overs.sort_by(|a, b| a.total_cmp(b));
+        if let (Some(&lo), Some(&hi)) = (overs.first(), overs.last()) {
+            let over = median_of_sorted(&overs);
             let signed = |x: f64| {
                 if x < 0.0 {
                     format!("−{}", fmt_t(-x))
