@@ -19,6 +19,9 @@ mod run;
 
 use std::time::Instant;
 
+/// Set in a driver's environment for the extra run under `strace -c`.
+pub const STRACE_ENV: &str = "IPVS_BENCH_STRACE";
+
 /// A driver's own measurement of one workload.
 #[derive(Default)]
 pub struct Res {
