@@ -24,8 +24,6 @@ use std::fmt;
 use std::fs::File;
 use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::netns::Namespace;
@@ -261,45 +259,7 @@ fn read_own(table: Table) -> std::io::Result<String> {
 /// (IPVS not loaded: the file does not exist), [`Error::Protocol`] when a
 /// line cannot be parsed (the detail names the line).
 pub fn read(ns: &Namespace, table: Table) -> Result<Vec<Connection>> {
-    let ctx = || format!("reading /proc/net/{} in {}", table.file(), ns.describe());
-    if *ns == Namespace::Current {
-        let text = read_own(table).map_err(|e| Error::io(ctx(), e))?;
-        return parse(&text).map_err(|e| Error::protocol(ctx(), e.to_string()));
-    }
-    let open = |path: PathBuf| {
-        File::open(&path)
-            .map_err(|e| Error::io(format!("{}: cannot open {}", ctx(), path.display()), e))
-    };
-    let file = match ns {
-        Namespace::Named(n) => Some(open(PathBuf::from("/run/netns").join(n))?),
-        Namespace::Path(p) => Some(open(p.clone())?),
-        _ => None,
-    };
-    let nsfd = match (&file, ns) {
-        (Some(f), _) => f.as_raw_fd(),
-        (None, Namespace::Fd(fd)) => *fd,
-        (None, _) => return Err(Error::invalid_input(ctx(), "no namespace to enter")),
-    };
-    let handle = std::thread::Builder::new()
-        .name("ipvs-conn-setns".into())
-        .spawn(move || -> std::io::Result<String> {
-            // SAFETY: setns(2) on this helper thread only; nsfd stays open
-            // (owned by `file` or by the caller) until join().
-            if unsafe { libc::setns(nsfd, libc::CLONE_NEWNET) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            read_own(table)
-        })
-        .map_err(|e| Error::io(ctx(), e))?;
-    let text = handle
-        .join()
-        .map_err(|_| {
-            Error::io(
-                ctx(),
-                std::io::Error::other("namespace helper thread panicked"),
-            )
-        })?
-        .map_err(|e| Error::io(ctx(), e))?;
-    drop(file);
-    parse(&text).map_err(|e| Error::protocol(ctx(), e.to_string()))
+    let what = format!("reading /proc/net/{}", table.file());
+    let text = crate::netns::run_in(ns, &what, move || read_own(table))?;
+    parse(&text).map_err(|e| Error::protocol(format!("{what} in {}", ns.describe()), e.to_string()))
 }

@@ -1,6 +1,15 @@
-//! Operations and how the kernel's errnos map to typed errors for each.
+//! Operations: the one write command model (validation, encoding, the
+//! ipvsadm words) and how the kernel's errnos map to typed errors for each.
 
-use crate::error::Error;
+use std::fmt;
+use std::net::IpAddr;
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+use crate::codec::ipvs::{self as c, cmd};
+use crate::error::{Error, Result};
+use crate::model::{Destination, Service, ServiceKey, SyncDaemon, SyncState, Timeouts};
 
 /// What a request does, for error mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,5 +102,324 @@ pub(crate) fn kernel_error(
             }
         }
         _ => Error::Kernel { context, errno },
+    }
+}
+
+/// The kernel module a service operation needs (its scheduler, and its persistence engine).
+pub(crate) fn service_module(svc: &Service) -> String {
+    match &svc.pe {
+        Some(pe) => format!("{} or ip_vs_pe_{pe}", svc.scheduler.module()),
+        None => svc.scheduler.module(),
+    }
+}
+
+/// One change to the IPVS table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `ipvsadm -A`.
+    AddService(Service),
+    /// `ipvsadm -E`.
+    UpdateService(Service),
+    /// `ipvsadm -D`.
+    DeleteService(ServiceKey),
+    /// `ipvsadm -a`.
+    AddDestination(ServiceKey, Destination),
+    /// `ipvsadm -e`.
+    UpdateDestination(ServiceKey, Destination),
+    /// `ipvsadm -d`: the service, and the destination's address and port.
+    DeleteDestination(ServiceKey, IpAddr, u16),
+    /// `ipvsadm --set`.
+    SetTimeouts(Timeouts),
+    /// `ipvsadm --start-daemon`.
+    StartDaemon(SyncDaemon),
+    /// `ipvsadm --stop-daemon`.
+    StopDaemon(SyncState),
+    /// `ipvsadm -Z`, for one service or all.
+    Zero(Option<ServiceKey>),
+    /// `ipvsadm -C`.
+    Flush,
+}
+
+impl Operation {
+    pub(crate) fn kind(&self) -> OpKind {
+        match self {
+            Operation::AddService(_) => OpKind::AddService,
+            Operation::UpdateService(_) => OpKind::EditService,
+            Operation::DeleteService(_) => OpKind::DelService,
+            Operation::AddDestination(..) => OpKind::AddDest,
+            Operation::UpdateDestination(..) => OpKind::EditDest,
+            Operation::DeleteDestination(..) => OpKind::DelDest,
+            Operation::SetTimeouts(_) => OpKind::SetConfig,
+            Operation::StartDaemon(_) => OpKind::StartDaemon,
+            Operation::StopDaemon(_) => OpKind::StopDaemon,
+            Operation::Zero(_) => OpKind::Zero,
+            Operation::Flush => OpKind::Flush,
+        }
+    }
+
+    /// What the operation does, in words used by error messages.
+    pub fn context(&self) -> String {
+        match self {
+            Operation::AddService(s) => format!("adding service {}", s.key),
+            Operation::UpdateService(s) => format!("updating service {}", s.key),
+            Operation::DeleteService(k) => format!("deleting service {k}"),
+            Operation::AddDestination(k, d) => format!("adding destination {d} to service {k}"),
+            Operation::UpdateDestination(k, d) => {
+                format!("updating destination {d} of service {k}")
+            }
+            Operation::DeleteDestination(k, a, p) => {
+                format!(
+                    "deleting destination {} from service {k}",
+                    Destination::new(*a, *p)
+                )
+            }
+            Operation::SetTimeouts(t) => format!(
+                "setting timeouts tcp {} tcpfin {} udp {}",
+                t.tcp, t.tcp_fin, t.udp
+            ),
+            Operation::StartDaemon(d) => {
+                format!("starting the {:?} sync daemon on {}", d.state, d.interface)
+            }
+            Operation::StopDaemon(s) => format!("stopping the {s:?} sync daemon"),
+            Operation::Zero(Some(k)) => format!("zeroing counters of service {k}"),
+            Operation::Zero(None) => "zeroing all counters".into(),
+            Operation::Flush => "flushing the IPVS table".into(),
+        }
+    }
+
+    fn module(&self) -> Option<String> {
+        match self {
+            Operation::AddService(s) | Operation::UpdateService(s) => Some(service_module(s)),
+            _ => None,
+        }
+    }
+
+    /// Checks everything that can be checked before sending.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the object and the problem.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Operation::AddService(s) | Operation::UpdateService(s) => s.validate(),
+            Operation::DeleteService(k) | Operation::Zero(Some(k)) => k.validate(),
+            Operation::AddDestination(k, d) | Operation::UpdateDestination(k, d) => {
+                k.validate()?;
+                d.validate(k.family())
+            }
+            Operation::DeleteDestination(k, ..) => k.validate(),
+            Operation::SetTimeouts(t) => {
+                const MAX: u32 = i32::MAX as u32 / 1000;
+                if [t.tcp, t.tcp_fin, t.udp].iter().any(|&v| v > MAX) {
+                    return Err(Error::invalid_input(
+                        self.context(),
+                        format!("timeouts must be at most {MAX} seconds"),
+                    ));
+                }
+                Ok(())
+            }
+            Operation::StartDaemon(d) => d.validate(),
+            Operation::StopDaemon(_) | Operation::Zero(None) | Operation::Flush => Ok(()),
+        }
+    }
+
+    /// Appends this operation's request to `buf`.
+    pub(crate) fn encode(
+        &self,
+        buf: &mut Vec<u8>,
+        family: u16,
+        flags: u16,
+        seq: u32,
+    ) -> Result<()> {
+        let command = match self {
+            Operation::AddService(_) => cmd::NEW_SERVICE,
+            Operation::UpdateService(_) => cmd::SET_SERVICE,
+            Operation::DeleteService(_) => cmd::DEL_SERVICE,
+            Operation::AddDestination(..) => cmd::NEW_DEST,
+            Operation::UpdateDestination(..) => cmd::SET_DEST,
+            Operation::DeleteDestination(..) => cmd::DEL_DEST,
+            Operation::SetTimeouts(_) => cmd::SET_CONFIG,
+            Operation::StartDaemon(_) => cmd::NEW_DAEMON,
+            Operation::StopDaemon(_) => cmd::DEL_DAEMON,
+            Operation::Zero(_) => cmd::ZERO,
+            Operation::Flush => cmd::FLUSH,
+        };
+        c::request(buf, family, command, flags, seq, |b| match self {
+            Operation::AddService(s) | Operation::UpdateService(s) => c::put_service_nest(b, s),
+            Operation::DeleteService(k) | Operation::Zero(Some(k)) => c::put_service_key_nest(b, k),
+            Operation::AddDestination(k, d) | Operation::UpdateDestination(k, d) => {
+                c::put_service_key_nest(b, k)?;
+                c::put_dest_nest(b, d, true)
+            }
+            Operation::DeleteDestination(k, a, p) => {
+                c::put_service_key_nest(b, k)?;
+                c::put_dest_nest(b, &Destination::new(*a, *p), false)
+            }
+            Operation::SetTimeouts(t) => {
+                c::put_timeouts(b, t);
+                Ok(())
+            }
+            Operation::StartDaemon(d) => c::put_daemon_nest(b, d, true),
+            Operation::StopDaemon(s) => {
+                c::put_daemon_nest(b, &SyncDaemon::new(*s, String::new(), 0), false)
+            }
+            Operation::Zero(None) | Operation::Flush => Ok(()),
+        })
+    }
+
+    /// The typed error for a kernel errno answered to this operation.
+    pub(crate) fn kernel_error(&self, errno: i32) -> Error {
+        kernel_error(self.kind(), self.context(), errno, self.module())
+    }
+
+    /// As [`Operation::kernel_error`], with the context already written.
+    pub(crate) fn kernel_error_for(&self, context: String, errno: i32) -> Error {
+        kernel_error(self.kind(), context, errno, self.module())
+    }
+}
+
+impl fmt::Display for Operation {
+    /// The operation in ipvsadm's words, e.g. `ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::model::{Family, Forward, Netmask, Protocol, ServiceFlags, Tunnel};
+        fn key(k: &ServiceKey) -> String {
+            match k {
+                ServiceKey::Inet {
+                    protocol,
+                    addr,
+                    port,
+                } => {
+                    let p = match protocol {
+                        Protocol::Tcp => "-t",
+                        Protocol::Udp => "-u",
+                        Protocol::Sctp => "--sctp-service",
+                    };
+                    match addr {
+                        IpAddr::V4(a) => format!("{p} {a}:{port}"),
+                        IpAddr::V6(a) => format!("{p} [{a}]:{port}"),
+                    }
+                }
+                ServiceKey::Fwmark {
+                    family: Family::Ipv4,
+                    mark,
+                } => format!("-f {mark}"),
+                ServiceKey::Fwmark {
+                    family: Family::Ipv6,
+                    mark,
+                } => format!("-f {mark} -6"),
+            }
+        }
+        fn svc(s: &Service) -> String {
+            let mut out = format!("{} -s {}", key(&s.key), s.scheduler);
+            let sf = s.flags & !ServiceFlags::ONE_PACKET;
+            if !sf.is_empty() {
+                let mut names = vec![];
+                for (bit, n) in [
+                    (ServiceFlags::SCHED_1, 1),
+                    (ServiceFlags::SCHED_2, 2),
+                    (ServiceFlags::SCHED_3, 3),
+                ] {
+                    if sf.contains(bit) {
+                        names.push(match (s.scheduler.name(), n) {
+                            ("sh", 1) => "sh-fallback".to_string(),
+                            ("sh", 2) => "sh-port".to_string(),
+                            ("mh", 1) => "mh-fallback".to_string(),
+                            ("mh", 2) => "mh-port".to_string(),
+                            (_, n) => format!("flag-{n}"),
+                        });
+                    }
+                }
+                out += &format!(" -b {}", names.join(","));
+            }
+            if let Some(p) = &s.persistence {
+                out += &format!(" -p {}", p.timeout);
+                if p.netmask != Netmask::full(s.key.family()) {
+                    out += &format!(" -M {}", p.netmask);
+                }
+            }
+            if let Some(pe) = &s.pe {
+                out += &format!(" --pe {pe}");
+            }
+            if s.flags.contains(ServiceFlags::ONE_PACKET) {
+                out += " -o";
+            }
+            out
+        }
+        fn dest(d: &Destination) -> String {
+            let fwd = match d.forward {
+                Forward::Masq => "-m".to_string(),
+                Forward::DirectRoute => "-g".to_string(),
+                Forward::Tunnel(Tunnel::Ipip) => "-i".to_string(),
+                Forward::Tunnel(Tunnel::Gue { port, flags }) => {
+                    format!("-i --tun-type gue --tun-port {port}{}", encap(flags))
+                }
+                Forward::Tunnel(Tunnel::Gre { flags }) => {
+                    format!("-i --tun-type gre{}", encap(flags))
+                }
+                Forward::Local => "(local)".to_string(),
+                Forward::Bypass => "(bypass)".to_string(),
+            };
+            let mut out = format!("-r {d} {fwd} -w {}", d.weight);
+            if d.upper_threshold != 0 {
+                out += &format!(" -x {}", d.upper_threshold);
+            }
+            if d.lower_threshold != 0 {
+                out += &format!(" -y {}", d.lower_threshold);
+            }
+            out
+        }
+        fn encap(f: crate::model::EncapFlags) -> &'static str {
+            use crate::model::EncapFlags as E;
+            if f.contains(E::REMCSUM) {
+                " --tun-remcsum"
+            } else if f.contains(E::CSUM) {
+                " --tun-csum"
+            } else {
+                ""
+            }
+        }
+        match self {
+            Operation::AddService(s) => write!(f, "ipvsadm -A {}", svc(s)),
+            Operation::UpdateService(s) => write!(f, "ipvsadm -E {}", svc(s)),
+            Operation::DeleteService(k) => write!(f, "ipvsadm -D {}", key(k)),
+            Operation::AddDestination(k, d) => write!(f, "ipvsadm -a {} {}", key(k), dest(d)),
+            Operation::UpdateDestination(k, d) => write!(f, "ipvsadm -e {} {}", key(k), dest(d)),
+            Operation::DeleteDestination(k, a, p) => {
+                write!(f, "ipvsadm -d {} -r {}", key(k), Destination::new(*a, *p))
+            }
+            Operation::SetTimeouts(t) => {
+                write!(f, "ipvsadm --set {} {} {}", t.tcp, t.tcp_fin, t.udp)
+            }
+            Operation::StartDaemon(d) => write!(
+                f,
+                "ipvsadm --start-daemon {} --mcast-interface {} --syncid {}",
+                if d.state == SyncState::Master {
+                    "master"
+                } else {
+                    "backup"
+                },
+                d.interface,
+                d.sync_id
+            ),
+            Operation::StopDaemon(s) => {
+                write!(
+                    f,
+                    "ipvsadm --stop-daemon {}",
+                    if *s == SyncState::Master {
+                        "master"
+                    } else {
+                        "backup"
+                    }
+                )
+            }
+            Operation::Zero(Some(k)) => write!(f, "ipvsadm -Z {}", key(k)),
+            Operation::Zero(None) => write!(f, "ipvsadm -Z"),
+            Operation::Flush => write!(f, "ipvsadm -C"),
+        }
     }
 }

@@ -1,4 +1,13 @@
 //! The [`Ipvs`] handle: one typed method per IPVS generic netlink command.
+//!
+//! Every method of [`Ipvs`] is in this module: single commands and
+//! listings here, batches in `batch.rs` ([`Ipvs::apply`], [`Ipvs::execute`])
+//! and whole tables in `table.rs` ([`Ipvs::table`], [`Ipvs::plan`],
+//! [`Ipvs::converge`], [`Ipvs::apply_plan`]). The pure logic they drive lives
+//! in [`crate::batch`], [`crate::table`] and the operation model.
+
+mod batch;
+mod table;
 
 use std::io::Cursor;
 use std::net::IpAddr;
@@ -12,7 +21,6 @@ use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::types::GenlBuffer;
 use neli::{FromBytesWithInput, ToBytes};
 
-use crate::batch::Operation;
 use crate::codec::ipvs::{self as c, cmd};
 use crate::codec::nla;
 use crate::error::{Error, Result};
@@ -21,6 +29,7 @@ use crate::model::{
     Timeouts,
 };
 use crate::netns::Namespace;
+use crate::op::Operation;
 use crate::op::{kernel_error, OpKind};
 use crate::transport::{Failure, Transport};
 
@@ -63,13 +72,6 @@ fn fail(
         f.into_error(ctx, |context, errno| {
             kernel_error(kind, context, errno, module)
         })
-    }
-}
-
-pub(crate) fn service_module(svc: &Service) -> String {
-    match &svc.pe {
-        Some(pe) => format!("{} or ip_vs_pe_{pe}", svc.scheduler.module()),
-        None => svc.scheduler.module(),
     }
 }
 
