@@ -33,6 +33,7 @@ pub mod model;
 mod netns;
 mod op;
 pub mod rules;
+pub mod sysctl;
 pub mod table;
 mod transport;
 pub mod tunnel;
