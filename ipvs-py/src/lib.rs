@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod sysctl;
 mod tunnel;
 
 use std::net::IpAddr;
@@ -608,6 +609,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
     m.add_function(wrap_pyfunction!(conn_read, m)?)?;
     tunnel::register(m)?;
+    sysctl::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -48,6 +48,7 @@ const DIR: &str = "/proc/sys/net/ipv4/vs";
 /// The value of one knob.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(untagged))]
+#[non_exhaustive]
 pub enum Value {
     /// A [`Kind::Bool`] knob: on (any non-zero value) or off.
     Bool(bool),

@@ -32,7 +32,7 @@ from ._batch import (
     diff,
     simulate,
 )
-from . import rules, tunnel
+from . import rules, sysctl, tunnel
 from ._conn import Connection, ConnectionOrigin, parse_connections, read_connections
 from ._errors import (
     ConnectionParseError,
@@ -122,6 +122,7 @@ __all__ = [
     "simulate",
     # rules text (ipvsadm -S / -R)
     "rules",
+    "sysctl",
     # tunnels, addresses, FOU ports, real-server set-up
     "tunnel",
     # connection table

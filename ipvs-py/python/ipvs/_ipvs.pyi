@@ -47,6 +47,11 @@ __all__ = [
     "sysctl_write",
     "rs_prepare",
     "rs_teardown",
+    "vs_sysctl_knobs",
+    "vs_sysctl_read",
+    "vs_sysctl_read_all",
+    "vs_sysctl_write",
+    "vs_sysctl_apply",
     "__version__",
     "ServiceKey",
     "InetKey",
@@ -173,6 +178,29 @@ def rs_prepare(real_server: str, name: Optional[str] = None, ns_path: Optional[s
 
 def rs_teardown(prepared: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> None:
     """Undoes what ``rs_prepare`` recorded."""
+
+_SysctlValue = Union[bool, int, Tuple[int, int], str]
+
+def vs_sysctl_knobs() -> List[str]:
+    """Every ``net.ipv4.vs.*`` knob's name."""
+
+def vs_sysctl_read(knob: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> _SysctlValue:
+    """Reads one IPVS knob."""
+
+def vs_sysctl_read_all(
+    name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None
+) -> List[Tuple[str, _SysctlValue]]:
+    """Reads every IPVS knob the kernel has."""
+
+def vs_sysctl_write(
+    knob: str, value: object, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None
+) -> None:
+    """Validates and writes one IPVS knob."""
+
+def vs_sysctl_apply(
+    settings: List[Tuple[str, object]], name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None
+) -> List[Tuple[str, _SysctlValue, _SysctlValue]]:
+    """Validates every knob, then writes what differs, all or nothing."""
 
 # ---------------------------------------------------------------- native value classes (model.rs)
 
