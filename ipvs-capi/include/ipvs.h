@@ -91,6 +91,31 @@
 #define IPVS_OP_UNKNOWN 3
 
 /**
+ * The bytes of ipvs_sysctl_value::text, with its terminating NUL.
+ */
+#define IPVS_SYSCTL_TEXT_MAX 256
+
+/**
+ * ipvs_sysctl_value::kind: on or off, `number` is 0 or 1.
+ */
+#define IPVS_SYSCTL_BOOL 0
+
+/**
+ * ipvs_sysctl_value::kind: a number in `number`.
+ */
+#define IPVS_SYSCTL_INT 1
+
+/**
+ * ipvs_sysctl_value::kind: `sync_threshold`, the threshold in `number`, the period in `second`.
+ */
+#define IPVS_SYSCTL_PAIR 2
+
+/**
+ * ipvs_sysctl_value::kind: text in `text` (a CPU list, or a value in a form the library does not know).
+ */
+#define IPVS_SYSCTL_TEXT 3
+
+/**
  * Rules text format: exactly what `ipvsadm -Sn` prints (numeric addresses
  * and ports; thresholds left out, as ipvsadm does).
  */
@@ -753,6 +778,28 @@ typedef struct ipvs_op_result {
      */
     int32_t err_no;
 } ipvs_op_result;
+
+/**
+ * The value of one knob.
+ */
+typedef struct ipvs_sysctl_value {
+    /**
+     * Which fields hold the value: one of IPVS_SYSCTL_BOOL, _INT, _PAIR, _TEXT.
+     */
+    uint32_t kind;
+    /**
+     * The number (BOOL: 0 or 1; INT; PAIR: the threshold).
+     */
+    int64_t number;
+    /**
+     * PAIR: the period.
+     */
+    int64_t second;
+    /**
+     * TEXT: NUL-terminated.
+     */
+    char text[IPVS_SYSCTL_TEXT_MAX];
+} ipvs_sysctl_value;
 
 /**
  * The parameters of a tunnel device. Fill it with
@@ -1584,6 +1631,38 @@ size_t ipvs_batch_report_message(const struct ipvs_batch_report *report,
  * `report` must be NULL or a live report, not used afterwards.
  */
 void ipvs_batch_report_free(struct ipvs_batch_report *report);
+
+/**
+ * The name of knob number `index` (0, 1, ...), a static string; NULL past
+ * the last knob.
+ */
+const char *ipvs_sysctl_knob_name(size_t index);
+
+/**
+ * Reads the knob named `knob` (e.g. `"conn_reuse_mode"`) in the handle's
+ * network namespace into `*value_out`. `IPVS_RESULT_NOT_FOUND` when this
+ * kernel has no such knob.
+ *
+ * # Safety
+ * `handle` NULL or live; `knob` NULL or a NUL-terminated string;
+ * `value_out` NULL or writable.
+ */
+ipvs_result ipvs_sysctl_get(const struct ipvs_handle *handle,
+                            const char *knob,
+                            struct ipvs_sysctl_value *value_out);
+
+/**
+ * Checks `*value` against the knob's documented range
+ * (`IPVS_RESULT_INVALID_INPUT`, nothing written) and writes it in the
+ * handle's network namespace.
+ *
+ * # Safety
+ * `handle` NULL or live; `knob` NULL or a NUL-terminated string; `value`
+ * NULL or valid.
+ */
+ipvs_result ipvs_sysctl_set(const struct ipvs_handle *handle,
+                            const char *knob,
+                            const struct ipvs_sysctl_value *value);
 
 /**
  * Releases a string returned by this library (rules text, JSON, plan

@@ -19,6 +19,7 @@
 
 mod batch;
 mod error;
+mod sysctl;
 mod table;
 mod tunnel;
 mod types;
@@ -32,6 +33,7 @@ use ipvs_core::{Ipvs, Namespace};
 pub use batch::*;
 pub use error::ipvs_result;
 use error::{guard, guard_value, input, with_last, CError, CResult};
+pub use sysctl::*;
 pub use table::*;
 pub use tunnel::*;
 pub use types::*;
