@@ -10,9 +10,10 @@
 
 use std::time::Duration;
 
-use ipvs::Scheduler;
+use ipvs::sysctl::{self, Knob, Value};
+use ipvs::{Namespace, Scheduler};
 use ipvs_examples::health::{Event, HealthChecker, Policy};
-use ipvs_examples::scenario::{tally, Mode, Scenario};
+use ipvs_examples::scenario::{conn_key, tally, Mode, Scenario};
 
 /// A unique namespace prefix for one test's lab.
 fn prefix(tag: &str) -> String {
@@ -314,5 +315,54 @@ fn unsynced_connection_breaks_on_director_failover() {
     assert!(
         session.ask().is_err(),
         "the connection cannot survive without its entry on the backup"
+    );
+}
+
+/// Whether director #0's connection table has the connection from `from`.
+fn has_conn(s: &Scenario, from: std::net::SocketAddr) -> bool {
+    let table = s.directors[0].ns.proc_net("ip_vs_conn").unwrap();
+    table.contains(&conn_key(from).unwrap())
+}
+
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn expire_nodest_conn_ends_connections_to_a_deleted_server() {
+    let s =
+        Scenario::one_director(&prefix("nodest"), Mode::Nat, Scheduler::RoundRobin, &[1]).unwrap();
+    let ns = Namespace::Path(s.directors[0].ns.path());
+    let (mut kept, mut ended) = (s.session().unwrap(), s.session().unwrap());
+    assert_eq!(kept.ask().unwrap(), "rproxy1");
+    assert_eq!(ended.ask().unwrap(), "rproxy1");
+    let (from_kept, from_ended) = (kept.local_addr().unwrap(), ended.local_addr().unwrap());
+    let d = s.dest("rproxy1").unwrap();
+    s.directors[0]
+        .ipvs
+        .delete_destination(&s.key, d.addr, d.port)
+        .unwrap();
+
+    // off (the kernel's default): the packet is dropped, the entry stays
+    let off = sysctl::read(&ns, Knob::ExpireNodestConn).unwrap();
+    assert_eq!(off, Value::Bool(false));
+    assert!(kept.ask().is_err(), "a deleted server cannot answer");
+    assert!(
+        has_conn(&s, from_kept),
+        "with expire_nodest_conn off the entry stays"
+    );
+
+    // on: the next packet of a connection to the deleted server expires it
+    sysctl::write(&ns, Knob::ExpireNodestConn, &Value::Bool(true)).unwrap();
+    let shown = s.directors[0]
+        .ns
+        .exec("cat", &["/proc/sys/net/ipv4/vs/expire_nodest_conn"])
+        .unwrap();
+    assert_eq!(shown.trim(), "1");
+    assert!(ended.ask().is_err(), "a deleted server cannot answer");
+    let start = std::time::Instant::now();
+    while has_conn(&s, from_ended) && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !has_conn(&s, from_ended),
+        "with expire_nodest_conn on the connection's entry is expired"
     );
 }
