@@ -515,7 +515,7 @@ fn rules_save(table: &str, lossless: bool) -> PyResult<String> {
     } else {
         rules::Format::Ipvsadm
     };
-    Ok(rules::save_table(&t, format))
+    Ok(rules::save(&t, format))
 }
 
 /// One connection as Python sees it: protocol, client address and port,
