@@ -509,6 +509,10 @@ fn rules_error(py: Python<'_>, e: rules::ParseError) -> PyErr {
     )
 }
 
+/// A restore as Python sees it: the operations, their line numbers and the
+/// outcomes not done.
+type PyRestored<'py> = (Vec<Bound<'py, PyAny>>, Vec<usize>, Vec<PyOutcome>);
+
 /// Applies rules text with the handle as `ipvsadm -R` does
 /// (`Ipvs::restore`): `(operations, line numbers, outcomes not done)`, one
 /// operation and line number per rule. A line that does not parse raises
@@ -519,7 +523,7 @@ fn handle_restore<'py>(
     handle: &Bound<'py, Handle>,
     text: &str,
     mode: &str,
-) -> PyResult<(Vec<Bound<'py, PyAny>>, Vec<usize>, Vec<PyOutcome>)> {
+) -> PyResult<PyRestored<'py>> {
     let mode = model::batch_mode(mode)?;
     // parsed here too, for the operations to hand back (parsing is cheap)
     let ops = rules::parse(text).map_err(|e| rules_error(py, e))?;

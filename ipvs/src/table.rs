@@ -73,7 +73,7 @@ impl Table {
         self.services
             .iter_mut()
             .find(|s| s.service.key == *key)
-            .ok_or_else(|| ApplyError::NoService(*key))
+            .ok_or(ApplyError::NoService(*key))
     }
 
     /// Applies one operation in memory, as the kernel would: adding what

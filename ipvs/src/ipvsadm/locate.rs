@@ -87,9 +87,7 @@ pub(super) fn service(
         probes.push((
             "scheduler flags",
             w.col,
-            Some(with(&|s| {
-                s.flags = s.flags & crate::model::ServiceFlags::ONE_PACKET
-            })),
+            Some(with(&|s| s.flags &= crate::model::ServiceFlags::ONE_PACKET)),
         ));
     }
     if let Some(col) = o.ops {
