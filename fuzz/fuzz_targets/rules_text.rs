@@ -2,7 +2,7 @@
 //! panics; what parses as a table saves and parses back to the same table.
 #![no_main]
 
-use ipvs::rules::{parse, parse_table, save_table, Format};
+use ipvs::rules::{parse, parse_table, save, Format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = e.to_string();
     }
     if let Ok(t) = parse_table(text) {
-        let saved = save_table(&t, Format::Lossless);
+        let saved = save(&t, Format::Lossless);
         let again = parse_table(&saved).expect("our own lossless text parses");
         assert_eq!(again.sorted(), t.sorted());
     }

@@ -1691,8 +1691,9 @@ ipvs_result ipvs_save_rules(const struct ipvs_handle *handle, uint32_t format, c
  * `-a`, `-e`, `-d`, `-C`, `-Z`, `--set`, `--start-daemon`,
  * `--stop-daemon`; blank lines and `#` comments are skipped, a leading
  * "ipvsadm" is allowed) becomes one operation, executed in order like a
- * batch (`mode` as for ipvs_execute()). The whole text is parsed first: a
- * line that does not parse gives `IPVS_RESULT_PARSE_ERROR` with a message
+ * batch (`mode` as for ipvs_execute()), by the core library's restore. The
+ * whole text is parsed first: a line that does not parse, or holds a value
+ * the kernel would refuse, gives `IPVS_RESULT_PARSE_ERROR` with a message
  * "line L, column C: ..." and nothing is sent. Otherwise the result is
  * `IPVS_RESULT_OK` whatever the operations' outcomes and `*report_out`
  * receives a report (one entry per rule line, in order) owned by the caller

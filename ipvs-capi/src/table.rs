@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::ffi::{c_char, CString};
 
-use ipvs_core::rules::{self, Format, Rule};
+use ipvs_core::rules::{self, Format};
 use ipvs_core::table::{self, DiffOptions, Plan, Scope, Table};
 use ipvs_core::Operation;
 
@@ -90,32 +90,6 @@ unsafe fn string_out(p: *mut *mut c_char, s: String) -> CResult<()> {
     Ok(())
 }
 
-fn operation_of(rule: &Rule) -> Operation {
-    match rule {
-        Rule::AddService(s) => Operation::AddService(s.clone()),
-        Rule::EditService(s) => Operation::UpdateService(s.clone()),
-        Rule::DeleteService(k) => Operation::DeleteService(*k),
-        Rule::AddServer {
-            service,
-            destination,
-        } => Operation::AddDestination(*service, *destination),
-        Rule::EditServer {
-            service,
-            destination,
-        } => Operation::UpdateDestination(*service, *destination),
-        Rule::DeleteServer {
-            service,
-            addr,
-            port,
-        } => Operation::DeleteDestination(*service, *addr, *port),
-        Rule::Clear => Operation::Flush,
-        Rule::Zero(k) => Operation::Zero(*k),
-        Rule::SetTimeouts(t) => Operation::SetTimeouts(*t),
-        Rule::StartDaemon(d) => Operation::StartDaemon(d.clone()),
-        Rule::StopDaemon { state, .. } => Operation::StopDaemon(*state),
-    }
-}
-
 /// Releases a string returned by this library (rules text, JSON, plan
 /// text). NULL is accepted and ignored. Do not pass strings from elsewhere.
 ///
@@ -153,7 +127,7 @@ pub unsafe extern "C" fn ipvs_save_rules(
         let format = format_from(format)?;
         let t = Table::read(&h.ipvs)?;
         // SAFETY: checked non-NULL.
-        unsafe { string_out(to, rules::save_table(&t, format)) }
+        unsafe { string_out(to, rules::save(&t, format)) }
     })
 }
 
@@ -161,8 +135,9 @@ pub unsafe extern "C" fn ipvs_save_rules(
 /// `-a`, `-e`, `-d`, `-C`, `-Z`, `--set`, `--start-daemon`,
 /// `--stop-daemon`; blank lines and `#` comments are skipped, a leading
 /// "ipvsadm" is allowed) becomes one operation, executed in order like a
-/// batch (`mode` as for ipvs_execute()). The whole text is parsed first: a
-/// line that does not parse gives `IPVS_RESULT_PARSE_ERROR` with a message
+/// batch (`mode` as for ipvs_execute()), by the core library's restore. The
+/// whole text is parsed first: a line that does not parse, or holds a value
+/// the kernel would refuse, gives `IPVS_RESULT_PARSE_ERROR` with a message
 /// "line L, column C: ..." and nothing is sent. Otherwise the result is
 /// `IPVS_RESULT_OK` whatever the operations' outcomes and `*report_out`
 /// receives a report (one entry per rule line, in order) owned by the caller
@@ -185,9 +160,8 @@ pub unsafe extern "C" fn ipvs_restore_rules(
         let text = unsafe { c_str(text, "text") }?;
         let ro = out(report_out, "report_out")?;
         let mode = mode_from(mode)?;
-        let ops: Vec<Operation> = rules::parse(text)?.iter().map(operation_of).collect();
-        let report = h.ipvs.execute(&ops, mode);
-        let r = Box::into_raw(Box::new(report_from(&report)));
+        let restored = h.ipvs.restore(text, mode)?;
+        let r = Box::into_raw(Box::new(report_from(&restored.report)));
         // SAFETY: checked non-NULL.
         unsafe { put(ro, r) };
         Ok(())
@@ -320,7 +294,7 @@ pub unsafe extern "C" fn ipvs_table_to_rules(
         let to = out(text_out, "text_out")?;
         let format = format_from(format)?;
         // SAFETY: checked non-NULL.
-        unsafe { string_out(to, rules::save_table(&t.table, format)) }
+        unsafe { string_out(to, rules::save(&t.table, format)) }
     })
 }
 
@@ -626,7 +600,7 @@ mod tests {
         let ops: Vec<String> = rules::parse(text)
             .unwrap()
             .iter()
-            .map(|r| operation_of(r).to_string())
+            .map(|op| op.to_string())
             .collect();
         let words: Vec<&str> = ops
             .iter()

@@ -497,12 +497,58 @@ fn py_error<'py>(py: Python<'py>, builder: &str, args: impl pyo3::call::PyCallAr
 fn rules_parse(py: Python<'_>, text: &str) -> PyResult<String> {
     match rules::parse_table(text) {
         Ok(t) => to_json(&t),
-        Err(e) => Err(py_error(
-            py,
-            "_rules_error",
-            (e.to_string(), e.line, e.column, e.message),
-        )),
+        Err(e) => Err(rules_error(py, e)),
     }
+}
+
+/// A parse error of rules text as `ipvs.RulesParseError`.
+fn rules_error(py: Python<'_>, e: rules::ParseError) -> PyErr {
+    py_error(
+        py,
+        "_rules_error",
+        (e.to_string(), e.line, e.column, e.message),
+    )
+}
+
+/// A restore as Python sees it: the operations, their line numbers and the
+/// outcomes not done.
+type PyRestored<'py> = (Vec<Bound<'py, PyAny>>, Vec<usize>, Vec<PyOutcome>);
+
+/// Applies rules text with the handle as `ipvsadm -R` does
+/// (`Ipvs::restore`): `(operations, line numbers, outcomes not done)`, one
+/// operation and line number per rule. A line that does not parse raises
+/// `ipvs.RulesParseError` and nothing is sent.
+#[pyfunction]
+fn handle_restore<'py>(
+    py: Python<'py>,
+    handle: &Bound<'py, Handle>,
+    text: &str,
+    mode: &str,
+) -> PyResult<PyRestored<'py>> {
+    let mode = model::batch_mode(mode)?;
+    // parsed here too, for the operations to hand back (parsing is cheap)
+    let ops = rules::parse(text).map_err(|e| rules_error(py, e))?;
+    let h = handle.get().get()?;
+    let text = text.to_owned();
+    let restored = py
+        .allow_threads(move || h.restore(&text, mode))
+        .map_err(|e| rules_error(py, e))?;
+    Ok((
+        model::operations_out(py, ops)?,
+        restored.lines,
+        outcomes(py, restored.report),
+    ))
+}
+
+/// A plan's operations as `ipvsadm -R` input (`Plan::to_rules`); raises
+/// `ipvs.InvalidInputError` for what ipvsadm has no words for.
+#[pyfunction]
+fn plan_rules(py: Python<'_>, ops: &Bound<'_, PyAny>) -> PyResult<String> {
+    table::Plan {
+        operations: model::operations_in(ops)?,
+    }
+    .to_rules()
+    .map_err(|e| to_py(py, e))
 }
 
 /// Writes a table (JSON) as rules text: exactly `ipvsadm -Sn`, or with
@@ -516,7 +562,7 @@ fn rules_save(table: &str, lossless: bool) -> PyResult<String> {
     } else {
         rules::Format::Ipvsadm
     };
-    Ok(rules::save_table(&t, format))
+    Ok(rules::save(&t, format))
 }
 
 /// One connection as Python sees it: protocol, client address and port,
@@ -606,6 +652,8 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(display, m)?)?;
     m.add_function(wrap_pyfunction!(rules_parse, m)?)?;
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
+    m.add_function(wrap_pyfunction!(handle_restore, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_rules, m)?)?;
     m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
     m.add_function(wrap_pyfunction!(conn_read, m)?)?;
     tunnel::register(m)?;

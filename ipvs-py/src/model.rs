@@ -1795,7 +1795,7 @@ impl PyOperation {
 
 // ---------------------------------------------------------------- batches, tables, plans
 
-fn operations_in(ops: &Bound<'_, PyAny>) -> PyResult<Vec<Operation>> {
+pub(crate) fn operations_in(ops: &Bound<'_, PyAny>) -> PyResult<Vec<Operation>> {
     let mut out = Vec::with_capacity(ops.len().unwrap_or(0));
     for op in ops.try_iter()? {
         out.push(operation_in(&op?)?);
@@ -1803,11 +1803,14 @@ fn operations_in(ops: &Bound<'_, PyAny>) -> PyResult<Vec<Operation>> {
     Ok(out)
 }
 
-fn operations_out<'py>(py: Python<'py>, ops: Vec<Operation>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+pub(crate) fn operations_out<'py>(
+    py: Python<'py>,
+    ops: Vec<Operation>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
     ops.into_iter().map(|o| operation_out(py, o)).collect()
 }
 
-fn batch_mode(name: &str) -> PyResult<BatchMode> {
+pub(crate) fn batch_mode(name: &str) -> PyResult<BatchMode> {
     match name {
         "continue" => Ok(BatchMode::Continue),
         "stop_on_error" => Ok(BatchMode::StopOnError),

@@ -11,8 +11,9 @@
 //! - [`codec`]: the pure encoding of those types to netlink attributes and back;
 //! - [`Ipvs`]: a handle with one method per kernel command, opened in the
 //!   current or another network namespace ([`Namespace`]);
-//! - [`rules`]: the `ipvsadm -S` / `ipvsadm -R` rules text, parsed and
-//!   written (byte for byte as `ipvsadm -Sn`, or losslessly);
+//! - [`ipvsadm`] (also reachable as `rules`): the `ipvsadm -S` / `ipvsadm -R`
+//!   rules text, parsed into operations and written (byte for byte as
+//!   `ipvsadm -Sn`, or losslessly), and [`Ipvs::restore`];
 //! - [`conn`]: the connection table (`/proc/net/ip_vs_conn`) of any namespace.
 //!
 //! - [`tunnel`]: tunnel and dummy devices, addresses, FOU/GUE ports and
@@ -29,10 +30,10 @@ pub mod conn;
 mod error;
 mod fasthash;
 mod handle;
+pub mod ipvsadm;
 pub mod model;
 mod netns;
 mod op;
-pub mod rules;
 pub mod sysctl;
 pub mod table;
 mod transport;
@@ -41,6 +42,8 @@ pub mod tunnel;
 pub use batch::{BatchMode, BatchReport, OpOutcome, Operation};
 pub use error::{Errno, Error, Result};
 pub use handle::Ipvs;
+/// The former name of [`ipvsadm`], kept so that `ipvs::rules::...` paths still work.
+pub use ipvsadm as rules;
 pub use model::*;
 pub use netns::Namespace;
 pub use tunnel::{Fou, Rtnl};

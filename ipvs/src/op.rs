@@ -284,142 +284,17 @@ impl Operation {
 }
 
 impl fmt::Display for Operation {
-    /// The operation in ipvsadm's words, e.g. `ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1`.
+    /// The operation in ipvsadm's words, as a command line, e.g. `ipvsadm -a
+    /// -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1`: `ipvsadm` and the line
+    /// [`crate::ipvsadm::rule`] writes for `ipvsadm -R`. An operation
+    /// ipvsadm has no words for (a bypass real server) is
+    /// written as a comment saying so, followed by the nearest command.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::model::{Family, Forward, Netmask, Protocol, ServiceFlags, Tunnel};
-        fn key(k: &ServiceKey) -> String {
-            match k {
-                ServiceKey::Inet {
-                    protocol,
-                    addr,
-                    port,
-                } => {
-                    let p = match protocol {
-                        Protocol::Tcp => "-t",
-                        Protocol::Udp => "-u",
-                        Protocol::Sctp => "--sctp-service",
-                    };
-                    match addr {
-                        IpAddr::V4(a) => format!("{p} {a}:{port}"),
-                        IpAddr::V6(a) => format!("{p} [{a}]:{port}"),
-                    }
-                }
-                ServiceKey::Fwmark {
-                    family: Family::Ipv4,
-                    mark,
-                } => format!("-f {mark}"),
-                ServiceKey::Fwmark {
-                    family: Family::Ipv6,
-                    mark,
-                } => format!("-f {mark} -6"),
-            }
-        }
-        fn svc(s: &Service) -> String {
-            let mut out = format!("{} -s {}", key(&s.key), s.scheduler);
-            let sf = s.flags & !ServiceFlags::ONE_PACKET;
-            if !sf.is_empty() {
-                let mut names = vec![];
-                for (bit, n) in [
-                    (ServiceFlags::SCHED_1, 1),
-                    (ServiceFlags::SCHED_2, 2),
-                    (ServiceFlags::SCHED_3, 3),
-                ] {
-                    if sf.contains(bit) {
-                        names.push(match (s.scheduler.name(), n) {
-                            ("sh", 1) => "sh-fallback".to_string(),
-                            ("sh", 2) => "sh-port".to_string(),
-                            ("mh", 1) => "mh-fallback".to_string(),
-                            ("mh", 2) => "mh-port".to_string(),
-                            (_, n) => format!("flag-{n}"),
-                        });
-                    }
-                }
-                out += &format!(" -b {}", names.join(","));
-            }
-            if let Some(p) = &s.persistence {
-                out += &format!(" -p {}", p.timeout);
-                if p.netmask != Netmask::full(s.key.family()) {
-                    out += &format!(" -M {}", p.netmask);
-                }
-            }
-            if let Some(pe) = &s.pe {
-                out += &format!(" --pe {pe}");
-            }
-            if s.flags.contains(ServiceFlags::ONE_PACKET) {
-                out += " -o";
-            }
-            out
-        }
-        fn dest(d: &Destination) -> String {
-            let fwd = match d.forward {
-                Forward::Masq => "-m".to_string(),
-                Forward::DirectRoute => "-g".to_string(),
-                Forward::Tunnel(Tunnel::Ipip) => "-i".to_string(),
-                Forward::Tunnel(Tunnel::Gue { port, flags }) => {
-                    format!("-i --tun-type gue --tun-port {port}{}", encap(flags))
-                }
-                Forward::Tunnel(Tunnel::Gre { flags }) => {
-                    format!("-i --tun-type gre{}", encap(flags))
-                }
-                Forward::Local => "(local)".to_string(),
-                Forward::Bypass => "(bypass)".to_string(),
-            };
-            let mut out = format!("-r {d} {fwd} -w {}", d.weight);
-            if d.upper_threshold != 0 {
-                out += &format!(" -x {}", d.upper_threshold);
-            }
-            if d.lower_threshold != 0 {
-                out += &format!(" -y {}", d.lower_threshold);
-            }
-            out
-        }
-        fn encap(f: crate::model::EncapFlags) -> &'static str {
-            use crate::model::EncapFlags as E;
-            if f.contains(E::REMCSUM) {
-                " --tun-remcsum"
-            } else if f.contains(E::CSUM) {
-                " --tun-csum"
-            } else {
-                ""
-            }
-        }
-        match self {
-            Operation::AddService(s) => write!(f, "ipvsadm -A {}", svc(s)),
-            Operation::UpdateService(s) => write!(f, "ipvsadm -E {}", svc(s)),
-            Operation::DeleteService(k) => write!(f, "ipvsadm -D {}", key(k)),
-            Operation::AddDestination(k, d) => write!(f, "ipvsadm -a {} {}", key(k), dest(d)),
-            Operation::UpdateDestination(k, d) => write!(f, "ipvsadm -e {} {}", key(k), dest(d)),
-            Operation::DeleteDestination(k, a, p) => {
-                write!(f, "ipvsadm -d {} -r {}", key(k), Destination::new(*a, *p))
-            }
-            Operation::SetTimeouts(t) => {
-                write!(f, "ipvsadm --set {} {} {}", t.tcp, t.tcp_fin, t.udp)
-            }
-            Operation::StartDaemon(d) => write!(
-                f,
-                "ipvsadm --start-daemon {} --mcast-interface {} --syncid {}",
-                if d.state == SyncState::Master {
-                    "master"
-                } else {
-                    "backup"
-                },
-                d.interface,
-                d.sync_id
-            ),
-            Operation::StopDaemon(s) => {
-                write!(
-                    f,
-                    "ipvsadm --stop-daemon {}",
-                    if *s == SyncState::Master {
-                        "master"
-                    } else {
-                        "backup"
-                    }
-                )
-            }
-            Operation::Zero(Some(k)) => write!(f, "ipvsadm -Z {}", key(k)),
-            Operation::Zero(None) => write!(f, "ipvsadm -Z"),
-            Operation::Flush => write!(f, "ipvsadm -C"),
+        let mut line = String::new();
+        crate::ipvsadm::write_line(&mut line, self);
+        match crate::ipvsadm::unwritable(self) {
+            Some(why) => write!(f, "# {why}: ipvsadm {line}"),
+            None => write!(f, "ipvsadm {line}"),
         }
     }
 }

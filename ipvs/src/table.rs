@@ -68,6 +68,86 @@ impl Table {
     pub fn service(&self, key: &ServiceKey) -> Option<&TableService> {
         self.services.iter().find(|s| s.service.key == *key)
     }
+
+    fn service_mut(&mut self, key: &ServiceKey) -> Result<&mut TableService, ApplyError> {
+        self.services
+            .iter_mut()
+            .find(|s| s.service.key == *key)
+            .ok_or(ApplyError::NoService(*key))
+    }
+
+    /// Applies one operation in memory, as the kernel would: adding what
+    /// exists or changing what does not is refused and changes nothing.
+    /// [`Operation::Flush`] empties the table, [`Operation::SetTimeouts`]
+    /// sets its timeouts; counters ([`Operation::Zero`]) and sync daemons are
+    /// not part of a table and change nothing.
+    ///
+    /// # Errors
+    /// [`ApplyError`] naming what exists or is missing.
+    pub fn apply(&mut self, op: &Operation) -> Result<(), ApplyError> {
+        match op {
+            Operation::AddService(s) => {
+                if self.service(&s.key).is_some() {
+                    return Err(ApplyError::ServiceExists(s.key));
+                }
+                self.services.push(TableService {
+                    service: s.clone(),
+                    destinations: vec![],
+                });
+            }
+            Operation::UpdateService(s) => self.service_mut(&s.key)?.service = s.clone(),
+            Operation::DeleteService(k) => {
+                self.service_mut(k)?;
+                self.services.retain(|x| x.service.key != *k);
+            }
+            Operation::AddDestination(k, d) => {
+                let ds = &mut self.service_mut(k)?.destinations;
+                if ds.iter().any(|x| x.addr == d.addr && x.port == d.port) {
+                    return Err(ApplyError::DestinationExists(*k, *d));
+                }
+                ds.push(*d);
+            }
+            Operation::UpdateDestination(k, d) => {
+                let ds = &mut self.service_mut(k)?.destinations;
+                let x = ds
+                    .iter_mut()
+                    .find(|x| x.addr == d.addr && x.port == d.port)
+                    .ok_or(ApplyError::NoDestination(*k, *d))?;
+                *x = *d;
+            }
+            Operation::DeleteDestination(k, a, p) => {
+                let ds = &mut self.service_mut(k)?.destinations;
+                let at = ds
+                    .iter()
+                    .position(|x| x.addr == *a && x.port == *p)
+                    .ok_or(ApplyError::NoDestination(*k, Destination::new(*a, *p)))?;
+                ds.remove(at);
+            }
+            Operation::SetTimeouts(t) => self.timeouts = Some(*t),
+            Operation::Flush => self.services.clear(),
+            Operation::Zero(_) | Operation::StartDaemon(_) | Operation::StopDaemon(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Why an operation does not apply to a [`Table`] ([`Table::apply`]): what
+/// the kernel would answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The service exists (the kernel's EEXIST).
+    #[error("service {0} exists")]
+    ServiceExists(ServiceKey),
+    /// No such service (ESRCH).
+    #[error("no service {0}")]
+    NoService(ServiceKey),
+    /// The real server exists (EEXIST).
+    #[error("server {1} of service {0} exists")]
+    DestinationExists(ServiceKey, Destination),
+    /// No such real server (ENOENT).
+    #[error("no server {1} in service {0}")]
+    NoDestination(ServiceKey, Destination),
 }
 
 /// Which services a plan may touch.
@@ -131,10 +211,42 @@ impl Plan {
     pub fn len(&self) -> usize {
         self.operations.len()
     }
+
+    /// The plan as `ipvsadm -R` input: one line per operation, as its
+    /// `Display` (the dry run) writes it without the leading `ipvsadm`.
+    ///
+    /// ```
+    /// use ipvs::table::{diff, DiffOptions, Table, TableService};
+    /// use ipvs::{Destination, Service, ServiceKey};
+    ///
+    /// let mut desired = Table::default();
+    /// desired.services.push(TableService {
+    ///     service: Service::new(ServiceKey::tcp([10, 0, 0, 1], 80)),
+    ///     destinations: vec![Destination::new([10, 0, 1, 1], 80)],
+    /// });
+    /// let plan = diff(&Table::default(), &desired, &DiffOptions::default());
+    /// assert_eq!(plan.to_rules()?, "-A -t 10.0.0.1:80 -s wlc\n\
+    ///                               -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+    /// # Ok::<(), ipvs::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an operation
+    /// ipvsadm has no words for (a bypass real server).
+    pub fn to_rules(&self) -> crate::Result<String> {
+        let mut out = String::new();
+        for op in &self.operations {
+            out.push_str(&crate::ipvsadm::rule(op, crate::ipvsadm::Format::Lossless)?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
 }
 
 impl fmt::Display for Plan {
-    /// The plan in ipvsadm's words, one command per line (a dry run).
+    /// The plan in ipvsadm's words, one command per line, each starting
+    /// with `ipvsadm` (a dry run, as [`Operation`]'s `Display`);
+    /// [`Plan::to_rules`] gives the same lines as `ipvsadm -R` input.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for op in &self.operations {
             writeln!(f, "{op}")?;
@@ -363,48 +475,14 @@ fn same_destinations(current: &[Destination], desired: &[Destination]) -> bool {
 }
 
 /// Applies `plan` to `current` in memory: what the kernel table becomes if
-/// every operation succeeds. Used to check plans without a kernel.
+/// the plan is applied as one batch ([`BatchMode::Continue`](crate::BatchMode)):
+/// each operation as [`Table::apply`] does, one that does not apply
+/// changing nothing. Used to check plans without a kernel.
 pub fn simulate(current: &Table, plan: &Plan) -> Table {
     let mut t = current.clone();
     for op in &plan.operations {
-        match op {
-            Operation::AddService(s) => {
-                t.services.push(TableService {
-                    service: s.clone(),
-                    destinations: vec![],
-                });
-            }
-            Operation::UpdateService(s) => {
-                if let Some(ts) = t.services.iter_mut().find(|x| x.service.key == s.key) {
-                    ts.service = s.clone();
-                }
-            }
-            Operation::DeleteService(k) => t.services.retain(|x| x.service.key != *k),
-            Operation::AddDestination(k, d) => {
-                if let Some(ts) = t.services.iter_mut().find(|x| x.service.key == *k) {
-                    ts.destinations.push(*d);
-                }
-            }
-            Operation::UpdateDestination(k, d) => {
-                if let Some(ts) = t.services.iter_mut().find(|x| x.service.key == *k) {
-                    if let Some(x) = ts
-                        .destinations
-                        .iter_mut()
-                        .find(|x| x.addr == d.addr && x.port == d.port)
-                    {
-                        *x = *d;
-                    }
-                }
-            }
-            Operation::DeleteDestination(k, a, p) => {
-                if let Some(ts) = t.services.iter_mut().find(|x| x.service.key == *k) {
-                    ts.destinations.retain(|x| !(x.addr == *a && x.port == *p));
-                }
-            }
-            Operation::SetTimeouts(to) => t.timeouts = Some(*to),
-            Operation::Flush => t.services.clear(),
-            _ => {}
-        }
+        // as in the kernel, a refused operation leaves the table as it was
+        let _ = t.apply(op);
     }
     t
 }

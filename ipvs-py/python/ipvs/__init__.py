@@ -33,6 +33,7 @@ from ._batch import (
     simulate,
 )
 from . import rules, sysctl, tunnel
+from .rules import RestoreReport
 from ._conn import Connection, ConnectionOrigin, parse_connections, read_connections
 from ._errors import (
     ConnectionParseError,
@@ -122,6 +123,7 @@ __all__ = [
     "simulate",
     # rules text (ipvsadm -S / -R)
     "rules",
+    "RestoreReport",
     "sysctl",
     # tunnels, addresses, FOU ports, real-server set-up
     "tunnel",

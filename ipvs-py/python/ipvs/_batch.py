@@ -329,6 +329,14 @@ class Plan:
     def __str__(self) -> str:
         return _ipvs.plan_display(self.operations)
 
+    def to_rules(self) -> str:
+        """The plan as ``ipvsadm -R`` input: ``str(plan)`` without the leading ``ipvsadm`` of each line.
+
+        Raises :class:`~ipvs.InvalidInputError` for an operation ipvsadm has
+        no words for (a bypass real server).
+        """
+        return _ipvs.plan_rules(self.operations)
+
     def __repr__(self) -> str:
         return f"<Plan of {len(self.operations)} operations>"
 

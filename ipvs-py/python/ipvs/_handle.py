@@ -9,6 +9,7 @@ from typing import Any, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _ipvs
 from ._batch import BatchMode, BatchReport, Operation, Plan, Scope, Table, _report, _scope_arg
+from .rules import RestoreReport
 from ._model import (
     AddressLike,
     Destination,
@@ -245,6 +246,25 @@ class Ipvs(_Closable):
         # the compiled module checks that every item is an Operation
         raw = _ipvs.handle_execute(self._h, ops, m.value)
         return _report(ops, raw)
+
+    def restore(self, text: str, mode: Union[BatchMode, str] = BatchMode.CONTINUE) -> RestoreReport:
+        """Applies rules text as ``ipvsadm -R`` does; one outcome per rule line.
+
+        Each rule line (``-A -E -D -a -e -d -C -Z --set --start-daemon
+        --stop-daemon``; blank lines, ``#`` comments and a leading ``ipvsadm``
+        are skipped) is one operation, executed in order as one batch (as
+        :meth:`execute` with ``mode``). The whole text is parsed first: a line
+        that does not parse, or holds a value the kernel would refuse, raises
+        :class:`~ipvs.RulesParseError` with its ``line`` and ``column`` and
+        nothing is sent. With ``BatchMode.STOP_ON_ERROR`` the rules after a
+        failing one are not attempted; with ``BatchMode.CONTINUE`` they all
+        are, as ``ipvsadm -R`` does.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"rules text must be a str, not {type(text).__name__}")
+        m = mode if mode is BatchMode.CONTINUE else _enum(BatchMode, mode, "batch mode")
+        ops, lines, raw = _ipvs.handle_restore(self._h, text, m.value)
+        return RestoreReport(tuple(lines), _report(tuple(ops), raw))
 
     def table(self) -> Table:
         """Reads the whole table: services, their destinations, and the timeouts."""

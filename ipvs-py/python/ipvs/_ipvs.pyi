@@ -37,6 +37,8 @@ __all__ = [
     "normalize",
     "rules_parse",
     "rules_save",
+    "handle_restore",
+    "plan_rules",
     "conn_parse",
     "conn_read",
     "RtnlHandle",
@@ -116,6 +118,14 @@ def rules_parse(text: str) -> str:
 
 def rules_save(table: str, lossless: bool = False) -> str:
     """Writes a table (JSON) as rules text."""
+
+def handle_restore(
+    handle: Handle, text: str, mode: str
+) -> Tuple[List[Operation], List[int], List[Tuple[int, str, Optional[BaseException]]]]:
+    """Applies rules text (``ipvsadm -R``): the operations, their line numbers and the outcomes not done."""
+
+def plan_rules(ops: Iterable[Operation]) -> str:
+    """A plan's operations as ``ipvsadm -R`` input."""
 
 def conn_parse(text: str) -> List[_Connection]:
     """Parses connection-table text; raises ``ipvs.ConnectionParseError``."""

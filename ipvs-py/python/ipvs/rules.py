@@ -11,15 +11,53 @@ numeric addresses and ports); a line it refuses raises
 writes what ``ipvsadm -Sn`` prints, byte for byte; with ``lossless=True`` it
 also writes the thresholds and scheduler flags ``ipvsadm -Sn`` leaves out,
 so the text rebuilds the same table.
+
+:meth:`ipvs.Ipvs.restore` applies rules text to a kernel as ``ipvsadm -R``
+does and returns a :class:`RestoreReport`: one outcome per rule line, with
+its line number.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
 from . import _ipvs
-from ._batch import Table
+from ._batch import BatchReport, OpOutcome, Table
 from ._errors import RulesParseError
 
-__all__ = ["parse", "save", "RulesParseError"]
+__all__ = ["parse", "save", "RestoreReport", "RulesParseError"]
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What :meth:`ipvs.Ipvs.restore` did: one outcome per rule line.
+
+    ``lines[i]`` is the 1-based line number of the rule whose outcome is
+    ``report.outcomes[i]`` (blank and comment lines hold no rule).
+    """
+
+    lines: Tuple[int, ...]
+    report: BatchReport
+
+    @property
+    def ok(self) -> bool:
+        """True when every rule was applied."""
+        return self.report.ok
+
+    def outcomes(self) -> Iterator[Tuple[int, OpOutcome]]:
+        """Each rule's line number with its outcome, in order."""
+        return zip(self.lines, self.report.outcomes)
+
+    def outcome_of_line(self, line: int) -> Optional[OpOutcome]:
+        """The outcome of the rule on ``line``, or ``None`` if that line holds no rule."""
+        outcomes = self.report.outcomes
+        at = next((i for i, n in enumerate(self.lines) if n == line), len(outcomes))
+        return outcomes[at] if at < len(outcomes) else None
+
+    def failures(self) -> List[Tuple[int, OpOutcome]]:
+        """The rules that were not applied: ``(line number, outcome)``."""
+        return [(self.lines[i], o) for i, o in self.report.failures()]
 
 
 def parse(text: str) -> Table:

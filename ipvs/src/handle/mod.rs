@@ -3,10 +3,12 @@
 //! Every method of [`Ipvs`] is in this module: single commands and
 //! listings here, batches in `batch.rs` ([`Ipvs::apply`], [`Ipvs::execute`])
 //! and whole tables in `table.rs` ([`Ipvs::table`], [`Ipvs::plan`],
-//! [`Ipvs::converge`], [`Ipvs::apply_plan`]). The pure logic they drive lives
+//! [`Ipvs::converge`], [`Ipvs::apply_plan`]), rules text in `restore.rs`
+//! ([`Ipvs::restore`]). The pure logic they drive lives
 //! in [`crate::batch`], [`crate::table`] and the operation model.
 
 mod batch;
+mod restore;
 mod table;
 
 use std::io::Cursor;

@@ -10,6 +10,7 @@ mod support;
 mod batch;
 mod core_features;
 mod kproptest;
+mod restore;
 mod robust;
 
 mod foundation;

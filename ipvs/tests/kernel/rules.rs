@@ -11,8 +11,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ipvs::conn::{self, ConnProtocol, Table};
-use ipvs::rules::{self, Format, Rule};
-use ipvs::{Destination, DestinationEntry, Namespace, Service, ServiceEntry};
+use ipvs::rules::{self, Format};
+use ipvs::table::TableService;
+use ipvs::{DestinationEntry, Namespace, Operation, ServiceEntry};
 
 use crate::support::{is_listing, settled, TestNs};
 
@@ -107,6 +108,20 @@ fn restore(ns: &TestNs, text: &str) {
     );
 }
 
+/// A listing as a table, in the listing's order.
+fn as_table(listing: Vec<(ServiceEntry, Vec<DestinationEntry>)>) -> ipvs::table::Table {
+    ipvs::table::Table {
+        services: listing
+            .into_iter()
+            .map(|(s, d)| TableService {
+                service: s.service,
+                destinations: d.into_iter().map(|d| d.destination).collect(),
+            })
+            .collect(),
+        timeouts: None,
+    }
+}
+
 /// The table as the library lists it, in the kernel's order.
 fn listing(ns: &TestNs) -> Vec<(ServiceEntry, Vec<DestinationEntry>)> {
     let ipvs = ns.ipvs();
@@ -173,7 +188,7 @@ fn build_rich(ns: &TestNs) {
 fn our_ipvsadm_text_is_ipvsadm_sn_byte_for_byte() {
     let ns = TestNs::new();
     build_rich(&ns);
-    let ours = rules::save_entries(&listing(&ns), Format::Ipvsadm);
+    let ours = rules::save(&as_table(listing(&ns)), Format::Ipvsadm);
     assert_eq!(ours, sn(&ns));
     // the line for a local DR server: the kernel made it Local, ipvsadm writes -g
     assert!(
@@ -208,7 +223,7 @@ fn ipvsadm_order_quirks_are_reproduced() {
     for m in ["4000000000", "1", "3000000000", "2147483648", "2147483647"] {
         adm(&ns, &["-A", "-f", m]);
     }
-    let ours = rules::save_entries(&listing(&ns), Format::Ipvsadm);
+    let ours = rules::save(&as_table(listing(&ns)), Format::Ipvsadm);
     assert_eq!(ours, sn(&ns));
 }
 
@@ -216,7 +231,7 @@ fn ipvsadm_order_quirks_are_reproduced() {
 fn lossless_text_restored_by_ipvsadm_rebuilds_the_table() {
     let original = TestNs::new();
     build_rich(&original);
-    let text = rules::save_entries(&listing(&original), Format::Lossless);
+    let text = rules::save(&as_table(listing(&original)), Format::Lossless);
     assert!(text.contains(" -x 100 -y 50"), "{text}");
     let fresh = TestNs::new();
     dummy(&fresh, &["10.0.0.1/24", "fd00::1/64"]);
@@ -225,10 +240,7 @@ fn lossless_text_restored_by_ipvsadm_rebuilds_the_table() {
     assert_eq!(exact(&fresh), exact(&original));
     // and the library reads back what we wrote, thresholds included
     let strip = |t: Vec<(ServiceEntry, Vec<DestinationEntry>)>| {
-        let mut v: Vec<(Service, Vec<Destination>)> = t
-            .into_iter()
-            .map(|(s, d)| (s.service, d.into_iter().map(|d| d.destination).collect()))
-            .collect();
+        let mut v = as_table(t);
         rules::ipvsadm_order(&mut v);
         v
     };
@@ -244,13 +256,12 @@ fn ipvsadm_text_parsed_and_applied_by_the_library_rebuilds_the_table() {
     let fresh = TestNs::new();
     dummy(&fresh, &["10.0.0.1/24", "fd00::1/64"]);
     let ipvs = fresh.ipvs();
-    for rule in &parsed {
-        match rule {
-            Rule::AddService(s) => ipvs.add_service(s).unwrap(),
-            Rule::AddServer {
-                service,
-                destination,
-            } => ipvs.add_destination(service, destination).unwrap(),
+    for op in &parsed {
+        match op {
+            Operation::AddService(s) => ipvs.add_service(s).unwrap(),
+            Operation::AddDestination(service, destination) => {
+                ipvs.add_destination(service, destination).unwrap()
+            }
             other => panic!("ipvsadm -Sn wrote {other:?}"),
         }
     }
@@ -258,7 +269,7 @@ fn ipvsadm_text_parsed_and_applied_by_the_library_rebuilds_the_table() {
     // the same rules written back are the same text
     let again: String = parsed
         .iter()
-        .map(|r| r.to_line(Format::Ipvsadm) + "\n")
+        .map(|op| rules::rule(op, Format::Ipvsadm).unwrap() + "\n")
         .collect();
     assert_eq!(again, text);
 }

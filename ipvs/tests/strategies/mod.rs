@@ -167,3 +167,47 @@ pub fn table(max_services: usize, max_dests: usize) -> impl Strategy<Value = Tab
         }
     })
 }
+
+/// A service as ipvsadm can state it: one-packet scheduling only for UDP
+/// and fwmark services, port 0 only with persistence.
+pub fn expressible_service(mut s: Service) -> Service {
+    if let ServiceKey::Inet { protocol, port, .. } = &mut s.key {
+        if *protocol != Protocol::Udp {
+            s.flags.remove(ServiceFlags::ONE_PACKET);
+        }
+        if *port == 0 && s.persistence.is_none() {
+            *port = 1;
+        }
+    }
+    s
+}
+
+/// A destination as ipvsadm states it: DR and tunnel servers of an address
+/// service take the service's port.
+pub fn expressible_destination(key: &ServiceKey, mut d: Destination) -> Destination {
+    if let ServiceKey::Inet { port, .. } = key {
+        if matches!(d.forward, Forward::DirectRoute | Forward::Tunnel(_)) {
+            d.port = *port;
+        }
+    }
+    d
+}
+
+/// Tables whose rules text ipvsadm reads back as they are ([`table`],
+/// each service and destination made expressible).
+pub fn expressible_table(max_s: usize, max_d: usize) -> impl Strategy<Value = Table> {
+    table(max_s, max_d).prop_map(|mut t| {
+        for ts in &mut t.services {
+            ts.service = expressible_service(ts.service.clone());
+            let key = ts.service.key;
+            for d in &mut ts.destinations {
+                *d = expressible_destination(&key, *d);
+            }
+            let mut seen = std::collections::HashSet::new();
+            ts.destinations.retain(|d| seen.insert((d.addr, d.port)));
+        }
+        let mut seen = std::collections::HashSet::new();
+        t.services.retain(|s| seen.insert(s.service.key));
+        t
+    })
+}
