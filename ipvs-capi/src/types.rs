@@ -55,6 +55,23 @@ pub const IPVS_SYNC_MASTER: u32 = 1;
 /// Sync daemon state: backup.
 pub const IPVS_SYNC_BACKUP: u32 = 2;
 
+// Listings keep what the kernel holds: a `protocol`, `forward`, `tun_type` or
+// `state` field may hold a raw value none of the constants above names (from
+// a newer kernel or another client); passing such a value back to a write is
+// refused with IPVS_ERR_INVALID_INPUT before anything is sent.
+
+/// The largest destination weight the kernel keeps (`INT_MAX`).
+pub const IPVS_MAX_WEIGHT: u32 = 2147483647;
+/// The largest connection threshold written (ipvsadm's `INT_MAX`).
+pub const IPVS_MAX_THRESHOLD: u32 = 2147483647;
+/// The longest persistence timeout written, in seconds (31 days, ipvsadm's
+/// limit; the kernel would silently store larger values as others).
+pub const IPVS_MAX_PERSISTENCE_TIMEOUT: u32 = 2678400;
+/// The longest connection timeout written (`--set`), in seconds (`INT_MAX / 1000`).
+pub const IPVS_MAX_TIMEOUT: u32 = 2147483;
+/// The largest sync daemon id written.
+pub const IPVS_MAX_SYNC_ID: u32 = 255;
+
 /// Size of the name arrays (scheduler, persistence engine, interface),
 /// including the terminating NUL: names are at most 15 bytes.
 pub const IPVS_NAME_LEN: usize = 16;
@@ -214,9 +231,14 @@ pub struct ipvs_sync_daemon {
 // ---------------------------------------------------------------- defaults
 
 pub(crate) fn name_array(s: &str) -> [c_char; IPVS_NAME_LEN] {
+    bytes_array(s.as_bytes())
+}
+
+/// A NUL-terminated name array holding raw bytes (a kernel name need not be UTF-8).
+pub(crate) fn bytes_array(s: &[u8]) -> [c_char; IPVS_NAME_LEN] {
     let mut a = [0 as c_char; IPVS_NAME_LEN];
-    for (d, b) in a.iter_mut().zip(s.bytes().take(IPVS_NAME_LEN - 1)) {
-        *d = b as c_char;
+    for (d, b) in a.iter_mut().zip(s.iter().take(IPVS_NAME_LEN - 1)) {
+        *d = *b as c_char;
     }
     a
 }
@@ -279,6 +301,17 @@ pub(crate) fn read_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<Stri
         .position(|&b| b == 0)
         .ok_or_else(|| input(format!("{what} is not NUL-terminated within 16 bytes")))?;
     String::from_utf8(bytes[..end].to_vec()).map_err(|_| input(format!("{what} is not UTF-8")))
+}
+
+/// An interface name of raw bytes (Linux allows any but NUL, '/', ':' and
+/// spaces) in the core's text form, so a name that is not UTF-8 works too.
+pub(crate) fn read_bytes_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<String> {
+    let bytes: Vec<u8> = a.iter().map(|&c| c as u8).collect();
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| input(format!("{what} is not NUL-terminated within 16 bytes")))?;
+    Ok(SyncDaemon::interface_from_bytes(&bytes[..end]))
 }
 
 /// Scheduler and persistence engine names name kernel modules
@@ -503,7 +536,7 @@ pub(crate) fn state_from(state: u32) -> CResult<SyncState> {
 
 pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
     let state = state_from(d.state)?;
-    let ifname = read_name(&d.ifname, "sync daemon interface")?;
+    let ifname = read_bytes_name(&d.ifname, "sync daemon interface")?;
     let mut out = SyncDaemon::new(state, ifname, d.sync_id);
     out.max_len = (d.max_len != 0).then_some(d.max_len);
     out.port = (d.port != 0).then_some(d.port);
@@ -595,6 +628,8 @@ pub(crate) fn destination_to(d: &ipvs_core::Destination) -> ipvs_destination {
                 out.tun_type = IPVS_TUN_GRE;
                 out.tun_flags = flags.bits();
             }
+            // listed as the kernel holds it; writing it back is refused
+            Tunnel::Unknown(n) => out.tun_type = u32::from(n),
         }
     }
     out
@@ -628,7 +663,7 @@ pub(crate) fn daemon_to(d: &SyncDaemon) -> ipvs_sync_daemon {
     let mut out = ipvs_sync_daemon {
         state: d.state.raw(),
         sync_id: d.sync_id,
-        ifname: name_array(&d.interface),
+        ifname: bytes_array(&d.interface_bytes()),
         max_len: d.max_len.unwrap_or(0),
         port: d.port.unwrap_or(0),
         ttl: d.ttl.unwrap_or(0),
@@ -660,6 +695,11 @@ mod tests {
         assert_eq!(IPVS_FWD_TUNNEL, Forward::Tunnel(Tunnel::Ipip).method());
         assert_eq!(IPVS_FWD_ROUTE, Forward::DirectRoute.method());
         assert_eq!(IPVS_SYNC_BACKUP, SyncState::Backup.raw());
+        assert_eq!(IPVS_MAX_WEIGHT, ipvs_core::Destination::MAX_WEIGHT);
+        assert_eq!(IPVS_MAX_THRESHOLD, ipvs_core::Destination::MAX_THRESHOLD);
+        assert_eq!(IPVS_MAX_PERSISTENCE_TIMEOUT, Persistence::MAX_TIMEOUT);
+        assert_eq!(IPVS_MAX_TIMEOUT, Timeouts::MAX);
+        assert_eq!(IPVS_MAX_SYNC_ID, SyncDaemon::MAX_SYNC_ID);
     }
 
     #[test]

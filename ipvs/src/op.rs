@@ -105,11 +105,35 @@ pub(crate) fn kernel_error(
     }
 }
 
-/// The kernel module a service operation needs (its scheduler, and its persistence engine).
+/// The persistence engines the kernel has (`ip_vs_pe_<name>` modules).
+const KNOWN_PES: &[&str] = &["sip"];
+
+/// The one kernel module whose absence made the kernel answer `ENOENT` to a
+/// service operation: its scheduler's (`ip_vs_<name>`) or, with a
+/// persistence engine, possibly the engine's (`ip_vs_pe_<name>`).
+///
+/// The kernel looks the scheduler up first, loading its module on demand,
+/// and answers `ENOENT` for either. So the engine's module is named when the
+/// scheduler's module is loaded now (it was found), or when the scheduler is
+/// one the kernel ships and the engine is not; otherwise the scheduler's.
 pub(crate) fn service_module(svc: &Service) -> String {
-    match &svc.pe {
-        Some(pe) => format!("{} or ip_vs_pe_{pe}", svc.scheduler.module()),
-        None => svc.scheduler.module(),
+    service_module_with(svc, |module| {
+        std::path::Path::new("/sys/module").join(module).exists()
+    })
+}
+
+/// [`service_module`] with the check for a loaded module given.
+pub(crate) fn service_module_with(svc: &Service, loaded: impl Fn(&str) -> bool) -> String {
+    let sched = svc.scheduler.module();
+    let Some(pe) = &svc.pe else {
+        return sched;
+    };
+    let known_sched = !matches!(svc.scheduler, crate::model::Scheduler::Other(_));
+    let known_pe = KNOWN_PES.contains(&pe.as_str());
+    if loaded(&sched) || (known_sched && !known_pe) {
+        format!("ip_vs_pe_{pe}")
+    } else {
+        sched
     }
 }
 
@@ -213,18 +237,10 @@ impl Operation {
                 d.validate(k.family())
             }
             Operation::DeleteDestination(k, ..) => k.validate(),
-            Operation::SetTimeouts(t) => {
-                const MAX: u32 = i32::MAX as u32 / 1000;
-                if [t.tcp, t.tcp_fin, t.udp].iter().any(|&v| v > MAX) {
-                    return Err(Error::invalid_input(
-                        self.context(),
-                        format!("timeouts must be at most {MAX} seconds"),
-                    ));
-                }
-                Ok(())
-            }
+            Operation::SetTimeouts(t) => t.validate(),
             Operation::StartDaemon(d) => d.validate(),
-            Operation::StopDaemon(_) | Operation::Zero(None) | Operation::Flush => Ok(()),
+            Operation::StopDaemon(s) => s.validate(),
+            Operation::Zero(None) | Operation::Flush => Ok(()),
         }
     }
 
@@ -274,12 +290,14 @@ impl Operation {
 
     /// The typed error for a kernel errno answered to this operation.
     pub(crate) fn kernel_error(&self, errno: i32) -> Error {
-        kernel_error(self.kind(), self.context(), errno, self.module())
+        self.kernel_error_for(self.context(), errno)
     }
 
     /// As [`Operation::kernel_error`], with the context already written.
     pub(crate) fn kernel_error_for(&self, context: String, errno: i32) -> Error {
-        kernel_error(self.kind(), context, errno, self.module())
+        // which module is missing matters (and is looked up) only for ENOENT
+        let module = (errno == libc::ENOENT).then(|| self.module()).flatten();
+        kernel_error(self.kind(), context, errno, module)
     }
 }
 
@@ -298,6 +316,8 @@ impl fmt::Display for Operation {
                         Protocol::Tcp => "-t",
                         Protocol::Udp => "-u",
                         Protocol::Sctp => "--sctp-service",
+                        // no ipvsadm words: a listed value that cannot be written
+                        Protocol::Unknown(_) => "--unknown-protocol",
                     };
                     match addr {
                         IpAddr::V4(a) => format!("{p} {a}:{port}"),
@@ -363,6 +383,8 @@ impl fmt::Display for Operation {
                 }
                 Forward::Local => "(local)".to_string(),
                 Forward::Bypass => "(bypass)".to_string(),
+                Forward::Tunnel(Tunnel::Unknown(t)) => format!("-i --tun-type (unknown {t})"),
+                Forward::Unknown(m) => format!("(unknown {m})"),
             };
             let mut out = format!("-r {d} {fwd} -w {}", d.weight);
             if d.upper_threshold != 0 {

@@ -198,6 +198,8 @@ fn service_arg(key: &ServiceKey, format: Format) -> String {
                 Protocol::Tcp => "-t",
                 Protocol::Udp => "-u",
                 Protocol::Sctp => "--sctp-service",
+                // no ipvsadm words: a listed value that cannot be written
+                Protocol::Unknown(_) => "--unknown-protocol",
             };
             format!("{opt} {}", addr_port(addr, *port))
         }
@@ -273,6 +275,8 @@ fn write_server(out: &mut String, cmd: &str, key: &ServiceKey, d: &Destination, 
         // ipvsadm writes -g for local-node servers (the kernel makes a DR
         // server on a local address local) and, lacking a switch, also for bypass
         Forward::DirectRoute | Forward::Local | Forward::Bypass => "-g",
+        // no ipvsadm words: a listed value that cannot be written
+        Forward::Unknown(_) => "--unknown-forwarding",
     };
     let _ = write!(
         out,
@@ -347,6 +351,7 @@ impl Rule {
                 let state = match d.state {
                     SyncState::Master => "master",
                     SyncState::Backup => "backup",
+                    SyncState::Unknown(_) => "unknown",
                 };
                 let _ = write!(
                     s,
@@ -374,6 +379,7 @@ impl Rule {
                 let state = match state {
                     SyncState::Master => "master",
                     SyncState::Backup => "backup",
+                    SyncState::Unknown(_) => "unknown",
                 };
                 let _ = write!(s, "--stop-daemon {state}");
                 if let Some(id) = sync_id {
