@@ -445,3 +445,65 @@ impl fmt::Display for Operation {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::{Name, Scheduler};
+    use std::net::Ipv4Addr;
+
+    fn svc(sched: &str, pe: Option<&str>) -> Service {
+        let mut s = Service::new(ServiceKey::fwmark(crate::model::Family::Ipv4, 1))
+            .with_scheduler(Scheduler::from_name(sched).unwrap())
+            .with_persistence(60);
+        s.pe = pe.map(|p| Name::new(p).unwrap());
+        s
+    }
+
+    #[test]
+    fn module_hints_name_one_real_module() {
+        let none = |_: &str| false;
+        let wlc_loaded = |m: &str| m == "ip_vs_wlc";
+        // no engine: the scheduler's module
+        assert_eq!(
+            service_module_with(&svc("nosuch", None), none),
+            "ip_vs_nosuch"
+        );
+        // an unknown engine beside a scheduler the kernel ships: the engine's
+        assert_eq!(
+            service_module_with(&svc("wlc", Some("x")), none),
+            "ip_vs_pe_x"
+        );
+        assert_eq!(
+            service_module_with(&svc("wlc", Some("x")), wlc_loaded),
+            "ip_vs_pe_x"
+        );
+        // the kernel's engine beside a scheduler that did not load: the scheduler's
+        assert_eq!(
+            service_module_with(&svc("twos", Some("sip")), none),
+            "ip_vs_twos"
+        );
+        assert_eq!(
+            service_module_with(&svc("nosuch", Some("sip")), none),
+            "ip_vs_nosuch"
+        );
+        // both known, scheduler loaded: the engine's
+        assert_eq!(
+            service_module_with(&svc("wlc", Some("sip")), wlc_loaded),
+            "ip_vs_pe_sip"
+        );
+    }
+
+    #[test]
+    fn module_missing_error_names_the_module() {
+        let op = Operation::AddService(svc("wlc", Some("x")));
+        match op.kernel_error(libc::ENOENT) {
+            Error::ModuleMissing { module, .. } => assert_eq!(module, "ip_vs_pe_x"),
+            e => panic!("{e:?}"),
+        }
+        let e = Operation::AddService(Service::new(ServiceKey::tcp(Ipv4Addr::LOCALHOST, 80)))
+            .kernel_error(libc::EINVAL);
+        assert!(matches!(e, Error::Invalid { .. }));
+    }
+}

@@ -60,9 +60,11 @@ pub(crate) fn encode(text: &str) -> Result<Vec<u8>, String> {
                 chars.next();
                 chars.next();
             }
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "'{ESCAPE}' is not allowed in a name except as the escape '{ESCAPE}xx' of a byte"
-            )),
+            ))
+            }
         }
     }
     Ok(out)
@@ -90,6 +92,7 @@ pub(crate) fn check(text: &str, max: usize) -> Result<Vec<u8>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
