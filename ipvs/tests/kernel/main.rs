@@ -14,4 +14,5 @@ mod robust;
 
 mod foundation;
 mod rules;
+mod tolerant;
 mod tunnel;
