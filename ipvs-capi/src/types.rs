@@ -27,6 +27,11 @@ pub const IPVS_SVC_F_SCHED3: u32 = 0x0020;
 /// ipvsadm's persistence timeout when `-p` is given without a value, in seconds.
 pub const IPVS_PERSISTENCE_DEFAULT_TIMEOUT: u32 = 300;
 
+/// Set in a listed service that is persistent with a persistence timeout of 0
+/// (another client wrote it; `persistence_timeout` 0 alone means "not
+/// persistent"). Such a service is refused when written back.
+pub const IPVS_SVC_F_PERSISTENT: u32 = 0x0001;
+
 /// Forwarding method: masquerading / NAT (`ipvsadm -m`).
 pub const IPVS_FWD_MASQ: u32 = 0;
 /// Forwarding method: the director itself serves.
@@ -401,7 +406,8 @@ pub(crate) fn key_from(s: &ipvs_service) -> CResult<ServiceKey> {
 /// The full configuration of a C service.
 pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
     let key = key_from(s)?;
-    let flags = ServiceFlags::from_bits(s.flags).ok_or_else(|| {
+    let persistent = s.persistence_timeout != 0 || s.flags & IPVS_SVC_F_PERSISTENT != 0;
+    let flags = ServiceFlags::from_bits(s.flags & !IPVS_SVC_F_PERSISTENT).ok_or_else(|| {
         input(format!(
             "service {key}: unknown flag bits {:#x} (use IPVS_SVC_F_*)",
             s.flags & !ServiceFlags::all().bits()
@@ -415,7 +421,7 @@ pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
     let mut svc = Service::new(key)
         .with_scheduler(Scheduler::from_name(&sched)?)
         .with_flags(flags);
-    if s.persistence_timeout != 0 {
+    if persistent {
         let netmask = match (key.family(), s.netmask_prefix) {
             (f, 0) => Netmask::full(f),
             (Family::Ipv4, p @ 1..=32) => {
@@ -554,7 +560,10 @@ pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
 
 pub(crate) fn service_to(s: &Service) -> ipvs_service {
     let mut out = ipvs_service {
-        scheduler: name_array(s.scheduler.name()),
+        scheduler: match &s.scheduler {
+            Scheduler::Other(n) => bytes_array(&n.to_bytes()),
+            known => name_array(known.name()),
+        },
         flags: s.flags.bits(),
         ..ipvs_service::default()
     };
@@ -578,6 +587,10 @@ pub(crate) fn service_to(s: &Service) -> ipvs_service {
     }
     if let Some(p) = &s.persistence {
         out.persistence_timeout = p.timeout;
+        if p.timeout == 0 {
+            // persistent with timeout 0, as another client wrote it
+            out.flags |= IPVS_SVC_F_PERSISTENT;
+        }
         out.netmask_prefix = match p.netmask {
             Netmask::V4(m) => u32::from(m).leading_ones() as u16,
             Netmask::V6(p) => u16::from(p),

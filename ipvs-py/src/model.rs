@@ -333,6 +333,20 @@ fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64>
     }
 }
 
+/// An int in `0..=max` (a weight, a threshold): the range named is the kernel's.
+fn bounded_in(obj: &Bound<'_, PyAny>, what: &str, max: u32) -> PyResult<u32> {
+    match int_in(obj, what, 0, i64::from(u32::MAX)) {
+        Ok(v) if v <= i64::from(max) => Ok(v as u32),
+        Ok(v) => Err(PyValueError::new_err(format!(
+            "{what} {v} is above the maximum {max} (0..={max})"
+        ))),
+        Err(e) if e.is_instance_of::<PyValueError>(obj.py()) => Err(PyValueError::new_err(
+            format!("{what} {} is outside 0..={max}", obj.str()?),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 fn u16_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
     Ok(int_in(obj, what, 0, 0xFFFF)? as u16)
 }
@@ -1178,7 +1192,7 @@ impl PyDestination {
             None => 3,
         };
         if let Some(w) = weight {
-            d.weight = int_in(w, "weight", 0, i64::from(Destination::MAX_WEIGHT))? as u32;
+            d.weight = bounded_in(w, "weight", Destination::MAX_WEIGHT)?;
         }
         if let Some(t) = upper_threshold {
             d.upper_threshold = int_in(

@@ -645,7 +645,7 @@ fn values_the_kernel_would_store_differently_are_refused() {
         .is_ok());
     let e = refused(ipvs::Operation::AddDestination(key, d.with_weight(1 << 31)));
     assert!(
-        e.contains("weight 2147483648 is outside 0..=2147483647"),
+        e.contains("weight 2147483648 is above the maximum 2147483647"),
         "{e}"
     );
     let e = refused(ipvs::Operation::AddDestination(
@@ -653,7 +653,7 @@ fn values_the_kernel_would_store_differently_are_refused() {
         d.with_thresholds(1 << 31, 0),
     ));
     assert!(
-        e.contains("upper threshold 2147483648 is outside 0..=2147483647"),
+        e.contains("upper threshold 2147483648 is above the maximum 2147483647"),
         "{e}"
     );
     assert!(refused(ipvs::Operation::AddDestination(

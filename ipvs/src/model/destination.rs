@@ -208,8 +208,9 @@ impl Destination {
         let bad = |reason: String| Err(Error::invalid_input(format!("destination {self}"), reason));
         if self.weight > Self::MAX_WEIGHT {
             return bad(format!(
-                "weight {} is outside 0..={}",
+                "weight {} is above the maximum {} (the kernel keeps 0..={})",
                 self.weight,
+                Self::MAX_WEIGHT,
                 Self::MAX_WEIGHT
             ));
         }
@@ -219,7 +220,8 @@ impl Destination {
         ] {
             if v > Self::MAX_THRESHOLD {
                 return bad(format!(
-                    "{what} threshold {v} is outside 0..={}",
+                    "{what} threshold {v} is above the maximum {} (0..={})",
+                    Self::MAX_THRESHOLD,
                     Self::MAX_THRESHOLD
                 ));
             }
