@@ -365,3 +365,30 @@ fn values_the_kernel_would_store_differently_are_refused_before_sending() {
     .unwrap();
     assert_eq!(ipvs.timeouts().unwrap().tcp, Timeouts::MAX);
 }
+
+#[test]
+fn a_missing_module_is_named_as_one_real_module() {
+    let ns = TestNs::new();
+    let ipvs = ns.ipvs();
+    let module = |sched: &str, pe: &str| {
+        let svc = Service::new(ServiceKey::tcp(vip(), 80))
+            .with_scheduler(ipvs::Scheduler::from_name(sched).unwrap())
+            .with_persistence(60)
+            .with_pe(ipvs::Name::new(pe).unwrap());
+        match ipvs.add_service(&svc) {
+            Err(Error::ModuleMissing { module, errno, .. }) => {
+                assert_eq!(errno, libc::ENOENT);
+                module
+            }
+            other => panic!("{sched} with {pe}: {other:?}"),
+        }
+    };
+    assert_eq!(module("wlc", "nosuchpe"), "ip_vs_pe_nosuchpe");
+    assert_eq!(module("nosuchsched", "sip"), "ip_vs_nosuchsched");
+    assert!(ns.saved().is_empty());
+    assert!(
+        std::path::Path::new("/sys/module/ip_vs_pe_sip").exists()
+            || std::path::Path::new("/sys/module/ip_vs_wlc").exists(),
+        "the VM loads the scheduler and engine modules"
+    );
+}
