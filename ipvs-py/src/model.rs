@@ -333,16 +333,20 @@ fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64>
     }
 }
 
-/// An int in `0..=max` (a weight, a threshold): the range named is the kernel's.
+/// An int for a value in `0..=max` (a weight, a threshold). One the core can
+/// hold (`0..=u32::MAX`) goes to the core's validation, which names the
+/// kernel's range; a negative or larger one is refused here against the same
+/// range, as `InvalidInputError`.
 fn bounded_in(obj: &Bound<'_, PyAny>, what: &str, max: u32) -> PyResult<u32> {
     match int_in(obj, what, 0, i64::from(u32::MAX)) {
-        Ok(v) if v <= i64::from(max) => Ok(v as u32),
-        Ok(v) => Err(PyValueError::new_err(format!(
-            "{what} {v} is above the maximum {max} (0..={max})"
-        ))),
-        Err(e) if e.is_instance_of::<PyValueError>(obj.py()) => Err(PyValueError::new_err(
-            format!("{what} {} is outside 0..={max}", obj.str()?),
-        )),
+        Ok(v) => Ok(v as u32),
+        Err(e) if e.is_instance_of::<PyValueError>(obj.py()) => checked(
+            obj.py(),
+            Err(ipvs::Error::InvalidInput {
+                context: "destination".into(),
+                reason: format!("{what} {} is outside 0..={max}", obj.str()?),
+            }),
+        ),
         Err(e) => Err(e),
     }
 }
@@ -1195,20 +1199,10 @@ impl PyDestination {
             d.weight = bounded_in(w, "weight", Destination::MAX_WEIGHT)?;
         }
         if let Some(t) = upper_threshold {
-            d.upper_threshold = int_in(
-                t,
-                "upper threshold",
-                0,
-                i64::from(Destination::MAX_THRESHOLD),
-            )? as u32;
+            d.upper_threshold = bounded_in(t, "upper threshold", Destination::MAX_THRESHOLD)?;
         }
         if let Some(t) = lower_threshold {
-            d.lower_threshold = int_in(
-                t,
-                "lower threshold",
-                0,
-                i64::from(Destination::MAX_THRESHOLD),
-            )? as u32;
+            d.lower_threshold = bounded_in(t, "lower threshold", Destination::MAX_THRESHOLD)?;
         }
         let tun = match tunnel {
             Some(t) => TUNNEL_TYPE.parse(t, "tunnel type")?,
