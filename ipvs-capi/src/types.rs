@@ -387,12 +387,9 @@ pub(crate) fn key_from(s: &ipvs_service) -> CResult<ServiceKey> {
             s.fwmark,
         ));
     }
-    let protocol = Protocol::from_number(s.protocol).ok_or_else(|| {
-        input(format!(
-            "service: unknown protocol {} (use IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP, or set fwmark)",
-            s.protocol
-        ))
-    })?;
+    // an unknown protocol (as a listing may hold) is refused by the core's
+    // validation of the key, below
+    let protocol = Protocol::from_raw(s.protocol);
     let addr = addr_from(s.family, &s.addr, "service address")?;
     let key = ServiceKey::Inet {
         protocol,
@@ -531,13 +528,10 @@ pub(crate) fn timeouts_from(t: &ipvs_timeouts) -> Timeouts {
 }
 
 pub(crate) fn state_from(state: u32) -> CResult<SyncState> {
-    match state {
-        IPVS_SYNC_MASTER => Ok(SyncState::Master),
-        IPVS_SYNC_BACKUP => Ok(SyncState::Backup),
-        s => Err(input(format!(
-            "unknown sync daemon state {s} (use IPVS_SYNC_MASTER or IPVS_SYNC_BACKUP)"
-        ))),
-    }
+    // the core's validation refuses a state other than master or backup
+    let s = SyncState::from_raw(state);
+    s.validate()?;
+    Ok(s)
 }
 
 pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
