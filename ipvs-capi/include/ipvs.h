@@ -275,6 +275,13 @@
 #define IPVS_PERSISTENCE_DEFAULT_TIMEOUT 300
 
 /**
+ * Set in a listed service that is persistent with a persistence timeout of 0
+ * (another client wrote it; `persistence_timeout` 0 alone means "not
+ * persistent"). Such a service is refused when written back.
+ */
+#define IPVS_SVC_F_PERSISTENT 1
+
+/**
  * Forwarding method: masquerading / NAT (`ipvsadm -m`).
  */
 #define IPVS_FWD_MASQ 0
@@ -333,6 +340,32 @@
  * Sync daemon state: backup.
  */
 #define IPVS_SYNC_BACKUP 2
+
+/**
+ * The largest destination weight the kernel keeps (`INT_MAX`).
+ */
+#define IPVS_MAX_WEIGHT 2147483647
+
+/**
+ * The largest connection threshold written (ipvsadm's `INT_MAX`).
+ */
+#define IPVS_MAX_THRESHOLD 2147483647
+
+/**
+ * The longest persistence timeout written, in seconds (31 days, ipvsadm's
+ * limit; the kernel would silently store larger values as others).
+ */
+#define IPVS_MAX_PERSISTENCE_TIMEOUT 2678400
+
+/**
+ * The longest connection timeout written (`--set`), in seconds (`INT_MAX / 1000`).
+ */
+#define IPVS_MAX_TIMEOUT 2147483
+
+/**
+ * The largest sync daemon id written.
+ */
+#define IPVS_MAX_SYNC_ID 255
 
 /**
  * Size of the name arrays (scheduler, persistence engine, interface),

@@ -27,6 +27,11 @@ pub const IPVS_SVC_F_SCHED3: u32 = 0x0020;
 /// ipvsadm's persistence timeout when `-p` is given without a value, in seconds.
 pub const IPVS_PERSISTENCE_DEFAULT_TIMEOUT: u32 = 300;
 
+/// Set in a listed service that is persistent with a persistence timeout of 0
+/// (another client wrote it; `persistence_timeout` 0 alone means "not
+/// persistent"). Such a service is refused when written back.
+pub const IPVS_SVC_F_PERSISTENT: u32 = 0x0001;
+
 /// Forwarding method: masquerading / NAT (`ipvsadm -m`).
 pub const IPVS_FWD_MASQ: u32 = 0;
 /// Forwarding method: the director itself serves.
@@ -54,6 +59,23 @@ pub const IPVS_TUN_F_REMCSUM: u16 = 0x2;
 pub const IPVS_SYNC_MASTER: u32 = 1;
 /// Sync daemon state: backup.
 pub const IPVS_SYNC_BACKUP: u32 = 2;
+
+// Listings keep what the kernel holds: a `protocol`, `forward`, `tun_type` or
+// `state` field may hold a raw value none of the constants above names (from
+// a newer kernel or another client); passing such a value back to a write is
+// refused with IPVS_ERR_INVALID_INPUT before anything is sent.
+
+/// The largest destination weight the kernel keeps (`INT_MAX`).
+pub const IPVS_MAX_WEIGHT: u32 = 2147483647;
+/// The largest connection threshold written (ipvsadm's `INT_MAX`).
+pub const IPVS_MAX_THRESHOLD: u32 = 2147483647;
+/// The longest persistence timeout written, in seconds (31 days, ipvsadm's
+/// limit; the kernel would silently store larger values as others).
+pub const IPVS_MAX_PERSISTENCE_TIMEOUT: u32 = 2678400;
+/// The longest connection timeout written (`--set`), in seconds (`INT_MAX / 1000`).
+pub const IPVS_MAX_TIMEOUT: u32 = 2147483;
+/// The largest sync daemon id written.
+pub const IPVS_MAX_SYNC_ID: u32 = 255;
 
 /// Size of the name arrays (scheduler, persistence engine, interface),
 /// including the terminating NUL: names are at most 15 bytes.
@@ -214,9 +236,14 @@ pub struct ipvs_sync_daemon {
 // ---------------------------------------------------------------- defaults
 
 pub(crate) fn name_array(s: &str) -> [c_char; IPVS_NAME_LEN] {
+    bytes_array(s.as_bytes())
+}
+
+/// A NUL-terminated name array holding raw bytes (a kernel name need not be UTF-8).
+pub(crate) fn bytes_array(s: &[u8]) -> [c_char; IPVS_NAME_LEN] {
     let mut a = [0 as c_char; IPVS_NAME_LEN];
-    for (d, b) in a.iter_mut().zip(s.bytes().take(IPVS_NAME_LEN - 1)) {
-        *d = b as c_char;
+    for (d, b) in a.iter_mut().zip(s.iter().take(IPVS_NAME_LEN - 1)) {
+        *d = *b as c_char;
     }
     a
 }
@@ -279,6 +306,17 @@ pub(crate) fn read_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<Stri
         .position(|&b| b == 0)
         .ok_or_else(|| input(format!("{what} is not NUL-terminated within 16 bytes")))?;
     String::from_utf8(bytes[..end].to_vec()).map_err(|_| input(format!("{what} is not UTF-8")))
+}
+
+/// An interface name of raw bytes (Linux allows any but NUL, '/', ':' and
+/// spaces) in the core's text form, so a name that is not UTF-8 works too.
+pub(crate) fn read_bytes_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<String> {
+    let bytes: Vec<u8> = a.iter().map(|&c| c as u8).collect();
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or_else(|| input(format!("{what} is not NUL-terminated within 16 bytes")))?;
+    Ok(SyncDaemon::interface_from_bytes(&bytes[..end]))
 }
 
 /// Scheduler and persistence engine names name kernel modules
@@ -349,12 +387,9 @@ pub(crate) fn key_from(s: &ipvs_service) -> CResult<ServiceKey> {
             s.fwmark,
         ));
     }
-    let protocol = Protocol::from_number(s.protocol).ok_or_else(|| {
-        input(format!(
-            "service: unknown protocol {} (use IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP, or set fwmark)",
-            s.protocol
-        ))
-    })?;
+    // an unknown protocol (as a listing may hold) is refused by the core's
+    // validation of the key, below
+    let protocol = Protocol::from_raw(s.protocol);
     let addr = addr_from(s.family, &s.addr, "service address")?;
     let key = ServiceKey::Inet {
         protocol,
@@ -368,7 +403,8 @@ pub(crate) fn key_from(s: &ipvs_service) -> CResult<ServiceKey> {
 /// The full configuration of a C service.
 pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
     let key = key_from(s)?;
-    let flags = ServiceFlags::from_bits(s.flags).ok_or_else(|| {
+    let persistent = s.persistence_timeout != 0 || s.flags & IPVS_SVC_F_PERSISTENT != 0;
+    let flags = ServiceFlags::from_bits(s.flags & !IPVS_SVC_F_PERSISTENT).ok_or_else(|| {
         input(format!(
             "service {key}: unknown flag bits {:#x} (use IPVS_SVC_F_*)",
             s.flags & !ServiceFlags::all().bits()
@@ -382,7 +418,7 @@ pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
     let mut svc = Service::new(key)
         .with_scheduler(Scheduler::from_name(&sched)?)
         .with_flags(flags);
-    if s.persistence_timeout != 0 {
+    if persistent {
         let netmask = match (key.family(), s.netmask_prefix) {
             (f, 0) => Netmask::full(f),
             (Family::Ipv4, p @ 1..=32) => {
@@ -492,18 +528,15 @@ pub(crate) fn timeouts_from(t: &ipvs_timeouts) -> Timeouts {
 }
 
 pub(crate) fn state_from(state: u32) -> CResult<SyncState> {
-    match state {
-        IPVS_SYNC_MASTER => Ok(SyncState::Master),
-        IPVS_SYNC_BACKUP => Ok(SyncState::Backup),
-        s => Err(input(format!(
-            "unknown sync daemon state {s} (use IPVS_SYNC_MASTER or IPVS_SYNC_BACKUP)"
-        ))),
-    }
+    // the core's validation refuses a state other than master or backup
+    let s = SyncState::from_raw(state);
+    s.validate()?;
+    Ok(s)
 }
 
 pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
     let state = state_from(d.state)?;
-    let ifname = read_name(&d.ifname, "sync daemon interface")?;
+    let ifname = read_bytes_name(&d.ifname, "sync daemon interface")?;
     let mut out = SyncDaemon::new(state, ifname, d.sync_id);
     out.max_len = (d.max_len != 0).then_some(d.max_len);
     out.port = (d.port != 0).then_some(d.port);
@@ -521,7 +554,10 @@ pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
 
 pub(crate) fn service_to(s: &Service) -> ipvs_service {
     let mut out = ipvs_service {
-        scheduler: name_array(s.scheduler.name()),
+        scheduler: match &s.scheduler {
+            Scheduler::Other(n) => bytes_array(&n.to_bytes()),
+            known => name_array(known.name()),
+        },
         flags: s.flags.bits(),
         ..ipvs_service::default()
     };
@@ -545,6 +581,10 @@ pub(crate) fn service_to(s: &Service) -> ipvs_service {
     }
     if let Some(p) = &s.persistence {
         out.persistence_timeout = p.timeout;
+        if p.timeout == 0 {
+            // persistent with timeout 0, as another client wrote it
+            out.flags |= IPVS_SVC_F_PERSISTENT;
+        }
         out.netmask_prefix = match p.netmask {
             Netmask::V4(m) => u32::from(m).leading_ones() as u16,
             Netmask::V6(p) => u16::from(p),
@@ -595,6 +635,8 @@ pub(crate) fn destination_to(d: &ipvs_core::Destination) -> ipvs_destination {
                 out.tun_type = IPVS_TUN_GRE;
                 out.tun_flags = flags.bits();
             }
+            // listed as the kernel holds it; writing it back is refused
+            Tunnel::Unknown(n) => out.tun_type = u32::from(n),
         }
     }
     out
@@ -628,7 +670,7 @@ pub(crate) fn daemon_to(d: &SyncDaemon) -> ipvs_sync_daemon {
     let mut out = ipvs_sync_daemon {
         state: d.state.raw(),
         sync_id: d.sync_id,
-        ifname: name_array(&d.interface),
+        ifname: bytes_array(&d.interface_bytes()),
         max_len: d.max_len.unwrap_or(0),
         port: d.port.unwrap_or(0),
         ttl: d.ttl.unwrap_or(0),
@@ -660,6 +702,11 @@ mod tests {
         assert_eq!(IPVS_FWD_TUNNEL, Forward::Tunnel(Tunnel::Ipip).method());
         assert_eq!(IPVS_FWD_ROUTE, Forward::DirectRoute.method());
         assert_eq!(IPVS_SYNC_BACKUP, SyncState::Backup.raw());
+        assert_eq!(IPVS_MAX_WEIGHT, ipvs_core::Destination::MAX_WEIGHT);
+        assert_eq!(IPVS_MAX_THRESHOLD, ipvs_core::Destination::MAX_THRESHOLD);
+        assert_eq!(IPVS_MAX_PERSISTENCE_TIMEOUT, Persistence::MAX_TIMEOUT);
+        assert_eq!(IPVS_MAX_TIMEOUT, Timeouts::MAX);
+        assert_eq!(IPVS_MAX_SYNC_ID, SyncDaemon::MAX_SYNC_ID);
     }
 
     #[test]

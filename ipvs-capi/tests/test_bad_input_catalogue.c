@@ -106,6 +106,23 @@ static void services_and_destinations(void) {
     b = svc_inet(IPPROTO_TCP, "10.0.0.2", 80);
     b.protocol = 99;
     CASE("unknown protocol 99", SERVICES_VIEW, ipvs_add_service(h, &b), BAD, 0);
+    b = svc_inet(IPPROTO_TCP, "10.0.0.2", 80);
+    b.persistence_timeout = 0x80000000u;
+    CASE("persistence timeout 2^31 (the kernel would keep 0)", SERVICES_VIEW,
+         ipvs_add_service(h, &b), BAD, 0);
+    b.persistence_timeout = 17179870;
+    CASE("persistence timeout 17179870 (the kernel would keep 0)", SERVICES_VIEW,
+         ipvs_add_service(h, &b), BAD, 0);
+    b.persistence_timeout = IPVS_MAX_PERSISTENCE_TIMEOUT + 1;
+    CASE("persistence timeout 31 days + 1 s", SERVICES_VIEW, ipvs_update_service(h, &b), BAD, 0);
+    b.persistence_timeout = 0;
+    b.flags = IPVS_SVC_F_PERSISTENT;
+    CASE("persistent with timeout 0 (as listed from another client)", SERVICES_VIEW,
+         ipvs_add_service(h, &b), BAD, 0);
+    b = svc_inet(IPPROTO_TCP, "10.0.0.2", 0);
+    CASE("port 0 without persistence", SERVICES_VIEW, ipvs_add_service(h, &b), BAD, 0);
+    b = svc_inet(IPPROTO_UDP, "10.0.0.2", 0);
+    CASE("UDP port 0 without persistence", SERVICES_VIEW, ipvs_add_service(h, &b), BAD, 0);
     CASE("double add of a service", SERVICES_VIEW, ipvs_add_service(h, &s), IPVS_RESULT_EXISTS,
          EEXIST);
     b = svc_inet(IPPROTO_TCP, "10.0.0.9", 80);
@@ -116,6 +133,16 @@ static void services_and_destinations(void) {
 
     e = dest_of("192.168.1.12", 80, IPVS_FWD_MASQ, 0x80000000u);
     CASE("weight 2^31", SERVICES_VIEW, ipvs_add_destination(h, &s, &e), BAD, 0);
+    e = dest_of("192.168.1.12", 80, IPVS_FWD_MASQ, 1);
+    e.upper_threshold = 0x80000000u;
+    CASE("upper threshold 2^31", SERVICES_VIEW, ipvs_add_destination(h, &s, &e), BAD, 0);
+    e = dest_of("192.168.1.11", 80, 5, 1);
+    CASE("forwarding method 5 (unknown, as listed)", SERVICES_VIEW,
+         ipvs_update_destination(h, &s, &e), BAD, 0);
+    e = dest_of("192.168.1.11", 80, IPVS_FWD_TUNNEL, 1);
+    e.tun_type = 9;
+    CASE("tunnel type 9 (unknown, as listed)", SERVICES_VIEW, ipvs_update_destination(h, &s, &e),
+         BAD, 0);
     e = dest_of("192.168.1.12", 80, IPVS_FWD_MASQ, 1);
     e.upper_threshold = 10;
     e.lower_threshold = 20;
@@ -177,6 +204,15 @@ static void daemons_and_timeouts(void) {
     b.group[0] = 0x20; /* 2000::, not multicast */
     CASE("unicast sync group", DAEMONS_VIEW, ipvs_start_sync_daemon(h, &b), BAD, 0);
 
+    b = sd;
+    b.sync_id = IPVS_MAX_SYNC_ID + 1;
+    CASE("sync id 256", DAEMONS_VIEW, ipvs_start_sync_daemon(h, &b), BAD, 0);
+    b = sd;
+    b.state = 3;
+    CASE("daemon state 3 (unknown, as listed)", DAEMONS_VIEW, ipvs_start_sync_daemon(h, &b), BAD,
+         0);
+    ipvs_timeouts u = {.udp = IPVS_MAX_TIMEOUT + 1};
+    CASE("UDP timeout one above the maximum", TIMEOUTS_VIEW, ipvs_set_timeouts(h, &u), BAD, 0);
     ipvs_timeouts t = {.tcp = 3000000};
     CASE("TCP timeout over INT_MAX/HZ", TIMEOUTS_VIEW, ipvs_set_timeouts(h, &t), BAD, 0);
     CASE("NULL timeouts", TIMEOUTS_VIEW, ipvs_set_timeouts(h, NULL), NULLP, 0);

@@ -154,9 +154,66 @@ static void sync_daemons(void) {
     ipvs_close(h);
 }
 
+/* Tables other clients wrote, with values the library refuses to write: a
+ * persistent service with timeout 0 and a real server with forwarding method
+ * 5 (written by ipvs-py/tests/raw_genl.py, raw netlink), a sync daemon on an
+ * interface whose name is not UTF-8 (ipvsadm). They list as the kernel holds
+ * them; written back, the unknown values are refused before sending. */
+static void tables_other_clients_wrote(void) {
+    SH_OK("ip link add d0 type dummy && ip addr add 10.255.255.254/8 dev d0 && "
+          "ip link set d0 up && python3 ipvs-py/tests/raw_genl.py");
+    ipvs_handle *h = open_here();
+    char *saved = capture("ipvsadm -Sn");
+    CHECK(strstr(saved, "-A -t 10.0.0.1:80 -s wlc -p 0\n") != NULL);
+
+    ipvs_service_list *services = NULL;
+    REQUIRE_OK(ipvs_list_services(h, &services));
+    REQUIRE(ipvs_service_list_len(services) == 1);
+    ipvs_service s;
+    CHECK_OK(ipvs_service_list_get(services, 0, &s, NULL));
+    ipvs_service_list_free(services);
+    CHECK(s.port == 80 && s.persistence_timeout == 0);
+    CHECK(s.flags == IPVS_SVC_F_PERSISTENT);
+    CHECK_RESULT(ipvs_update_service(h, &s), IPVS_RESULT_INVALID_INPUT);
+
+    ipvs_destination_list *dests = NULL;
+    REQUIRE_OK(ipvs_list_destinations(h, &s, &dests));
+    REQUIRE(ipvs_destination_list_len(dests) == 1);
+    ipvs_destination d;
+    CHECK_OK(ipvs_destination_list_get(dests, 0, &d, NULL));
+    ipvs_destination_list_free(dests);
+    CHECK(d.forward == 5 && d.port == 80);
+    CHECK_RESULT(ipvs_update_destination(h, &s, &d), IPVS_RESULT_INVALID_INPUT);
+    char *after = capture("ipvsadm -Sn");
+    CHECK_STR(after, saved);
+    free(after);
+    free(saved);
+
+    SH_OK("n=$(printf 's\\377nc') && ip link add \"$n\" type dummy && "
+          "ip addr add 192.0.2.1/24 dev \"$n\" && ip link set \"$n\" up && "
+          "ipvsadm --start-daemon master --mcast-interface \"$n\" --syncid 9");
+    char *shown = capture("ipvsadm -L --daemon");
+    ipvs_sync_daemon_list *list = NULL;
+    REQUIRE_OK(ipvs_list_sync_daemons(h, &list));
+    REQUIRE(ipvs_sync_daemon_list_len(list) == 1);
+    ipvs_sync_daemon got;
+    CHECK_OK(ipvs_sync_daemon_list_get(list, 0, &got));
+    ipvs_sync_daemon_list_free(list);
+    CHECK(strcmp(got.ifname, "s\377nc") == 0);
+    CHECK(got.state == IPVS_SYNC_MASTER && got.sync_id == 9);
+    CHECK_OK(ipvs_stop_sync_daemon(h, IPVS_SYNC_MASTER));
+    CHECK_OK(ipvs_start_sync_daemon(h, &got));
+    char *again = capture("ipvsadm -L --daemon");
+    CHECK_STR(again, shown);
+    free(again);
+    free(shown);
+    ipvs_close(h);
+}
+
 int main(void) {
     RUN(opens_named_path_and_fd_namespaces);
     RUN(timeouts_info_zero_and_flush);
     RUN(sync_daemons);
+    RUN(tables_other_clients_wrote);
     return finish("test_misc");
 }

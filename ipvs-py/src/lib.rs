@@ -659,5 +659,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tunnel::register(m)?;
     sysctl::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_TIMEOUT", ipvs::Timeouts::MAX)?;
+    m.add("MAX_SYNC_ID", ipvs::SyncDaemon::MAX_SYNC_ID)?;
     Ok(())
 }

@@ -333,6 +333,24 @@ fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64>
     }
 }
 
+/// An int for a value in `0..=max` (a weight, a threshold). One the core can
+/// hold (`0..=u32::MAX`) goes to the core's validation, which names the
+/// kernel's range; a negative or larger one is refused here against the same
+/// range, as `InvalidInputError`.
+fn bounded_in(obj: &Bound<'_, PyAny>, what: &str, max: u32) -> PyResult<u32> {
+    match int_in(obj, what, 0, i64::from(u32::MAX)) {
+        Ok(v) => Ok(v as u32),
+        Err(e) if e.is_instance_of::<PyValueError>(obj.py()) => checked(
+            obj.py(),
+            Err(ipvs::Error::InvalidInput {
+                context: "destination".into(),
+                reason: format!("{what} {} is outside 0..={max}", obj.str()?),
+            }),
+        ),
+        Err(e) => Err(e),
+    }
+}
+
 fn u16_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
     Ok(int_in(obj, what, 0, 0xFFFF)? as u16)
 }
@@ -444,11 +462,25 @@ fn protocol_of(i: usize) -> Protocol {
     }
 }
 
-fn protocol_index(p: Protocol) -> usize {
+/// The member index of a known protocol; `Err` holds an unknown one's number.
+fn protocol_index(p: Protocol) -> Result<usize, u16> {
     match p {
-        Protocol::Tcp => 0,
-        Protocol::Udp => 1,
-        Protocol::Sctp => 2,
+        Protocol::Tcp => Ok(0),
+        Protocol::Udp => Ok(1),
+        Protocol::Sctp => Ok(2),
+        Protocol::Unknown(n) => Err(n),
+    }
+}
+
+/// A known value as its enum member (`members[index]`), an unknown one as its raw number.
+fn member_or_raw<'py>(
+    py: Python<'py>,
+    e: &PyEnum,
+    index: Result<usize, impl Into<u32>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match index {
+        Ok(i) => e.member(py, i),
+        Err(raw) => Ok(raw.into().into_pyobject(py)?.into_any()),
     }
 }
 
@@ -566,10 +598,11 @@ impl PyServiceKey {
                 protocol,
                 addr,
                 port,
-            } => format!(
-                "ServiceKey.{}('{addr}', {port})",
-                PROTOCOL.members[protocol_index(protocol)].0
-            ),
+            } => match protocol_index(protocol) {
+                Ok(i) => format!("ServiceKey.{}('{addr}', {port})", PROTOCOL.members[i].0),
+                // an unknown protocol, as listed: no constructor makes one
+                Err(n) => format!("<InetKey protocol {n} '{addr}', {port}>"),
+            },
             ServiceKey::Fwmark { family, mark } => {
                 let fam = if family == Family::Ipv4 {
                     ""
@@ -633,7 +666,7 @@ impl InetKey {
     fn protocol<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         match slf.as_super().get().key {
             ServiceKey::Inet { protocol, .. } => {
-                PROTOCOL.member(slf.py(), protocol_index(protocol))
+                member_or_raw(slf.py(), &PROTOCOL, protocol_index(protocol))
             }
             ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
         }
@@ -728,6 +761,9 @@ fn persistence_out(py: Python<'_>, p: Option<Persistence>) -> PyResult<Bound<'_,
 impl PyPersistence {
     #[classattr]
     const DEFAULT_TIMEOUT: u32 = 300;
+
+    #[classattr]
+    const MAX_TIMEOUT: u32 = Persistence::MAX_TIMEOUT;
 
     #[new]
     #[pyo3(signature = (timeout=None, netmask=None), text_signature = "(timeout=300, netmask=None)")]
@@ -903,6 +939,15 @@ fn service_out(py: Python<'_>, s: Service) -> PyResult<Bound<'_, PyAny>> {
 
 #[pymethods]
 impl PyService {
+    /// A service as a kernel listing holds it (serde form), not validated:
+    /// unknown protocols, a persistence timeout of 0 and names that are not
+    /// UTF-8 (in the `:xx` text form) are kept.
+    #[classmethod]
+    fn _from_kernel(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let s: Service = parse_json("service", &dumps(data)?)?;
+        Ok(PyService { inner: s })
+    }
+
     #[new]
     #[pyo3(
         signature = (key, *, scheduler=None, flags=None, persistence=None, pe=None),
@@ -1086,13 +1131,15 @@ pub struct PyDestination {
     pub(crate) inner: Destination,
 }
 
-fn forwarding_index(f: &Forward) -> usize {
+/// The member index of a known method; `Err` holds an unknown one's number.
+fn forwarding_index(f: &Forward) -> Result<usize, u32> {
     match f {
-        Forward::Masq => 0,
-        Forward::Local => 1,
-        Forward::Tunnel(_) => 2,
-        Forward::DirectRoute => 3,
-        _ => 4,
+        Forward::Masq => Ok(0),
+        Forward::Local => Ok(1),
+        Forward::Tunnel(_) => Ok(2),
+        Forward::DirectRoute => Ok(3),
+        Forward::Bypass => Ok(4),
+        Forward::Unknown(n) => Err(*n),
     }
 }
 
@@ -1114,6 +1161,16 @@ fn destination_out(py: Python<'_>, d: Destination) -> PyResult<Bound<'_, PyAny>>
 impl PyDestination {
     #[classattr]
     const MAX_WEIGHT: u32 = Destination::MAX_WEIGHT;
+    #[classattr]
+    const MAX_THRESHOLD: u32 = Destination::MAX_THRESHOLD;
+
+    /// A destination as a kernel listing holds it (serde form), not
+    /// validated: unknown forwarding methods and tunnel types are kept.
+    #[classmethod]
+    fn _from_kernel(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let d: Destination = parse_json("destination", &dumps(data)?)?;
+        Ok(PyDestination { inner: d })
+    }
 
     #[new]
     #[pyo3(
@@ -1139,13 +1196,13 @@ impl PyDestination {
             None => 3,
         };
         if let Some(w) = weight {
-            d.weight = u32_in(w, "weight")?;
+            d.weight = bounded_in(w, "weight", Destination::MAX_WEIGHT)?;
         }
         if let Some(t) = upper_threshold {
-            d.upper_threshold = u32_in(t, "upper threshold")?;
+            d.upper_threshold = bounded_in(t, "upper threshold", Destination::MAX_THRESHOLD)?;
         }
         if let Some(t) = lower_threshold {
-            d.lower_threshold = u32_in(t, "lower threshold")?;
+            d.lower_threshold = bounded_in(t, "lower threshold", Destination::MAX_THRESHOLD)?;
         }
         let tun = match tunnel {
             Some(t) => TUNNEL_TYPE.parse(t, "tunnel type")?,
@@ -1205,7 +1262,7 @@ impl PyDestination {
     /// How packets reach it.
     #[getter]
     fn forwarding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        FORWARDING.member(py, forwarding_index(&self.inner.forward))
+        member_or_raw(py, &FORWARDING, forwarding_index(&self.inner.forward))
     }
 
     /// Relative weight.
@@ -1229,7 +1286,7 @@ impl PyDestination {
     /// The encapsulation of tunnel forwarding.
     #[getter]
     fn tunnel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        TUNNEL_TYPE.member(py, self.tunnel_index())
+        member_or_raw(py, &TUNNEL_TYPE, self.tunnel_index())
     }
 
     /// The GUE port, 0 otherwise.
@@ -1278,12 +1335,13 @@ impl PyDestination {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let d = &self.inner;
         let mut parts = vec![format!("'{}'", d.addr), d.port.to_string()];
-        let fwd = forwarding_index(&d.forward);
-        if fwd != 3 {
-            parts.push(format!(
+        match forwarding_index(&d.forward) {
+            Ok(3) => {}
+            Ok(fwd) => parts.push(format!(
                 "forwarding=Forwarding.{}",
                 FORWARDING.members[fwd].1
-            ));
+            )),
+            Err(n) => parts.push(format!("forwarding={n}")),
         }
         if d.weight != 1 {
             parts.push(format!("weight={}", d.weight));
@@ -1294,9 +1352,10 @@ impl PyDestination {
         if d.lower_threshold != 0 {
             parts.push(format!("lower_threshold={}", d.lower_threshold));
         }
-        let tun = self.tunnel_index();
-        if tun != 0 {
-            parts.push(format!("tunnel=TunnelType.{}", TUNNEL_TYPE.members[tun].1));
+        match self.tunnel_index() {
+            Ok(0) => {}
+            Ok(tun) => parts.push(format!("tunnel=TunnelType.{}", TUNNEL_TYPE.members[tun].1)),
+            Err(n) => parts.push(format!("tunnel={n}")),
         }
         let tport = self.tunnel_port();
         if tport != 0 {
@@ -1336,11 +1395,13 @@ impl PyDestination {
 }
 
 impl PyDestination {
-    fn tunnel_index(&self) -> usize {
+    /// The member index of the tunnel type; `Err` holds an unknown one's number.
+    fn tunnel_index(&self) -> Result<usize, u16> {
         match self.inner.forward {
-            Forward::Tunnel(Tunnel::Gue { .. }) => 1,
-            Forward::Tunnel(Tunnel::Gre { .. }) => 2,
-            _ => 0,
+            Forward::Tunnel(Tunnel::Gue { .. }) => Ok(1),
+            Forward::Tunnel(Tunnel::Gre { .. }) => Ok(2),
+            Forward::Tunnel(Tunnel::Unknown(n)) => Err(n),
+            _ => Ok(0),
         }
     }
 
@@ -1410,6 +1471,16 @@ fn daemon_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
         "sync daemon",
         &obj.call_method0("to_json")?.extract::<String>()?,
     )
+}
+
+/// A sync state as its enum member, an unknown one as its raw number.
+fn sync_state_out(py: Python<'_>, s: SyncState) -> PyResult<Bound<'_, PyAny>> {
+    let index = match s {
+        SyncState::Master => Ok(0),
+        SyncState::Backup => Ok(1),
+        SyncState::Unknown(n) => Err(n),
+    };
+    member_or_raw(py, &SYNC_STATE, index)
 }
 
 fn state_of(i: usize) -> SyncState {
@@ -1706,9 +1777,7 @@ impl PyOperation {
     #[getter]
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.inner {
-            Operation::StopDaemon(s) => {
-                SYNC_STATE.member(py, if *s == SyncState::Master { 0 } else { 1 })
-            }
+            Operation::StopDaemon(s) => sync_state_out(py, *s),
             _ => Ok(py.None().into_bound(py)),
         }
     }

@@ -28,6 +28,16 @@ VIP6 = ipvs.ServiceKey.tcp("2001:db8::1", 80)
 
 Step = Callable[[Netns, ipvs.Ipvs], object]
 
+# values as a kernel listing holds them (another client wrote them, or a newer
+# kernel defines them): they list, and writing them back is refused
+UNKNOWN_PROTOCOL = ipvs.Service._from_kernel({"key": {"inet": {"protocol": {"unknown": 33}, "addr": "10.0.0.1", "port": 80}}})
+PERSISTENT_ZERO = ipvs.Service._from_kernel(
+    {"key": {"inet": {"protocol": "tcp", "addr": "10.0.0.1", "port": 80}}, "persistence": {"timeout": 0, "netmask": {"v4": "255.255.255.255"}}}
+)
+UNKNOWN_FORWARDING = ipvs.Destination._from_kernel({"addr": "10.0.1.2", "port": 80, "forward": {"unknown": 5}})
+UNKNOWN_TUNNEL = ipvs.Destination._from_kernel({"addr": "10.0.1.1", "port": 80, "forward": {"tunnel": {"unknown": 9}}})
+UNKNOWN_STATE = ipvs.SyncDaemon._from_kernel({"state": {"unknown": 3}, "interface": "sync0", "sync_id": 1})
+
 
 @dataclass(frozen=True)
 class Case:
@@ -88,6 +98,13 @@ CASES: List[Case] = [
     Case("service: persistence engine without persistence", lambda ns, lb: lb.add_service(ipvs.Service(VIP, pe="sip")), ipvs.InvalidInputError),
     Case("service: persistence timeout 0", lambda ns, lb: lb.add_service(ipvs.Service(VIP, persistence=ipvs.Persistence(0))), ipvs.InvalidInputError),
     Case("service: multicast virtual address", lambda ns, lb: lb.add_service(ipvs.Service(ipvs.ServiceKey.tcp("224.0.0.1", 80))), ipvs.InvalidInputError),
+    Case("service: persistence timeout 2^31 (the kernel would keep 0)", lambda ns, lb: lb.add_service(ipvs.Service(VIP, persistence=2**31)), ipvs.InvalidInputError),
+    Case("service: persistence timeout 17179870 (the kernel would keep 0)", lambda ns, lb: lb.add_service(ipvs.Service(VIP, persistence=17_179_870)), ipvs.InvalidInputError),
+    Case("service: persistence timeout raised past 31 days", lambda ns, lb: lb.update_service(ipvs.Service(VIP, persistence=ipvs.Persistence.MAX_TIMEOUT + 1)), ipvs.InvalidInputError, None, service),
+    Case("service: port 0 without persistence", lambda ns, lb: lb.add_service(ipvs.Service(ipvs.ServiceKey.tcp("10.0.0.1", 0))), ipvs.InvalidInputError),
+    Case("service: UDP port 0 without persistence", lambda ns, lb: lb.add_service(ipvs.Service(ipvs.ServiceKey.udp("10.0.0.1", 0))), ipvs.InvalidInputError),
+    Case("service: unknown protocol read back", lambda ns, lb: lb.add_service(UNKNOWN_PROTOCOL), ipvs.InvalidInputError),
+    Case("service: -p 0 read back", lambda ns, lb: lb.add_service(PERSISTENT_ZERO), ipvs.InvalidInputError),
     # ---------------------------------------------------------------- destinations
     Case("destination: double add", lambda ns, lb: lb.add_destination(VIP, ipvs.Destination("10.0.1.1", 80, forwarding="masq")), ipvs.ExistsError, E.EEXIST, service_and_server),
     Case("destination: to a missing service", lambda ns, lb: lb.add_destination(VIP, ipvs.Destination("10.0.1.1", 80)), ipvs.NotFoundError, E.ESRCH),
@@ -101,6 +118,8 @@ CASES: List[Case] = [
     Case("destination: port out of range", lambda ns, lb: lb.add_destination(VIP, ipvs.Destination("10.0.1.2", 70000)), ValueError, None, service),
     Case("destination: GUE without a port", lambda ns, lb: lb.add_destination(VIP, ipvs.Destination("10.0.1.2", 80, forwarding="tunnel", tunnel="gue")), ipvs.InvalidInputError, None, service),
     Case("destination: broadcast address", lambda ns, lb: lb.add_destination(VIP, ipvs.Destination("255.255.255.255", 80)), ipvs.InvalidInputError, None, service),
+    Case("destination: unknown forwarding method read back", lambda ns, lb: lb.add_destination(VIP, UNKNOWN_FORWARDING), ipvs.InvalidInputError, None, service),
+    Case("destination: unknown tunnel type read back", lambda ns, lb: lb.update_destination(VIP, UNKNOWN_TUNNEL), ipvs.InvalidInputError, None, service_and_server),
     # ---------------------------------------------------------------- daemons
     Case("daemon: second master", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", 2)), ipvs.ExistsError, E.EEXIST, master_daemon),
     Case("daemon: missing interface", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("backup", "nosuchif0")), ipvs.NotFoundError, E.ENODEV),
@@ -108,10 +127,14 @@ CASES: List[Case] = [
     Case("daemon: interface name with NUL", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync\0")), ipvs.InvalidInputError, None, sync_if),
     Case("daemon: group not multicast", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", group="10.0.0.1")), ipvs.InvalidInputError, None, sync_if),
     Case("daemon: TTL 0", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", ttl=0)), ipvs.InvalidInputError, None, sync_if),
+    Case("daemon: sync id 256", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", 256)), ipvs.InvalidInputError, None, sync_if),
+    Case("daemon: unknown state read back", lambda ns, lb: lb.start_daemon(UNKNOWN_STATE), ipvs.InvalidInputError, None, sync_if),
+    Case("daemon: stop of an unknown state", lambda ns, lb: lb.stop_daemon(UNKNOWN_STATE.state), ipvs.InvalidInputError, None, master_daemon),
     Case("daemon: stop of one not running", lambda ns, lb: lb.stop_daemon("backup"), ipvs.NotFoundError, None, master_daemon),
     # ---------------------------------------------------------------- timeouts
     Case("timeouts: above the kernel's maximum", lambda ns, lb: lb.set_timeouts(ipvs.Timeouts(tcp=10**7)), ValueError),
     Case("timeouts: negative", lambda ns, lb: lb.set_timeouts(ipvs.Timeouts(udp=-1)), ValueError),
+    Case("timeouts: one above the maximum", lambda ns, lb: lb.set_timeouts(ipvs.Timeouts(tcp_fin=ipvs.Timeouts.MAX + 1)), ipvs.InvalidInputError),
     # ---------------------------------------------------------------- namespaces
     Case("namespace: missing", lambda ns, lb: ipvs.Ipvs("no-such-netns-here"), ipvs.SystemCallError, E.ENOENT),
     Case("namespace: name with a NUL", lambda ns, lb: ipvs.Ipvs("a\0b"), ValueError),

@@ -258,7 +258,8 @@ def test_bad_destinations_are_refused() -> None:
         ipvs.Destination("10.0.0.2", 80, forwarding="tunnel", tunnel="gre", tunnel_flags=ipvs.EncapFlags.REMCSUM)
     with pytest.raises(ValueError, match="need forwarding=Forwarding.TUNNEL"):
         ipvs.Destination("10.0.0.2", 80, tunnel="gue", tunnel_port=1)
-    with pytest.raises(ValueError, match="outside 0..=4294967295"):
+    # the kernel's range, not u32's (issue 16)
+    with pytest.raises(ValueError, match="weight -1 is outside 0..=2147483647"):
         ipvs.Destination("10.0.0.2", 80, weight=-1)
     with pytest.raises(TypeError):
         ipvs.Destination("10.0.0.2", 80, weight=1.5)  # type: ignore[arg-type]

@@ -105,11 +105,35 @@ pub(crate) fn kernel_error(
     }
 }
 
-/// The kernel module a service operation needs (its scheduler, and its persistence engine).
+/// The persistence engines the kernel has (`ip_vs_pe_<name>` modules).
+const KNOWN_PES: &[&str] = &["sip"];
+
+/// The one kernel module whose absence made the kernel answer `ENOENT` to a
+/// service operation: its scheduler's (`ip_vs_<name>`) or, with a
+/// persistence engine, possibly the engine's (`ip_vs_pe_<name>`).
+///
+/// The kernel looks the scheduler up first, loading its module on demand,
+/// and answers `ENOENT` for either. So the engine's module is named when the
+/// scheduler's module is loaded now (it was found), or when the scheduler is
+/// one the kernel ships and the engine is not; otherwise the scheduler's.
 pub(crate) fn service_module(svc: &Service) -> String {
-    match &svc.pe {
-        Some(pe) => format!("{} or ip_vs_pe_{pe}", svc.scheduler.module()),
-        None => svc.scheduler.module(),
+    service_module_with(svc, |module| {
+        std::path::Path::new("/sys/module").join(module).exists()
+    })
+}
+
+/// [`service_module`] with the check for a loaded module given.
+pub(crate) fn service_module_with(svc: &Service, loaded: impl Fn(&str) -> bool) -> String {
+    let sched = svc.scheduler.module();
+    let Some(pe) = &svc.pe else {
+        return sched;
+    };
+    let known_sched = !matches!(svc.scheduler, crate::model::Scheduler::Other(_));
+    let known_pe = KNOWN_PES.contains(&pe.as_str());
+    if loaded(&sched) || (known_sched && !known_pe) {
+        format!("ip_vs_pe_{pe}")
+    } else {
+        sched
     }
 }
 
@@ -213,18 +237,10 @@ impl Operation {
                 d.validate(k.family())
             }
             Operation::DeleteDestination(k, ..) => k.validate(),
-            Operation::SetTimeouts(t) => {
-                const MAX: u32 = i32::MAX as u32 / 1000;
-                if [t.tcp, t.tcp_fin, t.udp].iter().any(|&v| v > MAX) {
-                    return Err(Error::invalid_input(
-                        self.context(),
-                        format!("timeouts must be at most {MAX} seconds"),
-                    ));
-                }
-                Ok(())
-            }
+            Operation::SetTimeouts(t) => t.validate(),
             Operation::StartDaemon(d) => d.validate(),
-            Operation::StopDaemon(_) | Operation::Zero(None) | Operation::Flush => Ok(()),
+            Operation::StopDaemon(s) => s.validate(),
+            Operation::Zero(None) | Operation::Flush => Ok(()),
         }
     }
 
@@ -274,12 +290,14 @@ impl Operation {
 
     /// The typed error for a kernel errno answered to this operation.
     pub(crate) fn kernel_error(&self, errno: i32) -> Error {
-        kernel_error(self.kind(), self.context(), errno, self.module())
+        self.kernel_error_for(self.context(), errno)
     }
 
     /// As [`Operation::kernel_error`], with the context already written.
     pub(crate) fn kernel_error_for(&self, context: String, errno: i32) -> Error {
-        kernel_error(self.kind(), context, errno, self.module())
+        // which module is missing matters (and is looked up) only for ENOENT
+        let module = (errno == libc::ENOENT).then(|| self.module()).flatten();
+        kernel_error(self.kind(), context, errno, module)
     }
 }
 
@@ -296,5 +314,67 @@ impl fmt::Display for Operation {
             Some(why) => write!(f, "# {why}: ipvsadm {line}"),
             None => write!(f, "ipvsadm {line}"),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::{Name, Scheduler};
+    use std::net::Ipv4Addr;
+
+    fn svc(sched: &str, pe: Option<&str>) -> Service {
+        let mut s = Service::new(ServiceKey::fwmark(crate::model::Family::Ipv4, 1))
+            .with_scheduler(Scheduler::from_name(sched).unwrap())
+            .with_persistence(60);
+        s.pe = pe.map(|p| Name::new(p).unwrap());
+        s
+    }
+
+    #[test]
+    fn module_hints_name_one_real_module() {
+        let none = |_: &str| false;
+        let wlc_loaded = |m: &str| m == "ip_vs_wlc";
+        // no engine: the scheduler's module
+        assert_eq!(
+            service_module_with(&svc("nosuch", None), none),
+            "ip_vs_nosuch"
+        );
+        // an unknown engine beside a scheduler the kernel ships: the engine's
+        assert_eq!(
+            service_module_with(&svc("wlc", Some("x")), none),
+            "ip_vs_pe_x"
+        );
+        assert_eq!(
+            service_module_with(&svc("wlc", Some("x")), wlc_loaded),
+            "ip_vs_pe_x"
+        );
+        // the kernel's engine beside a scheduler that did not load: the scheduler's
+        assert_eq!(
+            service_module_with(&svc("twos", Some("sip")), none),
+            "ip_vs_twos"
+        );
+        assert_eq!(
+            service_module_with(&svc("nosuch", Some("sip")), none),
+            "ip_vs_nosuch"
+        );
+        // both known, scheduler loaded: the engine's
+        assert_eq!(
+            service_module_with(&svc("wlc", Some("sip")), wlc_loaded),
+            "ip_vs_pe_sip"
+        );
+    }
+
+    #[test]
+    fn module_missing_error_names_the_module() {
+        let op = Operation::AddService(svc("wlc", Some("x")));
+        match op.kernel_error(libc::ENOENT) {
+            Error::ModuleMissing { module, .. } => assert_eq!(module, "ip_vs_pe_x"),
+            e => panic!("{e:?}"),
+        }
+        let e = Operation::AddService(Service::new(ServiceKey::tcp(Ipv4Addr::LOCALHOST, 80)))
+            .kernel_error(libc::EINVAL);
+        assert!(matches!(e, Error::Invalid { .. }));
     }
 }

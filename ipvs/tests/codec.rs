@@ -380,3 +380,316 @@ fn attribute_writers_match_the_netlink_layout_for_every_length() {
     want.extend_from_slice(&[5, 1, 0, 0]);
     assert_eq!(buf, want);
 }
+
+// ---------------------------------------------------------------- tolerant reader, strict writer
+//
+// Replies carrying values this library does not know are crafted from the
+// golden captures above by rewriting one attribute's payload in place.
+
+/// `inner` (the attributes of one nest) with the payload of attribute `ty`
+/// replaced by `payload`, which must have the same length.
+fn patched(inner: &[u8], ty: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = inner.to_vec();
+    let mut at = 0;
+    while at + 4 <= out.len() {
+        let len = u16::from_ne_bytes([out[at], out[at + 1]]) as usize;
+        let t = u16::from_ne_bytes([out[at + 2], out[at + 3]]) & nla::NLA_TYPE_MASK;
+        if t == ty {
+            assert_eq!(len - 4, payload.len(), "payload length of attribute {ty}");
+            out[at + 4..at + len].copy_from_slice(payload);
+            return out;
+        }
+        at += nla::align(len);
+    }
+    panic!("attribute {ty} not in the capture");
+}
+
+fn golden_nest(hex: &str, ty: u16) -> Vec<u8> {
+    nest(&unhex(hex), ty).to_vec()
+}
+
+fn refused(op: ipvs::Operation) -> String {
+    match op.validate() {
+        Err(ipvs::Error::InvalidInput { context, reason }) => format!("{context}: {reason}"),
+        other => panic!("{op:?} was not refused: {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_protocol_is_listed_and_refused_on_write() {
+    // IPPROTO_DCCP (33): a protocol IPVS may learn, this library does not know
+    let inner = patched(
+        &golden_nest(SVC_TCP4, cmd_attr::SERVICE),
+        svc_attr::PROTOCOL,
+        &33u16.to_ne_bytes(),
+    );
+    let svc = c::decode_service(&inner).unwrap().service;
+    let ServiceKey::Inet {
+        protocol,
+        addr,
+        port,
+    } = svc.key
+    else {
+        panic!("{:?}", svc.key)
+    };
+    assert_eq!(
+        (protocol, addr, port),
+        (
+            Protocol::Unknown(33),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            80
+        )
+    );
+    assert_eq!(protocol.number(), 33);
+    assert_eq!(c::decode_service_config(&inner).unwrap(), svc);
+    for op in [
+        ipvs::Operation::AddService(svc.clone()),
+        ipvs::Operation::UpdateService(svc.clone()),
+        ipvs::Operation::DeleteService(svc.key),
+        ipvs::Operation::Zero(Some(svc.key)),
+        ipvs::Operation::AddDestination(svc.key, Destination::new(Ipv4Addr::new(10, 1, 0, 2), 80)),
+    ] {
+        assert!(refused(op).contains("protocol 33"));
+    }
+}
+
+#[test]
+fn unknown_forwarding_methods_are_listed_and_refused_on_write() {
+    let key = ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 80);
+    let inner = golden_nest(DEST_MASQ, cmd_attr::DEST);
+    for raw in [5u32, 7] {
+        let d = c::decode_dest(
+            &patched(&inner, dest_attr::FWD_METHOD, &raw.to_ne_bytes()),
+            Family::Ipv4,
+        )
+        .unwrap()
+        .destination;
+        assert_eq!(d.forward, Forward::Unknown(raw));
+        assert_eq!(d.forward.method(), raw);
+        assert_eq!(
+            (d.weight, d.upper_threshold, d.lower_threshold),
+            (3, 100, 10)
+        );
+        for op in [
+            ipvs::Operation::AddDestination(key, d),
+            ipvs::Operation::UpdateDestination(key, d),
+        ] {
+            assert!(refused(op).contains(&format!("forwarding method {raw} is unknown")));
+        }
+    }
+}
+
+#[test]
+fn unknown_tunnel_type_is_listed_not_turned_into_ipip() {
+    let key = ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 80);
+    let inner = golden_nest(DEST_MASQ, cmd_attr::DEST);
+    let tunnel = patched(&inner, dest_attr::FWD_METHOD, &2u32.to_ne_bytes());
+    let ipip = c::decode_dest(&tunnel, Family::Ipv4).unwrap().destination;
+    assert_eq!(ipip.forward, Forward::Tunnel(Tunnel::Ipip));
+    let future = patched(&tunnel, dest_attr::TUN_TYPE, &[9]);
+    let d = c::decode_dest(&future, Family::Ipv4).unwrap().destination;
+    assert_eq!(d.forward, Forward::Tunnel(Tunnel::Unknown(9)));
+    assert_eq!(c::decode_dest_config(&future, Family::Ipv4).unwrap(), d);
+    assert!(refused(ipvs::Operation::AddDestination(key, d)).contains("tunnel type 9 is unknown"));
+    // deleting needs only the address and port: allowed
+    assert!(ipvs::Operation::DeleteDestination(key, d.addr, d.port)
+        .validate()
+        .is_ok());
+}
+
+#[test]
+fn unknown_daemon_state_is_listed_and_refused_on_write() {
+    let inner = golden_nest(DAEMON, cmd_attr::DAEMON);
+    let d = c::decode_daemon(&patched(
+        &inner,
+        ipvs::codec::ipvs::daemon_attr::STATE,
+        &4u32.to_ne_bytes(),
+    ))
+    .unwrap();
+    assert_eq!(d.state, SyncState::Unknown(4));
+    assert_eq!((d.interface.as_str(), d.sync_id), ("d0", 7));
+    assert!(refused(ipvs::Operation::StartDaemon(d.clone())).contains("state 4"));
+    assert!(refused(ipvs::Operation::StopDaemon(d.state)).contains("state 4"));
+}
+
+#[test]
+fn unknown_attributes_of_destinations_and_daemons_are_skipped() {
+    for (hex, ty) in [
+        (DEST_MASQ, cmd_attr::DEST),
+        (DAEMON, cmd_attr::DAEMON),
+        (SVC_FWM, cmd_attr::SERVICE),
+    ] {
+        let inner = golden_nest(hex, ty);
+        let mut extended = inner.clone();
+        nla::put_u32(&mut extended, 300, 1); // attributes from a future kernel
+        nla::put(&mut extended, 301 | nla::NLA_F_NESTED, &inner[..8]);
+        nla::put(&mut extended, 302, &[]);
+        match ty {
+            cmd_attr::DEST => assert_eq!(
+                c::decode_dest(&extended, Family::Ipv4).unwrap(),
+                c::decode_dest(&inner, Family::Ipv4).unwrap()
+            ),
+            cmd_attr::DAEMON => assert_eq!(
+                c::decode_daemon(&extended).unwrap(),
+                c::decode_daemon(&inner).unwrap()
+            ),
+            _ => assert_eq!(
+                c::decode_service(&extended).unwrap(),
+                c::decode_service(&inner).unwrap()
+            ),
+        }
+    }
+}
+
+#[test]
+fn names_that_are_not_utf8_are_kept_losslessly() {
+    // the daemon's interface "d0" becomes the bytes d 0xff
+    let inner = patched(
+        &golden_nest(DAEMON, cmd_attr::DAEMON),
+        ipvs::codec::ipvs::daemon_attr::MCAST_IFN,
+        b"d\xff\0",
+    );
+    let d = c::decode_daemon(&inner).unwrap();
+    assert_eq!(d.interface, "d:ff");
+    assert_eq!(d.interface_bytes(), b"d\xff");
+    assert!(
+        d.validate().is_ok(),
+        "a daemon on such an interface can be written back"
+    );
+    let mut ours = Vec::new();
+    c::put_daemon_nest(&mut ours, &d, true).unwrap();
+    let ifn = c::find(
+        nest(&ours, cmd_attr::DAEMON),
+        ipvs::codec::ipvs::daemon_attr::MCAST_IFN,
+    )
+    .unwrap();
+    assert_eq!(ifn, Some(&b"d\xff\0"[..]));
+
+    // scheduler "rr" becomes r 0xfe, persistence engine "sip" becomes s 0xff p
+    let svc = c::decode_service(&patched(
+        &golden_nest(SVC_TCP4, cmd_attr::SERVICE),
+        svc_attr::SCHED_NAME,
+        b"r\xfe\0",
+    ))
+    .unwrap()
+    .service;
+    let Scheduler::Other(name) = &svc.scheduler else {
+        panic!("{:?}", svc.scheduler)
+    };
+    assert_eq!(
+        (name.as_str(), name.to_bytes()),
+        ("r:fe", b"r\xfe".to_vec())
+    );
+    let mut ours = Vec::new();
+    c::put_service_nest(&mut ours, &svc).unwrap();
+    let sched = c::find(nest(&ours, cmd_attr::SERVICE), svc_attr::SCHED_NAME).unwrap();
+    assert_eq!(
+        sched,
+        Some(&b"r\xfe\0"[..]),
+        "written back as the kernel's bytes"
+    );
+    let fwm = c::decode_service(&patched(
+        &golden_nest(SVC_FWM, cmd_attr::SERVICE),
+        svc_attr::PE_NAME,
+        b"s\xffp\0",
+    ))
+    .unwrap()
+    .service;
+    assert_eq!(fwm.pe.as_ref().map(|n| n.as_str()), Some("s:ffp"));
+    // a ':' that is not an escape is no kernel name
+    assert!(Name::new("a:b").is_err());
+    assert!(Name::new("a:4a").is_ok());
+}
+
+#[test]
+fn persistent_service_with_timeout_zero_is_listed_but_not_written() {
+    let inner = patched(
+        &golden_nest(SVC_FWM, cmd_attr::SERVICE),
+        svc_attr::TIMEOUT,
+        &0u32.to_ne_bytes(),
+    );
+    let svc = c::decode_service(&inner).unwrap().service;
+    assert_eq!(svc.persistence.map(|p| p.timeout), Some(0));
+    assert!(refused(ipvs::Operation::AddService(svc.clone())).contains("at least 1 second"));
+    // the key alone (delete, zero) is fine
+    assert!(ipvs::Operation::DeleteService(svc.key).validate().is_ok());
+}
+
+#[test]
+fn values_the_kernel_would_store_differently_are_refused() {
+    let key = ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 80);
+    let svc = |timeout| Service::new(key).with_persistence(timeout);
+    for t in [
+        1u32 << 31,
+        17_179_870,
+        Persistence::MAX_TIMEOUT + 1,
+        u32::MAX,
+    ] {
+        assert!(refused(ipvs::Operation::AddService(svc(t))).contains("above the maximum 2678400"));
+        assert!(refused(ipvs::Operation::UpdateService(svc(t))).contains("persistence timeout"));
+    }
+    assert!(svc(Persistence::MAX_TIMEOUT).validate().is_ok());
+    // port 0 only with persistence, as ipvsadm (TCP, UDP and SCTP alike)
+    for k in [
+        ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, 1), 0),
+        ServiceKey::udp(Ipv4Addr::new(10, 0, 0, 1), 0),
+        ServiceKey::sctp(Ipv4Addr::new(10, 0, 0, 1), 0),
+    ] {
+        assert!(refused(ipvs::Operation::AddService(Service::new(k))).contains("port 0"));
+        assert!(Service::new(k).with_persistence(60).validate().is_ok());
+    }
+    let d = Destination::new(Ipv4Addr::new(10, 1, 0, 2), 80);
+    assert!(d
+        .with_weight(Destination::MAX_WEIGHT)
+        .validate(Family::Ipv4)
+        .is_ok());
+    let e = refused(ipvs::Operation::AddDestination(key, d.with_weight(1 << 31)));
+    assert!(
+        e.contains("weight 2147483648 is above the maximum 2147483647"),
+        "{e}"
+    );
+    let e = refused(ipvs::Operation::AddDestination(
+        key,
+        d.with_thresholds(1 << 31, 0),
+    ));
+    assert!(
+        e.contains("upper threshold 2147483648 is above the maximum 2147483647"),
+        "{e}"
+    );
+    assert!(refused(ipvs::Operation::AddDestination(
+        key,
+        d.with_thresholds(5, 6)
+    ))
+    .contains("lower threshold 6 is above upper"));
+    for t in [
+        Timeouts {
+            tcp: Timeouts::MAX + 1,
+            tcp_fin: 0,
+            udp: 0,
+        },
+        Timeouts {
+            tcp: 0,
+            tcp_fin: Timeouts::MAX + 1,
+            udp: 0,
+        },
+        Timeouts {
+            tcp: 0,
+            tcp_fin: 0,
+            udp: u32::MAX,
+        },
+    ] {
+        assert!(refused(ipvs::Operation::SetTimeouts(t)).contains("at most 2147483 seconds"));
+    }
+    assert!(Timeouts {
+        tcp: Timeouts::MAX,
+        tcp_fin: Timeouts::MAX,
+        udp: Timeouts::MAX
+    }
+    .validate()
+    .is_ok());
+    let mut daemon = SyncDaemon::new(SyncState::Master, "eth0", 256);
+    assert!(refused(ipvs::Operation::StartDaemon(daemon.clone()))
+        .contains("sync id 256 is outside 0..=255"));
+    daemon.sync_id = SyncDaemon::MAX_SYNC_ID;
+    assert!(daemon.validate().is_ok());
+}

@@ -198,13 +198,19 @@ class Ipvs(_Closable):
         """Starts a connection synchronisation daemon (``ipvsadm --start-daemon``)."""
         self._h.start_daemon(_check(daemon, SyncDaemon, "daemon").to_json())
 
-    def stop_daemon(self, state: Union[SyncState, str]) -> None:
-        """Stops the sync daemon of that state (``ipvsadm --stop-daemon``)."""
+    def stop_daemon(self, state: Union[SyncState, str, int]) -> None:
+        """Stops the sync daemon of that state (``ipvsadm --stop-daemon``).
+
+        A state listed as a raw number (unknown to this library) is refused
+        with :class:`InvalidInputError`, as every unknown value written back.
+        """
+        if isinstance(state, int) and not isinstance(state, bool):
+            _ipvs.normalize("operation", json.dumps({"stop_daemon": {"unknown": state}}))
         self._h.stop_daemon(_enum(SyncState, state, "sync state").value)
 
     def daemons(self) -> List[SyncDaemon]:
         """Lists the running sync daemons (``ipvsadm -L --daemon``)."""
-        return [SyncDaemon.from_dict(d) for d in _list(self._h.daemons())]
+        return [SyncDaemon._from_kernel(d) for d in _list(self._h.daemons())]
 
     # ------------------------------------------------------------ global
 

@@ -385,7 +385,10 @@ class ServiceEntry(_Value):
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> ServiceEntry:
         d = _dict(data, "service entry")
-        return cls(Service.from_dict(d.get("service")), Stats.from_dict(d.get("stats", {})))  # type: ignore[arg-type]
+        # a listing is kept as the kernel holds it: not validated (a persistence
+        # timeout of 0 from another client, unknown protocols are listed)
+        service = Service._from_kernel(d.get("service"))  # type: ignore[arg-type]
+        return cls(service, Stats.from_dict(d.get("stats", {})))
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,7 @@ class DestinationEntry(_Value):
     def from_dict(cls, data: Dict[str, Any]) -> DestinationEntry:
         d = _dict(data, "destination entry")
         return cls(
-            Destination.from_dict(d.get("destination")),  # type: ignore[arg-type]
+            Destination._from_kernel(d.get("destination")),  # type: ignore[arg-type]
             _u32(d.get("active_conns", 0), "active_conns"),
             _u32(d.get("inactive_conns", 0), "inactive_conns"),
             _u32(d.get("persistent_conns", 0), "persistent_conns"),
@@ -436,6 +439,9 @@ class DestinationEntry(_Value):
 @dataclass(frozen=True)
 class Timeouts(_Value):
     """Connection timeouts in seconds (``ipvsadm --set tcp tcpfin udp``); 0 keeps a value when setting."""
+
+    MAX: ClassVar[int] = _ipvs.MAX_TIMEOUT
+    """The longest timeout written, in seconds (the kernel refuses more than ``INT_MAX / HZ``)."""
 
     tcp: int = 0
     tcp_fin: int = 0
@@ -487,8 +493,14 @@ class Info(_Value):
 class SyncDaemon(_Value):
     """A connection synchronisation daemon (``ipvsadm --start-daemon``); ``None`` keeps the kernel's default."""
 
-    state: SyncState
+    MAX_SYNC_ID: ClassVar[int] = _ipvs.MAX_SYNC_ID
+    """The largest sync id written (ipvsadm's limit)."""
+
+    state: Union[SyncState, int]
+    """Master or backup; a listing keeps a state this library does not know as its raw number."""
     interface: str
+    """The interface, in the text form of kernel names: a byte of a name that is
+    not UTF-8 is written ``:xx`` (``eth:ff``) and sent back as that byte."""
     sync_id: int
     max_len: Optional[int]
     group: Optional[IPAddress]
@@ -517,9 +529,25 @@ class SyncDaemon(_Value):
         _set(self, "ttl", None if ttl is None else _int(ttl, "ttl", 0, 255))
         _norm("sync_daemon", self.to_dict())
 
+    @classmethod
+    def _from_kernel(cls, data: Dict[str, Any]) -> SyncDaemon:
+        """A daemon as a listing holds it: not validated, an unknown state kept as its number."""
+        d = _dict(data, "sync daemon")
+        state = d.get("state")
+        daemon = cls.__new__(cls)
+        if isinstance(state, dict) and isinstance(state.get("unknown"), int):
+            _set(daemon, "state", state["unknown"])
+        else:
+            _set(daemon, "state", _enum(SyncState, state, "sync state"))
+        for name in ("interface", "sync_id", "max_len", "port", "ttl"):
+            _set(daemon, name, d.get(name))
+        g = d.get("group")
+        _set(daemon, "group", None if g is None else _addr(g, "multicast group"))
+        return daemon
+
     def to_dict(self) -> Dict[str, Any]:
         return {
-            "state": self.state.value,
+            "state": {"unknown": self.state} if isinstance(self.state, int) else self.state.value,
             "interface": self.interface,
             "sync_id": self.sync_id,
             "max_len": self.max_len,

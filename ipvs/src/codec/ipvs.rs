@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::nla::{self, Attrs};
 use crate::error::{Error, Result};
+use crate::model::kernel_text;
 use crate::model::{
     Destination, DestinationEntry, EncapFlags, Family, Forward, Info, Name, Netmask, Persistence,
     Protocol, Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon,
@@ -190,9 +191,16 @@ pub fn put_service_key_nest(buf: &mut Vec<u8>, key: &ServiceKey) -> Result<()> {
 pub fn put_service_nest(buf: &mut Vec<u8>, svc: &Service) -> Result<()> {
     let at = nla::begin_nest(buf, cmd_attr::SERVICE);
     put_service_key(buf, &svc.key);
-    nla::put_str(buf, svc_attr::SCHED_NAME, svc.scheduler.name());
+    nla::put_bytes_z(
+        buf,
+        svc_attr::SCHED_NAME,
+        &match &svc.scheduler {
+            Scheduler::Other(n) => n.to_bytes(),
+            known => known.name().as_bytes().to_vec(),
+        },
+    );
     if let Some(pe) = &svc.pe {
-        nla::put_str(buf, svc_attr::PE_NAME, pe.as_str());
+        nla::put_bytes_z(buf, svc_attr::PE_NAME, &pe.to_bytes());
     }
     let mut flags = [0u8; 8];
     flags[..4].copy_from_slice(&svc.kernel_flags().to_ne_bytes());
@@ -226,12 +234,13 @@ pub fn put_dest_nest(buf: &mut Vec<u8>, d: &Destination, full: bool) -> Result<(
         nla::put_u32(buf, dest_attr::U_THRESH, d.upper_threshold);
         nla::put_u32(buf, dest_attr::L_THRESH, d.lower_threshold);
         if let Forward::Tunnel(t) = d.forward {
-            let (ty, port, flags) = match t {
-                Tunnel::Ipip => (0u8, 0u16, EncapFlags::empty()),
-                Tunnel::Gue { port, flags } => (1, port, flags),
-                Tunnel::Gre { flags } => (2, 0, flags),
+            let (port, flags) = match t {
+                Tunnel::Gue { port, flags } => (port, flags),
+                Tunnel::Gre { flags } => (0, flags),
+                Tunnel::Ipip | Tunnel::Unknown(_) => (0u16, EncapFlags::empty()),
             };
-            nla::put_u8(buf, dest_attr::TUN_TYPE, ty);
+            // validation refuses an unknown type before anything is encoded
+            nla::put_u8(buf, dest_attr::TUN_TYPE, t.raw() as u8);
             nla::put_be16(buf, dest_attr::TUN_PORT, port);
             nla::put_u16(buf, dest_attr::TUN_FLAGS, flags.bits());
         }
@@ -248,7 +257,7 @@ pub fn put_daemon_nest(buf: &mut Vec<u8>, d: &SyncDaemon, full: bool) -> Result<
     let at = nla::begin_nest(buf, cmd_attr::DAEMON);
     nla::put_u32(buf, daemon_attr::STATE, d.state.raw());
     if full {
-        nla::put_str(buf, daemon_attr::MCAST_IFN, &d.interface);
+        nla::put_bytes_z(buf, daemon_attr::MCAST_IFN, &d.interface_bytes());
         nla::put_u32(buf, daemon_attr::SYNC_ID, d.sync_id);
         if let Some(l) = d.max_len {
             nla::put_u16(buf, daemon_attr::SYNC_MAXLEN, l);
@@ -354,11 +363,11 @@ fn service_from(p: &[u8], with_stats: bool) -> Result<ServiceEntry> {
             svc_attr::ADDR => addr = Some(v),
             svc_attr::PORT => port = Some(nla::get_be16("service port", v)?),
             svc_attr::FWMARK => fwmark = Some(nla::get_u32("service fwmark", v)?),
-            svc_attr::SCHED_NAME => sched = Some(nla::get_str("scheduler", v)?),
+            svc_attr::SCHED_NAME => sched = Some(v),
             svc_attr::FLAGS => flags = nla::get_u32("service flags", v)?,
             svc_attr::TIMEOUT => timeout = nla::get_u32("service timeout", v)?,
             svc_attr::NETMASK => netmask = Some(v),
-            svc_attr::PE_NAME => pe = Some(nla::get_str("persistence engine", v)?),
+            svc_attr::PE_NAME => pe = Some(v),
             svc_attr::STATS => stats = Some(v),
             svc_attr::STATS64 => stats64 = Some(v),
             _ => {}
@@ -372,8 +381,7 @@ fn service_from(p: &[u8], with_stats: bool) -> Result<ServiceEntry> {
         Some(mark) if mark != 0 => ServiceKey::Fwmark { family, mark },
         _ => {
             let pn = proto.ok_or_else(|| Error::protocol(ctx, "no protocol"))?;
-            let protocol = Protocol::from_number(pn)
-                .ok_or_else(|| Error::protocol(ctx, format!("unknown protocol {pn}")))?;
+            let protocol = Protocol::from_raw(pn);
             let addr = addr_from(
                 "service address",
                 family,
@@ -386,9 +394,8 @@ fn service_from(p: &[u8], with_stats: bool) -> Result<ServiceEntry> {
             }
         }
     };
-    let sched_name = sched.ok_or_else(|| Error::protocol(ctx, "no scheduler"))?;
     let scheduler =
-        Scheduler::from_name(&sched_name).map_err(|e| Error::protocol(ctx, e.to_string()))?;
+        Scheduler::from_kernel(sched.ok_or_else(|| Error::protocol(ctx, "no scheduler"))?);
     let persistence = if flags & SVC_F_PERSISTENT != 0 {
         let nm = match (family, netmask) {
             (Family::Ipv4, Some(b)) if b.len() >= 4 => {
@@ -406,12 +413,9 @@ fn service_from(p: &[u8], with_stats: bool) -> Result<ServiceEntry> {
     } else {
         None
     };
-    let pe = match pe {
-        Some(n) if !n.is_empty() => {
-            Some(Name::new(n).map_err(|e| Error::protocol(ctx, e.to_string()))?)
-        }
-        _ => None,
-    };
+    let pe = pe
+        .filter(|n| n.first().is_some_and(|&b| b != 0))
+        .map(Name::from_kernel);
     let user_flags = ServiceFlags::from_bits_retain(flags & !(SVC_F_PERSISTENT | SVC_F_HASHED));
     Ok(ServiceEntry {
         service: Service {
@@ -490,21 +494,17 @@ fn dest_from(p: &[u8], service_family: Family, with_stats: bool) -> Result<Desti
         0 => Forward::Masq,
         1 => Forward::Local,
         2 => Forward::Tunnel(match tun_type {
+            0 => Tunnel::Ipip,
             1 => Tunnel::Gue {
                 port: tun_port,
                 flags,
             },
             2 => Tunnel::Gre { flags },
-            _ => Tunnel::Ipip,
+            other => Tunnel::Unknown(u16::from(other)),
         }),
         3 => Forward::DirectRoute,
         4 => Forward::Bypass,
-        other => {
-            return Err(Error::protocol(
-                ctx,
-                format!("unknown forwarding method {other}"),
-            ))
-        }
+        _ => Forward::Unknown(fwd),
     };
     Ok(DestinationEntry {
         destination: Destination {
@@ -531,14 +531,13 @@ fn dest_from(p: &[u8], service_family: Family, with_stats: bool) -> Result<Desti
 /// # Errors
 /// [`Error::Protocol`] when an attribute is malformed or the state is unknown.
 pub fn decode_daemon(p: &[u8]) -> Result<SyncDaemon> {
-    let ctx = "decoding a sync daemon";
     let mut d = SyncDaemon::new(SyncState::Master, String::new(), 0);
     let mut state = None;
     for a in Attrs::new(p) {
         let (t, v) = a?;
         match t {
             daemon_attr::STATE => state = Some(nla::get_u32("daemon state", v)?),
-            daemon_attr::MCAST_IFN => d.interface = nla::get_str("daemon interface", v)?,
+            daemon_attr::MCAST_IFN => d.interface = kernel_text::decode(v),
             daemon_attr::SYNC_ID => d.sync_id = nla::get_u32("sync id", v)?,
             daemon_attr::SYNC_MAXLEN => d.max_len = Some(nla::get_u16("sync maxlen", v)?),
             daemon_attr::MCAST_GROUP => {
@@ -558,16 +557,8 @@ pub fn decode_daemon(p: &[u8]) -> Result<SyncDaemon> {
             _ => {}
         }
     }
-    d.state = match state {
-        Some(1) => SyncState::Master,
-        Some(2) => SyncState::Backup,
-        other => {
-            return Err(Error::protocol(
-                ctx,
-                format!("unknown daemon state {other:?}"),
-            ))
-        }
-    };
+    // a daemon without a state is listed as state 0, which no kernel uses
+    d.state = SyncState::from_raw(state.unwrap_or(0));
     Ok(d)
 }
 

@@ -147,6 +147,16 @@ pub fn put_str(buf: &mut Vec<u8>, ty: u16, s: &str) {
     buf.extend_from_slice(&[0u8; 4][..align(len) - len + 1]);
 }
 
+/// Appends a NUL-terminated string attribute from raw bytes (names the
+/// kernel keeps as bytes, which need not be UTF-8).
+pub fn put_bytes_z(buf: &mut Vec<u8>, ty: u16, s: &[u8]) {
+    let len = NLA_HDRLEN + s.len() + 1;
+    buf.reserve(align(len));
+    buf.extend_from_slice(&attr_start::<4>(len, ty));
+    buf.extend_from_slice(s);
+    buf.extend_from_slice(&[0u8; 4][..align(len) - len + 1]);
+}
+
 /// Starts a nested attribute; returns its offset for [`end_nest`].
 #[inline]
 pub fn begin_nest(buf: &mut Vec<u8>, ty: u16) -> usize {

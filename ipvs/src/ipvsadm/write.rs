@@ -94,6 +94,10 @@ fn service_arg(key: &ServiceKey, format: Format) -> String {
                 Protocol::Tcp => "-t",
                 Protocol::Udp => "-u",
                 Protocol::Sctp => "--sctp-service",
+                // a listed value ipvsadm has no words for: see `unwritable`
+                Protocol::Unknown(n) => {
+                    return format!("--protocol-{n} {}", addr_port(addr, *port))
+                }
             };
             format!("{opt} {}", addr_port(addr, *port))
         }
@@ -169,6 +173,8 @@ fn write_server(out: &mut String, cmd: &str, key: &ServiceKey, d: &Destination, 
         // ipvsadm writes -g for local-node servers (the kernel makes a DR
         // server on a local address local) and, lacking a switch, also for bypass
         Forward::DirectRoute | Forward::Local | Forward::Bypass => "-g",
+        // a listed value ipvsadm has no words for: see `unwritable`
+        Forward::Unknown(_) => "--forwarding-unknown",
     };
     let _ = write!(
         out,
@@ -197,6 +203,9 @@ fn write_server(out: &mut String, cmd: &str, key: &ServiceKey, d: &Destination, 
         Forward::Tunnel(Tunnel::Gre { flags }) => {
             let _ = write!(out, " --tun-type gre {}", csum(flags));
         }
+        Forward::Tunnel(Tunnel::Unknown(t)) => {
+            let _ = write!(out, " --tun-type unknown-{t}");
+        }
         _ => {}
     }
 }
@@ -205,6 +214,7 @@ fn state_word(state: SyncState) -> &'static str {
     match state {
         SyncState::Master => "master",
         SyncState::Backup => "backup",
+        SyncState::Unknown(_) => "unknown",
     }
 }
 
@@ -265,15 +275,52 @@ pub(crate) fn write(out: &mut String, op: &Operation, format: Format) {
 }
 
 /// Why ipvsadm cannot say what `op` does, if it cannot: it has no switch
-/// for bypass forwarding (`-g` would add a direct-routing server instead).
+/// for bypass forwarding (`-g` would add a direct-routing server instead),
+/// and no words for values a kernel listed that this library does not know
+/// (an unknown protocol, forwarding method, tunnel type or daemon state).
 /// A local-node server is written `-g`, as `ipvsadm -S` does: the kernel
 /// makes any real server on one of its own addresses local-node.
 pub(crate) fn unwritable(op: &Operation) -> Option<&'static str> {
+    let unknown_key = |k: &ServiceKey| {
+        matches!(
+            k,
+            ServiceKey::Inet {
+                protocol: Protocol::Unknown(_),
+                ..
+            }
+        )
+    };
     match op {
         Operation::AddDestination(_, d) | Operation::UpdateDestination(_, d)
             if d.forward == Forward::Bypass =>
         {
             Some("ipvsadm has no switch for bypass forwarding")
+        }
+        Operation::AddDestination(_, d) | Operation::UpdateDestination(_, d)
+            if matches!(
+                d.forward,
+                Forward::Unknown(_) | Forward::Tunnel(Tunnel::Unknown(_))
+            ) =>
+        {
+            Some("ipvsadm has no words for an unknown forwarding method or tunnel type")
+        }
+        Operation::StartDaemon(SyncDaemon {
+            state: SyncState::Unknown(_),
+            ..
+        })
+        | Operation::StopDaemon(SyncState::Unknown(_)) => {
+            Some("ipvsadm has no words for an unknown sync daemon state")
+        }
+        Operation::AddService(Service { key, .. })
+        | Operation::UpdateService(Service { key, .. })
+        | Operation::DeleteService(key)
+        | Operation::AddDestination(key, _)
+        | Operation::UpdateDestination(key, _)
+        | Operation::DeleteDestination(key, ..)
+        | Operation::Zero(Some(key))
+            if unknown_key(key) =>
+        {
+            Some("ipvsadm has no words for an unknown protocol")
         }
         _ => None,
     }

@@ -3,6 +3,7 @@ use std::net::IpAddr;
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use super::kernel_text;
 use crate::error::{Error, Result};
 
 /// Role of a connection synchronisation daemon.
@@ -17,6 +18,9 @@ pub enum SyncState {
     Master,
     /// Receives them (`--start-daemon backup`).
     Backup,
+    /// A state this library does not know, as a kernel listing returned it
+    /// (`IPVS_DAEMON_ATTR_STATE`). Listed, never written.
+    Unknown(u32),
 }
 
 impl SyncState {
@@ -25,6 +29,31 @@ impl SyncState {
         match self {
             SyncState::Master => 1,
             SyncState::Backup => 2,
+            SyncState::Unknown(n) => n,
+        }
+    }
+
+    /// The state for a kernel state number: [`SyncState::Unknown`] for one
+    /// this library does not know.
+    pub fn from_raw(n: u32) -> Self {
+        match n {
+            1 => SyncState::Master,
+            2 => SyncState::Backup,
+            n => SyncState::Unknown(n),
+        }
+    }
+
+    /// Checks that the state can be written.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for [`SyncState::Unknown`].
+    pub fn validate(self) -> Result<()> {
+        match self {
+            SyncState::Unknown(n) => Err(Error::invalid_input(
+                "sync daemon",
+                format!("state {n} is neither master nor backup: it can be listed but not written"),
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -35,7 +64,10 @@ impl SyncState {
 pub struct SyncDaemon {
     /// Master or backup.
     pub state: SyncState,
-    /// The multicast interface (`--mcast-interface`).
+    /// The multicast interface (`--mcast-interface`), in the text form of
+    /// kernel names: a byte of a name that is not UTF-8 is written `:xx`
+    /// (`eth:ff`), which no interface name can contain, and is sent back as
+    /// that byte.
     pub interface: String,
     /// The sync id (`--syncid`, 0..=255 in ipvsadm).
     pub sync_id: u32,
@@ -68,39 +100,53 @@ impl SyncDaemon {
         }
     }
 
-    /// Checks what the kernel would refuse.
+    /// The largest sync id written: ipvsadm's limit, and the one-byte field
+    /// of the kernel's sync messages (which would carry 256 as 0).
+    pub const MAX_SYNC_ID: u32 = 255;
+    /// The longest interface name (`IFNAMSIZ` less the NUL).
+    pub const MAX_INTERFACE_LEN: usize = 15;
+
+    /// Checks what the kernel would refuse or store as another value: the
+    /// state ([`SyncState::validate`]), the interface name (1 to 15 bytes, no
+    /// NUL, `:` only as a byte escape), the sync id (0..=[`SyncDaemon::MAX_SYNC_ID`]),
+    /// a non-multicast group, a zero TTL or port.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty or too long interface name, a
-    /// non-multicast group or a zero TTL.
+    /// [`Error::InvalidInput`] naming the daemon and the problem.
     pub fn validate(&self) -> Result<()> {
         let ctx = || format!("sync daemon on {:?}", self.interface);
-        if self.interface.is_empty() || self.interface.len() > 15 {
-            return Err(Error::invalid_input(
-                ctx(),
-                "interface name must be 1 to 15 bytes",
+        let bad = |reason: String| Err(Error::invalid_input(ctx(), reason));
+        if let Err(Error::InvalidInput { reason, .. }) = self.state.validate() {
+            return bad(reason);
+        }
+        if let Err(reason) = kernel_text::check(&self.interface, Self::MAX_INTERFACE_LEN) {
+            return bad(format!(
+                "interface name must be 1 to 15 bytes without NUL: it {reason}"
             ));
         }
-        if self.interface.bytes().any(|b| b == 0) {
-            return Err(Error::invalid_input(
-                ctx(),
-                "interface name contains a NUL byte",
+        if self.sync_id > Self::MAX_SYNC_ID {
+            return bad(format!(
+                "sync id {} is outside 0..={}",
+                self.sync_id,
+                Self::MAX_SYNC_ID
             ));
         }
-        if let Some(g) = self.group {
-            if !g.is_multicast() {
-                return Err(Error::invalid_input(
-                    ctx(),
-                    format!("group {g} is not a multicast address"),
-                ));
-            }
+        match self.group {
+            Some(g) if !g.is_multicast() => bad(format!("group {g} is not a multicast address")),
+            _ if self.ttl == Some(0) => bad("TTL must be 1 to 255".into()),
+            _ if self.port == Some(0) => bad("port must be non-zero".into()),
+            _ => Ok(()),
         }
-        if self.ttl == Some(0) {
-            return Err(Error::invalid_input(ctx(), "TTL must be 1 to 255"));
-        }
-        if self.port == Some(0) {
-            return Err(Error::invalid_input(ctx(), "port must be non-zero"));
-        }
-        Ok(())
+    }
+
+    /// The text form of an interface name given as the kernel's bytes
+    /// (see [`SyncDaemon::interface`]).
+    pub fn interface_from_bytes(bytes: &[u8]) -> String {
+        kernel_text::decode(bytes)
+    }
+
+    /// The interface name's bytes as the kernel keeps them (escapes undone).
+    pub fn interface_bytes(&self) -> Vec<u8> {
+        kernel_text::encode(&self.interface).unwrap_or_else(|_| self.interface.as_bytes().to_vec())
     }
 }

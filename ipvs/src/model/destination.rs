@@ -57,6 +57,21 @@ pub enum Tunnel {
         /// Checksum options (only [`EncapFlags::CSUM`] applies).
         flags: EncapFlags,
     },
+    /// A tunnel type this library does not know, as a kernel listing
+    /// returned it (`IPVS_DEST_ATTR_TUN_TYPE`). Listed, never written.
+    Unknown(u16),
+}
+
+impl Tunnel {
+    /// The kernel's tunnel type number (`IP_VS_CONN_F_TUNNEL_TYPE_*`).
+    pub fn raw(&self) -> u16 {
+        match self {
+            Tunnel::Ipip => 0,
+            Tunnel::Gue { .. } => 1,
+            Tunnel::Gre { .. } => 2,
+            Tunnel::Unknown(n) => *n,
+        }
+    }
 }
 
 /// How packets reach a real server (`-m`, `-i`, `-g`).
@@ -78,6 +93,9 @@ pub enum Forward {
     DirectRoute,
     /// Bypass.
     Bypass,
+    /// A forwarding method this library does not know, as a kernel listing
+    /// returned it (the raw `IPVS_DEST_ATTR_FWD_METHOD`). Listed, never written.
+    Unknown(u32),
 }
 
 impl Forward {
@@ -89,6 +107,7 @@ impl Forward {
             Forward::Tunnel(_) => 2,
             Forward::DirectRoute => 3,
             Forward::Bypass => 4,
+            Forward::Unknown(n) => *n,
         }
     }
 
@@ -100,6 +119,7 @@ impl Forward {
             Forward::Tunnel(_) => "Tunnel",
             Forward::DirectRoute => "Route",
             Forward::Bypass => "Bypass",
+            Forward::Unknown(_) => "Unknown",
         }
     }
 }
@@ -133,8 +153,12 @@ fn default_weight() -> u32 {
 }
 
 impl Destination {
-    /// The largest weight the kernel accepts (it stores an `int`).
+    /// The largest weight the kernel accepts (it stores an `int` and refuses
+    /// negative ones with `ERANGE`).
     pub const MAX_WEIGHT: u32 = i32::MAX as u32;
+    /// The largest connection threshold written (`-x`, `-y`): ipvsadm's
+    /// limit (`INT_MAX`), so that what is written reads back with `ipvsadm -R`.
+    pub const MAX_THRESHOLD: u32 = i32::MAX as u32;
 
     /// A destination with weight 1, direct routing and no thresholds (ipvsadm's defaults).
     pub fn new(addr: impl Into<IpAddr>, port: u16) -> Self {
@@ -172,65 +196,78 @@ impl Destination {
         Family::of(&self.addr)
     }
 
-    /// Checks what the kernel would refuse, for a service of `service_family`.
+    /// Checks what the kernel would refuse or store as another value, for a
+    /// service of `service_family`: the weight (0..=[`Destination::MAX_WEIGHT`]),
+    /// the thresholds (0..=[`Destination::MAX_THRESHOLD`], lower at most upper),
+    /// a unicast address, the family (another one needs tunnelling) and the
+    /// forwarding method ([`Forward::validate`]).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the destination and the problem.
     pub fn validate(&self, service_family: Family) -> Result<()> {
-        let ctx = || format!("destination {self}");
+        let bad = |reason: String| Err(Error::invalid_input(format!("destination {self}"), reason));
         if self.weight > Self::MAX_WEIGHT {
-            return Err(Error::invalid_input(
-                ctx(),
-                format!(
-                    "weight {} is above the maximum {}",
-                    self.weight,
-                    Self::MAX_WEIGHT
-                ),
+            return bad(format!(
+                "weight {} is above the maximum {} (the kernel keeps 0..={})",
+                self.weight,
+                Self::MAX_WEIGHT,
+                Self::MAX_WEIGHT
             ));
         }
-        if self.upper_threshold > i32::MAX as u32 || self.lower_threshold > i32::MAX as u32 {
-            return Err(Error::invalid_input(
-                ctx(),
-                "thresholds must be at most 2147483647",
-            ));
-        }
-        if self.lower_threshold > self.upper_threshold {
-            return Err(Error::invalid_input(
-                ctx(),
-                format!(
-                    "lower threshold {} is above upper threshold {}",
-                    self.lower_threshold, self.upper_threshold
-                ),
-            ));
-        }
-        if self.addr.is_unspecified() || self.addr.is_multicast() {
-            return Err(Error::invalid_input(
-                ctx(),
-                "a real server needs a unicast address",
-            ));
-        }
-        if let IpAddr::V4(a) = self.addr {
-            if a.is_broadcast() {
-                return Err(Error::invalid_input(
-                    ctx(),
-                    "a real server needs a unicast address",
+        for (what, v) in [
+            ("upper", self.upper_threshold),
+            ("lower", self.lower_threshold),
+        ] {
+            if v > Self::MAX_THRESHOLD {
+                return bad(format!(
+                    "{what} threshold {v} is above the maximum {} (0..={})",
+                    Self::MAX_THRESHOLD,
+                    Self::MAX_THRESHOLD
                 ));
             }
         }
-        if self.family() != service_family && !matches!(self.forward, Forward::Tunnel(_)) {
-            return Err(Error::invalid_input(
-                ctx(),
-                "a real server of another address family than its service needs tunnel forwarding (-i)",
+        if self.lower_threshold > self.upper_threshold {
+            return bad(format!(
+                "lower threshold {} is above upper threshold {}",
+                self.lower_threshold, self.upper_threshold
             ));
         }
-        match self.forward {
-            Forward::Tunnel(Tunnel::Gue { port: 0, .. }) => Err(Error::invalid_input(
-                ctx(),
-                "GUE tunnelling needs a non-zero port (--tun-port)",
+        let broadcast = matches!(self.addr, IpAddr::V4(a) if a.is_broadcast());
+        if self.addr.is_unspecified() || self.addr.is_multicast() || broadcast {
+            return bad("a real server needs a unicast address".into());
+        }
+        if self.family() != service_family && !matches!(self.forward, Forward::Tunnel(_)) {
+            return bad(
+                "a real server of another address family than its service needs tunnel forwarding (-i)"
+                    .into(),
+            );
+        }
+        self.forward
+            .validate()
+            .map_err(|reason| Error::invalid_input(format!("destination {self}"), reason))
+    }
+}
+
+impl Forward {
+    /// Checks what cannot be written: an unknown method or tunnel type (kept
+    /// from a listing), GUE without a port, remote checksum offload on GRE.
+    ///
+    /// # Errors
+    /// The reason, for the caller's error.
+    fn validate(&self) -> std::result::Result<(), String> {
+        match self {
+            Forward::Unknown(n) => Err(format!(
+                "forwarding method {n} is unknown: it can be listed but not written"
             )),
-            Forward::Tunnel(Tunnel::Gre { flags }) if flags.contains(EncapFlags::REMCSUM) => Err(
-                Error::invalid_input(ctx(), "remote checksum offload applies to GUE only"),
-            ),
+            Forward::Tunnel(Tunnel::Unknown(n)) => Err(format!(
+                "tunnel type {n} is unknown: it can be listed but not written"
+            )),
+            Forward::Tunnel(Tunnel::Gue { port: 0, .. }) => {
+                Err("GUE tunnelling needs a non-zero port (--tun-port)".into())
+            }
+            Forward::Tunnel(Tunnel::Gre { flags }) if flags.contains(EncapFlags::REMCSUM) => {
+                Err("remote checksum offload applies to GUE only".into())
+            }
             _ => Ok(()),
         }
     }

@@ -6,6 +6,7 @@
 
 mod daemon;
 mod destination;
+pub(crate) mod kernel_text;
 mod scheduler;
 mod service;
 
@@ -16,6 +17,7 @@ pub use service::{
     Family, Netmask, Persistence, Protocol, Service, ServiceEntry, ServiceFlags, ServiceKey,
 };
 
+use crate::error::{Error, Result};
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +59,39 @@ pub struct Timeouts {
     pub tcp_fin: u32,
     /// UDP "connections".
     pub udp: u32,
+}
+
+impl Timeouts {
+    /// The longest timeout written, in seconds. The kernel refuses values
+    /// above `INT_MAX / HZ` (2,147,483 s at HZ=1000, the largest HZ Linux
+    /// offers), so this bound holds on every kernel.
+    pub const MAX: u32 = i32::MAX as u32 / 1000;
+
+    /// Checks what the kernel would refuse: any timeout above [`Timeouts::MAX`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the timeout.
+    pub fn validate(&self) -> Result<()> {
+        for (what, v) in [
+            ("tcp", self.tcp),
+            ("tcpfin", self.tcp_fin),
+            ("udp", self.udp),
+        ] {
+            if v > Self::MAX {
+                return Err(Error::invalid_input(
+                    format!(
+                        "setting timeouts tcp {} tcpfin {} udp {}",
+                        self.tcp, self.tcp_fin, self.udp
+                    ),
+                    format!(
+                        "{what} timeout {v} is too long: timeouts must be at most {} seconds",
+                        Self::MAX
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Global IPVS information (`ipvsadm -L` first line).

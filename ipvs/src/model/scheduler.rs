@@ -1,9 +1,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::kernel_text;
 use crate::error::{Error, Result};
 
 /// A kernel object name (scheduler, persistence engine): 1 to 15 bytes, no NUL.
+///
+/// Kept in the text form of [kernel names](self): a byte that is not valid
+/// UTF-8 is written `:xx`, so a name the kernel returns is never lost.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name(String);
 
@@ -14,27 +18,33 @@ impl Name {
     /// Validates a name.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when empty, longer than 15 bytes, or containing NUL.
+    /// [`Error::InvalidInput`] when empty, longer than 15 bytes, containing
+    /// NUL, or containing a `:` that is not the escape of a byte.
     pub fn new(name: impl Into<String>) -> Result<Self> {
         let name = name.into();
-        let ctx = || format!("name {name:?}");
-        if name.is_empty() {
-            return Err(Error::invalid_input(ctx(), "is empty"));
-        }
-        if name.len() > Self::MAX_LEN {
-            return Err(Error::invalid_input(
-                ctx(),
-                format!(
-                    "is {} bytes long; the kernel accepts at most {}",
-                    name.len(),
-                    Self::MAX_LEN
-                ),
-            ));
-        }
-        if name.bytes().any(|b| b == 0) {
-            return Err(Error::invalid_input(ctx(), "contains a NUL byte"));
-        }
-        Ok(Name(name))
+        let name = Name(name);
+        name.validate()?;
+        Ok(name)
+    }
+
+    /// A name as the kernel returned it, kept whatever its bytes (not validated).
+    pub(crate) fn from_kernel(bytes: &[u8]) -> Self {
+        Name(kernel_text::decode(bytes))
+    }
+
+    /// Checks what the kernel could not hold (see [`Name::new`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the name and the problem.
+    pub fn validate(&self) -> Result<()> {
+        kernel_text::check(&self.0, Self::MAX_LEN)
+            .map(drop)
+            .map_err(|reason| Error::invalid_input(format!("name {:?}", self.0), reason))
+    }
+
+    /// The bytes the kernel keeps for this name (escapes undone).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        kernel_text::encode(&self.0).unwrap_or_else(|_| self.0.as_bytes().to_vec())
     }
 
     /// The name.
@@ -135,6 +145,31 @@ impl Scheduler {
             "twos" => Scheduler::TwoRandomChoices,
             other => Scheduler::Other(Name::new(other)?),
         })
+    }
+}
+
+impl Scheduler {
+    /// The scheduler a kernel listing names: a known one, else
+    /// [`Scheduler::Other`] holding the name as the kernel returned it.
+    pub(crate) fn from_kernel(bytes: &[u8]) -> Self {
+        let name = Name::from_kernel(bytes);
+        match Scheduler::from_name(name.as_str()) {
+            Ok(s) => s,
+            Err(_) => Scheduler::Other(name),
+        }
+    }
+
+    /// Checks what the kernel could not hold: an [`Scheduler::Other`] name
+    /// that is empty, too long or malformed (a name read from the kernel is
+    /// kept as it is and checked only when written).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the scheduler.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Scheduler::Other(n) => n.validate(),
+            _ => Ok(()),
+        }
     }
 }
 

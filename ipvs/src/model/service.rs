@@ -21,6 +21,10 @@ pub enum Protocol {
     Udp,
     /// SCTP (`ipvsadm --sctp-service`).
     Sctp,
+    /// A protocol this library does not know, as a kernel listing returned
+    /// it (its IP protocol number). Listed, never written: every write of it
+    /// is refused with [`Error::InvalidInput`].
+    Unknown(u16),
 }
 
 impl Protocol {
@@ -30,10 +34,17 @@ impl Protocol {
             Protocol::Tcp => libc::IPPROTO_TCP as u16,
             Protocol::Udp => libc::IPPROTO_UDP as u16,
             Protocol::Sctp => libc::IPPROTO_SCTP as u16,
+            Protocol::Unknown(n) => n,
         }
     }
 
-    /// The protocol for an IP protocol number.
+    /// The protocol for any IP protocol number: [`Protocol::Unknown`] for one
+    /// this library does not know.
+    pub fn from_raw(n: u16) -> Self {
+        Protocol::from_number(n).unwrap_or(Protocol::Unknown(n))
+    }
+
+    /// The protocol for an IP protocol number this library knows.
     pub fn from_number(n: u16) -> Option<Self> {
         match i32::from(n) {
             libc::IPPROTO_TCP => Some(Protocol::Tcp),
@@ -50,6 +61,7 @@ impl fmt::Display for Protocol {
             Protocol::Tcp => "TCP",
             Protocol::Udp => "UDP",
             Protocol::Sctp => "SCTP",
+            Protocol::Unknown(n) => return write!(f, "PROTO{n}"),
         })
     }
 }
@@ -160,19 +172,23 @@ impl ServiceKey {
         }
     }
 
-    /// Checks what the kernel would refuse.
+    /// Checks what the kernel would refuse or that cannot be written.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a zero fwmark or an unspecified/multicast address.
+    /// [`Error::InvalidInput`] for a zero fwmark, a multicast address or a
+    /// [`Protocol::Unknown`] (kept from a listing, never written).
     pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| Err(Error::invalid_input(format!("service {self}"), reason));
         match self {
-            ServiceKey::Fwmark { mark: 0, .. } => Err(Error::invalid_input(
-                format!("service {self}"),
-                "firewall mark must be non-zero",
-            )),
-            ServiceKey::Inet { addr, .. } if addr.is_multicast() => Err(Error::invalid_input(
-                format!("service {self}"),
-                "a virtual address cannot be multicast",
+            ServiceKey::Fwmark { mark: 0, .. } => bad("firewall mark must be non-zero".into()),
+            ServiceKey::Inet { addr, .. } if addr.is_multicast() => {
+                bad("a virtual address cannot be multicast".into())
+            }
+            ServiceKey::Inet {
+                protocol: Protocol::Unknown(n),
+                ..
+            } => bad(format!(
+                "protocol {n} is not TCP, UDP or SCTP: it can be listed but not written"
             )),
             _ => Ok(()),
         }
@@ -293,6 +309,53 @@ pub struct Persistence {
 impl Persistence {
     /// The timeout ipvsadm 1.31 gives a bare `-p`, in seconds (checked against it: 360).
     pub const DEFAULT_TIMEOUT: u32 = 360;
+
+    /// The longest persistence timeout written, in seconds: 31 days, ipvsadm's
+    /// limit. The kernel keeps `timeout x HZ` in 32 bits without a check, so
+    /// above `u32::MAX / HZ` (4,294,967 s at HZ=1000, 17,179,869 s at HZ=250)
+    /// it silently stores another value (2^31 s becomes 0); 31 days is below
+    /// that for every HZ Linux offers and is what `ipvsadm -R` reads back.
+    pub const MAX_TIMEOUT: u32 = 31 * 86_400;
+
+    /// Checks what the kernel would refuse or store as another value, for a
+    /// service of `family`: a timeout outside 1..=[`Persistence::MAX_TIMEOUT`]
+    /// (a listing may hold 0, written by another client: it is listed as it
+    /// is but not written), a non-contiguous IPv4 netmask, an IPv6 prefix
+    /// outside 1..=128, or a netmask of the other family.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the problem.
+    pub fn validate(&self, family: Family) -> Result<()> {
+        let bad = |reason: String| Err(Error::invalid_input("persistence", reason));
+        if self.timeout == 0 {
+            return bad("persistence timeout must be at least 1 second".into());
+        }
+        if self.timeout > Self::MAX_TIMEOUT {
+            return bad(format!(
+                "persistence timeout {} is above the maximum {} seconds (31 days; the kernel \
+                 would store another value)",
+                self.timeout,
+                Self::MAX_TIMEOUT
+            ));
+        }
+        match (family, self.netmask) {
+            (Family::Ipv4, Netmask::V4(m)) => {
+                let bits = u32::from(m);
+                if bits.leading_ones() + bits.trailing_zeros() != 32 {
+                    return bad(format!("netmask {m} is not contiguous"));
+                }
+                Ok(())
+            }
+            (Family::Ipv6, Netmask::V6(p)) if (1..=128).contains(&p) => Ok(()),
+            (Family::Ipv6, Netmask::V6(p)) => {
+                bad(format!("IPv6 prefix length {p} is outside 1..=128"))
+            }
+            (Family::Ipv4, Netmask::V6(_)) => bad("an IPv4 service needs an IPv4 netmask".into()),
+            (Family::Ipv6, Netmask::V4(_)) => {
+                bad("an IPv6 service needs a prefix length, not a netmask".into())
+            }
+        }
+    }
 }
 
 /// A virtual service: its identity and configuration.
@@ -360,48 +423,38 @@ impl Service {
         self
     }
 
-    /// Checks everything the kernel would refuse.
+    /// Checks everything the kernel would refuse or store as another value:
+    /// the key ([`ServiceKey::validate`]), the scheduler and persistence-engine
+    /// names, the persistence ([`Persistence::validate`]), a port 0 service
+    /// without persistence (refused by ipvsadm as meaningless) and a
+    /// persistence engine without persistence.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the service and the problem.
     pub fn validate(&self) -> Result<()> {
         self.key.validate()?;
         let ctx = || format!("service {}", self.key);
-        if let Some(p) = &self.persistence {
-            match (self.key.family(), p.netmask) {
-                (Family::Ipv4, Netmask::V4(m)) => {
-                    let bits = u32::from(m);
-                    if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                        return Err(Error::invalid_input(
-                            ctx(),
-                            format!("netmask {m} is not contiguous"),
-                        ));
-                    }
-                }
-                (Family::Ipv6, Netmask::V6(p)) if (1..=128).contains(&p) => {}
-                (Family::Ipv6, Netmask::V6(p)) => {
-                    return Err(Error::invalid_input(
-                        ctx(),
-                        format!("IPv6 prefix length {p} is outside 1..=128"),
-                    ))
-                }
-                (Family::Ipv4, Netmask::V6(_)) => {
-                    return Err(Error::invalid_input(
-                        ctx(),
-                        "an IPv4 service needs an IPv4 netmask",
-                    ))
-                }
-                (Family::Ipv6, Netmask::V4(_)) => {
-                    return Err(Error::invalid_input(
-                        ctx(),
-                        "an IPv6 service needs a prefix length, not a netmask",
-                    ))
-                }
+        let within = |e: Error| match e {
+            Error::InvalidInput { context, reason } => {
+                Error::invalid_input(ctx(), format!("{context} {reason}"))
             }
-            if p.timeout == 0 {
+            other => other,
+        };
+        self.scheduler.validate().map_err(within)?;
+        if let Some(pe) = &self.pe {
+            pe.validate().map_err(within)?;
+        }
+        if let Some(p) = &self.persistence {
+            p.validate(self.key.family()).map_err(|e| match e {
+                Error::InvalidInput { reason, .. } => Error::invalid_input(ctx(), reason),
+                other => other,
+            })?;
+        }
+        if let ServiceKey::Inet { port: 0, .. } = self.key {
+            if self.persistence.is_none() {
                 return Err(Error::invalid_input(
                     ctx(),
-                    "persistence timeout must be at least 1 second",
+                    "port 0 (all ports) needs persistence (-p), as ipvsadm requires",
                 ));
             }
         }

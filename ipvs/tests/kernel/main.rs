@@ -16,4 +16,5 @@ mod robust;
 mod foundation;
 mod rules;
 mod sysctl;
+mod tolerant;
 mod tunnel;

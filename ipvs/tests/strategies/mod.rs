@@ -85,6 +85,19 @@ pub fn service_for(key: ServiceKey) -> impl Strategy<Value = Service> {
             let flags = flags.into_iter().fold(ServiceFlags::empty(), |a, b| a | b);
             let persistence =
                 persistence.map(|(timeout, netmask)| Persistence { timeout, netmask });
+            // a port-0 service needs persistence (as ipvsadm requires)
+            let key = match key {
+                ServiceKey::Inet {
+                    protocol,
+                    addr,
+                    port: 0,
+                } if persistence.is_none() => ServiceKey::Inet {
+                    protocol,
+                    addr,
+                    port: 1,
+                },
+                key => key,
+            };
             let pe = if sip && persistence.is_some() {
                 Some(Name::new("sip").unwrap())
             } else {
