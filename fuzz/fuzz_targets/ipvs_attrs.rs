@@ -27,10 +27,7 @@ fuzz_target!(|data: &[u8]| {
             let mut buf = Vec::new();
             if c::put_dest_nest(&mut buf, &d.destination, true).is_ok() {
                 if let Ok(Some(inner)) = c::find(&buf, c::cmd_attr::DEST) {
-                    assert_eq!(
-                        c::decode_dest(inner, fam).ok().map(|e| e.destination),
-                        Some(d.destination)
-                    );
+                    assert_eq!(c::decode_dest(inner, fam).ok().map(|e| e.destination), Some(d.destination));
                 }
             }
         }

@@ -6,9 +6,7 @@ use ipvs::rules::{parse, parse_table, save_table, Format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
+    let Ok(text) = std::str::from_utf8(data) else { return };
     if let Err(e) = parse(text) {
         let _ = e.to_string();
     }
