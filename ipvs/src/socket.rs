@@ -1,16 +1,13 @@
 //! The seam under every handle: a netlink socket reduced to its system calls.
 //!
-//! [`NetlinkSocket`] is what [`crate::transport::Transport`] needs from a
-//! socket: send a buffer of requests, receive datagrams with their sender's
+//! [`NetlinkSocket`] is what the transport (the session over a socket) needs
+//! from a socket: send a buffer of requests, receive datagrams with their sender's
 //! port id, and the socket options a handle sets. Everything about the
 //! protocol (sequence numbers, sender checks, truncation, acknowledgements,
 //! dumps, batches) lives above it, so the same code runs against the kernel
-//! ([`KernelSocket`]) and, in host tests, against a scripted kernel
-//! (`crate::testing::ScriptedKernel`, behind the `test-kernel` feature).
-//!
-//! The transport holds a [`Socket`], an enum rather than a trait object: with
-//! the `test-kernel` feature off it has one variant, so the kernel path has
-//! neither boxing nor dynamic dispatch.
+//! ([`KernelSocket`]) and, in host tests, against a scripted kernel (the
+//! `testing` module, behind the `test-kernel` feature). Nothing here knows
+//! either of them.
 
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::time::Duration;
@@ -66,65 +63,6 @@ pub(crate) trait NetlinkSocket {
     /// # Errors
     /// The socket option's error.
     fn set_receive_buffer(&mut self, bytes: usize) -> std::io::Result<()>;
-}
-
-/// The socket a transport talks through.
-pub(crate) enum Socket {
-    /// A real netlink socket.
-    Kernel(KernelSocket),
-    /// A scripted kernel (host tests only).
-    #[cfg(feature = "test-kernel")]
-    Scripted(crate::testing::ScriptedKernel),
-}
-
-impl NetlinkSocket for Socket {
-    #[inline]
-    fn port_id(&self) -> u32 {
-        match self {
-            Socket::Kernel(s) => s.port_id(),
-            #[cfg(feature = "test-kernel")]
-            Socket::Scripted(s) => s.port_id(),
-        }
-    }
-
-    #[inline]
-    fn send(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Socket::Kernel(s) => s.send(buf),
-            #[cfg(feature = "test-kernel")]
-            Socket::Scripted(s) => s.send(buf),
-        }
-    }
-
-    #[inline]
-    fn recv(
-        &mut self,
-        buf: &mut [u8],
-        part: usize,
-        got: &mut [Received],
-    ) -> std::io::Result<usize> {
-        match self {
-            Socket::Kernel(s) => s.recv(buf, part, got),
-            #[cfg(feature = "test-kernel")]
-            Socket::Scripted(s) => s.recv(buf, part, got),
-        }
-    }
-
-    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
-        match self {
-            Socket::Kernel(s) => s.set_timeout(timeout),
-            #[cfg(feature = "test-kernel")]
-            Socket::Scripted(s) => s.set_timeout(timeout),
-        }
-    }
-
-    fn set_receive_buffer(&mut self, bytes: usize) -> std::io::Result<()> {
-        match self {
-            Socket::Kernel(s) => s.set_receive_buffer(bytes),
-            #[cfg(feature = "test-kernel")]
-            Socket::Scripted(s) => s.set_receive_buffer(bytes),
-        }
-    }
 }
 
 /// Socket buffer sizes asked for (batches queue many replies).

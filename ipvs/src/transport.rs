@@ -22,7 +22,7 @@ use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
 use crate::netns::Namespace;
 use crate::op::{kernel_error, OpKind};
-use crate::socket::{KernelSocket, NetlinkSocket, Received, Socket};
+use crate::socket::{KernelSocket, NetlinkSocket, Received};
 
 /// Why an exchange failed: the kernel answered an errno, or something local went wrong.
 #[derive(Debug)]
@@ -63,6 +63,67 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Local(e)
+    }
+}
+
+/// The socket a transport talks through: an enum rather than a trait
+/// object, so that with the `test-kernel` feature off it has one variant and
+/// the kernel path has neither boxing nor dynamic dispatch.
+pub(crate) enum Socket {
+    /// A real netlink socket.
+    Kernel(KernelSocket),
+    /// A scripted kernel (host tests only).
+    #[cfg(feature = "test-kernel")]
+    Scripted(crate::testing::ScriptedKernel),
+}
+
+impl NetlinkSocket for Socket {
+    #[inline]
+    fn port_id(&self) -> u32 {
+        match self {
+            Socket::Kernel(s) => s.port_id(),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.port_id(),
+        }
+    }
+
+    #[inline]
+    fn send(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Socket::Kernel(s) => s.send(buf),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.send(buf),
+        }
+    }
+
+    #[inline]
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        part: usize,
+        got: &mut [Received],
+    ) -> std::io::Result<usize> {
+        match self {
+            Socket::Kernel(s) => s.recv(buf, part, got),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.recv(buf, part, got),
+        }
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
+        match self {
+            Socket::Kernel(s) => s.set_timeout(timeout),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.set_timeout(timeout),
+        }
+    }
+
+    fn set_receive_buffer(&mut self, bytes: usize) -> std::io::Result<()> {
+        match self {
+            Socket::Kernel(s) => s.set_receive_buffer(bytes),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.set_receive_buffer(bytes),
+        }
     }
 }
 

@@ -95,7 +95,7 @@ impl Ipvs {
     /// As [`Ipvs::new`]: whatever the script answers to the family lookup.
     #[cfg(feature = "test-kernel")]
     pub fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
-        let transport = Transport::over(crate::socket::Socket::Scripted(kernel))?;
+        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
         Self::over(transport, Namespace::Current)
     }
 
