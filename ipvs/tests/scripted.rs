@@ -692,3 +692,16 @@ fn requests_from_several_threads_each_get_their_own_reply() {
     }
     assert_eq!(*seen.lock().unwrap(), 200);
 }
+
+#[test]
+fn a_failed_second_send_keeps_the_first_chunk_and_attempts_nothing_after() {
+    let ops = deletes(6000);
+    let kernel = ScriptedKernel::obedient().fail_send(1, libc::ENOBUFS);
+    let report = open(&kernel).execute(&ops, BatchMode::Continue);
+    let first_chunk = kernel.requests().len();
+    assert!(first_chunk > 0 && first_chunk < ops.len());
+    let s = summary(&report.outcomes);
+    assert!(s[..first_chunk].chars().all(|c| c == 'D'), "{s}");
+    assert_eq!(&s[first_chunk..first_chunk + 1], "F");
+    assert!(s[first_chunk + 1..].chars().all(|c| c == 'N'), "{s}");
+}
