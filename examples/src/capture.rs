@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use ipvs::codec::ipvs::cmd;
+use ipvs::raw::ipvs::cmd;
 use ipvs::{Ipvs, ServiceKey};
 
 fn hex(b: &[u8]) -> String {
@@ -30,7 +30,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
                 _ => return Err("dests needs -t|-u ADDR:PORT or -f MARK".into()),
             };
             let mut b = Vec::new();
-            ipvs::codec::ipvs::put_service_key_nest(&mut b, &key)?;
+            ipvs::raw::ipvs::put_service_key_nest(&mut b, &key)?;
             (cmd::GET_DEST, true, b)
         }
         Some("daemons") => (cmd::GET_DAEMON, true, vec![]),

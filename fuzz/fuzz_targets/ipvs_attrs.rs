@@ -2,7 +2,7 @@
 //! what decodes re-encodes and decodes to the same value.
 #![no_main]
 
-use ipvs::codec::ipvs as c;
+use ipvs::raw::ipvs as c;
 use ipvs::Family;
 use libfuzzer_sys::fuzz_target;
 

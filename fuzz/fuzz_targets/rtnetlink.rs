@@ -2,7 +2,7 @@
 //! arbitrary bytes: errors, never panics.
 #![no_main]
 
-use ipvs::tunnel::codec;
+use ipvs::raw::rtnl as codec;
 use ipvs::tunnel::{fou, TunnelKind};
 use libfuzzer_sys::fuzz_target;
 

@@ -631,12 +631,8 @@ pub unsafe extern "C" fn ipvs_list_destinations(
         let (h, s) = unsafe { (arg(handle, "handle")?, arg(service, "service")?) };
         let lo = out(list_out, "list_out")?;
         let key = key_from(s)?;
+        // a missing service is NotFound in the core (the kernel's empty dump told apart)
         let entries = h.ipvs.destinations(&key)?;
-        if entries.is_empty() {
-            // The kernel answers a dump for a missing service with nothing;
-            // tell "no real servers" from "no such service".
-            h.ipvs.service(&key)?;
-        }
         let items = entries
             .iter()
             .map(|e| (destination_to(&e.destination), counters_to(e)))

@@ -84,6 +84,12 @@ static void updates_drains_and_removes_destinations(void) {
     ipvs_destination_list *list = (ipvs_destination_list *)0x1;
     CHECK_RESULT(ipvs_list_destinations(h, &missing, &list), IPVS_RESULT_NOT_FOUND);
     CHECK(list == (ipvs_destination_list *)0x1);
+    CHECK(ipvs_last_errno() == ESRCH);
+    {
+        char msg[256];
+        ipvs_last_error_message(msg, sizeof msg);
+        CHECK(strstr(msg, "listing destinations of service") != NULL);
+    }
 
     /* an existing service without real servers lists as empty */
     ipvs_service empty = svc_inet(IPPROTO_UDP, "10.0.0.4", 53);

@@ -161,6 +161,18 @@ def test_kernel_errors_are_typed_oserrors(netns: Netns, lb: ipvs.Ipvs) -> None:
     assert netns.saved() == ["-A -t 10.0.0.1:80 -s wlc"]
 
 
+def test_destinations_of_a_missing_service_are_not_found(netns: Netns, lb: ipvs.Ipvs) -> None:
+    # the kernel answers an empty dump; the core tells it apart from a service without real servers
+    missing = ipvs.ServiceKey.tcp("10.0.0.7", 80)
+    with pytest.raises(ipvs.NotFoundError) as nf:
+        lb.destinations(missing)
+    assert nf.value.errno == errno.ESRCH
+    assert "listing destinations of service" in str(nf.value)
+    lb.add_service(ipvs.Service(missing))
+    assert lb.destinations(missing) == []
+    assert netns.saved() == ["-A -t 10.0.0.7:80 -s wlc"]
+
+
 def test_bad_arguments_to_handle_methods(lb: ipvs.Ipvs) -> None:
     with pytest.raises(TypeError):
         lb.add_service(TCP80)  # type: ignore[arg-type]

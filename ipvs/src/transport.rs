@@ -1,20 +1,28 @@
-//! Netlink socket I/O: sending requests and collecting the kernel's replies.
+//! The session over a netlink socket: sending requests and collecting the
+//! kernel's replies.
 //!
 //! Every reply is checked: it must come from the kernel (sender port id 0),
 //! carry one of our sequence numbers, fit the receive buffer (no truncation)
 //! and, for dumps, not be interrupted. Waits are bounded by a receive timeout.
+//! The socket itself is behind [`crate::socket::NetlinkSocket`], so host tests
+//! run all of this against a scripted kernel.
 
+use std::io::Cursor;
 use std::ops::Range;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::time::Duration;
 
-use neli::consts::socket::Msg;
-use neli::socket::NlSocket;
-use neli::utils::Groups;
+use neli::consts::genl::{CtrlAttr, CtrlCmd};
+use neli::consts::nl::{GenlId, NlmF};
+use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
+use neli::nl::{NlPayload, NlmsghdrBuilder};
+use neli::types::GenlBuffer;
+use neli::{FromBytesWithInput, ToBytes};
 
 use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
-use crate::netns::{self, Namespace};
+use crate::netns::Namespace;
+use crate::op::{kernel_error, OpKind};
+use crate::socket::{KernelSocket, NetlinkSocket, Received};
 
 /// Why an exchange failed: the kernel answered an errno, or something local went wrong.
 #[derive(Debug)]
@@ -58,6 +66,67 @@ impl From<Error> for Failure {
     }
 }
 
+/// The socket a transport talks through: an enum rather than a trait
+/// object, so that with the `test-kernel` feature off it has one variant and
+/// the kernel path has neither boxing nor dynamic dispatch.
+pub(crate) enum Socket {
+    /// A real netlink socket.
+    Kernel(KernelSocket),
+    /// A scripted kernel (host tests only).
+    #[cfg(feature = "test-kernel")]
+    Scripted(crate::testing::ScriptedKernel),
+}
+
+impl NetlinkSocket for Socket {
+    #[inline]
+    fn port_id(&self) -> u32 {
+        match self {
+            Socket::Kernel(s) => s.port_id(),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.port_id(),
+        }
+    }
+
+    #[inline]
+    fn send(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Socket::Kernel(s) => s.send(buf),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.send(buf),
+        }
+    }
+
+    #[inline]
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        part: usize,
+        got: &mut [Received],
+    ) -> std::io::Result<usize> {
+        match self {
+            Socket::Kernel(s) => s.recv(buf, part, got),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.recv(buf, part, got),
+        }
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
+        match self {
+            Socket::Kernel(s) => s.set_timeout(timeout),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.set_timeout(timeout),
+        }
+    }
+
+    fn set_receive_buffer(&mut self, bytes: usize) -> std::io::Result<()> {
+        match self {
+            Socket::Kernel(s) => s.set_receive_buffer(bytes),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.set_receive_buffer(bytes),
+        }
+    }
+}
+
 /// The default bound on every wait for a reply.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Receive buffer for one datagram: dumps are read with a large buffer so the
@@ -67,12 +136,10 @@ const RECV_BUF: usize = 256 * 1024;
 /// that fits one datagram is followed at once by its `NLMSG_DONE` in a second:
 /// the kernel queues that while the first is read, so one call gets both.
 const RECV_PARTS: usize = 2;
-/// Socket buffer sizes asked for (batches queue many replies).
-const SOCK_BUF: i32 = 8 * 1024 * 1024;
 
 /// One netlink socket with its sequence numbers.
 pub(crate) struct Transport {
-    sock: NlSocket,
+    sock: Socket,
     pid: u32,
     seq: u32,
     /// `RECV_PARTS` receive buffers of `RECV_BUF` bytes, one after the other.
@@ -82,66 +149,27 @@ pub(crate) struct Transport {
     timeout: Duration,
 }
 
-fn setsockopt_int(fd: i32, opt: i32, val: i32) -> std::io::Result<()> {
-    // SAFETY: setsockopt with a pointer to a live c_int and its size.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&val as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 impl Transport {
     /// Opens a socket of `protocol` in `ns` and binds it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the namespace or the socket cannot be opened.
     pub(crate) fn open(ns: &Namespace, protocol: i32) -> Result<Self> {
-        let fd: OwnedFd = netns::netlink_socket(ns, protocol)?;
-        // SAFETY: we pass ownership of a valid netlink socket descriptor to NlSocket.
-        let sock = unsafe { <NlSocket as std::os::fd::FromRawFd>::from_raw_fd(fd.into_raw_fd()) };
-        let ctx = || format!("binding a netlink socket in {}", ns.describe());
-        sock.bind(None, Groups::empty())
-            .map_err(|e| Error::io(ctx(), e))?;
-        let raw = sock.as_raw_fd();
-        // Larger buffers: privileged callers can exceed rmem_max with the FORCE variants.
-        for (force, plain) in [
-            (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
-            (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
-        ] {
-            if setsockopt_int(raw, force, SOCK_BUF).is_err() {
-                let _ = setsockopt_int(raw, plain, SOCK_BUF);
-            }
-        }
-        // NETLINK_EXT_ACK lets newer kernels add a message to errors; harmless if refused.
-        let _ = sock.enable_ext_ack(true);
-        // NETLINK_CAP_ACK: error replies echo only the request's header, not its
-        // payload, so a batch's error replies stay small in the receive buffer.
-        let one: libc::c_int = 1;
-        // SAFETY: setsockopt with a pointer to a live c_int and its size.
-        let _ = unsafe {
-            libc::setsockopt(
-                raw,
-                libc::SOL_NETLINK,
-                libc::NETLINK_CAP_ACK,
-                (&one as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        let pid = sock.pid().map_err(|e| Error::io(ctx(), e))?;
+        Self::over(Socket::Kernel(KernelSocket::open(ns, protocol)?))
+    }
+
+    /// A transport over `sock`, with the default timeout set.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the timeout cannot be set.
+    pub(crate) fn over(sock: Socket) -> Result<Self> {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(1);
         let mut t = Transport {
+            pid: sock.port_id(),
             sock,
-            pid,
             seq: seed | 1,
             rbuf: vec![0; RECV_BUF * RECV_PARTS],
             pending: None,
@@ -152,41 +180,29 @@ impl Transport {
     }
 
     /// Bounds every wait for a reply.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket option cannot be set.
     pub(crate) fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
-        let tv = libc::timeval {
-            tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_usec: libc::suseconds_t::from(timeout.subsec_micros() as i32),
-        };
-        // SAFETY: setsockopt with a pointer to a live timeval and its size.
-        let r = unsafe {
-            libc::setsockopt(
-                self.sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(Error::io(
-                "setting the netlink receive timeout",
-                std::io::Error::last_os_error(),
-            ));
-        }
+        self.sock
+            .set_timeout(timeout)
+            .map_err(|e| Error::io("setting the netlink receive timeout", e))?;
         self.timeout = timeout;
         Ok(())
     }
 
     /// Sets the receive buffer size (`SO_RCVBUFFORCE`, or `SO_RCVBUF` when not privileged).
-    pub(crate) fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
-        let v = i32::try_from(bytes).unwrap_or(i32::MAX);
-        let raw = self.sock.as_raw_fd();
-        setsockopt_int(raw, libc::SO_RCVBUFFORCE, v)
-            .or_else(|_| setsockopt_int(raw, libc::SO_RCVBUF, v))
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket option cannot be set.
+    pub(crate) fn set_receive_buffer(&mut self, bytes: usize) -> Result<()> {
+        self.sock
+            .set_receive_buffer(bytes)
             .map_err(|e| Error::io("setting the netlink receive buffer", e))
     }
 
     /// The next sequence number [`Transport::next_seq`] will hand out.
+    #[cfg(feature = "test-kernel")]
     pub(crate) fn peek_seq(&self) -> u32 {
         match self.seq.wrapping_add(1) {
             0 => 1,
@@ -219,99 +235,66 @@ impl Transport {
     }
 
     /// Sends one buffer holding one or more complete messages.
-    pub(crate) fn send(&self, buf: &[u8]) -> Result<()> {
-        let mut off = 0;
-        while off < buf.len() {
-            match self.sock.send(&buf[off..], Msg::empty()) {
-                Ok(n) => off += n,
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the system call fails or takes less than the whole buffer.
+    pub(crate) fn send(&mut self, buf: &[u8]) -> Result<()> {
+        loop {
+            match self.sock.send(buf) {
+                Ok(n) if n == buf.len() => return Ok(()),
+                // netlink datagrams are sent whole or not at all
+                Ok(_) => {
+                    return Err(Error::io(
+                        "sending a netlink request",
+                        std::io::Error::other("short send"),
+                    ))
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::io("sending a netlink request", e)),
             }
-            if off < buf.len() {
-                // netlink datagrams are sent whole or not at all
-                return Err(Error::io(
-                    "sending a netlink request",
-                    std::io::Error::other("short send"),
-                ));
-            }
         }
-        Ok(())
     }
 
     /// Receives one datagram from the kernel; datagrams from any other sender
     /// are dropped. Returns where it lies in the receive buffer (see
     /// [`Transport::received`]), valid until the next call.
     ///
-    /// One system call (`recvmmsg`) takes up to [`RECV_PARTS`] datagrams that
-    /// are already queued; the ones after the first are handed out by the
-    /// following calls without a system call.
+    /// One system call takes up to [`RECV_PARTS`] datagrams that are already
+    /// queued; the ones after the first are handed out by the following calls
+    /// without a system call.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] when nothing came in time, [`Error::Io`] (`ENOBUFS`
+    /// when replies were dropped), [`Error::Protocol`] for a truncated datagram.
     pub(crate) fn recv(&mut self) -> Result<Range<usize>> {
         if let Some(next) = self.pending.take() {
             return next;
         }
         loop {
-            // SAFETY: zeroed sockaddr_nl, iovec and mmsghdr are valid values;
-            // every pointer is set below before use.
-            let mut addrs: [libc::sockaddr_nl; RECV_PARTS] = unsafe { std::mem::zeroed() };
-            let mut iovs: [libc::iovec; RECV_PARTS] = unsafe { std::mem::zeroed() };
-            let mut hdrs: [libc::mmsghdr; RECV_PARTS] = unsafe { std::mem::zeroed() };
-            for (i, part) in self
-                .rbuf
-                .chunks_exact_mut(RECV_BUF)
-                .enumerate()
-                .take(RECV_PARTS)
-            {
-                iovs[i] = libc::iovec {
-                    iov_base: part.as_mut_ptr().cast(),
-                    iov_len: RECV_BUF,
-                };
-            }
-            for i in 0..RECV_PARTS {
-                hdrs[i].msg_hdr.msg_name = (&mut addrs[i] as *mut libc::sockaddr_nl).cast();
-                hdrs[i].msg_hdr.msg_namelen =
-                    std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
-                hdrs[i].msg_hdr.msg_iov = &mut iovs[i];
-                hdrs[i].msg_hdr.msg_iovlen = 1;
-            }
-            // SAFETY: RECV_PARTS headers, each pointing at its own live address
-            // and at its own RECV_BUF-byte part of rbuf; no timeout pointer.
-            let got = unsafe {
-                libc::recvmmsg(
-                    self.sock.as_raw_fd(),
-                    hdrs.as_mut_ptr(),
-                    RECV_PARTS as libc::c_uint,
-                    libc::MSG_TRUNC | libc::MSG_WAITFORONE,
-                    std::ptr::null_mut(),
-                )
-            };
-            if got < 0 {
-                let e = std::io::Error::last_os_error();
-                match e.raw_os_error() {
+            let mut got = [Received::default(); RECV_PARTS];
+            let n = match self.sock.recv(&mut self.rbuf, RECV_BUF, &mut got) {
+                Ok(n) => n.min(RECV_PARTS),
+                Err(e) => match e.raw_os_error() {
                     Some(libc::EINTR) => continue,
-                    Some(libc::EAGAIN) => {
-                        return Err(Error::Timeout { context: "waiting for a netlink reply".into(), after: self.timeout })
-                    }
-                    Some(libc::ENOBUFS) => {
-                        return Err(Error::io(
-                            "receiving netlink replies: the socket's receive buffer overflowed and replies were dropped",
-                            e,
-                        ))
-                    }
-                    _ => return Err(Error::io("receiving a netlink reply", e)),
-                }
-            }
+                    _ => return Err(self.recv_error(e)),
+                },
+            };
             // a datagram not from the kernel is forged or misdirected, never trusted
-            let mut parts = (0..(got as usize).min(RECV_PARTS))
-                .filter(|&i| addrs[i].nl_pid == 0)
-                .map(|i| {
-                    let n = hdrs[i].msg_len as usize;
-                    if n > RECV_BUF || hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            let mut parts = got[..n]
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.sender == 0)
+                .map(|(i, r)| {
+                    if r.len > RECV_BUF || r.truncated {
                         Err(Error::protocol(
                             "receiving a netlink reply",
-                            format!("reply of {n} bytes truncated to the {RECV_BUF}-byte buffer"),
+                            format!(
+                                "reply of {} bytes truncated to the {RECV_BUF}-byte buffer",
+                                r.len
+                            ),
                         ))
                     } else {
-                        Ok(i * RECV_BUF..i * RECV_BUF + n)
+                        Ok(i * RECV_BUF..i * RECV_BUF + r.len)
                     }
                 });
             let Some(first) = parts.next() else {
@@ -319,6 +302,21 @@ impl Transport {
             };
             self.pending = parts.next();
             return first;
+        }
+    }
+
+    /// The typed error of a failed receive call.
+    fn recv_error(&self, e: std::io::Error) -> Error {
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) => Error::Timeout {
+                context: "waiting for a netlink reply".into(),
+                after: self.timeout,
+            },
+            Some(libc::ENOBUFS) => Error::io(
+                "receiving netlink replies: the socket's receive buffer overflowed and replies were dropped",
+                e,
+            ),
+            _ => Error::io("receiving a netlink reply", e),
         }
     }
 
@@ -404,5 +402,70 @@ impl Transport {
     /// Raw access for pipelined batches: a datagram [`Transport::recv`] returned.
     pub(crate) fn received(&self, part: Range<usize>) -> &[u8] {
         &self.rbuf[part]
+    }
+}
+
+/// Resolves a generic netlink family name to its id with neli's controller messages.
+///
+/// # Errors
+/// [`Error::ModuleMissing`] (module `ip_vs`) when the family is not
+/// registered; transport errors.
+pub(crate) fn resolve_family(t: &mut Transport, name: &str) -> Result<u16> {
+    let ctx = || format!("resolving the generic netlink family {name:?}");
+    let seq = t.next_seq();
+    let build = || -> std::result::Result<Vec<u8>, String> {
+        let attr = NlattrBuilder::default()
+            .nla_type(
+                AttrTypeBuilder::default()
+                    .nla_type(CtrlAttr::FamilyName)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .nla_payload(name)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let genl = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr>::default()
+            .cmd(CtrlCmd::Getfamily)
+            .version(2)
+            .attrs(std::iter::once(attr).collect::<GenlBuffer<_, _>>())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(GenlId::Ctrl)
+            .nl_flags(NlmF::REQUEST | NlmF::ACK)
+            .nl_seq(seq)
+            .nl_payload(NlPayload::Payload(genl))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut cur = Cursor::new(Vec::new());
+        msg.to_bytes(&mut cur).map_err(|e| e.to_string())?;
+        Ok(cur.into_inner())
+    };
+    let msg = build().map_err(|e| Error::invalid_input(ctx(), e))?;
+    let mut id = None;
+    t.exchange(&msg, seq, false, |h, payload| {
+        if h.ty != u16::from(GenlId::Ctrl) {
+            return Ok(());
+        }
+        let mut cur = Cursor::new(payload);
+        let g = Genlmsghdr::<CtrlCmd, CtrlAttr>::from_bytes_with_input(&mut cur, payload.len())
+            .map_err(|e| Error::protocol(ctx(), e.to_string()))?;
+        let handle = g.attrs().get_attr_handle();
+        if let Ok(v) = handle.get_attr_payload_as::<u16>(CtrlAttr::FamilyId) {
+            id = Some(v);
+        }
+        Ok(())
+    })
+    .map_err(|f| {
+        f.into_error(ctx, |context, errno| {
+            kernel_error(OpKind::ResolveFamily, context, errno, None)
+        })
+    })?;
+    match id {
+        Some(id) if id != 0 => Ok(id),
+        _ => Err(Error::protocol(
+            ctx(),
+            "the controller's reply has no family id",
+        )),
     }
 }

@@ -13,8 +13,8 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ipvs::codec::ipvs::{self as c, cmd, cmd_attr};
-use ipvs::codec::nla;
+use ipvs::raw::ipvs::{self as c, cmd, cmd_attr};
+use ipvs::raw::nla;
 use ipvs::table::{DiffOptions, Table, TableService};
 use ipvs::{BatchMode, Destination, Forward, Ipvs, Operation, Service, ServiceKey};
 

@@ -6,8 +6,8 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use ipvs::codec::ipvs as c;
-use ipvs::codec::nla;
+use ipvs::raw::ipvs as c;
+use ipvs::raw::nla;
 use ipvs::{Ipvs, Operation};
 
 /// Appends one request's attributes.

@@ -189,7 +189,7 @@ class Ipvs(_Closable):
         self._h.delete_destination(_key(key), str(_addr(addr, "real server address")), _u16(port, "port"))
 
     def destinations(self, key: ServiceKey) -> List[DestinationEntry]:
-        """Lists a virtual service's real servers (empty for a service that does not exist)."""
+        """Lists a virtual service's real servers; raises ``NotFoundError`` if the service does not exist."""
         return [DestinationEntry.from_dict(d) for d in _list(self._h.destinations(_key(key)))]
 
     # ------------------------------------------------------------ daemons

@@ -11,17 +11,9 @@ mod batch;
 mod restore;
 mod table;
 
-use std::io::Cursor;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-use neli::consts::genl::{CtrlAttr, CtrlCmd};
-use neli::consts::nl::{GenlId, NlmF};
-use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::{NlPayload, NlmsghdrBuilder};
-use neli::types::GenlBuffer;
-use neli::{FromBytesWithInput, ToBytes};
 
 use crate::codec::ipvs::{self as c, cmd};
 use crate::codec::nla;
@@ -33,7 +25,7 @@ use crate::model::{
 use crate::netns::Namespace;
 use crate::op::Operation;
 use crate::op::{kernel_error, OpKind};
-use crate::transport::{Failure, Transport};
+use crate::transport::{resolve_family, Failure, Transport};
 
 /// A handle on the IPVS table of one network namespace.
 ///
@@ -93,7 +85,24 @@ impl Ipvs {
     /// # Errors
     /// As [`Ipvs::new`], plus [`Error::Io`] when the namespace cannot be opened.
     pub fn open(namespace: Namespace) -> Result<Self> {
-        let mut transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
+        let transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
+        Self::over(transport, namespace)
+    }
+
+    /// Opens a handle that talks to a scripted kernel instead of a socket
+    /// (host tests of the protocol paths; see [`crate::testing`]). The family
+    /// is resolved through the script as through the kernel.
+    ///
+    /// # Errors
+    /// As [`Ipvs::new`]: whatever the script answers to the family lookup.
+    #[cfg(feature = "test-kernel")]
+    pub fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
+        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
+        Self::over(transport, Namespace::Current)
+    }
+
+    /// A handle over `transport`, once the IPVS family is resolved.
+    fn over(mut transport: Transport, namespace: Namespace) -> Result<Self> {
         let family = resolve_family(&mut transport, c::FAMILY_NAME)?;
         Ok(Ipvs {
             inner: Mutex::new(Inner {
@@ -130,8 +139,9 @@ impl Ipvs {
         self.lock().transport.set_receive_buffer(bytes)
     }
 
-    /// The sequence number the next request will carry (for tests of reply checking).
-    #[doc(hidden)]
+    /// The sequence number the next request will carry (for tests of reply
+    /// checking; only with the `test-kernel` feature, outside the stable API).
+    #[cfg(feature = "test-kernel")]
     pub fn next_seq_for_tests(&self) -> u32 {
         self.lock().transport.peek_seq()
     }
@@ -201,8 +211,13 @@ impl Ipvs {
     /// attributes this crate does not model yet, and the way golden test
     /// vectors are captured. `attrs` must be well-formed netlink attributes.
     ///
+    /// Only with the `test-kernel` feature: it is a test and capture tool
+    /// (golden vectors, kernel tests), outside the stable API, and nothing in
+    /// it checks what is sent.
+    ///
     /// # Errors
     /// The kernel's errno as [`Error::Kernel`] (or a mapped variant), transport errors.
+    #[cfg(feature = "test-kernel")]
     pub fn raw_request(&self, command: u8, dump: bool, attrs: &[u8]) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         self.run(
@@ -228,8 +243,9 @@ impl Ipvs {
     /// Sends a request *without* asking for an acknowledgement and waits for
     /// one anyway, as every call does: the kernel stays silent on success, so
     /// this shows how a wait that gets no reply ends ([`Error::Timeout`] after
-    /// [`Ipvs::set_timeout`]). For tests of the timeout path only.
-    #[doc(hidden)]
+    /// [`Ipvs::set_timeout`]). For tests of the timeout path only (the
+    /// `test-kernel` feature, outside the stable API).
+    #[cfg(feature = "test-kernel")]
     pub fn unacknowledged_request_for_tests(&self, command: u8, attrs: &[u8]) -> Result<()> {
         self.run_flags(
             command,
@@ -366,14 +382,32 @@ impl Ipvs {
 
     /// Lists a virtual service's real servers with their counters.
     ///
-    /// The kernel answers an empty list, not an error, for a service that does not exist.
-    ///
     /// # Errors
-    /// [`Error::Protocol`] for a reply that cannot be decoded.
+    /// [`Error::NotFound`] if the service does not exist; [`Error::Protocol`]
+    /// for a reply that cannot be decoded.
     pub fn destinations(&self, service: &ServiceKey) -> Result<Vec<DestinationEntry>> {
-        self.list_destinations(service, c::decode_dest, |e| {
+        let out = self.list_destinations(service, c::decode_dest, |e| {
             (e.destination.addr, e.destination.port)
-        })
+        })?;
+        if out.is_empty() {
+            self.service_exists(service)?;
+        }
+        Ok(out)
+    }
+
+    /// `Ok` when `service` exists. The kernel answers a missing service's
+    /// destination dump with an empty list, not an error, so an empty list is
+    /// checked with one more request (a list with entries needs none).
+    fn service_exists(&self, service: &ServiceKey) -> Result<()> {
+        match self.service(service) {
+            Ok(_) => Ok(()),
+            Err(Error::NotFound { what, errno, .. }) => Err(Error::NotFound {
+                context: format!("listing destinations of service {service}"),
+                what,
+                errno,
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     /// A service's destinations, without decoding counters (for tables).
@@ -519,62 +553,5 @@ impl Ipvs {
         let mut g = self.lock();
         let inner = &mut *g;
         f(&mut inner.transport, &mut inner.buf, self.family)
-    }
-}
-
-/// Resolves a generic netlink family name to its id with neli's controller messages.
-pub(crate) fn resolve_family(t: &mut Transport, name: &str) -> Result<u16> {
-    let ctx = || format!("resolving the generic netlink family {name:?}");
-    let seq = t.next_seq();
-    let build = || -> std::result::Result<Vec<u8>, String> {
-        let attr = NlattrBuilder::default()
-            .nla_type(
-                AttrTypeBuilder::default()
-                    .nla_type(CtrlAttr::FamilyName)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
-            .nla_payload(name)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let genl = GenlmsghdrBuilder::<CtrlCmd, CtrlAttr>::default()
-            .cmd(CtrlCmd::Getfamily)
-            .version(2)
-            .attrs(std::iter::once(attr).collect::<GenlBuffer<_, _>>())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let msg = NlmsghdrBuilder::default()
-            .nl_type(GenlId::Ctrl)
-            .nl_flags(NlmF::REQUEST | NlmF::ACK)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(genl))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut cur = Cursor::new(Vec::new());
-        msg.to_bytes(&mut cur).map_err(|e| e.to_string())?;
-        Ok(cur.into_inner())
-    };
-    let msg = build().map_err(|e| Error::invalid_input(ctx(), e))?;
-    let mut id = None;
-    t.exchange(&msg, seq, false, |h, payload| {
-        if h.ty != u16::from(GenlId::Ctrl) {
-            return Ok(());
-        }
-        let mut cur = Cursor::new(payload);
-        let g = Genlmsghdr::<CtrlCmd, CtrlAttr>::from_bytes_with_input(&mut cur, payload.len())
-            .map_err(|e| Error::protocol(ctx(), e.to_string()))?;
-        let handle = g.attrs().get_attr_handle();
-        if let Ok(v) = handle.get_attr_payload_as::<u16>(CtrlAttr::FamilyId) {
-            id = Some(v);
-        }
-        Ok(())
-    })
-    .map_err(fail(OpKind::ResolveFamily, ctx, None))?;
-    match id {
-        Some(id) if id != 0 => Ok(id),
-        _ => Err(Error::protocol(
-            ctx(),
-            "the controller's reply has no family id",
-        )),
     }
 }

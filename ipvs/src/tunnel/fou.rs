@@ -279,7 +279,7 @@ impl Fou {
     /// registered; [`Error::Io`] when the namespace or socket cannot be opened.
     pub fn open(namespace: Namespace) -> Result<Self> {
         let mut t = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
-        let family = match crate::handle::resolve_family(&mut t, FAMILY_NAME) {
+        let family = match crate::transport::resolve_family(&mut t, FAMILY_NAME) {
             Ok(f) => f,
             Err(Error::ModuleMissing { context, errno, .. }) => {
                 return Err(Error::ModuleMissing {

@@ -242,8 +242,14 @@ fn updates_change_only_what_they_should() {
     );
     ipvs.delete_service(&key).unwrap();
     assert!(ns.saved().is_empty());
-    // a destination dump of a missing service is an empty list, as the kernel answers
-    assert!(ipvs.destinations(&key).unwrap().is_empty());
+    // the kernel answers a missing service's destination dump with an empty
+    // list; the handle tells it apart from a service without destinations
+    let err = ipvs.destinations(&key).unwrap_err();
+    assert!(
+        matches!(err, ipvs::Error::NotFound { errno, .. } if errno == libc::ESRCH),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("listing destinations"), "{err}");
 }
 
 #[test]

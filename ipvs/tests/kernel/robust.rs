@@ -714,7 +714,7 @@ fn a_wait_that_gets_no_reply_ends_with_a_timeout_error() {
     ipvs.set_timeout(timeout).unwrap();
     let started = Instant::now();
     let err = ipvs
-        .unacknowledged_request_for_tests(ipvs::codec::ipvs::cmd::ZERO, &[])
+        .unacknowledged_request_for_tests(ipvs::raw::ipvs::cmd::ZERO, &[])
         .unwrap_err();
     let took = started.elapsed();
     match &err {

@@ -1007,7 +1007,7 @@ fn golden_replies_from_the_kernel() {
     for (name, bytes) in &raw {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         println!("GOLDEN {name} {hex}");
-        let (h, payload) = ipvs::codec::nla::Messages::new(bytes)
+        let (h, payload) = ipvs::raw::nla::Messages::new(bytes)
             .next()
             .unwrap()
             .unwrap();

@@ -1,0 +1,394 @@
+//! A scripted kernel for host tests of the protocol (`test-kernel` feature).
+//!
+//! This module is a test utility, outside the stable API: it exists so that
+//! tests (and fuzz targets) can drive the real [`crate::Ipvs`] code paths
+//! (sequence numbers, sender checks, acknowledgements, dumps, pipelined
+//! batches, error attribution) without an IPVS kernel. A [`ScriptedKernel`]
+//! takes the place of the netlink socket under a handle
+//! ([`crate::Ipvs::with_kernel`]): every IPVS request the handle sends is
+//! handed to a script, which queues what the handle will receive: replies
+//! built from the [`Request`] (acknowledgements, errors, data messages such
+//! as golden captures, `NLMSG_DONE`), datagrams from other ports, truncated
+//! datagrams, or a receive that fails (`ENOBUFS`). When nothing is queued,
+//! the receive times out, as a silent kernel's does.
+//!
+//! The generic netlink family lookup a handle makes when it opens is answered
+//! by the scripted kernel itself ([`FAMILY_ID`]); the script sees only IPVS
+//! requests.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::codec::nla::{self, Messages};
+use crate::socket::{NetlinkSocket, Received};
+
+/// The IPVS family id a scripted kernel answers to the handle's lookup.
+pub const FAMILY_ID: u16 = 0x2a;
+/// The port id of a scripted kernel's socket.
+pub const PORT_ID: u32 = 0x1234;
+/// `GENL_ID_CTRL`, the generic netlink controller's message type.
+const GENL_ID_CTRL: u16 = 0x10;
+/// `CTRL_CMD_NEWFAMILY`, `CTRL_ATTR_FAMILY_ID`.
+const CTRL_CMD_NEWFAMILY: u8 = 1;
+const CTRL_ATTR_FAMILY_ID: u16 = 1;
+
+/// One IPVS request as the scripted kernel received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Its position among the IPVS requests received so far (from 0).
+    pub index: usize,
+    /// Which send call (from 0) carried it: a pipelined chunk is one send.
+    pub send: usize,
+    /// `nlmsg_flags`.
+    pub flags: u16,
+    /// `nlmsg_seq`.
+    pub seq: u32,
+    /// The generic netlink command (`ipvs::raw::ipvs::cmd`).
+    pub command: u8,
+    /// The attributes after the generic netlink header.
+    pub attrs: Vec<u8>,
+}
+
+impl Request {
+    /// True when the request asks for an acknowledgement (`NLM_F_ACK`).
+    pub fn wants_ack(&self) -> bool {
+        self.flags & nla::NLM_F_ACK != 0
+    }
+
+    /// True for a dump request (`NLM_F_DUMP`).
+    pub fn is_dump(&self) -> bool {
+        self.flags & nla::NLM_F_DUMP == nla::NLM_F_DUMP
+    }
+
+    /// The acknowledgement of this request (`NLMSG_ERROR` with code 0).
+    pub fn ack(&self) -> Vec<u8> {
+        self.error(0)
+    }
+
+    /// The error reply to this request: `NLMSG_ERROR` with `-errno`, echoing
+    /// the request's header (`NETLINK_CAP_ACK`).
+    pub fn error(&self, errno: i32) -> Vec<u8> {
+        let mut payload = errno.saturating_neg().to_ne_bytes().to_vec();
+        payload.extend_from_slice(&self.header());
+        message(nla::NLMSG_ERROR, 0, self.seq, &payload)
+    }
+
+    /// A data message answering this request: the IPVS family's type, the
+    /// generic netlink header with `command`, then `attrs` (for example a
+    /// golden capture); `NLM_F_MULTI` for a dump.
+    pub fn reply(&self, command: u8, attrs: &[u8]) -> Vec<u8> {
+        let flags = if self.is_dump() { nla::NLM_F_MULTI } else { 0 };
+        let mut payload = vec![command, 1, 0, 0];
+        payload.extend_from_slice(attrs);
+        message(FAMILY_ID, flags, self.seq, &payload)
+    }
+
+    /// The end of this request's dump (`NLMSG_DONE`, code 0).
+    pub fn done(&self) -> Vec<u8> {
+        message(
+            nla::NLMSG_DONE,
+            nla::NLM_F_MULTI,
+            self.seq,
+            &0i32.to_ne_bytes(),
+        )
+    }
+
+    /// This request's own header, as an error reply echoes it.
+    fn header(&self) -> [u8; nla::NLMSG_HDRLEN] {
+        let mut h = [0u8; nla::NLMSG_HDRLEN];
+        let len = (nla::NLMSG_HDRLEN + nla::GENL_HDRLEN + self.attrs.len()) as u32;
+        h[..4].copy_from_slice(&len.to_ne_bytes());
+        h[4..6].copy_from_slice(&FAMILY_ID.to_ne_bytes());
+        h[6..8].copy_from_slice(&self.flags.to_ne_bytes());
+        h[8..12].copy_from_slice(&self.seq.to_ne_bytes());
+        h[12..16].copy_from_slice(&PORT_ID.to_ne_bytes());
+        h
+    }
+}
+
+/// One netlink message addressed to the scripted kernel's socket: a header
+/// (`ty`, `flags`, `seq`, port id [`PORT_ID`]) and `payload`, padded to 4 bytes.
+pub fn message(ty: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let len = nla::NLMSG_HDRLEN + payload.len();
+    let mut m = Vec::with_capacity(nla::align(len));
+    m.extend_from_slice(&(len as u32).to_ne_bytes());
+    m.extend_from_slice(&ty.to_ne_bytes());
+    m.extend_from_slice(&flags.to_ne_bytes());
+    m.extend_from_slice(&seq.to_ne_bytes());
+    m.extend_from_slice(&PORT_ID.to_ne_bytes());
+    m.extend_from_slice(payload);
+    m.resize(nla::align(len), 0);
+    m
+}
+
+/// What the handle's next receive call gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// A datagram.
+    Datagram {
+        /// The sender's port id (0: the kernel).
+        sender: u32,
+        /// The datagram's bytes (one or more messages).
+        bytes: Vec<u8>,
+        /// Reported as not fitting the receive buffer (`MSG_TRUNC`).
+        truncated: bool,
+    },
+    /// The receive call fails with this errno (e.g. `ENOBUFS`).
+    Fail(i32),
+}
+
+/// What a script queues for the handle to receive.
+#[derive(Debug, Default)]
+pub struct Replies {
+    queue: VecDeque<Incoming>,
+}
+
+impl Replies {
+    /// Queues one datagram from the kernel holding `messages`, one after the other.
+    pub fn send(&mut self, messages: &[Vec<u8>]) {
+        self.from_port(0, messages);
+    }
+
+    /// Queues one datagram holding `messages` from port `sender` (not the
+    /// kernel when not 0: a forged or misdirected datagram).
+    pub fn from_port(&mut self, sender: u32, messages: &[Vec<u8>]) {
+        self.queue.push_back(Incoming::Datagram {
+            sender,
+            bytes: messages.concat(),
+            truncated: false,
+        });
+    }
+
+    /// Queues one datagram from the kernel reported truncated (`MSG_TRUNC`).
+    pub fn truncated(&mut self, messages: &[Vec<u8>]) {
+        self.queue.push_back(Incoming::Datagram {
+            sender: 0,
+            bytes: messages.concat(),
+            truncated: true,
+        });
+    }
+
+    /// Makes a receive call fail with `errno` (e.g. `libc::ENOBUFS`).
+    pub fn fail(&mut self, errno: i32) {
+        self.queue.push_back(Incoming::Fail(errno));
+    }
+
+    /// Queues anything.
+    pub fn push(&mut self, incoming: Incoming) {
+        self.queue.push_back(incoming);
+    }
+
+    /// What an obedient kernel answers to a request that succeeds: `NLMSG_DONE`
+    /// to a dump, an acknowledgement when one is asked for, else nothing.
+    pub fn obey(&mut self, req: &Request) {
+        if req.is_dump() {
+            self.send(&[req.done()]);
+        } else if req.wants_ack() {
+            self.send(&[req.ack()]);
+        }
+    }
+
+    /// What a kernel answers to a request that fails with `errno`: an error
+    /// reply, whether or not an acknowledgement was asked for.
+    pub fn refuse(&mut self, req: &Request, errno: i32) {
+        self.send(&[req.error(errno)]);
+    }
+}
+
+type Script = Box<dyn FnMut(&Request, &mut Replies) + Send>;
+
+struct State {
+    script: Script,
+    replies: Replies,
+    requests: Vec<Request>,
+    sends: usize,
+    failing_sends: Vec<(usize, i32)>,
+    family: Option<u16>,
+    timeout: Duration,
+}
+
+/// A kernel played by a script, under a handle opened with
+/// [`crate::Ipvs::with_kernel`]. Clones share the same state, so a test keeps
+/// one to look at what was sent.
+#[derive(Clone)]
+pub struct ScriptedKernel {
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for ScriptedKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptedKernel")
+            .field("requests", &self.lock().requests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScriptedKernel {
+    /// A kernel that answers each IPVS request with what `script` queues.
+    pub fn new(script: impl FnMut(&Request, &mut Replies) + Send + 'static) -> Self {
+        ScriptedKernel {
+            state: Arc::new(Mutex::new(State {
+                script: Box::new(script),
+                replies: Replies::default(),
+                requests: Vec::new(),
+                sends: 0,
+                failing_sends: Vec::new(),
+                family: Some(FAMILY_ID),
+                timeout: Duration::ZERO,
+            })),
+        }
+    }
+
+    /// A kernel that accepts everything ([`Replies::obey`]).
+    pub fn obedient() -> Self {
+        Self::new(|req, out| out.obey(req))
+    }
+
+    /// A kernel without IPVS: the family lookup fails with `ENOENT`.
+    pub fn without_ipvs(self) -> Self {
+        self.lock().family = None;
+        self
+    }
+
+    /// Makes the `n`-th send call carrying IPVS requests (from 0) fail with
+    /// `errno`; nothing of it reaches the script.
+    pub fn fail_send(self, n: usize, errno: i32) -> Self {
+        self.lock().failing_sends.push((n, errno));
+        self
+    }
+
+    /// Every IPVS request received so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.lock().requests.clone()
+    }
+
+    /// How many send calls carried IPVS requests so far.
+    pub fn sends(&self) -> usize {
+        self.lock().sends
+    }
+
+    /// The receive timeout the handle set last.
+    pub fn timeout(&self) -> Duration {
+        self.lock().timeout
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    /// Answers the controller's family lookup, as the kernel does.
+    fn lookup(&mut self, seq: u32) {
+        let Some(id) = self.family else {
+            let mut payload = (-libc::ENOENT).to_ne_bytes().to_vec();
+            payload.extend_from_slice(&[0; nla::NLMSG_HDRLEN]);
+            let err = message(nla::NLMSG_ERROR, 0, seq, &payload);
+            self.replies.send(&[err]);
+            return;
+        };
+        let mut payload = vec![CTRL_CMD_NEWFAMILY, 2, 0, 0];
+        nla::put_u16(&mut payload, CTRL_ATTR_FAMILY_ID, id);
+        let reply = message(GENL_ID_CTRL, 0, seq, &payload);
+        let mut ack = 0i32.to_ne_bytes().to_vec();
+        ack.extend_from_slice(&[0; nla::NLMSG_HDRLEN]);
+        let ack = message(nla::NLMSG_ERROR, 0, seq, &ack);
+        self.replies.send(&[reply, ack]);
+    }
+
+    /// Hands each IPVS request of one send call to the script.
+    fn requests(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let send = self.sends;
+        self.sends += 1;
+        if let Some(&(_, errno)) = self.failing_sends.iter().find(|(n, _)| *n == send) {
+            return Err(std::io::Error::from_raw_os_error(errno));
+        }
+        for m in Messages::new(buf) {
+            let (h, payload) = m.map_err(|e| std::io::Error::other(e.to_string()))?;
+            let (Some(&command), Some(attrs)) = (payload.first(), payload.get(nla::GENL_HDRLEN..))
+            else {
+                return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+            };
+            let req = Request {
+                index: self.requests.len(),
+                send,
+                flags: h.flags,
+                seq: h.seq,
+                command,
+                attrs: attrs.to_vec(),
+            };
+            (self.script)(&req, &mut self.replies);
+            self.requests.push(req);
+        }
+        Ok(())
+    }
+}
+
+impl NetlinkSocket for ScriptedKernel {
+    fn port_id(&self) -> u32 {
+        PORT_ID
+    }
+
+    fn send(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut st = self.lock();
+        match Messages::new(buf).next() {
+            Some(Ok((h, _))) if h.ty == GENL_ID_CTRL => st.lookup(h.seq),
+            _ => st.requests(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn recv(
+        &mut self,
+        buf: &mut [u8],
+        part: usize,
+        got: &mut [Received],
+    ) -> std::io::Result<usize> {
+        let mut st = self.lock();
+        let queue = &mut st.replies.queue;
+        let mut n = 0;
+        while n < got.len() && (n + 1) * part <= buf.len() {
+            match queue.front() {
+                None => break,
+                Some(Incoming::Fail(errno)) if n == 0 => {
+                    let e = std::io::Error::from_raw_os_error(*errno);
+                    queue.pop_front();
+                    return Err(e);
+                }
+                Some(Incoming::Fail(_)) => break,
+                Some(Incoming::Datagram { .. }) => {}
+            }
+            let Some(Incoming::Datagram {
+                sender,
+                bytes,
+                truncated,
+            }) = queue.pop_front()
+            else {
+                break;
+            };
+            let take = bytes.len().min(part);
+            buf[n * part..n * part + take].copy_from_slice(&bytes[..take]);
+            got[n] = Received {
+                len: bytes.len(),
+                sender,
+                truncated: truncated || bytes.len() > part,
+            };
+            n += 1;
+        }
+        if n == 0 {
+            // a silent kernel: the receive timeout expires
+            return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+        }
+        Ok(n)
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
+        self.lock().timeout = timeout;
+        Ok(())
+    }
+
+    fn set_receive_buffer(&mut self, _bytes: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+}
