@@ -7,6 +7,7 @@
 //! in [`crate::batch`], [`crate::table`] and the operation model.
 
 mod batch;
+mod edit;
 mod table;
 
 use std::io::Cursor;
@@ -257,6 +258,10 @@ impl Ipvs {
 
     /// Changes a virtual service's scheduler, flags and persistence (`ipvsadm -E`).
     ///
+    /// Restates the whole configuration, as `ipvsadm -E` does: what `svc`
+    /// leaves at its default (scheduler `wlc`, no persistence, no engine) is
+    /// reset to it. To change only the scheduler, use [`Ipvs::set_scheduler`].
+    ///
     /// # Errors
     /// As [`Ipvs::add_service`], with [`Error::NotFound`] if it does not exist.
     pub fn update_service(&self, svc: &Service) -> Result<()> {
@@ -347,6 +352,11 @@ impl Ipvs {
     }
 
     /// Changes a real server's forwarding, weight and thresholds (`ipvsadm -e`).
+    ///
+    /// Restates the whole destination, as `ipvsadm -e` does: what `dest`
+    /// leaves at its default (direct routing, no tunnel options, no
+    /// thresholds) is reset to it. To change only the weight (drain with 0,
+    /// restore), use [`Ipvs::set_weight`].
     ///
     /// # Errors
     /// As [`Ipvs::add_destination`], with [`Error::NotFound`] if it does not exist.

@@ -10,6 +10,7 @@ mod support;
 mod batch;
 mod core_features;
 mod kproptest;
+mod partial;
 mod robust;
 
 mod foundation;
