@@ -365,7 +365,8 @@ impl Rtnl {
     /// Sets a device's MTU.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] below 68; [`Error::Invalid`] when the kernel
+    /// [`Error::InvalidInput`] below 68, or outside what a tunnel device can
+    /// carry ([`TunnelConfig::mtu_range`]); [`Error::Invalid`] when the kernel
     /// refuses the value; [`Error::NotFound`] without the device.
     pub fn set_mtu<'a>(&self, dev: impl Into<Dev<'a>>, mtu: u32) -> Result<()> {
         let dev = dev.into();
@@ -373,7 +374,15 @@ impl Rtnl {
         if mtu < 68 {
             return Err(Error::invalid_input(ctx(), "the minimum MTU is 68"));
         }
-        let index = self.index_of(&dev)?;
+        let link = self.link(dev.clone())?.ok_or_else(|| Error::NotFound {
+            context: ctx(),
+            what: "no such network interface",
+            errno: libc::ENODEV,
+        })?;
+        if let Some(t) = &link.tunnel {
+            t.check_mtu(mtu, ctx)?;
+        }
+        let index = link.index;
         self.run(
             false,
             |b, s| codec::set_link(b, s, index, None, Some(mtu)),

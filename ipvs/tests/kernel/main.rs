@@ -16,3 +16,4 @@ mod robust;
 mod foundation;
 mod rules;
 mod tunnel;
+mod tunnel_strict;
