@@ -956,7 +956,7 @@ typedef struct ipvs_link {
      */
     uint32_t index;
     /**
-     * Name, NUL-terminated.
+     * Name, NUL-terminated: the kernel's exact bytes, which need not be UTF-8.
      */
     char name[IPVS_NAME_LEN];
     /**

@@ -365,24 +365,18 @@ impl Rtnl {
     /// Sets a device's MTU.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] below 68, or outside what a tunnel device can
-    /// carry ([`TunnelConfig::mtu_range`]); [`Error::Invalid`] when the kernel
-    /// refuses the value; [`Error::NotFound`] without the device.
+    /// [`Error::InvalidInput`] below 68; [`Error::Invalid`] when the kernel
+    /// refuses the value (above what a tunnel carries: see
+    /// [`TunnelConfig::mtu_range`]); [`Error::NotFound`] without the device.
     pub fn set_mtu<'a>(&self, dev: impl Into<Dev<'a>>, mtu: u32) -> Result<()> {
         let dev = dev.into();
         let ctx = || format!("setting the MTU of {dev} to {mtu}");
         if mtu < 68 {
             return Err(Error::invalid_input(ctx(), "the minimum MTU is 68"));
         }
-        let link = self.link(dev.clone())?.ok_or_else(|| Error::NotFound {
-            context: ctx(),
-            what: "no such network interface",
-            errno: libc::ENODEV,
-        })?;
-        if let Some(t) = &link.tunnel {
-            t.check_mtu(mtu, ctx)?;
-        }
-        let index = link.index;
+        // unlike creation, where the kernel silently clamps or ignores an MTU
+        // a tunnel cannot carry, a change beyond it is refused (EINVAL)
+        let index = self.index_of(&dev)?;
         self.run(
             false,
             |b, s| codec::set_link(b, s, index, None, Some(mtu)),

@@ -187,11 +187,11 @@ fn tunnel_mtus_the_kernel_would_change_are_refused_before_sending() {
         assert_eq!(v[0]["mtu"].as_u64(), Some(u64::from(edge)), "{kind} per ip");
         r.del_link(name.as_str()).unwrap();
     }
-    // changing an existing tunnel's MTU beyond its range: refused, unchanged
+    // changing an existing tunnel's MTU beyond its range: the kernel refuses, unchanged
     ns.ip(&["link", "add", "x0", "type", "ipip", "local", "192.0.2.99"]);
     let before = ns.ip(&["-d", "link", "show", "x0"]);
     let res = r.set_mtu("x0", 65516);
-    assert!(matches!(res, Err(Error::InvalidInput { .. })), "{res:?}");
+    assert!(matches!(res, Err(Error::Invalid { .. })), "{res:?}");
     assert_eq!(ns.ip(&["-d", "link", "show", "x0"]), before);
     r.set_mtu("x0", 65515).unwrap();
     assert!(ns.ip(&["link", "show", "x0"]).contains("mtu 65515"));
