@@ -813,6 +813,21 @@ typedef struct ipvs_op_result {
 } ipvs_op_result;
 
 /**
+ * An address: a family (IPVS_AF_INET or IPVS_AF_INET6) and 16 bytes in
+ * network byte order (IPv4 uses the first 4; the rest must be zero).
+ */
+typedef struct ipvs_address {
+    /**
+     * IPVS_AF_INET or IPVS_AF_INET6.
+     */
+    uint16_t family;
+    /**
+     * The address.
+     */
+    uint8_t addr[16];
+} ipvs_address;
+
+/**
  * The value of one knob.
  */
 typedef struct ipvs_sysctl_value {
@@ -1021,7 +1036,7 @@ typedef struct ipvs_link {
      */
     uint32_t index;
     /**
-     * Name, NUL-terminated.
+     * Name, NUL-terminated: the kernel's exact bytes, which need not be UTF-8.
      */
     char name[IPVS_NAME_LEN];
     /**
@@ -1049,21 +1064,6 @@ typedef struct ipvs_link {
      */
     struct ipvs_tunnel_config tunnel;
 } ipvs_link;
-
-/**
- * An address: a family (IPVS_AF_INET or IPVS_AF_INET6) and 16 bytes in
- * network byte order (IPv4 uses the first 4; the rest must be zero).
- */
-typedef struct ipvs_address {
-    /**
-     * IPVS_AF_INET or IPVS_AF_INET6.
-     */
-    uint16_t family;
-    /**
-     * The address.
-     */
-    uint8_t addr[16];
-} ipvs_address;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1664,6 +1664,43 @@ size_t ipvs_batch_report_message(const struct ipvs_batch_report *report,
  * `report` must be NULL or a live report, not used afterwards.
  */
 void ipvs_batch_report_free(struct ipvs_batch_report *report);
+
+/**
+ * Sets the weight of one real server and keeps everything else it has
+ * (forwarding method, tunnel type, port and flags, thresholds): weight 0
+ * drains it, a positive weight restores it. The service is found by the key
+ * fields of `service`, the real server by `address` and `port`. Unlike
+ * ipvs_update_destination(), which restates the whole real server (`ipvsadm
+ * -e`), this reads it from the kernel and writes it back with the new
+ * weight (not atomic). A missing service or real server gives
+ * `IPVS_RESULT_NOT_FOUND`; a weight above 2147483647 `IPVS_RESULT_INVALID_INPUT`.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `service` and `address` NULL or valid.
+ */
+ipvs_result ipvs_set_weight(const struct ipvs_handle *handle,
+                            const struct ipvs_service *service,
+                            const struct ipvs_address *address,
+                            uint16_t port,
+                            uint32_t weight);
+
+/**
+ * Sets the scheduler (a NUL-terminated name such as "rr") of the virtual
+ * service found by the key fields of `service`, and keeps everything else
+ * it has (flags, persistence timeout and netmask, persistence engine).
+ * Unlike ipvs_update_service(), which restates the whole service (`ipvsadm
+ * -E`), this reads it from the kernel and writes it back with the new
+ * scheduler (not atomic). A missing service gives `IPVS_RESULT_NOT_FOUND`;
+ * a scheduler whose module is missing `IPVS_RESULT_MODULE_MISSING`; a name
+ * that cannot name a module `IPVS_RESULT_INVALID_INPUT`.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `service` NULL or valid;
+ * `scheduler` NULL or a NUL-terminated string.
+ */
+ipvs_result ipvs_set_scheduler(const struct ipvs_handle *handle,
+                               const struct ipvs_service *service,
+                               const char *scheduler);
 
 /**
  * The name of knob number `index` (0, 1, ...), a static string; NULL past

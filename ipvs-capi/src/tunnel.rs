@@ -154,7 +154,7 @@ pub struct ipvs_tunnel_config {
 pub struct ipvs_link {
     /// Interface index.
     pub index: u32,
-    /// Name, NUL-terminated.
+    /// Name, NUL-terminated: the kernel's exact bytes, which need not be UTF-8.
     pub name: [c_char; IPVS_NAME_LEN],
     /// Link kind, NUL-terminated (e.g. "ipip", "dummy"); empty for `lo` and plain devices.
     pub kind: [c_char; IPVS_NAME_LEN],
@@ -388,6 +388,8 @@ fn tunnel_to(t: &TunnelConfig) -> ipvs_tunnel_config {
             None => IPVS_ENCAP_NONE,
             Some(EncapType::Fou) => IPVS_ENCAP_FOU,
             Some(EncapType::Gue) => IPVS_ENCAP_GUE,
+            // a type the library does not know, as the kernel reported it
+            Some(EncapType::Other(n)) => u32::from(n),
         },
         encap_sport: e.and_then(|e| e.sport).unwrap_or(0),
         encap_dport: e.map_or(0, |e| e.dport),
@@ -420,10 +422,19 @@ fn zero_tunnel() -> ipvs_tunnel_config {
     }
 }
 
+/// The exact bytes of a device name (any bytes but NUL), NUL-terminated.
+fn raw_name_array(raw: &[u8]) -> [c_char; IPVS_NAME_LEN] {
+    let mut a = [0 as c_char; IPVS_NAME_LEN];
+    for (d, b) in a.iter_mut().zip(raw.iter().take(IPVS_NAME_LEN - 1)) {
+        *d = *b as c_char;
+    }
+    a
+}
+
 fn link_to(l: &Link) -> ipvs_link {
     ipvs_link {
         index: l.index,
-        name: name_array(&l.name),
+        name: raw_name_array(&l.raw_name),
         kind: name_array(l.kind.as_deref().unwrap_or("")),
         mtu: l.mtu,
         flags: l.flags,

@@ -321,7 +321,7 @@ pub(crate) fn read_bytes_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResul
 
 /// Scheduler and persistence engine names name kernel modules
 /// (`ip_vs_NAME`, `ip_vs_pe_NAME`): letters, digits, '_' and '-' only.
-fn module_suffix(name: &str, what: &str) -> CResult<()> {
+pub(crate) fn module_suffix(name: &str, what: &str) -> CResult<()> {
     if name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')

@@ -363,6 +363,27 @@ impl Handle {
         self.run(py, move |h| h.delete_destination(&k, a, port))
     }
 
+    /// Sets one real server's weight, keeping the rest (read-modify-write).
+    fn set_weight(
+        &self,
+        py: Python<'_>,
+        key: &str,
+        addr: &str,
+        port: u16,
+        weight: u32,
+    ) -> PyResult<()> {
+        let k: ServiceKey = from_json("service key", key)?;
+        let a = parse_addr(addr)?;
+        self.run(py, move |h| h.set_weight(&k, a, port, weight))
+    }
+
+    /// Sets a service's scheduler (by name), keeping the rest (read-modify-write).
+    fn set_scheduler(&self, py: Python<'_>, key: &str, scheduler: &str) -> PyResult<()> {
+        let k: ServiceKey = from_json("service key", key)?;
+        let s = ipvs::Scheduler::from_name(scheduler).map_err(|e| to_py(py, e))?;
+        self.run(py, move |h| h.set_scheduler(&k, s))
+    }
+
     fn destinations(&self, py: Python<'_>, key: &str) -> PyResult<String> {
         let k: ServiceKey = from_json("service key", key)?;
         to_json(&self.run(py, move |h| h.destinations(&k))?)

@@ -67,7 +67,10 @@ struct PyNewLink {
 struct PyLink {
     index: u32,
     name: String,
+    raw_name: Vec<u8>,
     kind: Option<String>,
+    kind_data: Option<Vec<u8>>,
+    unknown_attrs: Vec<(u16, Vec<u8>)>,
     mtu: u32,
     flags: u32,
     link: Option<u32>,
@@ -146,14 +149,20 @@ fn encap_from(e: PyEncap) -> PyResult<Encap> {
     let kind = match e.kind.as_str() {
         "fou" => EncapType::Fou,
         "gue" => EncapType::Gue,
+        // a type the kernel reported and the library does not know: kept,
+        // and refused by validation when written
+        n if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => EncapType::Other(
+            n.parse()
+                .map_err(|_| bad(format!("encapsulation {n} is out of range")))?,
+        ),
         other => {
             return Err(bad(format!(
                 "unknown encapsulation {other:?} (expected \"fou\" or \"gue\")"
             )))
         }
     };
-    let flags = TunnelEncapFlags::from_bits(e.flags)
-        .ok_or_else(|| bad(format!("unknown encapsulation flag bits {:#x}", e.flags)))?;
+    // unknown bits are kept and refused by validation before sending
+    let flags = TunnelEncapFlags::from_bits_retain(e.flags);
     Ok(Encap {
         kind,
         sport: e.sport,
@@ -165,10 +174,10 @@ fn encap_from(e: PyEncap) -> PyResult<Encap> {
 fn encap_to(e: &Encap) -> PyEncap {
     PyEncap {
         kind: match e.kind {
-            EncapType::Fou => "fou",
-            EncapType::Gue => "gue",
-        }
-        .into(),
+            EncapType::Fou => "fou".into(),
+            EncapType::Gue => "gue".into(),
+            EncapType::Other(n) => n.to_string(),
+        },
         sport: e.sport,
         dport: e.dport,
         flags: e.flags.bits(),
@@ -226,7 +235,10 @@ fn link_to(l: &Link) -> PyLink {
     PyLink {
         index: l.index,
         name: l.name.clone(),
+        raw_name: l.raw_name.clone(),
         kind: l.kind.clone(),
+        kind_data: l.kind_data.clone(),
+        unknown_attrs: l.unknown_attrs.clone(),
         mtu: l.mtu,
         flags: l.flags,
         link: l.link,

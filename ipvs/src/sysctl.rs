@@ -40,7 +40,7 @@ use crate::netns::{run_in, Namespace};
 
 mod knob;
 
-pub use knob::{Kind, Knob};
+pub use knob::{Kind, Knob, MAX_SECONDS};
 
 /// The directory of the IPVS sysctls.
 const DIR: &str = "/proc/sys/net/ipv4/vs";
@@ -195,7 +195,7 @@ pub fn write(ns: &Namespace, knob: Knob, value: &Value) -> Result<()> {
 /// is returned.
 ///
 /// # Errors
-/// As [`write`]; [`Error::InvalidInput`] before anything is written.
+/// As [`write()`]; [`Error::InvalidInput`] before anything is written.
 pub fn apply(ns: &Namespace, wanted: &Settings) -> Result<Vec<Change>> {
     for (&knob, value) in wanted {
         knob.validate(value)?;

@@ -15,6 +15,7 @@ from ._model import (
     Destination,
     DestinationEntry,
     Info,
+    Scheduler,
     Service,
     ServiceEntry,
     ServiceKey,
@@ -159,7 +160,12 @@ class Ipvs(_Closable):
         self._h.add_service(_check(service, Service, "service").to_json())
 
     def update_service(self, service: Service) -> None:
-        """Changes a virtual service's configuration (``ipvsadm -E``)."""
+        """Changes a virtual service's configuration (``ipvsadm -E``).
+
+        Restates the whole configuration, as ``ipvsadm -E`` does: what
+        ``service`` leaves at its default (scheduler ``wlc``, no persistence)
+        is reset. To change only the scheduler, use :meth:`set_scheduler`.
+        """
         self._h.update_service(_check(service, Service, "service").to_json())
 
     def delete_service(self, key: ServiceKey) -> None:
@@ -181,12 +187,52 @@ class Ipvs(_Closable):
         self._h.add_destination(_key(key), _check(destination, Destination, "destination").to_json())
 
     def update_destination(self, key: ServiceKey, destination: Destination) -> None:
-        """Changes a real server's forwarding, weight or thresholds (``ipvsadm -e``)."""
+        """Changes a real server's forwarding, weight or thresholds (``ipvsadm -e``).
+
+        Restates the whole destination, as ``ipvsadm -e`` does: what
+        ``destination`` leaves at its default (direct routing, no tunnel
+        options, no thresholds) is reset. To change only the weight (drain
+        and restore), use :meth:`set_weight`.
+        """
         self._h.update_destination(_key(key), _check(destination, Destination, "destination").to_json())
 
     def delete_destination(self, key: ServiceKey, addr: AddressLike, port: int) -> None:
         """Removes a real server from a virtual service (``ipvsadm -d``)."""
         self._h.delete_destination(_key(key), str(_addr(addr, "real server address")), _u16(port, "port"))
+
+    def set_weight(self, key: ServiceKey, addr: AddressLike, port: int, weight: int) -> None:
+        """Sets one real server's weight and keeps everything else it has.
+
+        Forwarding method, tunnel type, port and flags and thresholds are read
+        from the kernel and written back unchanged: weight 0 drains the server
+        (no new connections), a positive weight restores it. Unlike
+        :meth:`update_destination`, which restates the whole destination
+        (like ``ipvsadm -e``). Two requests, not atomic. Raises
+        :class:`NotFoundError` when the service or the real server does not exist.
+        """
+        self._h.set_weight(
+            _key(key),
+            str(_addr(addr, "real server address")),
+            _u16(port, "port"),
+            _int(weight, "weight", 0, 2**31 - 1),
+        )
+
+    def set_scheduler(self, key: ServiceKey, scheduler: Union[Scheduler, str]) -> None:
+        """Sets a virtual service's scheduler and keeps everything else it has.
+
+        Flags, persistence (timeout and netmask) and persistence engine are
+        read from the kernel and written back unchanged. Unlike
+        :meth:`update_service`, which restates the whole service (like
+        ``ipvsadm -E``). Two requests, not atomic. Raises
+        :class:`NotFoundError` when the service does not exist.
+        """
+        if isinstance(scheduler, Scheduler):
+            name = scheduler.value
+        elif isinstance(scheduler, str):
+            name = scheduler
+        else:
+            raise TypeError(f"scheduler must be a Scheduler or a str, not {type(scheduler).__name__}")
+        self._h.set_scheduler(_key(key), name)
 
     def destinations(self, key: ServiceKey) -> List[DestinationEntry]:
         """Lists a virtual service's real servers; raises ``NotFoundError`` if the service does not exist."""

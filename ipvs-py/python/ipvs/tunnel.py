@@ -276,6 +276,17 @@ def _proto(value: object) -> Union[InnerProto, int, None]:
         return n
 
 
+def _encap_kind(value: object) -> Union[EncapType, int]:
+    """An encapsulation type; a number the library does not know stays an ``int``
+    (so a device read from a newer kernel lists), and is refused when written."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = _u16(value, "encapsulation type")
+        return {1: EncapType.FOU, 2: EncapType.GUE}.get(n, n)
+    return _enum(EncapType, value, "encapsulation")
+
+
 # ---------------------------------------------------------------- tunnel parameters
 
 
@@ -287,20 +298,21 @@ class Encap(_Value):
     ``dport`` is the receiver's FOU/GUE port.
     """
 
-    kind: EncapType
+    kind: Union[EncapType, int]
+    """The encapsulation; an ``int`` for a type the library does not know (read only)."""
     dport: int
     sport: Optional[int]
     flags: TunnelEncapFlags
 
     def __init__(
         self,
-        kind: Union[EncapType, str],
+        kind: Union[EncapType, str, int],
         dport: int,
         *,
         sport: Optional[int] = None,
         flags: Union[TunnelEncapFlags, int] = TunnelEncapFlags(0),
     ) -> None:
-        _set(self, "kind", _enum(EncapType, kind, "encapsulation"))
+        _set(self, "kind", _encap_kind(kind))
         _set(self, "dport", _u16(dport, "encapsulation destination port"))
         _set(self, "sport", None if sport is None else _u16(sport, "encapsulation source port"))
         _set(self, "flags", _flags(TunnelEncapFlags, flags, "encapsulation flags"))
@@ -316,7 +328,8 @@ class Encap(_Value):
         return cls(EncapType.FOU, dport, sport=sport, flags=flags)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"kind": self.kind.value, "sport": self.sport, "dport": self.dport, "flags": self.flags.value}
+        kind = self.kind.value if isinstance(self.kind, EncapType) else str(self.kind)
+        return {"kind": kind, "sport": self.sport, "dport": self.dport, "flags": self.flags.value}
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> Encap:
@@ -512,7 +525,14 @@ class NewLink(_Value):
 
 @dataclass(frozen=True, init=False, repr=False)
 class Link(_Value):
-    """A network device as the kernel reports it."""
+    """A network device as the kernel reports it.
+
+    ``name`` is for display: exact when the kernel's name is UTF-8, else
+    lossy (U+FFFD); ``raw_name`` holds the exact bytes (address such a device
+    by its index). ``kind_data`` is the raw parameters of a kind the library
+    does not decode; ``unknown_attrs`` the tunnel attributes it does not know,
+    as ``(type, payload)``.
+    """
 
     index: int
     name: str
@@ -521,6 +541,9 @@ class Link(_Value):
     flags: int
     link: Optional[int]
     tunnel: Optional[TunnelConfig]
+    raw_name: bytes
+    kind_data: Optional[bytes]
+    unknown_attrs: Tuple[Tuple[int, bytes], ...]
 
     def __init__(
         self,
@@ -532,9 +555,15 @@ class Link(_Value):
         flags: int = 0,
         link: Optional[int] = None,
         tunnel: Optional[TunnelConfig] = None,
+        raw_name: Optional[bytes] = None,
+        kind_data: Optional[bytes] = None,
+        unknown_attrs: Iterable[Tuple[int, bytes]] = (),
     ) -> None:
         _set(self, "index", _u32(index, "interface index"))
         _set(self, "name", _ifname(name))
+        _set(self, "raw_name", name.encode() if raw_name is None else bytes(raw_name))
+        _set(self, "kind_data", None if kind_data is None else bytes(kind_data))
+        _set(self, "unknown_attrs", tuple((_u16(t, "attribute type"), bytes(p)) for t, p in unknown_attrs))
         if kind is not None and not isinstance(kind, str):
             raise TypeError(f"kind must be a string or None, not {type(kind).__name__}")
         _set(self, "kind", kind)
@@ -559,6 +588,9 @@ class Link(_Value):
             "flags": self.flags,
             "link": self.link,
             "tunnel": None if self.tunnel is None else self.tunnel.to_dict(),
+            "raw_name": list(self.raw_name),
+            "kind_data": None if self.kind_data is None else list(self.kind_data),
+            "unknown_attrs": [[t, list(p)] for t, p in self.unknown_attrs],
         }
 
     @classmethod
@@ -573,10 +605,17 @@ class Link(_Value):
             flags=d.get("flags", 0),
             link=d.get("link"),
             tunnel=None if t is None else TunnelConfig.from_dict(t),
+            raw_name=None if d.get("raw_name") is None else bytes(d["raw_name"]),
+            kind_data=None if d.get("kind_data") is None else bytes(d["kind_data"]),
+            unknown_attrs=[(int(t), bytes(p)) for t, p in d.get("unknown_attrs", [])],
         )
 
     def __repr__(self) -> str:
-        return _repr(self, ("index", "name"), {"kind": None, "mtu": 0, "flags": 0, "link": None, "tunnel": None})
+        return _repr(
+            self,
+            ("index", "name"),
+            {"kind": None, "mtu": 0, "flags": 0, "link": None, "tunnel": None, "kind_data": None, "unknown_attrs": ()},
+        )
 
 
 @dataclass(frozen=True, init=False, repr=False)
@@ -942,8 +981,18 @@ class RealServer(_Value):
 
     @classmethod
     def tun(cls, vips: Union[AddressLike, Iterable[AddressLike]], *, fou: Optional[FouPort] = None) -> RealServer:
-        """LVS/TUN with IP-in-IP on the fallback device ``tunl0``."""
-        return cls(VipDeviceType.TUNNEL, "tunl0", vips, tunnel=TunnelConfig(TunnelKind.IPIP), fou=fou)
+        """LVS/TUN on the kernel's fallback tunnel device for the VIPs' family.
+
+        IPv4 VIPs go on ``tunl0`` (IPv4-in-IPv4), IPv6 VIPs on ``ip6tnl0``
+        (``ip6tnl`` mode ``ip6ip6``: IPv6-in-IPv6, what IPVS sends for an IPv6
+        service). IPv4 and IPv6 VIPs together are refused
+        (:class:`ipvs.InvalidInputError`): prepare one real server per family.
+        """
+        addrs = _vips(vips)
+        if addrs and all(a.version == 6 for a in addrs):
+            cfg = TunnelConfig(TunnelKind.IP6TNL, proto=InnerProto.IPV6)
+            return cls(VipDeviceType.TUNNEL, "ip6tnl0", addrs, tunnel=cfg, fou=fou)
+        return cls(VipDeviceType.TUNNEL, "tunl0", addrs, tunnel=TunnelConfig(TunnelKind.IPIP), fou=fou)
 
     @classmethod
     def tun_device(

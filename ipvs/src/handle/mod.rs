@@ -1,13 +1,15 @@
 //! The [`Ipvs`] handle: one typed method per IPVS generic netlink command.
 //!
 //! Every method of [`Ipvs`] is in this module: single commands and
-//! listings here, batches in `batch.rs` ([`Ipvs::apply`], [`Ipvs::execute`])
-//! and whole tables in `table.rs` ([`Ipvs::table`], [`Ipvs::plan`],
+//! listings here, batches in `batch.rs` ([`Ipvs::apply`], [`Ipvs::execute`]),
+//! whole tables in `table.rs` ([`crate::table::Table::read`], [`Ipvs::plan`],
 //! [`Ipvs::converge`], [`Ipvs::apply_plan`]), rules text in `restore.rs`
-//! ([`Ipvs::restore`]). The pure logic they drive lives
-//! in [`crate::batch`], [`crate::table`] and the operation model.
+//! ([`Ipvs::restore`]) and partial changes in `edit.rs` ([`Ipvs::set_weight`],
+//! [`Ipvs::set_scheduler`]). The pure logic they drive lives in
+//! [`crate::batch`], [`crate::table`] and the operation model.
 
 mod batch;
+mod edit;
 mod restore;
 mod table;
 
@@ -275,6 +277,10 @@ impl Ipvs {
 
     /// Changes a virtual service's scheduler, flags and persistence (`ipvsadm -E`).
     ///
+    /// Restates the whole configuration, as `ipvsadm -E` does: what `svc`
+    /// leaves at its default (scheduler `wlc`, no persistence, no engine) is
+    /// reset to it. To change only the scheduler, use [`Ipvs::set_scheduler`].
+    ///
     /// # Errors
     /// As [`Ipvs::add_service`], with [`Error::NotFound`] if it does not exist.
     pub fn update_service(&self, svc: &Service) -> Result<()> {
@@ -365,6 +371,11 @@ impl Ipvs {
     }
 
     /// Changes a real server's forwarding, weight and thresholds (`ipvsadm -e`).
+    ///
+    /// Restates the whole destination, as `ipvsadm -e` does: what `dest`
+    /// leaves at its default (direct routing, no tunnel options, no
+    /// thresholds) is reset to it. To change only the weight (drain with 0,
+    /// restore), use [`Ipvs::set_weight`].
     ///
     /// # Errors
     /// As [`Ipvs::add_destination`], with [`Error::NotFound`] if it does not exist.

@@ -200,7 +200,7 @@ impl Destination {
     /// service of `service_family`: the weight (0..=[`Destination::MAX_WEIGHT`]),
     /// the thresholds (0..=[`Destination::MAX_THRESHOLD`], lower at most upper),
     /// a unicast address, the family (another one needs tunnelling) and the
-    /// forwarding method ([`Forward::validate`]).
+    /// forwarding method (no unknown method or tunnel type).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the destination and the problem.

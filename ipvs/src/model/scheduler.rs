@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// A kernel object name (scheduler, persistence engine): 1 to 15 bytes, no NUL.
 ///
-/// Kept in the text form of [kernel names](self): a byte that is not valid
+/// Kept in the text form of kernel names: a byte that is not valid
 /// UTF-8 is written `:xx`, so a name the kernel returns is never lost.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name(String);

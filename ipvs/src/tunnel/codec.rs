@@ -276,71 +276,125 @@ fn get_be32(what: &str, p: &[u8]) -> Result<u32> {
 /// Decodes the `IFLA_INFO_DATA` payload of a tunnel of `kind`.
 ///
 /// # Errors
-/// [`Error::Protocol`] when an attribute is malformed.
+/// [`Error::Protocol`] when the attributes are truncated. An attribute that
+/// is unknown or malformed is skipped (see [`decode_tunnel_data_keeping`]).
 pub fn decode_tunnel_data(kind: TunnelKind, data: &[u8]) -> Result<TunnelConfig> {
+    decode_tunnel_data_keeping(kind, data).map(|(t, _)| t)
+}
+
+/// The raw parts of an encapsulation and of GRE keys, gathered while decoding.
+#[derive(Default)]
+struct Raw {
+    etype: u16,
+    eflags: u16,
+    sport: u16,
+    dport: u16,
+    iflags: u16,
+    oflags: u16,
+    ikey: u32,
+    okey: u32,
+}
+
+/// Attributes kept undecoded: `(type, payload)`.
+pub type RawAttrs = Vec<(u16, Vec<u8>)>;
+
+/// Decodes the `IFLA_INFO_DATA` payload of a tunnel of `kind`, and returns
+/// the attributes it does not know, or could not parse, as `(type, payload)`.
+///
+/// # Errors
+/// [`Error::Protocol`] when the attributes are truncated.
+pub fn decode_tunnel_data_keeping(
+    kind: TunnelKind,
+    data: &[u8],
+) -> Result<(TunnelConfig, RawAttrs)> {
     let id = ids(kind);
-    let v6 = kind.outer_is_v6();
     let mut t = TunnelConfig::new(kind);
-    let (mut etype, mut eflags, mut sport, mut dport) = (0u16, 0u16, 0u16, 0u16);
-    let (mut iflags, mut oflags, mut ikey, mut okey) = (0u16, 0u16, 0u32, 0u32);
+    let mut raw = Raw::default();
+    let mut unknown = Vec::new();
     for a in Attrs::new(data) {
         let (ty, p) = a?;
-        if ty == id.link {
-            t.link = nla::get_u32("link", p)?;
-        } else if ty == id.local {
-            let a = get_addr("local", p)?;
-            t.local = (!a.is_unspecified()).then_some(a);
-        } else if ty == id.remote {
-            let a = get_addr("remote", p)?;
-            t.remote = (!a.is_unspecified()).then_some(a);
-        } else if ty == id.ttl {
-            t.ttl = nla::get_u8("ttl", p)?;
-        } else if ty == id.tos && !v6 {
-            t.tos = nla::get_u8("tos", p)?;
-        } else if ty == id.pmtudisc && !v6 {
-            t.pmtudisc = nla::get_u8("pmtudisc", p)? != 0;
-        } else if ty == id.encap_limit && v6 {
-            t.encap_limit = Some(nla::get_u8("encap limit", p)?);
-        } else if ty == id.flowinfo && v6 {
-            t.flowinfo = get_be32("flowinfo", p)?;
-        } else if ty == id.flags && v6 {
-            t.ip6_flags = nla::get_u32("flags", p)?;
-        } else if ty == iptun::PROTO && !kind.is_gre() {
-            t.proto = Some(InnerProto::from_number(nla::get_u8("proto", p)?));
-        } else if ty == id.encap_type {
-            etype = nla::get_u16("encap type", p)?;
-        } else if ty == id.encap_flags {
-            eflags = nla::get_u16("encap flags", p)?;
-        } else if ty == id.encap_sport {
-            sport = nla::get_be16("encap sport", p)?;
-        } else if ty == id.encap_dport {
-            dport = nla::get_be16("encap dport", p)?;
-        } else if kind.is_gre() {
-            match ty {
-                gre::IFLAGS => iflags = nla::get_be16("iflags", p)?,
-                gre::OFLAGS => oflags = nla::get_be16("oflags", p)?,
-                gre::IKEY => ikey = get_be32("ikey", p)?,
-                gre::OKEY => okey = get_be32("okey", p)?,
-                _ => {}
-            }
+        match tunnel_attr(kind, &id, &mut t, &mut raw, ty, p) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => unknown.push((ty, p.to_vec())),
         }
     }
     if kind.is_gre() {
-        t.ikey = (iflags & gre::GRE_KEY != 0).then_some(ikey);
-        t.okey = (oflags & gre::GRE_KEY != 0).then_some(okey);
+        t.ikey = (raw.iflags & gre::GRE_KEY != 0).then_some(raw.ikey);
+        t.okey = (raw.oflags & gre::GRE_KEY != 0).then_some(raw.okey);
     }
-    let ekind = match etype {
-        1 => Some(EncapType::Fou),
-        2 => Some(EncapType::Gue),
-        _ => None,
-    };
-    t.encap = ekind.map(|kind| Encap {
+    t.encap = EncapType::from_number(raw.etype).map(|kind| Encap {
         kind,
-        sport: (sport != 0).then_some(sport),
-        dport,
-        flags: TunnelEncapFlags::from_bits_truncate(eflags),
+        sport: (raw.sport != 0).then_some(raw.sport),
+        dport: raw.dport,
+        // unknown bits are kept, and refused on writing
+        flags: TunnelEncapFlags::from_bits_retain(raw.eflags),
     });
-    Ok(t)
+    Ok((t, unknown))
+}
+
+/// Decodes one tunnel attribute into `t` or `raw`; `Ok(false)` when unknown.
+fn tunnel_attr(
+    kind: TunnelKind,
+    id: &Ids,
+    t: &mut TunnelConfig,
+    raw: &mut Raw,
+    ty: u16,
+    p: &[u8],
+) -> Result<bool> {
+    let v6 = kind.outer_is_v6();
+    if ty == id.link {
+        t.link = nla::get_u32("link", p)?;
+    } else if ty == id.local {
+        let a = get_addr("local", p)?;
+        t.local = (!a.is_unspecified()).then_some(a);
+    } else if ty == id.remote {
+        let a = get_addr("remote", p)?;
+        t.remote = (!a.is_unspecified()).then_some(a);
+    } else if ty == id.ttl {
+        t.ttl = nla::get_u8("ttl", p)?;
+    } else if ty == id.tos && !v6 {
+        t.tos = nla::get_u8("tos", p)?;
+    } else if ty == id.pmtudisc && !v6 {
+        t.pmtudisc = nla::get_u8("pmtudisc", p)? != 0;
+    } else if ty == id.encap_limit && v6 {
+        t.encap_limit = Some(nla::get_u8("encap limit", p)?);
+    } else if ty == id.flowinfo && v6 {
+        t.flowinfo = get_be32("flowinfo", p)?;
+    } else if ty == id.flags && v6 {
+        t.ip6_flags = nla::get_u32("flags", p)?;
+    } else if ty == iptun::PROTO && !kind.is_gre() {
+        t.proto = Some(InnerProto::from_number(nla::get_u8("proto", p)?));
+    } else if ty == id.encap_type {
+        raw.etype = nla::get_u16("encap type", p)?;
+    } else if ty == id.encap_flags {
+        raw.eflags = nla::get_u16("encap flags", p)?;
+    } else if ty == id.encap_sport {
+        raw.sport = nla::get_be16("encap sport", p)?;
+    } else if ty == id.encap_dport {
+        raw.dport = nla::get_be16("encap dport", p)?;
+    } else if kind.is_gre() {
+        match ty {
+            gre::IFLAGS => raw.iflags = nla::get_be16("iflags", p)?,
+            gre::OFLAGS => raw.oflags = nla::get_be16("oflags", p)?,
+            gre::IKEY => raw.ikey = get_be32("ikey", p)?,
+            gre::OKEY => raw.okey = get_be32("okey", p)?,
+            _ => return Ok(false),
+        }
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// The bytes of a string attribute up to its first NUL, exactly.
+fn raw_str(p: &[u8]) -> &[u8] {
+    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
+    &p[..end]
+}
+
+/// A string attribute for display: exact when UTF-8, lossy otherwise.
+fn lossy_str(p: &[u8]) -> String {
+    String::from_utf8_lossy(raw_str(p)).into_owned()
 }
 
 fn put_ifinfomsg(buf: &mut Vec<u8>, index: u32, flags: u32, change: u32) {
@@ -472,7 +526,10 @@ pub fn decode_link(payload: &[u8]) -> Result<Link> {
     let mut link = Link {
         index,
         name: String::new(),
+        raw_name: Vec::new(),
         kind: None,
+        kind_data: None,
+        unknown_attrs: Vec::new(),
         mtu: 0,
         flags,
         link: None,
@@ -482,14 +539,17 @@ pub fn decode_link(payload: &[u8]) -> Result<Link> {
     for a in Attrs::new(&payload[IFINFOMSG_LEN..]) {
         let (ty, p) = a?;
         match ty {
-            ifla::IFNAME => link.name = nla::get_str("ifname", p)?,
+            ifla::IFNAME => {
+                link.raw_name = raw_str(p).to_vec();
+                link.name = lossy_str(p);
+            }
             ifla::MTU => link.mtu = nla::get_u32("mtu", p)?,
             ifla::LINK => link.link = Some(nla::get_u32("link", p)?),
             ifla::LINKINFO => {
                 for b in Attrs::new(p) {
                     let (ty, p) = b?;
                     match ty {
-                        ifla::INFO_KIND => link.kind = Some(nla::get_str("kind", p)?),
+                        ifla::INFO_KIND => link.kind = Some(lossy_str(p)),
                         ifla::INFO_DATA => data = Some(p),
                         _ => {}
                     }
@@ -498,8 +558,13 @@ pub fn decode_link(payload: &[u8]) -> Result<Link> {
             _ => {}
         }
     }
-    if let Some(k) = link.kind.as_deref().and_then(TunnelKind::from_kind) {
-        link.tunnel = Some(decode_tunnel_data(k, data.unwrap_or(&[]))?);
+    match link.tunnel_kind() {
+        Some(k) => {
+            let (t, unknown) = decode_tunnel_data_keeping(k, data.unwrap_or(&[]))?;
+            link.tunnel = Some(t);
+            link.unknown_attrs = unknown;
+        }
+        None => link.kind_data = data.map(<[u8]>::to_vec),
     }
     Ok(link)
 }
@@ -569,7 +634,7 @@ pub fn decode_addr(payload: &[u8]) -> Result<Address> {
         match ty {
             ifa::LOCAL => local = Some(get_addr("local", p)?),
             ifa::ADDRESS => address = Some(get_addr("address", p)?),
-            ifa::LABEL => label = Some(nla::get_str("label", p)?),
+            ifa::LABEL => label = Some(lossy_str(p)),
             ifa::FLAGS => flags = Some(nla::get_u32("flags", p)?),
             _ => {}
         }

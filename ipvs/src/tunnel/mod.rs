@@ -366,13 +366,16 @@ impl Rtnl {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] below 68; [`Error::Invalid`] when the kernel
-    /// refuses the value; [`Error::NotFound`] without the device.
+    /// refuses the value (above what a tunnel carries: see
+    /// [`TunnelConfig::mtu_range`]); [`Error::NotFound`] without the device.
     pub fn set_mtu<'a>(&self, dev: impl Into<Dev<'a>>, mtu: u32) -> Result<()> {
         let dev = dev.into();
         let ctx = || format!("setting the MTU of {dev} to {mtu}");
         if mtu < 68 {
             return Err(Error::invalid_input(ctx(), "the minimum MTU is 68"));
         }
+        // unlike creation, where the kernel silently clamps or ignores an MTU
+        // a tunnel cannot carry, a change beyond it is refused (EINVAL)
         let index = self.index_of(&dev)?;
         self.run(
             false,

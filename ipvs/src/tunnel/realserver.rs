@@ -8,7 +8,8 @@
 //! `prepare` that produced the record.
 //!
 //! For LVS/TUN ([`RealServer::tun`]): the tunnel device (created if missing,
-//! default the `ipip` fallback `tunl0`) is brought up, the VIPs are added to
+//! default the fallback `tunl0` for IPv4 VIPs and `ip6tnl0` for IPv6 VIPs)
+//! is brought up, the VIPs are added to
 //! it, reverse-path filtering is turned off for it (`conf/DEV/rp_filter=0`
 //! and, when non-zero, `conf/all/rp_filter=0`, because the kernel uses the
 //! larger of the two and the decapsulated packets arrive with the client's
@@ -26,7 +27,7 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 
 use super::sysctl::{self, Change};
-use super::types::{NewLink, TunnelConfig, TunnelKind};
+use super::types::{InnerProto, NewLink, TunnelConfig, TunnelKind};
 use super::{Fou, FouPort, Rtnl};
 use crate::error::{Error, Result};
 use crate::netns::Namespace;
@@ -73,9 +74,24 @@ pub struct RealServer {
 }
 
 impl RealServer {
-    /// LVS/TUN with IP-in-IP on the fallback device `tunl0`.
+    /// LVS/TUN on the kernel's fallback tunnel device for the VIPs' family:
+    /// IPv4 VIPs go on `tunl0` (`ipip`, IPv4-in-IPv4, what IPVS sends for an
+    /// IPv4 service), IPv6 VIPs on `ip6tnl0` (`ip6tnl` in mode `ip6ip6`,
+    /// IPv6-in-IPv6, what IPVS sends for an IPv6 service). Both receive from
+    /// any director.
+    ///
+    /// One device carries one family here: IPv4 and IPv6 VIPs together are
+    /// refused by [`RealServer::validate`] (prepare one real server for
+    /// each family, or use [`RealServer::tun_device`] with a device that
+    /// carries both).
     pub fn tun(vips: impl IntoIterator<Item = IpAddr>) -> Self {
-        Self::tun_device("tunl0", TunnelConfig::new(TunnelKind::Ipip), vips)
+        let vips: Vec<IpAddr> = vips.into_iter().collect();
+        if !vips.is_empty() && vips.iter().all(IpAddr::is_ipv6) {
+            let cfg = TunnelConfig::new(TunnelKind::Ip6tnl).with_proto(InnerProto::Ipv6);
+            Self::tun_device("ip6tnl0", cfg, vips)
+        } else {
+            Self::tun_device("tunl0", TunnelConfig::new(TunnelKind::Ipip), vips)
+        }
     }
 
     /// LVS/TUN on the tunnel device `name`, created with `config` if missing.
@@ -142,6 +158,11 @@ impl RealServer {
                 ));
             }
         }
+        if let VipDevice::Tunnel { name, config } = &self.device {
+            for v in &self.vips {
+                check_carries(name, config, *v)?;
+            }
+        }
         if let Some(p) = &self.fou {
             p.validate()?;
         }
@@ -154,6 +175,59 @@ impl RealServer {
             .filter_map(|v| IpNetwork::new(*v, if v.is_ipv4() { 32 } else { 128 }).ok())
             .collect()
     }
+}
+
+/// Whether a tunnel device with `config` delivers decapsulated packets of
+/// the VIP's family: an IPv6 VIP on an IPv4-only device (`ipip`, an
+/// `ip6tnl` in mode `ipip6`) would be set up and never receive anything.
+fn carries(config: &TunnelConfig, vip: IpAddr) -> bool {
+    let p = config.proto;
+    match config.kind {
+        TunnelKind::Ipip => vip.is_ipv4() && !matches!(p, Some(InnerProto::Mpls)),
+        // sit's default mode is ip6ip (IPv6 only)
+        TunnelKind::Sit => match p {
+            None | Some(InnerProto::Ipv6) => vip.is_ipv6(),
+            Some(InnerProto::Ipv4) => vip.is_ipv4(),
+            Some(InnerProto::Any) => true,
+            Some(_) => false,
+        },
+        // the kernel's default mode of a created ip6tnl is any
+        TunnelKind::Ip6tnl => match p {
+            None | Some(InnerProto::Any) => true,
+            Some(InnerProto::Ipv6) => vip.is_ipv6(),
+            Some(InnerProto::Ipv4) => vip.is_ipv4(),
+            Some(_) => false,
+        },
+        TunnelKind::Gre | TunnelKind::Gretap | TunnelKind::Ip6gre | TunnelKind::Ip6gretap => true,
+    }
+}
+
+fn check_carries(dev: &str, config: &TunnelConfig, vip: IpAddr) -> Result<()> {
+    if carries(config, vip) {
+        return Ok(());
+    }
+    let (fam, hint) = if vip.is_ipv6() {
+        (
+            "IPv6",
+            "an IPv6 VIP needs an ip6tnl device: RealServer::tun with only IPv6 VIPs uses ip6tnl0",
+        )
+    } else {
+        (
+            "IPv4",
+            "an IPv4 VIP needs an ipip device: RealServer::tun with only IPv4 VIPs uses tunl0",
+        )
+    };
+    let mode = config
+        .proto
+        .map_or_else(|| "default".to_owned(), |p| format!("{p:?}"));
+    Err(Error::invalid_input(
+        format!("preparing a real server on {dev}"),
+        format!(
+            "VIP {vip} is {fam}, but a {} device (inner protocol {mode}) does not deliver \
+             {fam} packets, so the real server would receive nothing; {hint}",
+            config.kind
+        ),
+    ))
 }
 
 /// One sysctl [`prepare`] changed.
@@ -248,6 +322,11 @@ pub fn prepare(ns: &Namespace, rs: &RealServer) -> Result<Prepared> {
             VipDevice::Dummy(_) => Some("dummy"),
             VipDevice::Loopback => None,
         };
+        if let Some(t) = &l.tunnel {
+            for v in &rs.vips {
+                check_carries(&dev, t, *v)?;
+            }
+        }
         if want.is_some() && l.kind.as_deref() != want {
             return Err(Error::invalid_input(
                 format!("preparing a real server on {dev}"),

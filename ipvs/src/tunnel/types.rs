@@ -186,6 +186,9 @@ pub enum EncapType {
     Fou,
     /// Generic UDP Encapsulation (2); what IPVS's `--tun-type gue` sends.
     Gue,
+    /// A `TUNNEL_ENCAP_*` type this library does not know (e.g. `mpls`, 3),
+    /// as the kernel reported it. Read only: writing it is refused.
+    Other(u16),
 }
 
 impl EncapType {
@@ -194,6 +197,28 @@ impl EncapType {
         match self {
             EncapType::Fou => 1,
             EncapType::Gue => 2,
+            EncapType::Other(n) => n,
+        }
+    }
+
+    /// From a `TUNNEL_ENCAP_*` value; `None` for 0 (no encapsulation).
+    pub fn from_number(n: u16) -> Option<Self> {
+        match n {
+            0 => None,
+            1 => Some(EncapType::Fou),
+            2 => Some(EncapType::Gue),
+            n => Some(EncapType::Other(n)),
+        }
+    }
+
+    /// The bytes the encapsulation adds to every packet (UDP header, and the
+    /// GUE header with its remote checksum option), as the kernel counts them.
+    pub(crate) fn header_len(self, flags: TunnelEncapFlags) -> u32 {
+        match self {
+            EncapType::Fou => 8,
+            EncapType::Gue if flags.contains(TunnelEncapFlags::REMCSUM) => 20,
+            EncapType::Gue => 12,
+            EncapType::Other(_) => 0,
         }
     }
 }
@@ -423,6 +448,19 @@ impl TunnelConfig {
             ));
         }
         if let Some(e) = self.encap {
+            if let EncapType::Other(n) = e.kind {
+                return Err(Error::invalid_input(
+                    ctx(),
+                    format!("encapsulation type {n} is not one this library can write (fou, gue)"),
+                ));
+            }
+            let unknown = e.flags.bits() & !TunnelEncapFlags::all().bits();
+            if unknown != 0 {
+                return Err(Error::invalid_input(
+                    ctx(),
+                    format!("unknown encapsulation flag bits {unknown:#x}"),
+                ));
+            }
             if e.dport == 0 {
                 return Err(Error::invalid_input(
                     ctx(),
@@ -449,15 +487,89 @@ impl TunnelConfig {
     }
 }
 
+impl TunnelConfig {
+    /// The MTUs a device with these parameters can carry, `(min, max)`, as
+    /// the kernel computes them (measured on Linux 6.1 and 6.12).
+    ///
+    /// The kernel silently stores another value for an MTU outside them when
+    /// a device is created: `ipip`, `gre` and `gretap` clamp it to the
+    /// maximum (70000 on `ipip` becomes 65515), `ip6tnl`, `ip6gre` and
+    /// `ip6gretap` ignore it and keep their default (1452, 1448, ...); `sit`
+    /// refuses it. The maximum is 65535 (IPv4 payload limit) or 65575 (IPv6:
+    /// 65535 payload plus the 40-byte header) less what every packet carries
+    /// on top of the inner one: the outer IP header (20 or 40 bytes), the GRE
+    /// header (4, plus 4 with an output key), an Ethernet header for the
+    /// `*tap` kinds (14) and the UDP encapsulation (FOU 8, GUE 12, GUE with
+    /// remote checksum offload 20). An `ip6tnl` in mode `ip6ip6` (or any
+    /// mode, the kernel's default) carries IPv6 and needs at least 1280.
+    pub fn mtu_range(&self) -> (u32, u32) {
+        let encap = self.encap.map_or(0, |e| e.kind.header_len(e.flags));
+        let gre = 4 + if self.okey.is_some() { 4 } else { 0 };
+        match self.kind {
+            TunnelKind::Ipip => (68, 65535 - 20 - encap),
+            TunnelKind::Gre => (68, 65535 - 20 - gre - encap),
+            TunnelKind::Gretap => (68, 65535 - 20 - gre - 14 - encap),
+            // sit refuses what it cannot carry (its own limits, checked before registering)
+            TunnelKind::Sit => (1280, 65575 - 20),
+            TunnelKind::Ip6tnl => match self.proto {
+                Some(InnerProto::Ipv6) => (1280, 65575 - 40 - encap),
+                None | Some(InnerProto::Any) => (68, 65575 - 40 - encap),
+                Some(_) => (68, 65535 - 40 - encap),
+            },
+            TunnelKind::Ip6gre => (68, 65535 - gre - encap),
+            TunnelKind::Ip6gretap => (68, 65535 - gre - 14 - encap),
+        }
+    }
+
+    /// Refuses an MTU this tunnel cannot carry (see [`TunnelConfig::mtu_range`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the range.
+    pub fn check_mtu(&self, mtu: u32, context: impl FnOnce() -> String) -> Result<()> {
+        let (min, max) = self.mtu_range();
+        if (min..=max).contains(&mtu) {
+            return Ok(());
+        }
+        Err(Error::invalid_input(
+            context(),
+            format!(
+                "MTU {mtu} is outside {min}..={max}, what this {} device can carry; the kernel \
+                 would store another value",
+                self.kind
+            ),
+        ))
+    }
+}
+
 /// A network device as the kernel reports it.
+///
+/// Reading never fails on what the library does not know: a name that is not
+/// UTF-8 is kept exactly in [`Link::raw_name`] (and shown lossily in
+/// [`Link::name`]); a kind the library does not decode keeps its kind string
+/// in [`Link::kind`] and its raw `IFLA_INFO_DATA` in [`Link::kind_data`];
+/// tunnel attributes it does not know (or cannot parse) are kept, with
+/// their raw bytes, in [`Link::unknown_attrs`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     /// Interface index.
     pub index: u32,
-    /// Name.
+    /// Name, for display: the exact name when it is UTF-8 (every name the
+    /// library creates is), else a lossy rendering with U+FFFD for the bytes
+    /// that are not. [`Link::raw_name`] is always exact; address such a
+    /// device by index ([`super::Dev::Index`]).
     pub name: String,
-    /// Link kind (`IFLA_INFO_KIND`), e.g. `ipip`, `dummy`; `None` for `lo` and plain devices.
+    /// The name's exact bytes, as the kernel holds them (without the NUL).
+    pub raw_name: Vec<u8>,
+    /// Link kind (`IFLA_INFO_KIND`), as the kernel reports it, e.g. `ipip`,
+    /// `dummy`, `veth`; `None` for `lo` and plain devices. Any kind is kept:
+    /// [`Link::tunnel`] is decoded only for the kinds of [`TunnelKind`].
     pub kind: Option<String>,
+    /// The raw `IFLA_INFO_DATA` of a kind the library does not decode (not a
+    /// [`TunnelKind`]), e.g. a bridge's or a VXLAN device's parameters.
+    pub kind_data: Option<Vec<u8>>,
+    /// `IFLA_INFO_DATA` attributes of a tunnel the decoder does not know
+    /// (e.g. ones newer kernels add) or could not parse: `(type, payload)`.
+    pub unknown_attrs: Vec<(u16, Vec<u8>)>,
     /// MTU.
     pub mtu: u32,
     /// `IFF_*` flags (`IFF_UP` is 1).
@@ -469,6 +581,11 @@ pub struct Link {
 }
 
 impl Link {
+    /// The kind as a [`TunnelKind`], when it is one the library decodes.
+    pub fn tunnel_kind(&self) -> Option<TunnelKind> {
+        self.kind.as_deref().and_then(TunnelKind::from_kind)
+    }
+
     /// Whether the device is administratively up.
     pub fn is_up(&self) -> bool {
         self.flags & IFF_UP != 0
@@ -552,6 +669,9 @@ impl NewLink {
         }
         if let NewLinkKind::Tunnel(t) = &self.kind {
             t.validate()?;
+            if let Some(m) = self.mtu {
+                t.check_mtu(m, || format!("creating {}", self.name))?;
+            }
         }
         Ok(())
     }
@@ -570,7 +690,8 @@ pub struct Address {
     pub scope: u8,
     /// `IFA_F_*` flags (`IFA_F_PERMANENT` is 0x80).
     pub flags: u32,
-    /// IPv4 label, when reported.
+    /// IPv4 label, when reported (by default the device's name): lossy when
+    /// it is not UTF-8, like [`Link::name`].
     pub label: Option<String>,
 }
 

@@ -10,6 +10,7 @@ mod support;
 mod batch;
 mod core_features;
 mod kproptest;
+mod partial;
 mod restore;
 mod robust;
 
@@ -18,3 +19,4 @@ mod rules;
 mod sysctl;
 mod tolerant;
 mod tunnel;
+mod tunnel_strict;

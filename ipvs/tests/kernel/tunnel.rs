@@ -13,15 +13,15 @@ use serde_json::Value;
 
 use crate::support::TestNs;
 
-fn ns_of(ns: &TestNs) -> Namespace {
+pub(crate) fn ns_of(ns: &TestNs) -> Namespace {
     Namespace::Named(ns.name().to_string())
 }
 
-fn rtnl(ns: &TestNs) -> Rtnl {
+pub(crate) fn rtnl(ns: &TestNs) -> Rtnl {
     Rtnl::open(ns_of(ns)).unwrap()
 }
 
-fn json(s: &str) -> Value {
+pub(crate) fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("ip printed invalid JSON ({e}): {s}"))
 }
 
@@ -115,6 +115,7 @@ fn assert_ip_agrees(ns: &TestNs, link: &Link) {
             let ty = match enc.kind {
                 EncapType::Fou => "fou",
                 EncapType::Gue => "gue",
+                EncapType::Other(n) => panic!("encap type {n} unknown to the library, {ctx}"),
             };
             assert_eq!(e["type"].as_str(), Some(ty), "encap type, {ctx}");
             assert_eq!(
@@ -740,7 +741,7 @@ fn fou_ports_cross_checked_with_ip() {
 
 /// What teardown must restore: the relevant sysctls, every address and
 /// device state, and the FOU ports.
-fn snapshot(ns: &TestNs, devs: &[&str]) -> String {
+pub(crate) fn snapshot(ns: &TestNs, devs: &[&str]) -> String {
     let mut paths = Vec::new();
     for d in ["all", "default", "lo"].iter().chain(devs) {
         for k in ["rp_filter", "arp_ignore", "arp_announce"] {
@@ -1050,7 +1051,7 @@ except OSError as e:
 "#;
 
 /// Kills the server process (started by this test) when the test ends.
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -568,6 +568,9 @@ proptest! {
     ) {
         prop_assert!(t.validate().is_ok(), "{:?}", t.validate());
         let mut l = NewLink::tunnel("tun-prop", t.clone()).with_up(up);
+        // an MTU within what the device carries (others are refused: below)
+        let (lo, hi) = t.mtu_range();
+        let mtu = mtu.map(|m| lo + m % (hi - lo + 1));
         l.mtu = mtu;
         let mut b = Vec::new();
         new_link(&mut b, 1, &l).unwrap();
@@ -662,4 +665,145 @@ proptest! {
             let _ = decode_link(&b[16..]);
         }
     }
+}
+
+proptest! {
+    #[test]
+    fn tunnel_mtus_outside_what_the_device_carries_are_refused(t in tunnel(), mtu in any::<u32>()) {
+        let (lo, hi) = t.mtu_range();
+        let l = NewLink::tunnel("tun-mtu", t).with_mtu(mtu);
+        let r = l.validate();
+        if (lo..=hi).contains(&mtu) {
+            prop_assert!(r.is_ok(), "{:?}", r);
+        } else {
+            prop_assert!(matches!(r, Err(Error::InvalidInput { .. })), "{:?}", r);
+            prop_assert!(new_link(&mut Vec::new(), 1, &l).is_err());
+        }
+    }
+}
+
+#[test]
+fn mtu_ranges_are_the_kernels() {
+    // measured on Linux 6.1 and 6.12 (tests/kernel/tunnel_strict.rs checks them live)
+    let c = TunnelConfig::new;
+    let v6 = |t: TunnelConfig| t;
+    for (t, want) in [
+        (c(TunnelKind::Ipip), (68, 65515)),
+        (c(TunnelKind::Ipip).with_encap(Encap::fou(1)), (68, 65507)),
+        (c(TunnelKind::Ipip).with_encap(Encap::gue(1)), (68, 65503)),
+        (c(TunnelKind::Gre), (68, 65511)),
+        (c(TunnelKind::Gre).with_keys(Some(1), None), (68, 65511)),
+        (c(TunnelKind::Gre).with_keys(None, Some(1)), (68, 65507)),
+        (c(TunnelKind::Gretap), (68, 65497)),
+        (c(TunnelKind::Sit), (1280, 65555)),
+        (v6(c(TunnelKind::Ip6tnl)), (68, 65535)),
+        (
+            c(TunnelKind::Ip6tnl).with_proto(InnerProto::Ipv6),
+            (1280, 65535),
+        ),
+        (
+            c(TunnelKind::Ip6tnl).with_proto(InnerProto::Ipv4),
+            (68, 65495),
+        ),
+        (c(TunnelKind::Ip6tnl).with_encap(Encap::gue(1)), (68, 65523)),
+        (c(TunnelKind::Ip6gre), (68, 65531)),
+        (c(TunnelKind::Ip6gre).with_keys(None, Some(1)), (68, 65527)),
+        (c(TunnelKind::Ip6gre).with_encap(Encap::gue(1)), (68, 65519)),
+        (c(TunnelKind::Ip6gretap), (68, 65517)),
+    ] {
+        assert_eq!(t.mtu_range(), want, "{t:?}");
+    }
+    let mut gue_rem = Encap::gue(1);
+    gue_rem.flags = TunnelEncapFlags::REMCSUM;
+    assert_eq!(
+        c(TunnelKind::Ipip).with_encap(gue_rem).mtu_range(),
+        (68, 65495)
+    );
+}
+
+/// An `RTM_NEWLINK` payload: ifinfomsg for index 7, then `attrs`.
+fn link_payload(attrs: &[u8]) -> Vec<u8> {
+    let mut p = vec![0u8; IFINFOMSG_LEN];
+    p[4..8].copy_from_slice(&7u32.to_ne_bytes());
+    p.extend_from_slice(attrs);
+    p
+}
+
+fn nest(ty: u16, inner: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    let n = nla::begin_nest(&mut b, ty);
+    b.extend_from_slice(inner);
+    nla::end_nest(&mut b, n).unwrap();
+    b
+}
+
+#[test]
+fn a_name_that_is_not_utf8_decodes_with_its_exact_bytes() {
+    let mut a = Vec::new();
+    nla::put(&mut a, ifla::IFNAME, b"lvs\xff\xfe\0");
+    let l = decode_link(&link_payload(&a)).unwrap();
+    assert_eq!(l.raw_name, b"lvs\xff\xfe");
+    assert_eq!(l.name, "lvs\u{fffd}\u{fffd}");
+    let mut a = Vec::new();
+    nla::put(&mut a, ifla::IFNAME, b"eth0\0");
+    let l = decode_link(&link_payload(&a)).unwrap();
+    assert_eq!(
+        (l.name.as_str(), l.raw_name.as_slice()),
+        ("eth0", &b"eth0"[..])
+    );
+    // an address labelled with such a name decodes too
+    let mut p = vec![libc::AF_INET as u8, 24, 0, 0];
+    p.extend_from_slice(&7u32.to_ne_bytes());
+    nla::put(&mut p, ifa::LOCAL, &[192, 0, 2, 7]);
+    nla::put(&mut p, ifa::LABEL, b"lvs\xff\0");
+    assert_eq!(
+        decode_addr(&p).unwrap().label.as_deref(),
+        Some("lvs\u{fffd}")
+    );
+}
+
+#[test]
+fn unknown_kinds_attributes_and_encapsulations_are_kept_raw() {
+    // an unknown kind: its kind string and raw data
+    let mut info = Vec::new();
+    nla::put(&mut info, ifla::INFO_KIND, b"vxlan\0");
+    nla::put(&mut info, ifla::INFO_DATA, &[4, 0, 1, 0]);
+    let l = decode_link(&link_payload(&nest(ifla::LINKINFO, &info))).unwrap();
+    assert_eq!(l.kind.as_deref(), Some("vxlan"));
+    assert_eq!(l.tunnel_kind(), None);
+    assert_eq!(l.tunnel, None);
+    assert_eq!(l.kind_data.as_deref(), Some(&[4u8, 0, 1, 0][..]));
+    // an ipip with an attribute from a newer kernel (fwmark, 20), a malformed
+    // ttl, and encapsulation type 3 (mpls) with an unknown flag bit
+    let mut data = Vec::new();
+    nla::put_u32(&mut data, 20, 77);
+    nla::put(&mut data, iptun::TTL, &[]);
+    nla::put_u16(&mut data, iptun::ENCAP_TYPE, 3);
+    nla::put_u16(&mut data, iptun::ENCAP_FLAGS, 0x8001);
+    nla::put_be16(&mut data, iptun::ENCAP_DPORT, 6635);
+    let mut info = Vec::new();
+    nla::put(&mut info, ifla::INFO_KIND, b"ipip\0");
+    info.extend_from_slice(&nest(ifla::INFO_DATA, &data));
+    let l = decode_link(&link_payload(&nest(ifla::LINKINFO, &info))).unwrap();
+    assert_eq!(l.tunnel_kind(), Some(TunnelKind::Ipip));
+    assert_eq!(
+        l.unknown_attrs,
+        vec![(20, 77u32.to_ne_bytes().to_vec()), (iptun::TTL, vec![])]
+    );
+    let t = l.tunnel.unwrap();
+    let e = t.encap.unwrap();
+    assert_eq!(e.kind, EncapType::Other(3));
+    assert_eq!(e.flags.bits(), 0x8001);
+    assert_eq!(e.dport, 6635);
+    // writing what was read back is refused before sending
+    assert!(matches!(t.validate(), Err(Error::InvalidInput { .. })));
+    let mut known = t.clone();
+    known.encap = Some(Encap {
+        kind: EncapType::Gue,
+        ..e
+    });
+    assert!(
+        matches!(known.validate(), Err(Error::InvalidInput { .. })),
+        "unknown flag bit"
+    );
 }
