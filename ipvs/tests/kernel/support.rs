@@ -202,3 +202,30 @@ pub fn assert_tables_eq(got: &ipvs::table::Table, want: &ipvs::table::Table) {
     }
     assert_eq!(got.timeouts, want.timeouts, "timeouts differ");
 }
+
+/// Client, director and real server plugged into one bridge (in a fourth
+/// namespace, returned first) with the given addresses on their `eth0`
+/// (`nodad` for IPv6, so they are usable at once); the VIP on the director.
+pub fn bridged_lab(addrs: [&str; 3], vip: &str, nodad: bool) -> [TestNs; 4] {
+    let lan = TestNs::new();
+    let client = TestNs::new();
+    let director = TestNs::new();
+    let real = TestNs::new();
+    lan.ip(&["link", "add", "br0", "type", "bridge"]);
+    lan.ip(&["link", "set", "br0", "up"]);
+    let flags: &[&str] = if nodad { &["nodad"] } else { &[] };
+    for (i, (ns, addr)) in [&client, &director, &real]
+        .into_iter()
+        .zip(addrs)
+        .enumerate()
+    {
+        let port = format!("p{i}");
+        let peer = ["link", "add", &port, "type", "veth", "peer", "name", "eth0"];
+        lan.ip(&[&peer[..], &["netns", ns.name()]].concat());
+        lan.ip(&["link", "set", &port, "master", "br0", "up"]);
+        ns.ip(&[&["addr", "add", addr, "dev", "eth0"][..], flags].concat());
+        ns.ip(&["link", "set", "eth0", "up"]);
+    }
+    director.ip(&[&["addr", "add", vip, "dev", "eth0"][..], flags].concat());
+    [lan, client, director, real]
+}

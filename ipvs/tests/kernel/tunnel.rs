@@ -1071,38 +1071,11 @@ fn tunl0_rx_packets(ns: &TestNs) -> u64 {
 #[test]
 fn a_gue_real_server_prepared_by_the_library_serves_the_vip_through_ipvs() {
     use ipvs::{Destination, EncapFlags, Forward, Service, ServiceKey, Tunnel};
-    let lan = TestNs::new();
-    let client = TestNs::new();
-    let director = TestNs::new();
-    let real = TestNs::new();
-    lan.ip(&["link", "add", "br0", "type", "bridge"]);
-    lan.ip(&["link", "set", "br0", "up"]);
-    for (i, (ns, addr)) in [
-        (&client, "10.10.0.2/24"),
-        (&director, "10.10.0.1/24"),
-        (&real, "10.10.0.3/24"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let port = format!("p{i}");
-        lan.ip(&[
-            "link",
-            "add",
-            &port,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            ns.name(),
-        ]);
-        lan.ip(&["link", "set", &port, "master", "br0", "up"]);
-        ns.ip(&["addr", "add", addr, "dev", "eth0"]);
-        ns.ip(&["link", "set", "eth0", "up"]);
-    }
-    director.ip(&["addr", "add", "10.10.0.100/32", "dev", "eth0"]);
+    let [_lan, client, director, real] = crate::support::bridged_lab(
+        ["10.10.0.2/24", "10.10.0.1/24", "10.10.0.3/24"],
+        "10.10.0.100/32",
+        false,
+    );
     let key = ServiceKey::tcp([10, 10, 0, 100], 8080);
     let ipvs = director.ipvs();
     ipvs.add_service(&Service::new(key)).unwrap();

@@ -10,7 +10,7 @@ use ipvs::tunnel::realserver::{self, RealServer};
 use ipvs::tunnel::{Encap, InnerProto, NewLink, TunnelConfig, TunnelKind};
 use ipvs::Error;
 
-use crate::support::TestNs;
+use crate::support::{bridged_lab, TestNs};
 use crate::tunnel::{json, ns_of, rtnl, snapshot, Child};
 
 /// A device name that is not UTF-8: "lvs" followed by 0xff 0xfe.
@@ -224,44 +224,6 @@ fn rx_packets(ns: &TestNs, dev: &str) -> u64 {
     v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
 }
 
-/// Client, director and real server bridged on one segment with IPv6
-/// addresses only (no DAD); the VIP on the director.
-fn ipv6_lab() -> [TestNs; 4] {
-    let lan = TestNs::new();
-    let client = TestNs::new();
-    let director = TestNs::new();
-    let real = TestNs::new();
-    lan.ip(&["link", "add", "br0", "type", "bridge"]);
-    lan.ip(&["link", "set", "br0", "up"]);
-    for (i, (ns, addr)) in [
-        (&client, "fd10::2/64"),
-        (&director, "fd10::1/64"),
-        (&real, "fd10::3/64"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let port = format!("p{i}");
-        lan.ip(&[
-            "link",
-            "add",
-            &port,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            ns.name(),
-        ]);
-        lan.ip(&["link", "set", &port, "master", "br0", "up"]);
-        ns.ip(&["addr", "add", addr, "dev", "eth0", "nodad"]);
-        ns.ip(&["link", "set", "eth0", "up"]);
-    }
-    director.ip(&["addr", "add", "fd10::100/128", "dev", "eth0", "nodad"]);
-    [lan, client, director, real]
-}
-
 #[test]
 fn tun_with_an_ipv6_vip_prepares_ip6tnl0_and_tears_down_exactly() {
     let ns = TestNs::new();
@@ -303,7 +265,11 @@ fn tun_with_an_ipv6_vip_prepares_ip6tnl0_and_tears_down_exactly() {
 #[ignore = "the VM's director sends no IPv6-in-IPv6 in this lab; see the doc comment"]
 fn an_ipv6_vip_gets_ip6tnl_and_the_real_server_receives_ipv6_in_ipv6() {
     use ipvs::{Destination, Forward, Service, ServiceKey, Tunnel};
-    let [_lan, client, director, real] = ipv6_lab();
+    let [_lan, client, director, real] = bridged_lab(
+        ["fd10::2/64", "fd10::1/64", "fd10::3/64"],
+        "fd10::100/128",
+        true,
+    );
     let vip: IpAddr = "fd10::100".parse().unwrap();
     let key = ServiceKey::tcp(vip, 8080);
     let ipvs = director.ipvs();
