@@ -7,8 +7,9 @@
 //! and stays lossless with one escape: a byte that is not part of valid UTF-8
 //! is written as `:` followed by two lowercase hex digits (`eth:ff`). The
 //! colon never occurs in a real name (Linux refuses it in interface names and
-//! no scheduler or persistence-engine module has one), so the text form of a
-//! name is unambiguous and writing it back sends the kernel's own bytes.
+//! no scheduler or persistence-engine module has one); should the kernel hold
+//! one anyway, it is escaped too (`:3a`), so the text form of a name is
+//! unambiguous and writing it back sends the kernel's own bytes.
 
 /// The escape character of the text form.
 pub(crate) const ESCAPE: char = ':';
@@ -21,19 +22,32 @@ pub(crate) fn decode(bytes: &[u8]) -> String {
     loop {
         match std::str::from_utf8(rest) {
             Ok(s) => {
-                out.push_str(s);
+                push_text(&mut out, s);
                 return out;
             }
             Err(e) => {
                 let (good, bad) = rest.split_at(e.valid_up_to());
                 // `good` is valid UTF-8 by construction
-                out.push_str(std::str::from_utf8(good).unwrap_or_default());
+                push_text(&mut out, std::str::from_utf8(good).unwrap_or_default());
                 let n = e.error_len().unwrap_or(bad.len()).max(1);
                 for b in &bad[..n] {
                     out.push_str(&format!("{ESCAPE}{b:02x}"));
                 }
                 rest = &bad[n..];
             }
+        }
+    }
+}
+
+/// Appends valid UTF-8 text, escaping the escape character itself.
+fn push_text(out: &mut String, s: &str) {
+    for part in s.split_inclusive(ESCAPE) {
+        match part.strip_suffix(ESCAPE) {
+            Some(before) => {
+                out.push_str(before);
+                out.push_str(&format!("{ESCAPE}{:02x}", ESCAPE as u8));
+            }
+            None => out.push_str(part),
         }
     }
 }
@@ -104,6 +118,12 @@ mod tests {
         assert_eq!(encode(&text).unwrap(), raw.to_vec());
         assert_eq!(decode("wlc\0junk".as_bytes()), "wlc");
         assert_eq!(decode("é".as_bytes()), "é");
+        // a colon the kernel holds is escaped, so ":CA" after it is no escape
+        // (found by the ipvs_attrs fuzz target)
+        let raw = b"\xff:CA";
+        assert_eq!(decode(raw), ":ff:3aCA");
+        assert_eq!(encode(&decode(raw)).unwrap(), raw.to_vec());
+        assert_eq!(decode(b"a::"), "a:3a:3a");
         assert!(encode("a:b").is_err());
         assert!(encode("a:").is_err());
         assert!(check("", 15).is_err());
