@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use ipvs::sysctl::{self, Kind, Knob, Settings, Value};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBool;
+use pyo3::types::{PyBool, PyInt};
 
 use crate::{namespace, to_py};
 
@@ -34,19 +34,20 @@ fn int(py: Python<'_>, k: Knob, v: &Bound<'_, PyAny>) -> PyResult<i64> {
             "{k} takes an int, not a bool"
         )));
     }
-    v.extract::<i64>().or_else(|_| {
-        let _: pyo3::Bound<'_, pyo3::types::PyInt> = v
-            .downcast::<pyo3::types::PyInt>()
-            .map_err(|_| PyTypeError::new_err(format!("{k} takes an int, not {}", type_name(v))))?
-            .clone();
-        Err(to_py(
+    match v.extract::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_) if v.is_instance_of::<PyInt>() => Err(to_py(
             py,
             ipvs::Error::InvalidInput {
                 context: format!("setting {k} to {v}"),
                 reason: "out of its range".into(),
             },
-        ))
-    })
+        )),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{k} takes an int, not {}",
+            type_name(v)
+        ))),
+    }
 }
 
 fn type_name(v: &Bound<'_, PyAny>) -> String {

@@ -1059,6 +1059,24 @@ impl Drop for Child {
     }
 }
 
+/// Starts the Python server `script` in `ns` and waits for its "ready" line.
+pub(crate) fn start_server(ns: &TestNs, script: &str) -> Child {
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name(), "python3", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let server = Child(child);
+    assert_eq!(line.trim(), "ready");
+    server
+}
+
 fn tunl0_rx_packets(ns: &TestNs) -> u64 {
     let v = json(&ns.ip(&["-s", "-j", "link", "show", "dev", "tunl0"]));
     v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
@@ -1089,19 +1107,7 @@ fn a_gue_real_server_prepared_by_the_library_serves_the_vip_through_ipvs() {
     .unwrap();
     // a strict reverse-path filter, as many distributions ship, must be handled
     real.exec("sysctl", &["-qw", "net.ipv4.conf.all.rp_filter=1"]);
-    let mut child = std::process::Command::new("ip")
-        .args(["netns", "exec", real.name(), "python3", "-c", SERVER])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let _server = Child(child);
-    assert_eq!(line.trim(), "ready");
+    let _server = start_server(&real, SERVER);
     let connect = || client.exec("python3", &["-c", CLIENT]);
     let diag = || {
         format!(

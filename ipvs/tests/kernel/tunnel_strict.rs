@@ -4,14 +4,14 @@
 use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ipvs::tunnel::realserver::{self, RealServer};
 use ipvs::tunnel::{Encap, InnerProto, NewLink, TunnelConfig, TunnelKind};
 use ipvs::Error;
 
 use crate::support::{bridged_lab, TestNs};
-use crate::tunnel::{json, ns_of, rtnl, snapshot, Child};
+use crate::tunnel::{json, ns_of, rtnl, snapshot, start_server};
 
 /// A device name that is not UTF-8: "lvs" followed by 0xff 0xfe.
 const RAW_NAME: &[u8] = b"lvs\xff\xfe";
@@ -280,19 +280,7 @@ fn an_ipv6_vip_gets_ip6tnl_and_the_real_server_receives_ipv6_in_ipv6() {
         &Destination::new(rs_addr, 8080).with_forward(Forward::Tunnel(Tunnel::Ipip)),
     )
     .unwrap();
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", real.name(), "python3", "-c", SERVER6])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let _server = Child(child);
-    assert_eq!(line.trim(), "ready");
+    let _server = start_server(&real, SERVER6);
     let connect = || client.exec("python3", &["-c", CLIENT6]);
     let diag = || {
         format!(
