@@ -23,7 +23,7 @@
  *   director [--netns NAME] [--drain east|west]
  *   director [--netns NAME] --real-server east|west
  *
- * Build: cc -o director director.c $(pkg-config --cflags --libs ipvs)
+ * Build: cc -o director director.c $(pkg-config --cflags --libs lvskit)
  * Needs root (CAP_NET_ADMIN) and a kernel with IPVS.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipvs.h"
+#include "lvskit.h"
 
 struct real_server {
     const char *dc;
@@ -47,117 +47,117 @@ struct real_server {
 };
 
 static const struct real_server servers[] = {
-    {"east", "192.168.10.11", IPVS_TUN_IPIP, 0, 0, 100},
-    {"east", "192.168.10.12", IPVS_TUN_IPIP, 0, 0, 100},
-    {"west", "192.168.20.11", IPVS_TUN_GUE, 6080, IPVS_TUN_F_CSUM, 50},
-    {"west", "192.168.20.12", IPVS_TUN_GUE, 6080, IPVS_TUN_F_CSUM, 50},
+    {"east", "192.168.10.11", LVSKIT_TUN_IPIP, 0, 0, 100},
+    {"east", "192.168.10.12", LVSKIT_TUN_IPIP, 0, 0, 100},
+    {"west", "192.168.20.11", LVSKIT_TUN_GUE, 6080, LVSKIT_TUN_F_CSUM, 50},
+    {"west", "192.168.20.12", LVSKIT_TUN_GUE, 6080, LVSKIT_TUN_F_CSUM, 50},
 };
 
 static const char *vip = "10.0.0.100";
 
-static int fail(const char *what, ipvs_result r) {
+static int fail(const char *what, lvskit_result r) {
     char msg[512];
-    ipvs_last_error_message(msg, sizeof msg);
-    fprintf(stderr, "director: %s: %s (%s, errno %d)\n", what, msg, ipvs_result_name(r),
-            ipvs_last_errno());
+    lvskit_last_error_message(msg, sizeof msg);
+    fprintf(stderr, "director: %s: %s (%s, errno %d)\n", what, msg, lvskit_result_name(r),
+            lvskit_last_errno());
     return 1;
 }
 
 /* Adds the service, or updates it if it exists. */
-static ipvs_result ensure_service(ipvs_handle *h, const ipvs_service *s) {
-    ipvs_result r = ipvs_add_service(h, s);
-    if (r == IPVS_RESULT_EXISTS) r = ipvs_update_service(h, s);
+static lvskit_result ensure_service(lvskit_handle *h, const lvskit_service *s) {
+    lvskit_result r = lvskit_add_service(h, s);
+    if (r == LVSKIT_RESULT_EXISTS) r = lvskit_update_service(h, s);
     return r;
 }
 
 /* Adds the real server, or updates it if it exists. */
-static ipvs_result ensure_destination(ipvs_handle *h, const ipvs_service *s,
-                                      const ipvs_destination *d) {
-    ipvs_result r = ipvs_add_destination(h, s, d);
-    if (r == IPVS_RESULT_EXISTS) r = ipvs_update_destination(h, s, d);
+static lvskit_result ensure_destination(lvskit_handle *h, const lvskit_service *s,
+                                      const lvskit_destination *d) {
+    lvskit_result r = lvskit_add_destination(h, s, d);
+    if (r == LVSKIT_RESULT_EXISTS) r = lvskit_update_destination(h, s, d);
     return r;
 }
 
-static int configure(ipvs_handle *h, const char *drain) {
+static int configure(lvskit_handle *h, const char *drain) {
     static const uint16_t ports[] = {80, 443};
     for (size_t p = 0; p < sizeof ports / sizeof ports[0]; p++) {
-        ipvs_service s;
-        ipvs_service_init(&s);
-        s.family = IPVS_AF_INET;
+        lvskit_service s;
+        lvskit_service_init(&s);
+        s.family = LVSKIT_AF_INET;
         s.protocol = IPPROTO_TCP;
         inet_pton(AF_INET, vip, s.addr);
         s.port = ports[p];
         strcpy(s.scheduler, "wrr");
         if (ports[p] == 443) {
             /* TLS sessions stick to one real server per client /24 for 5 minutes */
-            s.persistence_timeout = IPVS_PERSISTENCE_DEFAULT_TIMEOUT;
+            s.persistence_timeout = LVSKIT_PERSISTENCE_DEFAULT_TIMEOUT;
             s.netmask_prefix = 24;
         }
-        ipvs_result r = ensure_service(h, &s);
-        if (r != IPVS_RESULT_OK) return fail("configuring a service", r);
+        lvskit_result r = ensure_service(h, &s);
+        if (r != LVSKIT_RESULT_OK) return fail("configuring a service", r);
 
         for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
             const struct real_server *rs = &servers[i];
-            ipvs_destination d;
-            ipvs_destination_init(&d);
-            d.family = IPVS_AF_INET;
+            lvskit_destination d;
+            lvskit_destination_init(&d);
+            d.family = LVSKIT_AF_INET;
             inet_pton(AF_INET, rs->addr, d.addr);
             d.port = ports[p];
-            d.forward = IPVS_FWD_TUNNEL;
+            d.forward = LVSKIT_FWD_TUNNEL;
             d.tun_type = rs->tun_type;
             d.tun_port = rs->tun_port;
             d.tun_flags = rs->tun_flags;
             d.weight = (drain && strcmp(drain, rs->dc) == 0) ? 0 : rs->weight;
             r = ensure_destination(h, &s, &d);
-            if (r != IPVS_RESULT_OK) return fail("configuring a real server", r);
+            if (r != LVSKIT_RESULT_OK) return fail("configuring a real server", r);
         }
     }
     return 0;
 }
 
-static const char *tunnel_name(const ipvs_destination *d) {
-    if (d->forward != IPVS_FWD_TUNNEL) return "-";
+static const char *tunnel_name(const lvskit_destination *d) {
+    if (d->forward != LVSKIT_FWD_TUNNEL) return "-";
     switch (d->tun_type) {
-    case IPVS_TUN_IPIP: return "ipip";
-    case IPVS_TUN_GUE: return "gue";
-    case IPVS_TUN_GRE: return "gre";
+    case LVSKIT_TUN_IPIP: return "ipip";
+    case LVSKIT_TUN_GUE: return "gue";
+    case LVSKIT_TUN_GRE: return "gre";
     default: return "?";
     }
 }
 
 /* Prints the table as the kernel now holds it. */
-static int show(ipvs_handle *h) {
-    ipvs_service_list *services = NULL;
-    ipvs_result r = ipvs_list_services(h, &services);
-    if (r != IPVS_RESULT_OK) return fail("listing services", r);
-    for (size_t i = 0; i < ipvs_service_list_len(services); i++) {
-        ipvs_service s;
-        ipvs_stats st;
-        if (ipvs_service_list_get(services, i, &s, &st) != IPVS_RESULT_OK) continue;
+static int show(lvskit_handle *h) {
+    lvskit_service_list *services = NULL;
+    lvskit_result r = lvskit_list_services(h, &services);
+    if (r != LVSKIT_RESULT_OK) return fail("listing services", r);
+    for (size_t i = 0; i < lvskit_service_list_len(services); i++) {
+        lvskit_service s;
+        lvskit_stats st;
+        if (lvskit_service_list_get(services, i, &s, &st) != LVSKIT_RESULT_OK) continue;
         char a[INET6_ADDRSTRLEN];
-        inet_ntop(s.family == IPVS_AF_INET ? AF_INET : AF_INET6, s.addr, a, sizeof a);
+        inet_ntop(s.family == LVSKIT_AF_INET ? AF_INET : AF_INET6, s.addr, a, sizeof a);
         printf("TCP %s:%u %s", a, s.port, s.scheduler);
         if (s.persistence_timeout)
             printf(" persistent %u /%u", s.persistence_timeout, s.netmask_prefix);
         printf(" (%llu connections)\n", (unsigned long long)st.conns);
 
-        ipvs_destination_list *dests = NULL;
-        r = ipvs_list_destinations(h, &s, &dests);
-        if (r != IPVS_RESULT_OK) {
-            ipvs_service_list_free(services);
+        lvskit_destination_list *dests = NULL;
+        r = lvskit_list_destinations(h, &s, &dests);
+        if (r != LVSKIT_RESULT_OK) {
+            lvskit_service_list_free(services);
             return fail("listing real servers", r);
         }
-        for (size_t j = 0; j < ipvs_destination_list_len(dests); j++) {
-            ipvs_destination d;
-            ipvs_destination_counters c;
-            if (ipvs_destination_list_get(dests, j, &d, &c) != IPVS_RESULT_OK) continue;
-            inet_ntop(d.family == IPVS_AF_INET ? AF_INET : AF_INET6, d.addr, a, sizeof a);
+        for (size_t j = 0; j < lvskit_destination_list_len(dests); j++) {
+            lvskit_destination d;
+            lvskit_destination_counters c;
+            if (lvskit_destination_list_get(dests, j, &d, &c) != LVSKIT_RESULT_OK) continue;
+            inet_ntop(d.family == LVSKIT_AF_INET ? AF_INET : AF_INET6, d.addr, a, sizeof a);
             printf("  -> %s:%u tunnel %s weight %u active %u inactive %u\n", a, d.port,
                    tunnel_name(&d), d.weight, c.active_conns, c.inactive_conns);
         }
-        ipvs_destination_list_free(dests);
+        lvskit_destination_list_free(dests);
     }
-    ipvs_service_list_free(services);
+    lvskit_service_list_free(services);
     return 0;
 }
 
@@ -170,40 +170,40 @@ static int real_server(const char *netns, const char *dc) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-    ipvs_rtnl *r = NULL;
-    ipvs_result res = netns ? ipvs_rtnl_open_netns_name(netns, &r) : ipvs_rtnl_open(&r);
-    if (res != IPVS_RESULT_OK) return fail("opening rtnetlink", res);
+    lvskit_rtnl *r = NULL;
+    lvskit_result res = netns ? lvskit_rtnl_open_netns_name(netns, &r) : lvskit_rtnl_open(&r);
+    if (res != LVSKIT_RESULT_OK) return fail("opening rtnetlink", res);
 
-    ipvs_real_server rs;
-    ipvs_real_server_init(&rs, IPVS_RS_TUNNEL); /* tunl0, ARP and rp_filter handled */
+    lvskit_real_server rs;
+    lvskit_real_server_init(&rs, LVSKIT_RS_TUNNEL); /* tunl0, ARP and rp_filter handled */
     if (strcmp(dc, "west") == 0) {
         /* west is reached with GUE: decapsulate UDP port 6080 first */
         rs.has_fou = 1;
-        ipvs_fou_port_init(&rs.fou, 6080);
+        lvskit_fou_port_init(&rs.fou, 6080);
     }
-    ipvs_address v = {.family = IPVS_AF_INET};
+    lvskit_address v = {.family = LVSKIT_AF_INET};
     inet_pton(AF_INET, vip, v.addr);
-    ipvs_prepared *prepared = NULL;
-    res = ipvs_real_server_prepare(r, &rs, &v, 1, &prepared);
-    if (res != IPVS_RESULT_OK) {
-        ipvs_rtnl_close(r);
+    lvskit_prepared *prepared = NULL;
+    res = lvskit_real_server_prepare(r, &rs, &v, 1, &prepared);
+    if (res != LVSKIT_RESULT_OK) {
+        lvskit_rtnl_close(r);
         return fail("preparing the real server", res);
     }
-    ipvs_link tunl0;
-    if (ipvs_rtnl_get_link(r, "tunl0", &tunl0) == IPVS_RESULT_OK)
+    lvskit_link tunl0;
+    if (lvskit_rtnl_get_link(r, "tunl0", &tunl0) == LVSKIT_RESULT_OK)
         printf("real server (%s): VIP %s on %s (index %u, %s), %zu sysctls changed\n", dc, vip,
                tunl0.name, tunl0.index, tunl0.up ? "up" : "down",
-               ipvs_prepared_sysctl_count(prepared));
+               lvskit_prepared_sysctl_count(prepared));
     printf("ready\n");
     fflush(stdout);
 
     int sig = 0;
     sigwait(&stop, &sig);
-    res = ipvs_prepared_teardown(prepared);
-    int rc = res == IPVS_RESULT_OK ? 0 : fail("undoing the real-server set-up", res);
+    res = lvskit_prepared_teardown(prepared);
+    int rc = res == LVSKIT_RESULT_OK ? 0 : fail("undoing the real-server set-up", res);
     if (rc == 0) printf("undone\n");
-    ipvs_prepared_free(prepared);
-    ipvs_rtnl_close(r);
+    lvskit_prepared_free(prepared);
+    lvskit_rtnl_close(r);
     return rc;
 }
 
@@ -228,12 +228,12 @@ int main(int argc, char **argv) {
     }
     if (rs) return real_server(netns, rs);
 
-    ipvs_handle *h = NULL;
-    ipvs_result r = netns ? ipvs_open_netns_name(netns, &h) : ipvs_open(&h);
-    if (r != IPVS_RESULT_OK) return fail("opening IPVS", r);
+    lvskit_handle *h = NULL;
+    lvskit_result r = netns ? lvskit_open_netns_name(netns, &h) : lvskit_open(&h);
+    if (r != LVSKIT_RESULT_OK) return fail("opening IPVS", r);
 
     int rc = configure(h, drain);
     if (rc == 0) rc = show(h);
-    ipvs_close(h);
+    lvskit_close(h);
     return rc;
 }

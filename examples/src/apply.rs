@@ -4,7 +4,7 @@
 //! ipvs-apply [--netns NAME] [--dry-run] [--sequential] [--drain] TABLE.json
 //! ```
 //!
-//! The JSON is the serde form of `ipvs::table::Table`. `--dry-run` prints the
+//! The JSON is the serde form of `lvskit::table::Table`. `--dry-run` prints the
 //! plan in ipvsadm words and changes nothing; `--sequential` sends one
 //! acknowledged request at a time (stop at the first error) instead of one
 //! pipelined batch; `--drain` drains real servers (weight 0) before removing them.
@@ -12,8 +12,8 @@
 
 use std::process::ExitCode;
 
-use ipvs::table::{diff, DiffOptions, Table};
-use ipvs::{BatchMode, Ipvs, Namespace, OpOutcome};
+use lvskit::table::{diff, DiffOptions, Table};
+use lvskit::{BatchMode, Ipvs, Namespace, OpOutcome};
 
 struct Args {
     netns: Option<String>,

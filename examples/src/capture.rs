@@ -5,8 +5,8 @@
 
 use std::process::ExitCode;
 
-use ipvs::raw::ipvs::cmd;
-use ipvs::{Ipvs, ServiceKey};
+use lvskit::raw::ipvs::cmd;
+use lvskit::{Ipvs, ServiceKey};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -26,11 +26,11 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
                     a.parse::<std::net::SocketAddr>()?.ip(),
                     a.parse::<std::net::SocketAddr>()?.port(),
                 ),
-                (Some("-f"), Some(m)) => ServiceKey::fwmark(ipvs::Family::Ipv4, m.parse()?),
+                (Some("-f"), Some(m)) => ServiceKey::fwmark(lvskit::Family::Ipv4, m.parse()?),
                 _ => return Err("dests needs -t|-u ADDR:PORT or -f MARK".into()),
             };
             let mut b = Vec::new();
-            ipvs::raw::ipvs::put_service_key_nest(&mut b, &key)?;
+            lvskit::raw::ipvs::put_service_key_nest(&mut b, &key)?;
             (cmd::GET_DEST, true, b)
         }
         Some("daemons") => (cmd::GET_DAEMON, true, vec![]),

@@ -9,7 +9,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use ipvs::{Destination, Ipvs, Namespace, ServiceKey};
+use lvskit::{Destination, Ipvs, Namespace, ServiceKey};
 
 use crate::lab::{in_namespace, Result};
 

@@ -16,7 +16,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use ipvs::{Ipvs, Namespace};
+use lvskit::{Ipvs, Namespace};
 
 /// Errors of the lab and the demos: a message with its context.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -3,7 +3,7 @@
 //! answers ARP, the IPIP tunnel device up, the right sysctls.
 //!
 //! This is done with `ip` and sysctl writes here, isolated in this one module,
-//! until the library's own real-server helpers (`ipvs::tunnel`) can take over.
+//! until the library's own real-server helpers (`lvskit::tunnel`) can take over.
 
 use crate::lab::{Netns, Result};
 

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use ipvs::{
+use lvskit::{
     Destination, Forward, Ipvs, Scheduler, Service, ServiceKey, SyncDaemon, SyncState, Tunnel,
 };
 

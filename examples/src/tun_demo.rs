@@ -6,7 +6,7 @@
 
 use std::process::{Command, ExitCode};
 
-use ipvs::{Destination, Forward, Ipvs, Namespace, Scheduler, Service, ServiceKey, Tunnel};
+use lvskit::{Destination, Forward, Ipvs, Namespace, Scheduler, Service, ServiceKey, Tunnel};
 
 const NS: &str = "ipvs-demo";
 

@@ -20,10 +20,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ipvs::Scheduler;
 use ipvs_examples::health::{Event, HealthChecker, Policy};
 use ipvs_examples::lab::Result;
 use ipvs_examples::scenario::{tally, Mode, Scenario};
+use lvskit::Scheduler;
 
 const PREFIX: &str = "lvs-";
 

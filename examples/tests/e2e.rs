@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
-use ipvs::sysctl::{self, Knob, Value};
-use ipvs::{Namespace, Scheduler};
 use ipvs_examples::health::{Event, HealthChecker, Policy};
 use ipvs_examples::scenario::{conn_key, tally, Mode, Scenario};
+use lvskit::sysctl::{self, Knob, Value};
+use lvskit::{Namespace, Scheduler};
 
 /// A unique namespace prefix for one test's lab.
 fn prefix(tag: &str) -> String {

@@ -13,8 +13,8 @@
 //! after that (or after a failure when stopping on error).
 #![no_main]
 
-use ipvs::testing::{Replies, Request, ScriptedKernel};
-use ipvs::{BatchMode, Ipvs, OpOutcome, Operation, ServiceKey};
+use lvskit::testing::{Replies, Request, ScriptedKernel};
+use lvskit::{BatchMode, Ipvs, OpOutcome, Operation, ServiceKey};
 use libfuzzer_sys::fuzz_target;
 
 const ERRNOS: [i32; 8] = [

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    match ipvs::conn::parse(text) {
+    match lvskit::conn::parse(text) {
         Ok(conns) => {
             for c in conns {
                 let _ = c.is_template();

@@ -2,8 +2,8 @@
 //! what decodes re-encodes and decodes to the same value.
 #![no_main]
 
-use ipvs::raw::ipvs as c;
-use ipvs::Family;
+use lvskit::raw::ipvs as c;
+use lvskit::Family;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Netlink message and attribute framing over arbitrary datagrams.
 #![no_main]
 
-use ipvs::raw::nla::{Attrs, Messages};
+use lvskit::raw::nla::{Attrs, Messages};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -13,9 +13,9 @@
 //! entries as such datagrams hold data messages with the request's seq.
 #![no_main]
 
-use ipvs::raw::nla::{self, Messages};
-use ipvs::testing::{Incoming, ScriptedKernel, PORT_ID};
-use ipvs::{Ipvs, ServiceKey};
+use lvskit::raw::nla::{self, Messages};
+use lvskit::testing::{Incoming, ScriptedKernel, PORT_ID};
+use lvskit::{Ipvs, ServiceKey};
 use libfuzzer_sys::fuzz_target;
 
 struct Datagram {

@@ -2,8 +2,8 @@
 //! arbitrary bytes: errors, never panics.
 #![no_main]
 
-use ipvs::raw::rtnl as codec;
-use ipvs::tunnel::{fou, TunnelKind};
+use lvskit::raw::rtnl as codec;
+use lvskit::tunnel::{fou, TunnelKind};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! panics; what parses as a table saves and parses back to the same table.
 #![no_main]
 
-use ipvs::rules::{parse, parse_table, save, Format};
+use lvskit::rules::{parse, parse_table, save, Format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Desired-state tables from untrusted JSON: parse, validate, plan.
 #![no_main]
 
-use ipvs::table::{diff, simulate, DiffOptions, Table};
+use lvskit::table::{diff, simulate, DiffOptions, Table};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

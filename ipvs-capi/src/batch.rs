@@ -5,82 +5,82 @@ use std::ffi::c_char;
 use ipvs_core::{BatchMode, BatchReport, OpOutcome, Operation};
 
 use crate::error::{
-    copy_message, core_code, guard, guard_value, input, ipvs_result, CError, CResult,
+    copy_message, core_code, guard, guard_value, input, lvskit_result, CError, CResult,
 };
 use crate::types::*;
-use crate::{arg, ipvs_handle, out, put};
+use crate::{arg, lvskit_handle, out, put};
 
 /// Batch mode: send every operation (pipelined, few system calls); each
 /// gets its own result.
-pub const IPVS_BATCH_CONTINUE: u32 = 0;
+pub const LVSKIT_BATCH_CONTINUE: u32 = 0;
 /// Batch mode: send one operation at a time and stop at the first failure;
-/// the later ones are reported as IPVS_OP_NOT_ATTEMPTED.
-pub const IPVS_BATCH_STOP_ON_ERROR: u32 = 1;
+/// the later ones are reported as LVSKIT_OP_NOT_ATTEMPTED.
+pub const LVSKIT_BATCH_STOP_ON_ERROR: u32 = 1;
 
 /// Operation status: the kernel applied it.
-pub const IPVS_OP_DONE: u32 = 0;
+pub const LVSKIT_OP_DONE: u32 = 0;
 /// Operation status: it failed (refused before sending, or by the kernel).
-pub const IPVS_OP_FAILED: u32 = 1;
-/// Operation status: it was not sent (IPVS_BATCH_STOP_ON_ERROR after a failure).
-pub const IPVS_OP_NOT_ATTEMPTED: u32 = 2;
+pub const LVSKIT_OP_FAILED: u32 = 1;
+/// Operation status: it was not sent (LVSKIT_BATCH_STOP_ON_ERROR after a failure).
+pub const LVSKIT_OP_NOT_ATTEMPTED: u32 = 2;
 /// Operation status: it was sent but the exchange broke before its outcome
 /// was known; read the table to find out.
-pub const IPVS_OP_UNKNOWN: u32 = 3;
+pub const LVSKIT_OP_UNKNOWN: u32 = 3;
 
-/// A list of changes to apply together with ipvs_execute().
+/// A list of changes to apply together with lvskit_execute().
 ///
-/// Created by ipvs_batch_new(), released by ipvs_batch_free(); filled by the
-/// ipvs_batch_* functions, which copy their arguments (nothing is kept
+/// Created by lvskit_batch_new(), released by lvskit_batch_free(); filled by the
+/// lvskit_batch_* functions, which copy their arguments (nothing is kept
 /// pointing into the caller's memory). It does not depend on a handle and may
 /// be executed several times.
 #[allow(non_camel_case_types)]
-pub struct ipvs_batch {
+pub struct lvskit_batch {
     ops: Vec<Operation>,
 }
 
 /// The outcome of each operation of an executed batch, in order.
 ///
-/// From ipvs_execute(); read with ipvs_batch_report_len(),
-/// ipvs_batch_report_done(), ipvs_batch_report_get() and
-/// ipvs_batch_report_message(); release with ipvs_batch_report_free().
+/// From lvskit_execute(); read with lvskit_batch_report_len(),
+/// lvskit_batch_report_done(), lvskit_batch_report_get() and
+/// lvskit_batch_report_message(); release with lvskit_batch_report_free().
 #[allow(non_camel_case_types)]
-pub struct ipvs_batch_report {
-    items: Vec<(ipvs_op_result, String)>,
+pub struct lvskit_batch_report {
+    items: Vec<(lvskit_op_result, String)>,
 }
 
 /// The outcome of one operation of a batch.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ipvs_op_result {
-    /// IPVS_OP_DONE, IPVS_OP_FAILED, IPVS_OP_NOT_ATTEMPTED or IPVS_OP_UNKNOWN.
+pub struct lvskit_op_result {
+    /// LVSKIT_OP_DONE, LVSKIT_OP_FAILED, LVSKIT_OP_NOT_ATTEMPTED or LVSKIT_OP_UNKNOWN.
     pub status: u32,
-    /// The ::ipvs_result the operation alone would have returned
-    /// (IPVS_RESULT_OK when done, IPVS_RESULT_NOT_ATTEMPTED when not sent).
+    /// The ::lvskit_result the operation alone would have returned
+    /// (LVSKIT_RESULT_OK when done, LVSKIT_RESULT_NOT_ATTEMPTED when not sent).
     pub result: u32,
     /// The kernel's errno for a failure, else 0.
     pub err_no: i32,
 }
 
-fn outcome(o: &OpOutcome) -> (ipvs_op_result, String) {
+fn outcome(o: &OpOutcome) -> (lvskit_op_result, String) {
     match o {
-        OpOutcome::Done => (ipvs_op_result::default(), String::new()),
+        OpOutcome::Done => (lvskit_op_result::default(), String::new()),
         OpOutcome::NotAttempted => (
-            ipvs_op_result {
-                status: IPVS_OP_NOT_ATTEMPTED,
-                result: ipvs_result::NotAttempted as u32,
+            lvskit_op_result {
+                status: LVSKIT_OP_NOT_ATTEMPTED,
+                result: lvskit_result::NotAttempted as u32,
                 err_no: 0,
             },
             "not attempted: an earlier operation of the batch failed".to_owned(),
         ),
         OpOutcome::Failed(e) | OpOutcome::Unknown(e) => {
             let status = if matches!(o, OpOutcome::Failed(_)) {
-                IPVS_OP_FAILED
+                LVSKIT_OP_FAILED
             } else {
-                IPVS_OP_UNKNOWN
+                LVSKIT_OP_UNKNOWN
             };
             (
-                ipvs_op_result {
+                lvskit_op_result {
                     status,
                     result: core_code(e) as u32,
                     err_no: e.errno().unwrap_or(0),
@@ -89,9 +89,9 @@ fn outcome(o: &OpOutcome) -> (ipvs_op_result, String) {
             )
         }
         _ => (
-            ipvs_op_result {
-                status: IPVS_OP_UNKNOWN,
-                result: ipvs_result::Unknown as u32,
+            lvskit_op_result {
+                status: LVSKIT_OP_UNKNOWN,
+                result: lvskit_result::Unknown as u32,
                 err_no: 0,
             },
             "unknown outcome".to_owned(),
@@ -100,8 +100,8 @@ fn outcome(o: &OpOutcome) -> (ipvs_op_result, String) {
 }
 
 /// The C report of a core batch report.
-pub(crate) fn report_from(report: &BatchReport) -> ipvs_batch_report {
-    ipvs_batch_report {
+pub(crate) fn report_from(report: &BatchReport) -> lvskit_batch_report {
+    lvskit_batch_report {
         items: report.outcomes.iter().map(outcome).collect(),
     }
 }
@@ -109,24 +109,24 @@ pub(crate) fn report_from(report: &BatchReport) -> ipvs_batch_report {
 /// Parses a batch mode argument.
 pub(crate) fn mode_from(mode: u32) -> CResult<BatchMode> {
     match mode {
-        IPVS_BATCH_CONTINUE => Ok(BatchMode::Continue),
-        IPVS_BATCH_STOP_ON_ERROR => Ok(BatchMode::StopOnError),
+        LVSKIT_BATCH_CONTINUE => Ok(BatchMode::Continue),
+        LVSKIT_BATCH_STOP_ON_ERROR => Ok(BatchMode::StopOnError),
         m => Err(input(format!(
-            "unknown batch mode {m} (use IPVS_BATCH_CONTINUE or IPVS_BATCH_STOP_ON_ERROR)"
+            "unknown batch mode {m} (use LVSKIT_BATCH_CONTINUE or LVSKIT_BATCH_STOP_ON_ERROR)"
         ))),
     }
 }
 
 /// Creates an empty batch. On success `*batch_out` receives it, owned by
-/// the caller, to release with ipvs_batch_free().
+/// the caller, to release with lvskit_batch_free().
 ///
 /// # Safety
 /// `batch_out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_new(batch_out: *mut *mut ipvs_batch) -> ipvs_result {
-    guard("ipvs_batch_new", || {
+pub unsafe extern "C" fn lvskit_batch_new(batch_out: *mut *mut lvskit_batch) -> lvskit_result {
+    guard("lvskit_batch_new", || {
         let p = out(batch_out, "batch_out")?;
-        let b = Box::into_raw(Box::new(ipvs_batch { ops: Vec::new() }));
+        let b = Box::into_raw(Box::new(lvskit_batch { ops: Vec::new() }));
         // SAFETY: checked non-NULL; the caller promises writability.
         unsafe { put(p, b) };
         Ok(())
@@ -138,10 +138,10 @@ pub unsafe extern "C" fn ipvs_batch_new(batch_out: *mut *mut ipvs_batch) -> ipvs
 /// # Safety
 /// `batch` must be NULL or a live batch, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_free(batch: *mut ipvs_batch) {
+pub unsafe extern "C" fn lvskit_batch_free(batch: *mut lvskit_batch) {
     guard_value((), || {
         if !batch.is_null() {
-            // SAFETY: made by Box::into_raw in ipvs_batch_new.
+            // SAFETY: made by Box::into_raw in lvskit_batch_new.
             drop(unsafe { Box::from_raw(batch) });
         }
     })
@@ -152,7 +152,7 @@ pub unsafe extern "C" fn ipvs_batch_free(batch: *mut ipvs_batch) {
 /// # Safety
 /// `batch` must be NULL or a live batch.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_len(batch: *const ipvs_batch) -> usize {
+pub unsafe extern "C" fn lvskit_batch_len(batch: *const lvskit_batch) -> usize {
     // SAFETY: the caller's promise.
     guard_value(0, || unsafe { batch.as_ref() }.map_or(0, |b| b.ops.len()))
 }
@@ -161,9 +161,9 @@ pub unsafe extern "C" fn ipvs_batch_len(batch: *const ipvs_batch) -> usize {
 /// unchanged when it fails.
 fn append(
     func: &'static str,
-    batch: *mut ipvs_batch,
+    batch: *mut lvskit_batch,
     make: impl FnOnce() -> CResult<Operation>,
-) -> ipvs_result {
+) -> lvskit_result {
     guard(func, || {
         // SAFETY: the exported callers pass their callers' promise on.
         let b = unsafe { batch.as_mut() }.ok_or(CError::Null("batch"))?;
@@ -174,50 +174,50 @@ fn append(
     })
 }
 
-/// Appends "add this service" (see ipvs_add_service()). Invalid values give
-/// `IPVS_RESULT_INVALID_INPUT` now, and leave the batch unchanged.
+/// Appends "add this service" (see lvskit_add_service()). Invalid values give
+/// `LVSKIT_RESULT_INVALID_INPUT` now, and leave the batch unchanged.
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_add_service(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-) -> ipvs_result {
-    append("ipvs_batch_add_service", batch, || {
+pub unsafe extern "C" fn lvskit_batch_add_service(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+) -> lvskit_result {
+    append("lvskit_batch_add_service", batch, || {
         // SAFETY: the caller's promise.
         let s = unsafe { arg(service, "service") }?;
         Ok(Operation::AddService(service_from(s)?))
     })
 }
 
-/// Appends "update this service" (see ipvs_update_service()).
+/// Appends "update this service" (see lvskit_update_service()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_update_service(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-) -> ipvs_result {
-    append("ipvs_batch_update_service", batch, || {
+pub unsafe extern "C" fn lvskit_batch_update_service(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+) -> lvskit_result {
+    append("lvskit_batch_update_service", batch, || {
         // SAFETY: the caller's promise.
         let s = unsafe { arg(service, "service") }?;
         Ok(Operation::UpdateService(service_from(s)?))
     })
 }
 
-/// Appends "delete this service" (see ipvs_delete_service(); only the key
+/// Appends "delete this service" (see lvskit_delete_service(); only the key
 /// fields are read).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_delete_service(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-) -> ipvs_result {
-    append("ipvs_batch_delete_service", batch, || {
+pub unsafe extern "C" fn lvskit_batch_delete_service(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+) -> lvskit_result {
+    append("lvskit_batch_delete_service", batch, || {
         // SAFETY: the caller's promise.
         let s = unsafe { arg(service, "service") }?;
         Ok(Operation::DeleteService(key_from(s)?))
@@ -226,11 +226,11 @@ pub unsafe extern "C" fn ipvs_batch_delete_service(
 
 fn dest_op(
     func: &'static str,
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-    destination: *const ipvs_destination,
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+    destination: *const lvskit_destination,
     make: impl FnOnce(ipvs_core::ServiceKey, ipvs_core::Destination) -> Operation,
-) -> ipvs_result {
+) -> lvskit_result {
     append(func, batch, || {
         // SAFETY: the exported callers pass their callers' promise on.
         let (s, d) = unsafe { (arg(service, "service")?, arg(destination, "destination")?) };
@@ -238,18 +238,18 @@ fn dest_op(
     })
 }
 
-/// Appends "add this real server to this service" (see ipvs_add_destination()).
+/// Appends "add this real server to this service" (see lvskit_add_destination()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` and `destination` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_add_destination(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-    destination: *const ipvs_destination,
-) -> ipvs_result {
+pub unsafe extern "C" fn lvskit_batch_add_destination(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+    destination: *const lvskit_destination,
+) -> lvskit_result {
     dest_op(
-        "ipvs_batch_add_destination",
+        "lvskit_batch_add_destination",
         batch,
         service,
         destination,
@@ -257,18 +257,18 @@ pub unsafe extern "C" fn ipvs_batch_add_destination(
     )
 }
 
-/// Appends "update this real server" (see ipvs_update_destination()).
+/// Appends "update this real server" (see lvskit_update_destination()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` and `destination` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_update_destination(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-    destination: *const ipvs_destination,
-) -> ipvs_result {
+pub unsafe extern "C" fn lvskit_batch_update_destination(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+    destination: *const lvskit_destination,
+) -> lvskit_result {
     dest_op(
-        "ipvs_batch_update_destination",
+        "lvskit_batch_update_destination",
         batch,
         service,
         destination,
@@ -276,18 +276,18 @@ pub unsafe extern "C" fn ipvs_batch_update_destination(
     )
 }
 
-/// Appends "remove this real server" (see ipvs_delete_destination()).
+/// Appends "remove this real server" (see lvskit_delete_destination()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` and `destination` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_delete_destination(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-    destination: *const ipvs_destination,
-) -> ipvs_result {
+pub unsafe extern "C" fn lvskit_batch_delete_destination(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+    destination: *const lvskit_destination,
+) -> lvskit_result {
     dest_op(
-        "ipvs_batch_delete_destination",
+        "lvskit_batch_delete_destination",
         batch,
         service,
         destination,
@@ -295,63 +295,63 @@ pub unsafe extern "C" fn ipvs_batch_delete_destination(
     )
 }
 
-/// Appends "set these timeouts" (see ipvs_set_timeouts()).
+/// Appends "set these timeouts" (see lvskit_set_timeouts()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `timeouts` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_set_timeouts(
-    batch: *mut ipvs_batch,
-    timeouts: *const ipvs_timeouts,
-) -> ipvs_result {
-    append("ipvs_batch_set_timeouts", batch, || {
+pub unsafe extern "C" fn lvskit_batch_set_timeouts(
+    batch: *mut lvskit_batch,
+    timeouts: *const lvskit_timeouts,
+) -> lvskit_result {
+    append("lvskit_batch_set_timeouts", batch, || {
         // SAFETY: the caller's promise.
         let t = unsafe { arg(timeouts, "timeouts") }?;
         Ok(Operation::SetTimeouts(timeouts_from(t)))
     })
 }
 
-/// Appends "start this sync daemon" (see ipvs_start_sync_daemon()).
+/// Appends "start this sync daemon" (see lvskit_start_sync_daemon()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `daemon` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_start_sync_daemon(
-    batch: *mut ipvs_batch,
-    daemon: *const ipvs_sync_daemon,
-) -> ipvs_result {
-    append("ipvs_batch_start_sync_daemon", batch, || {
+pub unsafe extern "C" fn lvskit_batch_start_sync_daemon(
+    batch: *mut lvskit_batch,
+    daemon: *const lvskit_sync_daemon,
+) -> lvskit_result {
+    append("lvskit_batch_start_sync_daemon", batch, || {
         // SAFETY: the caller's promise.
         let d = unsafe { arg(daemon, "daemon") }?;
         Ok(Operation::StartDaemon(daemon_from(d)?))
     })
 }
 
-/// Appends "stop the sync daemon in this state" (see ipvs_stop_sync_daemon()).
+/// Appends "stop the sync daemon in this state" (see lvskit_stop_sync_daemon()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_stop_sync_daemon(
-    batch: *mut ipvs_batch,
+pub unsafe extern "C" fn lvskit_batch_stop_sync_daemon(
+    batch: *mut lvskit_batch,
     state: u32,
-) -> ipvs_result {
-    append("ipvs_batch_stop_sync_daemon", batch, || {
+) -> lvskit_result {
+    append("lvskit_batch_stop_sync_daemon", batch, || {
         Ok(Operation::StopDaemon(state_from(state)?))
     })
 }
 
 /// Appends "zero the counters" of one service, or of all when `service` is
-/// NULL (see ipvs_zero()).
+/// NULL (see lvskit_zero()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch; `service` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_zero(
-    batch: *mut ipvs_batch,
-    service: *const ipvs_service,
-) -> ipvs_result {
-    append("ipvs_batch_zero", batch, || {
+pub unsafe extern "C" fn lvskit_batch_zero(
+    batch: *mut lvskit_batch,
+    service: *const lvskit_service,
+) -> lvskit_result {
+    append("lvskit_batch_zero", batch, || {
         // SAFETY: the caller's promise; NULL means all services.
         let key = match unsafe { service.as_ref() } {
             Some(s) => Some(key_from(s)?),
@@ -361,37 +361,37 @@ pub unsafe extern "C" fn ipvs_batch_zero(
     })
 }
 
-/// Appends "delete every service" (see ipvs_flush()).
+/// Appends "delete every service" (see lvskit_flush()).
 ///
 /// # Safety
 /// `batch` must be NULL or a live batch.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_flush(batch: *mut ipvs_batch) -> ipvs_result {
-    append("ipvs_batch_flush", batch, || Ok(Operation::Flush))
+pub unsafe extern "C" fn lvskit_batch_flush(batch: *mut lvskit_batch) -> lvskit_result {
+    append("lvskit_batch_flush", batch, || Ok(Operation::Flush))
 }
 
 /// Sends the operations of `batch` in order and records each one's outcome.
 ///
-/// `mode` is IPVS_BATCH_CONTINUE (pipelined; every operation is sent) or
-/// IPVS_BATCH_STOP_ON_ERROR (one at a time; nothing after the first
-/// failure is sent). The result is `IPVS_RESULT_OK` when the batch was
+/// `mode` is LVSKIT_BATCH_CONTINUE (pipelined; every operation is sent) or
+/// LVSKIT_BATCH_STOP_ON_ERROR (one at a time; nothing after the first
+/// failure is sent). The result is `LVSKIT_RESULT_OK` when the batch was
 /// executed, *whatever the operations' outcomes*: on success
 /// `*report_out` receives a report, owned by the caller (release it with
-/// ipvs_batch_report_free()), that says what happened to each operation;
-/// ipvs_batch_report_done() equal to ipvs_batch_report_len() means all were
+/// lvskit_batch_report_free()), that says what happened to each operation;
+/// lvskit_batch_report_done() equal to lvskit_batch_report_len() means all were
 /// applied. `batch` is only read, and may be executed again.
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `batch` NULL or a live batch;
 /// `report_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_execute(
-    handle: *const ipvs_handle,
-    batch: *const ipvs_batch,
+pub unsafe extern "C" fn lvskit_execute(
+    handle: *const lvskit_handle,
+    batch: *const lvskit_batch,
     mode: u32,
-    report_out: *mut *mut ipvs_batch_report,
-) -> ipvs_result {
-    guard("ipvs_execute", || {
+    report_out: *mut *mut lvskit_batch_report,
+) -> lvskit_result {
+    guard("lvskit_execute", || {
         // SAFETY: the caller's promise.
         let (h, b) = unsafe { (arg(handle, "handle")?, arg(batch, "batch")?) };
         let ro = out(report_out, "report_out")?;
@@ -409,7 +409,7 @@ pub unsafe extern "C" fn ipvs_execute(
 /// # Safety
 /// `report` must be NULL or a live report.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_report_len(report: *const ipvs_batch_report) -> usize {
+pub unsafe extern "C" fn lvskit_batch_report_len(report: *const lvskit_batch_report) -> usize {
     // SAFETY: the caller's promise.
     guard_value(0, || {
         unsafe { report.as_ref() }.map_or(0, |r| r.items.len())
@@ -421,13 +421,13 @@ pub unsafe extern "C" fn ipvs_batch_report_len(report: *const ipvs_batch_report)
 /// # Safety
 /// `report` must be NULL or a live report.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_report_done(report: *const ipvs_batch_report) -> usize {
+pub unsafe extern "C" fn lvskit_batch_report_done(report: *const lvskit_batch_report) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
         unsafe { report.as_ref() }.map_or(0, |r| {
             r.items
                 .iter()
-                .filter(|(o, _)| o.status == IPVS_OP_DONE)
+                .filter(|(o, _)| o.status == LVSKIT_OP_DONE)
                 .count()
         })
     })
@@ -435,17 +435,17 @@ pub unsafe extern "C" fn ipvs_batch_report_done(report: *const ipvs_batch_report
 
 /// Copies the outcome of operation number `index` (from 0, in the order
 /// they were appended) to `*result_out`. An index past the end gives
-/// `IPVS_RESULT_OUT_OF_RANGE`.
+/// `LVSKIT_RESULT_OUT_OF_RANGE`.
 ///
 /// # Safety
 /// `report` must be NULL or a live report; `result_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_report_get(
-    report: *const ipvs_batch_report,
+pub unsafe extern "C" fn lvskit_batch_report_get(
+    report: *const lvskit_batch_report,
     index: usize,
-    result_out: *mut ipvs_op_result,
-) -> ipvs_result {
-    guard("ipvs_batch_report_get", || {
+    result_out: *mut lvskit_op_result,
+) -> lvskit_result {
+    guard("lvskit_batch_report_get", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(report, "report") }?;
         let ro = out(result_out, "result_out")?;
@@ -460,15 +460,15 @@ pub unsafe extern "C" fn ipvs_batch_report_get(
 }
 
 /// Writes the error message of operation number `index` into `buf` like
-/// ipvs_last_error_message() (empty for an applied operation), and returns
+/// lvskit_last_error_message() (empty for an applied operation), and returns
 /// its full length. Returns 0 and writes nothing else for a NULL report or
 /// an index past the end. Does not change the last error.
 ///
 /// # Safety
 /// `report` must be NULL or a live report; `buf` NULL or valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_report_message(
-    report: *const ipvs_batch_report,
+pub unsafe extern "C" fn lvskit_batch_report_message(
+    report: *const lvskit_batch_report,
     index: usize,
     buf: *mut c_char,
     len: usize,
@@ -489,10 +489,10 @@ pub unsafe extern "C" fn ipvs_batch_report_message(
 /// # Safety
 /// `report` must be NULL or a live report, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_batch_report_free(report: *mut ipvs_batch_report) {
+pub unsafe extern "C" fn lvskit_batch_report_free(report: *mut lvskit_batch_report) {
     guard_value((), || {
         if !report.is_null() {
-            // SAFETY: made by Box::into_raw in ipvs_execute.
+            // SAFETY: made by Box::into_raw in lvskit_execute.
             drop(unsafe { Box::from_raw(report) });
         }
     })

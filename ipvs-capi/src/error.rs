@@ -7,17 +7,17 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ipvs_core::Error;
 
-/// The result of every fallible `ipvs_*` function.
+/// The result of every fallible `lvskit_*` function.
 ///
 /// The numbers are part of the ABI and never change; new codes may be added
 /// (so a `switch` over them needs a `default` branch). Codes are grouped:
 /// 1..=99 the caller's mistakes found before anything was sent, 100..=199 the
-/// kernel's refusals (the errno is kept, see ipvs_last_errno()), 200..=299
+/// kernel's refusals (the errno is kept, see lvskit_last_errno()), 200..=299
 /// transport failures, 900..=999 internal failures.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ipvs_result {
+pub enum lvskit_result {
     /// Success.
     Ok = 0,
     /// A required pointer argument was NULL.
@@ -46,7 +46,7 @@ pub enum ipvs_result {
     Io = 200,
     /// The kernel's reply could not be understood.
     Protocol = 201,
-    /// No reply arrived in time (see ipvs_set_timeout_ms()).
+    /// No reply arrived in time (see lvskit_set_timeout_ms()).
     Timeout = 202,
     /// An operation of a batch was not sent because an earlier one failed.
     NotAttempted = 203,
@@ -56,47 +56,47 @@ pub enum ipvs_result {
     Unknown = 999,
 }
 
-impl ipvs_result {
+impl lvskit_result {
     pub(crate) fn name(self) -> &'static std::ffi::CStr {
         match self {
-            ipvs_result::Ok => c"IPVS_RESULT_OK",
-            ipvs_result::NullParameter => c"IPVS_RESULT_NULL_PARAMETER",
-            ipvs_result::InvalidInput => c"IPVS_RESULT_INVALID_INPUT",
-            ipvs_result::OutOfRange => c"IPVS_RESULT_OUT_OF_RANGE",
-            ipvs_result::ParseError => c"IPVS_RESULT_PARSE_ERROR",
-            ipvs_result::Exists => c"IPVS_RESULT_EXISTS",
-            ipvs_result::NotFound => c"IPVS_RESULT_NOT_FOUND",
-            ipvs_result::Invalid => c"IPVS_RESULT_INVALID",
-            ipvs_result::PermissionDenied => c"IPVS_RESULT_PERMISSION_DENIED",
-            ipvs_result::ModuleMissing => c"IPVS_RESULT_MODULE_MISSING",
-            ipvs_result::Kernel => c"IPVS_RESULT_KERNEL",
-            ipvs_result::Io => c"IPVS_RESULT_IO",
-            ipvs_result::Protocol => c"IPVS_RESULT_PROTOCOL",
-            ipvs_result::Timeout => c"IPVS_RESULT_TIMEOUT",
-            ipvs_result::NotAttempted => c"IPVS_RESULT_NOT_ATTEMPTED",
-            ipvs_result::Panic => c"IPVS_RESULT_PANIC",
-            ipvs_result::Unknown => c"IPVS_RESULT_UNKNOWN",
+            lvskit_result::Ok => c"LVSKIT_RESULT_OK",
+            lvskit_result::NullParameter => c"LVSKIT_RESULT_NULL_PARAMETER",
+            lvskit_result::InvalidInput => c"LVSKIT_RESULT_INVALID_INPUT",
+            lvskit_result::OutOfRange => c"LVSKIT_RESULT_OUT_OF_RANGE",
+            lvskit_result::ParseError => c"LVSKIT_RESULT_PARSE_ERROR",
+            lvskit_result::Exists => c"LVSKIT_RESULT_EXISTS",
+            lvskit_result::NotFound => c"LVSKIT_RESULT_NOT_FOUND",
+            lvskit_result::Invalid => c"LVSKIT_RESULT_INVALID",
+            lvskit_result::PermissionDenied => c"LVSKIT_RESULT_PERMISSION_DENIED",
+            lvskit_result::ModuleMissing => c"LVSKIT_RESULT_MODULE_MISSING",
+            lvskit_result::Kernel => c"LVSKIT_RESULT_KERNEL",
+            lvskit_result::Io => c"LVSKIT_RESULT_IO",
+            lvskit_result::Protocol => c"LVSKIT_RESULT_PROTOCOL",
+            lvskit_result::Timeout => c"LVSKIT_RESULT_TIMEOUT",
+            lvskit_result::NotAttempted => c"LVSKIT_RESULT_NOT_ATTEMPTED",
+            lvskit_result::Panic => c"LVSKIT_RESULT_PANIC",
+            lvskit_result::Unknown => c"LVSKIT_RESULT_UNKNOWN",
         }
     }
 
-    pub(crate) const ALL: [ipvs_result; 17] = [
-        ipvs_result::Ok,
-        ipvs_result::NullParameter,
-        ipvs_result::InvalidInput,
-        ipvs_result::OutOfRange,
-        ipvs_result::ParseError,
-        ipvs_result::Exists,
-        ipvs_result::NotFound,
-        ipvs_result::Invalid,
-        ipvs_result::PermissionDenied,
-        ipvs_result::ModuleMissing,
-        ipvs_result::Kernel,
-        ipvs_result::Io,
-        ipvs_result::Protocol,
-        ipvs_result::Timeout,
-        ipvs_result::NotAttempted,
-        ipvs_result::Panic,
-        ipvs_result::Unknown,
+    pub(crate) const ALL: [lvskit_result; 17] = [
+        lvskit_result::Ok,
+        lvskit_result::NullParameter,
+        lvskit_result::InvalidInput,
+        lvskit_result::OutOfRange,
+        lvskit_result::ParseError,
+        lvskit_result::Exists,
+        lvskit_result::NotFound,
+        lvskit_result::Invalid,
+        lvskit_result::PermissionDenied,
+        lvskit_result::ModuleMissing,
+        lvskit_result::Kernel,
+        lvskit_result::Io,
+        lvskit_result::Protocol,
+        lvskit_result::Timeout,
+        lvskit_result::NotAttempted,
+        lvskit_result::Panic,
+        lvskit_result::Unknown,
     ];
 }
 
@@ -142,30 +142,30 @@ pub(crate) fn input(msg: impl Into<String>) -> CError {
 }
 
 /// The result code for an error of the core library.
-pub(crate) fn core_code(e: &Error) -> ipvs_result {
+pub(crate) fn core_code(e: &Error) -> lvskit_result {
     match e {
-        Error::InvalidInput { .. } => ipvs_result::InvalidInput,
-        Error::Exists { .. } => ipvs_result::Exists,
-        Error::NotFound { .. } => ipvs_result::NotFound,
-        Error::Invalid { .. } => ipvs_result::Invalid,
-        Error::PermissionDenied { .. } => ipvs_result::PermissionDenied,
-        Error::ModuleMissing { .. } => ipvs_result::ModuleMissing,
-        Error::Kernel { .. } => ipvs_result::Kernel,
-        Error::Io { .. } => ipvs_result::Io,
-        Error::Protocol { .. } => ipvs_result::Protocol,
-        Error::Timeout { .. } => ipvs_result::Timeout,
-        Error::NotAttempted { .. } => ipvs_result::NotAttempted,
-        _ => ipvs_result::Unknown,
+        Error::InvalidInput { .. } => lvskit_result::InvalidInput,
+        Error::Exists { .. } => lvskit_result::Exists,
+        Error::NotFound { .. } => lvskit_result::NotFound,
+        Error::Invalid { .. } => lvskit_result::Invalid,
+        Error::PermissionDenied { .. } => lvskit_result::PermissionDenied,
+        Error::ModuleMissing { .. } => lvskit_result::ModuleMissing,
+        Error::Kernel { .. } => lvskit_result::Kernel,
+        Error::Io { .. } => lvskit_result::Io,
+        Error::Protocol { .. } => lvskit_result::Protocol,
+        Error::Timeout { .. } => lvskit_result::Timeout,
+        Error::NotAttempted { .. } => lvskit_result::NotAttempted,
+        _ => lvskit_result::Unknown,
     }
 }
 
 impl CError {
-    fn code(&self) -> ipvs_result {
+    fn code(&self) -> lvskit_result {
         match self {
-            CError::Null(_) => ipvs_result::NullParameter,
-            CError::Input(_) => ipvs_result::InvalidInput,
-            CError::OutOfRange { .. } => ipvs_result::OutOfRange,
-            CError::Parse { .. } => ipvs_result::ParseError,
+            CError::Null(_) => lvskit_result::NullParameter,
+            CError::Input(_) => lvskit_result::InvalidInput,
+            CError::OutOfRange { .. } => lvskit_result::OutOfRange,
+            CError::Parse { .. } => lvskit_result::ParseError,
             CError::Core(e) => core_code(e),
         }
     }
@@ -195,18 +195,18 @@ impl CError {
 }
 
 struct LastError {
-    code: ipvs_result,
+    code: lvskit_result,
     errno: i32,
     message: String,
 }
 
 thread_local! {
     static LAST: RefCell<LastError> = const {
-        RefCell::new(LastError { code: ipvs_result::Ok, errno: 0, message: String::new() })
+        RefCell::new(LastError { code: lvskit_result::Ok, errno: 0, message: String::new() })
     };
 }
 
-fn set_last(code: ipvs_result, errno: i32, message: String) {
+fn set_last(code: lvskit_result, errno: i32, message: String) {
     // A thread being torn down has no thread-locals left; nothing to record then.
     let _ = LAST.try_with(|l| {
         if let Ok(mut l) = l.try_borrow_mut() {
@@ -220,7 +220,7 @@ fn set_last(code: ipvs_result, errno: i32, message: String) {
 }
 
 /// Reads this thread's last error; `default` if the thread is exiting.
-pub(crate) fn with_last<R: Copy>(default: R, f: impl FnOnce(ipvs_result, i32, &str) -> R) -> R {
+pub(crate) fn with_last<R: Copy>(default: R, f: impl FnOnce(lvskit_result, i32, &str) -> R) -> R {
     LAST.try_with(|l| match l.try_borrow() {
         Ok(l) => f(l.code, l.errno, &l.message),
         Err(_) => default,
@@ -240,11 +240,11 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs the body of a fallible exported function: catches panics, records
 /// the outcome as this thread's last error, and returns its code.
-pub(crate) fn guard(func: &'static str, body: impl FnOnce() -> CResult<()>) -> ipvs_result {
+pub(crate) fn guard(func: &'static str, body: impl FnOnce() -> CResult<()>) -> lvskit_result {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => {
-            set_last(ipvs_result::Ok, 0, String::new());
-            ipvs_result::Ok
+            set_last(lvskit_result::Ok, 0, String::new());
+            lvskit_result::Ok
         }
         Ok(Err(e)) => {
             let code = e.code();
@@ -253,11 +253,11 @@ pub(crate) fn guard(func: &'static str, body: impl FnOnce() -> CResult<()>) -> i
         }
         Err(p) => {
             set_last(
-                ipvs_result::Panic,
+                lvskit_result::Panic,
                 0,
                 format!("{func}: internal error (panic): {}", panic_message(&*p)),
             );
-            ipvs_result::Panic
+            lvskit_result::Panic
         }
     }
 }
@@ -299,20 +299,20 @@ mod tests {
     fn a_panic_becomes_a_result_code_with_its_message() {
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {})); // keep the test output quiet
-        let r = guard("ipvs_test", || panic!("boom {}", 42));
+        let r = guard("lvskit_test", || panic!("boom {}", 42));
         let v = guard_value(7u32, || panic!("again"));
         std::panic::set_hook(prev);
-        assert_eq!(r, ipvs_result::Panic);
+        assert_eq!(r, lvskit_result::Panic);
         assert_eq!(v, 7);
         with_last((), |code, errno, msg| {
-            assert_eq!(code, ipvs_result::Panic);
+            assert_eq!(code, lvskit_result::Panic);
             assert_eq!(errno, 0);
-            assert_eq!(msg, "ipvs_test: internal error (panic): boom 42");
+            assert_eq!(msg, "lvskit_test: internal error (panic): boom 42");
         });
         // and a later success clears it
-        assert_eq!(guard("ipvs_test", || Ok(())), ipvs_result::Ok);
+        assert_eq!(guard("lvskit_test", || Ok(())), lvskit_result::Ok);
         with_last((), |code, _, msg| {
-            assert_eq!(code, ipvs_result::Ok);
+            assert_eq!(code, lvskit_result::Ok);
             assert!(msg.is_empty());
         });
     }
@@ -323,9 +323,9 @@ mod tests {
             context: "adding".into(),
             errno: libc::EEXIST,
         });
-        assert_eq!(e.code(), ipvs_result::Exists);
+        assert_eq!(e.code(), lvskit_result::Exists);
         assert_eq!(e.errno(), libc::EEXIST);
-        assert_eq!(guard("f", || Err(e)), ipvs_result::Exists);
+        assert_eq!(guard("f", || Err(e)), lvskit_result::Exists);
         with_last((), |_, errno, msg| {
             assert_eq!(errno, libc::EEXIST);
             assert!(msg.starts_with("adding: already exists"), "{msg}");

@@ -1,6 +1,6 @@
 //! The IPVS sysctls (`net.ipv4.vs.*`) of a handle's namespace, through the
 //! core's typed knobs. A knob is named by its file name
-//! (`"conn_reuse_mode"`); ipvs_sysctl_knob_name() lists them.
+//! (`"conn_reuse_mode"`); lvskit_sysctl_knob_name() lists them.
 
 use std::ffi::{c_char, CString};
 use std::sync::OnceLock;
@@ -8,57 +8,57 @@ use std::sync::OnceLock;
 use ipvs_core::sysctl::{self, Knob, Value};
 
 use crate::error::{guard, input, CResult};
-use crate::{arg, c_str, ipvs_handle, ipvs_result, out, put};
+use crate::{arg, c_str, lvskit_handle, lvskit_result, out, put};
 
-/// The bytes of ipvs_sysctl_value::text, with its terminating NUL.
-pub const IPVS_SYSCTL_TEXT_MAX: usize = 256;
+/// The bytes of lvskit_sysctl_value::text, with its terminating NUL.
+pub const LVSKIT_SYSCTL_TEXT_MAX: usize = 256;
 
-/// ipvs_sysctl_value::kind: on or off, `number` is 0 or 1.
-pub const IPVS_SYSCTL_BOOL: u32 = 0;
-/// ipvs_sysctl_value::kind: a number in `number`.
-pub const IPVS_SYSCTL_INT: u32 = 1;
-/// ipvs_sysctl_value::kind: `sync_threshold`, the threshold in `number`, the period in `second`.
-pub const IPVS_SYSCTL_PAIR: u32 = 2;
-/// ipvs_sysctl_value::kind: text in `text` (a CPU list, or a value in a form the library does not know).
-pub const IPVS_SYSCTL_TEXT: u32 = 3;
+/// lvskit_sysctl_value::kind: on or off, `number` is 0 or 1.
+pub const LVSKIT_SYSCTL_BOOL: u32 = 0;
+/// lvskit_sysctl_value::kind: a number in `number`.
+pub const LVSKIT_SYSCTL_INT: u32 = 1;
+/// lvskit_sysctl_value::kind: `sync_threshold`, the threshold in `number`, the period in `second`.
+pub const LVSKIT_SYSCTL_PAIR: u32 = 2;
+/// lvskit_sysctl_value::kind: text in `text` (a CPU list, or a value in a form the library does not know).
+pub const LVSKIT_SYSCTL_TEXT: u32 = 3;
 
 /// The value of one knob.
 #[repr(C)]
 #[derive(Clone, Copy)]
 #[allow(non_camel_case_types)]
-pub struct ipvs_sysctl_value {
-    /// Which fields hold the value: one of IPVS_SYSCTL_BOOL, _INT, _PAIR, _TEXT.
+pub struct lvskit_sysctl_value {
+    /// Which fields hold the value: one of LVSKIT_SYSCTL_BOOL, _INT, _PAIR, _TEXT.
     pub kind: u32,
     /// The number (BOOL: 0 or 1; INT; PAIR: the threshold).
     pub number: i64,
     /// PAIR: the period.
     pub second: i64,
     /// TEXT: NUL-terminated.
-    pub text: [c_char; IPVS_SYSCTL_TEXT_MAX],
+    pub text: [c_char; LVSKIT_SYSCTL_TEXT_MAX],
 }
 
 fn knob(name: &str) -> CResult<Knob> {
     Ok(Knob::from_name(name)?)
 }
 
-fn to_c(v: &Value) -> CResult<ipvs_sysctl_value> {
-    let mut c = ipvs_sysctl_value {
-        kind: IPVS_SYSCTL_INT,
+fn to_c(v: &Value) -> CResult<lvskit_sysctl_value> {
+    let mut c = lvskit_sysctl_value {
+        kind: LVSKIT_SYSCTL_INT,
         number: 0,
         second: 0,
-        text: [0; IPVS_SYSCTL_TEXT_MAX],
+        text: [0; LVSKIT_SYSCTL_TEXT_MAX],
     };
     match v {
-        Value::Bool(b) => (c.kind, c.number) = (IPVS_SYSCTL_BOOL, i64::from(*b)),
+        Value::Bool(b) => (c.kind, c.number) = (LVSKIT_SYSCTL_BOOL, i64::from(*b)),
         Value::Int(n) => c.number = *n,
-        Value::Pair([a, b]) => (c.kind, c.number, c.second) = (IPVS_SYSCTL_PAIR, *a, *b),
+        Value::Pair([a, b]) => (c.kind, c.number, c.second) = (LVSKIT_SYSCTL_PAIR, *a, *b),
         Value::Text(s) => {
-            if s.len() >= IPVS_SYSCTL_TEXT_MAX || s.contains('\0') {
+            if s.len() >= LVSKIT_SYSCTL_TEXT_MAX || s.contains('\0') {
                 return Err(input(format!(
-                    "the value {s:?} does not fit ipvs_sysctl_value.text"
+                    "the value {s:?} does not fit lvskit_sysctl_value.text"
                 )));
             }
-            c.kind = IPVS_SYSCTL_TEXT;
+            c.kind = LVSKIT_SYSCTL_TEXT;
             for (d, s) in c.text.iter_mut().zip(s.bytes()) {
                 *d = s as c_char;
             }
@@ -68,34 +68,34 @@ fn to_c(v: &Value) -> CResult<ipvs_sysctl_value> {
     Ok(c)
 }
 
-fn from_c(c: &ipvs_sysctl_value) -> CResult<Value> {
+fn from_c(c: &lvskit_sysctl_value) -> CResult<Value> {
     Ok(match c.kind {
-        IPVS_SYSCTL_BOOL => match c.number {
+        LVSKIT_SYSCTL_BOOL => match c.number {
             0 | 1 => Value::Bool(c.number == 1),
             n => return Err(input(format!("a BOOL value must be 0 or 1, not {n}"))),
         },
-        IPVS_SYSCTL_INT => Value::Int(c.number),
-        IPVS_SYSCTL_PAIR => Value::Pair([c.number, c.second]),
-        IPVS_SYSCTL_TEXT => {
+        LVSKIT_SYSCTL_INT => Value::Int(c.number),
+        LVSKIT_SYSCTL_PAIR => Value::Pair([c.number, c.second]),
+        LVSKIT_SYSCTL_TEXT => {
             let bytes: Vec<u8> = c
                 .text
                 .iter()
                 .take_while(|&&b| b != 0)
                 .map(|&b| b as u8)
                 .collect();
-            if bytes.len() == IPVS_SYSCTL_TEXT_MAX {
+            if bytes.len() == LVSKIT_SYSCTL_TEXT_MAX {
                 return Err(input("text is not NUL-terminated"));
             }
             Value::Text(String::from_utf8(bytes).map_err(|_| input("text is not UTF-8"))?)
         }
-        k => return Err(input(format!("{k} is no ipvs_sysctl_kind"))),
+        k => return Err(input(format!("{k} is no lvskit_sysctl_kind"))),
     })
 }
 
 /// The name of knob number `index` (0, 1, ...), a static string; NULL past
 /// the last knob.
 #[no_mangle]
-pub extern "C" fn ipvs_sysctl_knob_name(index: usize) -> *const c_char {
+pub extern "C" fn lvskit_sysctl_knob_name(index: usize) -> *const c_char {
     // the core's names, made NUL-terminated once
     static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
     let names = NAMES.get_or_init(|| {
@@ -108,19 +108,19 @@ pub extern "C" fn ipvs_sysctl_knob_name(index: usize) -> *const c_char {
 }
 
 /// Reads the knob named `knob` (e.g. `"conn_reuse_mode"`) in the handle's
-/// network namespace into `*value_out`. `IPVS_RESULT_NOT_FOUND` when this
+/// network namespace into `*value_out`. `LVSKIT_RESULT_NOT_FOUND` when this
 /// kernel has no such knob.
 ///
 /// # Safety
 /// `handle` NULL or live; `knob` NULL or a NUL-terminated string;
 /// `value_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_sysctl_get(
-    handle: *const ipvs_handle,
+pub unsafe extern "C" fn lvskit_sysctl_get(
+    handle: *const lvskit_handle,
     knob: *const c_char,
-    value_out: *mut ipvs_sysctl_value,
-) -> ipvs_result {
-    guard("ipvs_sysctl_get", || {
+    value_out: *mut lvskit_sysctl_value,
+) -> lvskit_result {
+    guard("lvskit_sysctl_get", || {
         // SAFETY: the caller's promises.
         let (h, k) = unsafe { (arg(handle, "handle")?, c_str(knob, "knob")?) };
         let to = out(value_out, "value_out")?;
@@ -132,19 +132,19 @@ pub unsafe extern "C" fn ipvs_sysctl_get(
 }
 
 /// Checks `*value` against the knob's documented range
-/// (`IPVS_RESULT_INVALID_INPUT`, nothing written) and writes it in the
+/// (`LVSKIT_RESULT_INVALID_INPUT`, nothing written) and writes it in the
 /// handle's network namespace.
 ///
 /// # Safety
 /// `handle` NULL or live; `knob` NULL or a NUL-terminated string; `value`
 /// NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_sysctl_set(
-    handle: *const ipvs_handle,
+pub unsafe extern "C" fn lvskit_sysctl_set(
+    handle: *const lvskit_handle,
     knob: *const c_char,
-    value: *const ipvs_sysctl_value,
-) -> ipvs_result {
-    guard("ipvs_sysctl_set", || {
+    value: *const lvskit_sysctl_value,
+) -> lvskit_result {
+    guard("lvskit_sysctl_set", || {
         // SAFETY: the caller's promises.
         let (h, k, v) = unsafe {
             (

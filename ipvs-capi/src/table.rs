@@ -8,61 +8,61 @@ use ipvs_core::rules::{self, Format};
 use ipvs_core::table::{self, DiffOptions, Plan, Scope, Table};
 use ipvs_core::Operation;
 
-use crate::batch::{ipvs_batch_report, mode_from, report_from};
-use crate::error::{guard, guard_value, input, ipvs_result, CError, CResult};
-use crate::{arg, c_str, ipvs_handle, out, put};
+use crate::batch::{lvskit_batch_report, mode_from, report_from};
+use crate::error::{guard, guard_value, input, lvskit_result, CError, CResult};
+use crate::{arg, c_str, lvskit_handle, out, put};
 
 /// Rules text format: exactly what `ipvsadm -Sn` prints (numeric addresses
 /// and ports; thresholds left out, as ipvsadm does).
-pub const IPVS_RULES_IPVSADM: u32 = 0;
+pub const LVSKIT_RULES_IPVSADM: u32 = 0;
 /// Rules text format: `ipvsadm -Sn` plus the thresholds (`-x`, `-y`) and
 /// every scheduler flag; `ipvsadm -R` accepts it and it rebuilds the same table.
-pub const IPVS_RULES_LOSSLESS: u32 = 1;
+pub const LVSKIT_RULES_LOSSLESS: u32 = 1;
 
 /// Diff flag: remove real servers in two steps; a server that is to go and
 /// still has a non-zero weight is only drained (weight 0) by this plan.
-pub const IPVS_DIFF_DRAIN_BEFORE_REMOVE: u32 = 0x1;
+pub const LVSKIT_DIFF_DRAIN_BEFORE_REMOVE: u32 = 0x1;
 /// Diff flag: touch only the services named in the desired table; services
 /// that are only in the current table are left alone (not deleted).
-pub const IPVS_DIFF_ONLY_DESIRED_SERVICES: u32 = 0x2;
+pub const LVSKIT_DIFF_ONLY_DESIRED_SERVICES: u32 = 0x2;
 
 /// A whole IPVS table (services with their real servers, and optionally
 /// connection timeouts) held in memory: the kernel's current table
-/// (ipvs_table_read()) or a desired one (ipvs_table_from_json(),
-/// ipvs_table_from_rules()).
+/// (lvskit_table_read()) or a desired one (lvskit_table_from_json(),
+/// lvskit_table_from_rules()).
 ///
-/// Released by ipvs_table_free(). It does not depend on any handle.
+/// Released by lvskit_table_free(). It does not depend on any handle.
 #[allow(non_camel_case_types)]
-pub struct ipvs_table {
+pub struct lvskit_table {
     table: Table,
 }
 
 /// The ordered operations that turn one table into another, from
-/// ipvs_plan_diff(), ipvs_read_plan() or ipvs_converge(). Released by ipvs_plan_free().
+/// lvskit_plan_diff(), lvskit_read_plan() or lvskit_converge(). Released by lvskit_plan_free().
 #[allow(non_camel_case_types)]
-pub struct ipvs_plan {
+pub struct lvskit_plan {
     plan: Plan,
 }
 
 fn format_from(format: u32) -> CResult<Format> {
     match format {
-        IPVS_RULES_IPVSADM => Ok(Format::Ipvsadm),
-        IPVS_RULES_LOSSLESS => Ok(Format::Lossless),
+        LVSKIT_RULES_IPVSADM => Ok(Format::Ipvsadm),
+        LVSKIT_RULES_LOSSLESS => Ok(Format::Lossless),
         f => Err(input(format!(
-            "unknown rules format {f} (use IPVS_RULES_IPVSADM or IPVS_RULES_LOSSLESS)"
+            "unknown rules format {f} (use LVSKIT_RULES_IPVSADM or LVSKIT_RULES_LOSSLESS)"
         ))),
     }
 }
 
 fn diff_options(desired: &Table, flags: u32) -> CResult<DiffOptions> {
-    let known = IPVS_DIFF_DRAIN_BEFORE_REMOVE | IPVS_DIFF_ONLY_DESIRED_SERVICES;
+    let known = LVSKIT_DIFF_DRAIN_BEFORE_REMOVE | LVSKIT_DIFF_ONLY_DESIRED_SERVICES;
     if flags & !known != 0 {
         return Err(input(format!(
-            "unknown diff flags {:#x} (use IPVS_DIFF_* flags)",
+            "unknown diff flags {:#x} (use LVSKIT_DIFF_* flags)",
             flags & !known
         )));
     }
-    let scope = if flags & IPVS_DIFF_ONLY_DESIRED_SERVICES != 0 {
+    let scope = if flags & LVSKIT_DIFF_ONLY_DESIRED_SERVICES != 0 {
         Scope::Services(
             desired
                 .services
@@ -75,11 +75,11 @@ fn diff_options(desired: &Table, flags: u32) -> CResult<DiffOptions> {
     };
     Ok(DiffOptions {
         scope,
-        drain_before_remove: flags & IPVS_DIFF_DRAIN_BEFORE_REMOVE != 0,
+        drain_before_remove: flags & LVSKIT_DIFF_DRAIN_BEFORE_REMOVE != 0,
     })
 }
 
-/// Hands `s` to C as a new NUL-terminated string (freed by ipvs_string_free()).
+/// Hands `s` to C as a new NUL-terminated string (freed by lvskit_string_free()).
 ///
 /// # Safety
 /// `p` is a checked non-NULL writable pointer.
@@ -96,7 +96,7 @@ unsafe fn string_out(p: *mut *mut c_char, s: String) -> CResult<()> {
 /// # Safety
 /// `s` must be NULL or a string from this library, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_string_free(s: *mut c_char) {
+pub unsafe extern "C" fn lvskit_string_free(s: *mut c_char) {
     guard_value((), || {
         if !s.is_null() {
             // SAFETY: made by CString::into_raw in string_out.
@@ -106,21 +106,21 @@ pub unsafe extern "C" fn ipvs_string_free(s: *mut c_char) {
 }
 
 /// Writes the kernel's current table as rules text (`ipvsadm -Sn`): with
-/// IPVS_RULES_IPVSADM byte for byte what `ipvsadm -Sn` prints, with
-/// IPVS_RULES_LOSSLESS also the thresholds and scheduler flags. Addresses
+/// LVSKIT_RULES_IPVSADM byte for byte what `ipvsadm -Sn` prints, with
+/// LVSKIT_RULES_LOSSLESS also the thresholds and scheduler flags. Addresses
 /// and ports are always numeric. On success `*text_out` receives a new
-/// NUL-terminated string owned by the caller (ipvs_string_free()); an empty
+/// NUL-terminated string owned by the caller (lvskit_string_free()); an empty
 /// table gives "".
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `text_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_save_rules(
-    handle: *const ipvs_handle,
+pub unsafe extern "C" fn lvskit_save_rules(
+    handle: *const lvskit_handle,
     format: u32,
     text_out: *mut *mut c_char,
-) -> ipvs_result {
-    guard("ipvs_save_rules", || {
+) -> lvskit_result {
+    guard("lvskit_save_rules", || {
         // SAFETY: the caller's promise.
         let h = unsafe { arg(handle, "handle") }?;
         let to = out(text_out, "text_out")?;
@@ -135,25 +135,25 @@ pub unsafe extern "C" fn ipvs_save_rules(
 /// `-a`, `-e`, `-d`, `-C`, `-Z`, `--set`, `--start-daemon`,
 /// `--stop-daemon`; blank lines and `#` comments are skipped, a leading
 /// "ipvsadm" is allowed) becomes one operation, executed in order like a
-/// batch (`mode` as for ipvs_execute()), by the core library's restore. The
+/// batch (`mode` as for lvskit_execute()), by the core library's restore. The
 /// whole text is parsed first: a line that does not parse, or holds a value
-/// the kernel would refuse, gives `IPVS_RESULT_PARSE_ERROR` with a message
+/// the kernel would refuse, gives `LVSKIT_RESULT_PARSE_ERROR` with a message
 /// "line L, column C: ..." and nothing is sent. Otherwise the result is
-/// `IPVS_RESULT_OK` whatever the operations' outcomes and `*report_out`
+/// `LVSKIT_RESULT_OK` whatever the operations' outcomes and `*report_out`
 /// receives a report (one entry per rule line, in order) owned by the caller
-/// (ipvs_batch_report_free()). `text` is only read during the call.
+/// (lvskit_batch_report_free()). `text` is only read during the call.
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `text` NULL or NUL-terminated;
 /// `report_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_restore_rules(
-    handle: *const ipvs_handle,
+pub unsafe extern "C" fn lvskit_restore_rules(
+    handle: *const lvskit_handle,
     text: *const c_char,
     mode: u32,
-    report_out: *mut *mut ipvs_batch_report,
-) -> ipvs_result {
-    guard("ipvs_restore_rules", || {
+    report_out: *mut *mut lvskit_batch_report,
+) -> lvskit_result {
+    guard("lvskit_restore_rules", || {
         // SAFETY: the caller's promise.
         let h = unsafe { arg(handle, "handle") }?;
         // SAFETY: the caller's promise.
@@ -168,24 +168,24 @@ pub unsafe extern "C" fn ipvs_restore_rules(
     })
 }
 
-fn give_table(p: *mut *mut ipvs_table, table: Table) {
-    let t = Box::into_raw(Box::new(ipvs_table { table }));
+fn give_table(p: *mut *mut lvskit_table, table: Table) {
+    let t = Box::into_raw(Box::new(lvskit_table { table }));
     // SAFETY: callers pass a checked non-NULL writable pointer.
     unsafe { put(p, t) };
 }
 
 /// Reads the kernel's current table (services, real servers and timeouts).
 /// On success `*table_out` receives a new table owned by the caller
-/// (ipvs_table_free()).
+/// (lvskit_table_free()).
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `table_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_read(
-    handle: *const ipvs_handle,
-    table_out: *mut *mut ipvs_table,
-) -> ipvs_result {
-    guard("ipvs_table_read", || {
+pub unsafe extern "C" fn lvskit_table_read(
+    handle: *const lvskit_handle,
+    table_out: *mut *mut lvskit_table,
+) -> lvskit_result {
+    guard("lvskit_table_read", || {
         // SAFETY: the caller's promise.
         let h = unsafe { arg(handle, "handle") }?;
         let to = out(table_out, "table_out")?;
@@ -194,22 +194,22 @@ pub unsafe extern "C" fn ipvs_table_read(
     })
 }
 
-/// Loads a desired table from JSON, in the form ipvs_table_to_json()
+/// Loads a desired table from JSON, in the form lvskit_table_to_json()
 /// writes (the Rust library's serde form: `{"services": [{"service":
 /// {...}, "destinations": [...]}], "timeouts": null}`). Bad JSON gives
-/// `IPVS_RESULT_PARSE_ERROR` with "line L, column C: ..." in the message;
+/// `LVSKIT_RESULT_PARSE_ERROR` with "line L, column C: ..." in the message;
 /// well-formed values the kernel would refuse (e.g. a weight out of range)
-/// `IPVS_RESULT_INVALID_INPUT`. On success `*table_out` receives a new table owned by the caller
-/// (ipvs_table_free()). `json` is only read during the call.
+/// `LVSKIT_RESULT_INVALID_INPUT`. On success `*table_out` receives a new table owned by the caller
+/// (lvskit_table_free()). `json` is only read during the call.
 ///
 /// # Safety
 /// `json` must be NULL or NUL-terminated; `table_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_from_json(
+pub unsafe extern "C" fn lvskit_table_from_json(
     json: *const c_char,
-    table_out: *mut *mut ipvs_table,
-) -> ipvs_result {
-    guard("ipvs_table_from_json", || {
+    table_out: *mut *mut lvskit_table,
+) -> lvskit_result {
+    guard("lvskit_table_from_json", || {
         // SAFETY: the caller's promise.
         let json = unsafe { c_str(json, "json") }?;
         let to = out(table_out, "table_out")?;
@@ -233,18 +233,18 @@ pub unsafe extern "C" fn ipvs_table_from_json(
 /// applied in order to an empty table; the last `--set` gives the timeouts
 /// (none: timeouts are left alone). A line that does not parse, or a rule
 /// that does not apply (e.g. `-a` for a missing service), gives
-/// `IPVS_RESULT_PARSE_ERROR` with "line L, column C: ..." in the message. On
+/// `LVSKIT_RESULT_PARSE_ERROR` with "line L, column C: ..." in the message. On
 /// success `*table_out` receives a new table owned by the caller
-/// (ipvs_table_free()). `text` is only read during the call.
+/// (lvskit_table_free()). `text` is only read during the call.
 ///
 /// # Safety
 /// `text` must be NULL or NUL-terminated; `table_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_from_rules(
+pub unsafe extern "C" fn lvskit_table_from_rules(
     text: *const c_char,
-    table_out: *mut *mut ipvs_table,
-) -> ipvs_result {
-    guard("ipvs_table_from_rules", || {
+    table_out: *mut *mut lvskit_table,
+) -> lvskit_result {
+    guard("lvskit_table_from_rules", || {
         // SAFETY: the caller's promise.
         let text = unsafe { c_str(text, "text") }?;
         let to = out(table_out, "table_out")?;
@@ -253,18 +253,18 @@ pub unsafe extern "C" fn ipvs_table_from_rules(
     })
 }
 
-/// Writes `table` as JSON (the form ipvs_table_from_json() reads). On
+/// Writes `table` as JSON (the form lvskit_table_from_json() reads). On
 /// success `*json_out` receives a new string owned by the caller
-/// (ipvs_string_free()).
+/// (lvskit_string_free()).
 ///
 /// # Safety
 /// `table` must be NULL or a live table; `json_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_to_json(
-    table: *const ipvs_table,
+pub unsafe extern "C" fn lvskit_table_to_json(
+    table: *const lvskit_table,
     json_out: *mut *mut c_char,
-) -> ipvs_result {
-    guard("ipvs_table_to_json", || {
+) -> lvskit_result {
+    guard("lvskit_table_to_json", || {
         // SAFETY: the caller's promise.
         let t = unsafe { arg(table, "table") }?;
         let jo = out(json_out, "json_out")?;
@@ -275,20 +275,20 @@ pub unsafe extern "C" fn ipvs_table_to_json(
     })
 }
 
-/// Writes `table` as rules text in `format` (IPVS_RULES_IPVSADM or
-/// IPVS_RULES_LOSSLESS), in ipvsadm's order; timeouts are not written (as
+/// Writes `table` as rules text in `format` (LVSKIT_RULES_IPVSADM or
+/// LVSKIT_RULES_LOSSLESS), in ipvsadm's order; timeouts are not written (as
 /// with `ipvsadm -S`). On success `*text_out` receives a new string owned by
-/// the caller (ipvs_string_free()).
+/// the caller (lvskit_string_free()).
 ///
 /// # Safety
 /// `table` must be NULL or a live table; `text_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_to_rules(
-    table: *const ipvs_table,
+pub unsafe extern "C" fn lvskit_table_to_rules(
+    table: *const lvskit_table,
     format: u32,
     text_out: *mut *mut c_char,
-) -> ipvs_result {
-    guard("ipvs_table_to_rules", || {
+) -> lvskit_result {
+    guard("lvskit_table_to_rules", || {
         // SAFETY: the caller's promise.
         let t = unsafe { arg(table, "table") }?;
         let to = out(text_out, "text_out")?;
@@ -303,7 +303,7 @@ pub unsafe extern "C" fn ipvs_table_to_rules(
 /// # Safety
 /// `table` must be NULL or a live table.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_service_count(table: *const ipvs_table) -> usize {
+pub unsafe extern "C" fn lvskit_table_service_count(table: *const lvskit_table) -> usize {
     // SAFETY: the caller's promise.
     guard_value(0, || {
         unsafe { table.as_ref() }.map_or(0, |t| t.table.services.len())
@@ -315,7 +315,7 @@ pub unsafe extern "C" fn ipvs_table_service_count(table: *const ipvs_table) -> u
 /// # Safety
 /// `table` must be NULL or a live table.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_destination_count(table: *const ipvs_table) -> usize {
+pub unsafe extern "C" fn lvskit_table_destination_count(table: *const lvskit_table) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
         unsafe { table.as_ref() }.map_or(0, |t| {
@@ -329,7 +329,7 @@ pub unsafe extern "C" fn ipvs_table_destination_count(table: *const ipvs_table) 
 /// # Safety
 /// `table` must be NULL or a live table, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_table_free(table: *mut ipvs_table) {
+pub unsafe extern "C" fn lvskit_table_free(table: *mut lvskit_table) {
     guard_value((), || {
         if !table.is_null() {
             // SAFETY: made by Box::into_raw in table_out.
@@ -342,27 +342,27 @@ pub unsafe extern "C" fn ipvs_table_free(table: *mut ipvs_table) {
 /// sent). Order: service additions and updates; then per service real
 /// server removals (or drains), updates and additions; then the removal of
 /// services that go (their real servers first); timeouts last (only when
-/// `desired` has timeouts that differ). `flags` is 0 or IPVS_DIFF_* flags.
+/// `desired` has timeouts that differ). `flags` is 0 or LVSKIT_DIFF_* flags.
 /// On success `*plan_out` receives a new plan owned by the caller
-/// (ipvs_plan_free()); an empty plan means the tables already agree. The
+/// (lvskit_plan_free()); an empty plan means the tables already agree. The
 /// tables are only read.
 ///
 /// # Safety
 /// `current` and `desired` must be NULL or live tables; `plan_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_plan_diff(
-    current: *const ipvs_table,
-    desired: *const ipvs_table,
+pub unsafe extern "C" fn lvskit_plan_diff(
+    current: *const lvskit_table,
+    desired: *const lvskit_table,
     flags: u32,
-    plan_out: *mut *mut ipvs_plan,
-) -> ipvs_result {
-    guard("ipvs_plan_diff", || {
+    plan_out: *mut *mut lvskit_plan,
+) -> lvskit_result {
+    guard("lvskit_plan_diff", || {
         // SAFETY: the caller's promise.
         let (c, d) = unsafe { (arg(current, "current")?, arg(desired, "desired")?) };
         let po = out(plan_out, "plan_out")?;
         let opts = diff_options(&d.table, flags)?;
         let plan = table::diff(&c.table, &d.table, &opts);
-        let p = Box::into_raw(Box::new(ipvs_plan { plan }));
+        let p = Box::into_raw(Box::new(lvskit_plan { plan }));
         // SAFETY: checked non-NULL.
         unsafe { put(po, p) };
         Ok(())
@@ -375,23 +375,23 @@ pub unsafe extern "C" fn ipvs_plan_diff(
 /// # Safety
 /// `plan` must be NULL or a live plan.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_plan_len(plan: *const ipvs_plan) -> usize {
+pub unsafe extern "C" fn lvskit_plan_len(plan: *const lvskit_plan) -> usize {
     // SAFETY: the caller's promise.
     guard_value(0, || unsafe { plan.as_ref() }.map_or(0, |p| p.plan.len()))
 }
 
 /// Writes `plan` in ipvsadm's words, one command per line (e.g. "ipvsadm
 /// -A -t 10.0.0.1:80 -s wlc"): a dry run. On success `*text_out` receives a
-/// new string owned by the caller (ipvs_string_free()); an empty plan gives "".
+/// new string owned by the caller (lvskit_string_free()); an empty plan gives "".
 ///
 /// # Safety
 /// `plan` must be NULL or a live plan; `text_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_plan_text(
-    plan: *const ipvs_plan,
+pub unsafe extern "C" fn lvskit_plan_text(
+    plan: *const lvskit_plan,
     text_out: *mut *mut c_char,
-) -> ipvs_result {
-    guard("ipvs_plan_text", || {
+) -> lvskit_result {
+    guard("lvskit_plan_text", || {
         // SAFETY: the caller's promise.
         let p = unsafe { arg(plan, "plan") }?;
         let to = out(text_out, "text_out")?;
@@ -405,31 +405,31 @@ pub unsafe extern "C" fn ipvs_plan_text(
 /// # Safety
 /// `plan` must be NULL or a live plan, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_plan_free(plan: *mut ipvs_plan) {
+pub unsafe extern "C" fn lvskit_plan_free(plan: *mut lvskit_plan) {
     guard_value((), || {
         if !plan.is_null() {
-            // SAFETY: made by Box::into_raw in ipvs_plan_diff, ipvs_read_plan or ipvs_converge.
+            // SAFETY: made by Box::into_raw in lvskit_plan_diff, lvskit_read_plan or lvskit_converge.
             drop(unsafe { Box::from_raw(plan) });
         }
     })
 }
 
 /// Sends the operations of `plan` as one pipelined batch
-/// (IPVS_BATCH_CONTINUE). The result is `IPVS_RESULT_OK` whatever the
+/// (LVSKIT_BATCH_CONTINUE). The result is `LVSKIT_RESULT_OK` whatever the
 /// operations' outcomes: `*report_out` receives a report (one entry per
 /// operation, in the plan's order) owned by the caller
-/// (ipvs_batch_report_free()). `plan` is only read.
+/// (lvskit_batch_report_free()). `plan` is only read.
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `plan` NULL or a live plan;
 /// `report_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_apply_plan(
-    handle: *const ipvs_handle,
-    plan: *const ipvs_plan,
-    report_out: *mut *mut ipvs_batch_report,
-) -> ipvs_result {
-    guard("ipvs_apply_plan", || {
+pub unsafe extern "C" fn lvskit_apply_plan(
+    handle: *const lvskit_handle,
+    plan: *const lvskit_plan,
+    report_out: *mut *mut lvskit_batch_report,
+) -> lvskit_result {
+    guard("lvskit_apply_plan", || {
         // SAFETY: the caller's promise.
         let (h, p) = unsafe { (arg(handle, "handle")?, arg(plan, "plan")?) };
         let ro = out(report_out, "report_out")?;
@@ -441,28 +441,28 @@ pub unsafe extern "C" fn ipvs_apply_plan(
 }
 
 /// Reads the kernel's current table and plans the way to `desired` (as
-/// ipvs_plan_diff() with `flags`) without applying anything: the dry run of
-/// ipvs_converge(). For a large table the planning runs on a second thread
+/// lvskit_plan_diff() with `flags`) without applying anything: the dry run of
+/// lvskit_converge(). For a large table the planning runs on a second thread
 /// while the table is read. On success `*plan_out` receives a plan owned by
-/// the caller (ipvs_plan_free()). `desired` is only read.
+/// the caller (lvskit_plan_free()). `desired` is only read.
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `desired` NULL or a live table;
 /// `plan_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_read_plan(
-    handle: *const ipvs_handle,
-    desired: *const ipvs_table,
+pub unsafe extern "C" fn lvskit_read_plan(
+    handle: *const lvskit_handle,
+    desired: *const lvskit_table,
     flags: u32,
-    plan_out: *mut *mut ipvs_plan,
-) -> ipvs_result {
-    guard("ipvs_read_plan", || {
+    plan_out: *mut *mut lvskit_plan,
+) -> lvskit_result {
+    guard("lvskit_read_plan", || {
         // SAFETY: the caller's promise.
         let (h, d) = unsafe { (arg(handle, "handle")?, arg(desired, "desired")?) };
         let po = out(plan_out, "plan_out")?;
         let opts = diff_options(&d.table, flags)?;
         let plan = h.ipvs.plan(&d.table, &opts)?;
-        let p = Box::into_raw(Box::new(ipvs_plan { plan }));
+        let p = Box::into_raw(Box::new(lvskit_plan { plan }));
         // SAFETY: checked non-NULL.
         unsafe { put(po, p) };
         Ok(())
@@ -470,26 +470,26 @@ pub unsafe extern "C" fn ipvs_read_plan(
 }
 
 /// Reads the kernel's current table, plans the way to `desired` (as
-/// ipvs_plan_diff() with `flags`) and applies the plan (as
-/// ipvs_apply_plan()). Fails only when the current table cannot be read;
+/// lvskit_plan_diff() with `flags`) and applies the plan (as
+/// lvskit_apply_plan()). Fails only when the current table cannot be read;
 /// the operations' own failures are in the report. On success
 /// `*report_out` receives the report and, when `plan_out` is not NULL,
 /// `*plan_out` the plan that was applied (its operations match the report's
 /// entries one for one); both are owned by the caller
-/// (ipvs_batch_report_free(), ipvs_plan_free()). `desired` is only read.
+/// (lvskit_batch_report_free(), lvskit_plan_free()). `desired` is only read.
 ///
 /// # Safety
 /// `handle` must be NULL or a live handle; `desired` NULL or a live table;
 /// `plan_out` NULL or writable; `report_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_converge(
-    handle: *const ipvs_handle,
-    desired: *const ipvs_table,
+pub unsafe extern "C" fn lvskit_converge(
+    handle: *const lvskit_handle,
+    desired: *const lvskit_table,
     flags: u32,
-    plan_out: *mut *mut ipvs_plan,
-    report_out: *mut *mut ipvs_batch_report,
-) -> ipvs_result {
-    guard("ipvs_converge", || {
+    plan_out: *mut *mut lvskit_plan,
+    report_out: *mut *mut lvskit_batch_report,
+) -> lvskit_result {
+    guard("lvskit_converge", || {
         // SAFETY: the caller's promise.
         let (h, d) = unsafe { (arg(handle, "handle")?, arg(desired, "desired")?) };
         let ro = out(report_out, "report_out")?;
@@ -500,7 +500,7 @@ pub unsafe extern "C" fn ipvs_converge(
         unsafe {
             put(ro, r);
             if !plan_out.is_null() {
-                put(plan_out, Box::into_raw(Box::new(ipvs_plan { plan })));
+                put(plan_out, Box::into_raw(Box::new(lvskit_plan { plan })));
             }
         }
         Ok(())
@@ -519,7 +519,7 @@ mod tests {
         // SAFETY: a string made by this library.
         let t = unsafe { CStr::from_ptr(s) }.to_str().unwrap().to_owned();
         // SAFETY: released once.
-        unsafe { ipvs_string_free(s) };
+        unsafe { lvskit_string_free(s) };
         t
     }
 
@@ -532,60 +532,60 @@ mod tests {
         // SAFETY: live arguments and out-parameters.
         unsafe {
             assert_eq!(
-                ipvs_table_from_rules(rules.as_ptr(), &mut t),
-                ipvs_result::Ok
+                lvskit_table_from_rules(rules.as_ptr(), &mut t),
+                lvskit_result::Ok
             );
             assert_eq!(
-                ipvs_table_from_json(c"{}".as_ptr(), &mut empty),
-                ipvs_result::Ok
+                lvskit_table_from_json(c"{}".as_ptr(), &mut empty),
+                lvskit_result::Ok
             );
-            assert_eq!(ipvs_table_service_count(t), 1);
-            assert_eq!(ipvs_table_destination_count(t), 1);
-            assert_eq!(ipvs_plan_diff(empty, t, 0, &mut plan), ipvs_result::Ok);
-            assert_eq!(ipvs_plan_len(plan), 3);
-            assert_eq!(ipvs_plan_text(plan, &mut text), ipvs_result::Ok);
+            assert_eq!(lvskit_table_service_count(t), 1);
+            assert_eq!(lvskit_table_destination_count(t), 1);
+            assert_eq!(lvskit_plan_diff(empty, t, 0, &mut plan), lvskit_result::Ok);
+            assert_eq!(lvskit_plan_len(plan), 3);
+            assert_eq!(lvskit_plan_text(plan, &mut text), lvskit_result::Ok);
             assert_eq!(
                 take(text),
                 "ipvsadm -A -t 10.0.0.1:80 -s rr\n\
                  ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 2\n\
                  ipvsadm --set 10 20 30\n"
             );
-            assert_eq!(ipvs_table_to_json(t, &mut text), ipvs_result::Ok);
+            assert_eq!(lvskit_table_to_json(t, &mut text), lvskit_result::Ok);
             let json = take(text);
             assert!(json.contains("\"timeouts\""), "{json}");
-            ipvs_plan_free(plan);
+            lvskit_plan_free(plan);
             // only-desired scope: an empty desired table touches nothing
             assert_eq!(
-                ipvs_plan_diff(t, empty, IPVS_DIFF_ONLY_DESIRED_SERVICES, &mut plan),
-                ipvs_result::Ok
+                lvskit_plan_diff(t, empty, LVSKIT_DIFF_ONLY_DESIRED_SERVICES, &mut plan),
+                lvskit_result::Ok
             );
-            assert_eq!(ipvs_plan_len(plan), 0);
-            ipvs_plan_free(plan);
-            assert_eq!(ipvs_plan_diff(t, empty, 0, &mut plan), ipvs_result::Ok);
-            assert_eq!(ipvs_plan_len(plan), 2);
-            ipvs_plan_free(plan);
-            ipvs_table_free(t);
-            ipvs_table_free(empty);
+            assert_eq!(lvskit_plan_len(plan), 0);
+            lvskit_plan_free(plan);
+            assert_eq!(lvskit_plan_diff(t, empty, 0, &mut plan), lvskit_result::Ok);
+            assert_eq!(lvskit_plan_len(plan), 2);
+            lvskit_plan_free(plan);
+            lvskit_table_free(t);
+            lvskit_table_free(empty);
         }
     }
 
     #[test]
     fn parse_errors_say_where() {
-        let mut t = 0x1 as *mut ipvs_table;
+        let mut t = 0x1 as *mut lvskit_table;
         // SAFETY: live arguments.
         let r = unsafe {
-            ipvs_table_from_rules(c"-A -t 10.0.0.1:80\n-A -t 10.0.0.1:99x\n".as_ptr(), &mut t)
+            lvskit_table_from_rules(c"-A -t 10.0.0.1:80\n-A -t 10.0.0.1:99x\n".as_ptr(), &mut t)
         };
-        assert_eq!(r, ipvs_result::ParseError);
+        assert_eq!(r, lvskit_result::ParseError);
         assert_eq!(t, 0x1 as *mut _);
         with_last((), |code, errno, msg| {
-            assert_eq!(code, ipvs_result::ParseError);
+            assert_eq!(code, lvskit_result::ParseError);
             assert_eq!(errno, 0);
             assert!(msg.starts_with("line 2, column 7: illegal"), "{msg}");
         });
         // SAFETY: live arguments.
-        let r = unsafe { ipvs_table_from_json(c"{\"services\":\n [1]}".as_ptr(), &mut t) };
-        assert_eq!(r, ipvs_result::ParseError);
+        let r = unsafe { lvskit_table_from_json(c"{\"services\":\n [1]}".as_ptr(), &mut t) };
+        assert_eq!(r, lvskit_result::ParseError);
         with_last((), |_, _, msg| {
             assert!(msg.starts_with("line 2, column "), "{msg}")
         });

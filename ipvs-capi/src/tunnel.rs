@@ -1,5 +1,5 @@
 //! Tunnel devices, addresses, FOU/GUE ports and real-server set-up over
-//! rtnetlink: the `ipvs_rtnl` handle and its plain structs.
+//! rtnetlink: the `lvskit_rtnl` handle and its plain structs.
 
 use std::ffi::{c_char, c_int};
 use std::net::IpAddr;
@@ -15,66 +15,66 @@ use ipvs_core::tunnel::{
 };
 use ipvs_core::{Error, Fou, Namespace, Rtnl};
 
-use crate::error::{guard, guard_value, input, ipvs_result, CResult};
-use crate::types::{addr_from, addr_to, name_array, read_name, IPVS_NAME_LEN};
+use crate::error::{guard, guard_value, input, lvskit_result, CResult};
+use crate::types::{addr_from, addr_to, name_array, read_name, LVSKIT_NAME_LEN};
 use crate::{arg, c_str, out, put};
 
 /// Tunnel kind: IPv4-in-IPv4 (`ipip`; fallback device `tunl0`).
-pub const IPVS_TUNNEL_IPIP: u32 = 1;
+pub const LVSKIT_TUNNEL_IPIP: u32 = 1;
 /// Tunnel kind: IPv6-in-IPv4 (`sit`; fallback device `sit0`).
-pub const IPVS_TUNNEL_SIT: u32 = 2;
+pub const LVSKIT_TUNNEL_SIT: u32 = 2;
 /// Tunnel kind: IPv4 or IPv6 in IPv6 (`ip6tnl`; fallback device `ip6tnl0`).
-pub const IPVS_TUNNEL_IP6TNL: u32 = 3;
+pub const LVSKIT_TUNNEL_IP6TNL: u32 = 3;
 /// Tunnel kind: GRE over IPv4 (`gre`; fallback device `gre0`).
-pub const IPVS_TUNNEL_GRE: u32 = 4;
+pub const LVSKIT_TUNNEL_GRE: u32 = 4;
 /// Tunnel kind: Ethernet over GRE over IPv4 (`gretap`).
-pub const IPVS_TUNNEL_GRETAP: u32 = 5;
+pub const LVSKIT_TUNNEL_GRETAP: u32 = 5;
 /// Tunnel kind: GRE over IPv6 (`ip6gre`; fallback device `ip6gre0`).
-pub const IPVS_TUNNEL_IP6GRE: u32 = 6;
+pub const LVSKIT_TUNNEL_IP6GRE: u32 = 6;
 /// Tunnel kind: Ethernet over GRE over IPv6 (`ip6gretap`).
-pub const IPVS_TUNNEL_IP6GRETAP: u32 = 7;
+pub const LVSKIT_TUNNEL_IP6GRETAP: u32 = 7;
 
 /// Tunnel encapsulation: none (`encap_type`).
-pub const IPVS_ENCAP_NONE: u32 = 0;
+pub const LVSKIT_ENCAP_NONE: u32 = 0;
 /// Tunnel encapsulation: Foo-over-UDP (`encap fou`).
-pub const IPVS_ENCAP_FOU: u32 = 1;
+pub const LVSKIT_ENCAP_FOU: u32 = 1;
 /// Tunnel encapsulation: Generic UDP Encapsulation (`encap gue`), what IPVS's GUE tunnels send.
-pub const IPVS_ENCAP_GUE: u32 = 2;
+pub const LVSKIT_ENCAP_GUE: u32 = 2;
 
 /// Tunnel encapsulation flag: UDP checksum over IPv4 (`encap-csum`).
-pub const IPVS_ENCAP_F_CSUM: u16 = 0x1;
+pub const LVSKIT_ENCAP_F_CSUM: u16 = 0x1;
 /// Tunnel encapsulation flag: UDP checksum over IPv6 (`encap-udp6-csum`).
-pub const IPVS_ENCAP_F_CSUM6: u16 = 0x2;
+pub const LVSKIT_ENCAP_F_CSUM6: u16 = 0x2;
 /// Tunnel encapsulation flag: remote checksum offload (`encap-remcsum`, GUE only).
-pub const IPVS_ENCAP_F_REMCSUM: u16 = 0x4;
+pub const LVSKIT_ENCAP_F_REMCSUM: u16 = 0x4;
 
 /// Tunnel key flag: `ikey` is set (GRE kinds only).
-pub const IPVS_TUNNEL_F_IKEY: u32 = 0x1;
+pub const LVSKIT_TUNNEL_F_IKEY: u32 = 0x1;
 /// Tunnel key flag: `okey` is set (GRE kinds only).
-pub const IPVS_TUNNEL_F_OKEY: u32 = 0x2;
+pub const LVSKIT_TUNNEL_F_OKEY: u32 = 0x2;
 
 /// FOU port kind: GUE (`ip fou add port P gue`).
-pub const IPVS_FOU_GUE: u32 = 0;
+pub const LVSKIT_FOU_GUE: u32 = 0;
 /// FOU port kind: direct FOU of one inner protocol (`ip fou add port P ipproto N`).
-pub const IPVS_FOU_DIRECT: u32 = 1;
+pub const LVSKIT_FOU_DIRECT: u32 = 1;
 
 /// Real-server mode: LVS/TUN, the VIPs on a tunnel device (created if missing).
-pub const IPVS_RS_TUNNEL: u32 = 0;
+pub const LVSKIT_RS_TUNNEL: u32 = 0;
 /// Real-server mode: LVS/DR, the VIPs on the loopback device `lo`.
-pub const IPVS_RS_DR_LOOPBACK: u32 = 1;
+pub const LVSKIT_RS_DR_LOOPBACK: u32 = 1;
 /// Real-server mode: LVS/DR, the VIPs on a dummy device (created if missing).
-pub const IPVS_RS_DR_DUMMY: u32 = 2;
+pub const LVSKIT_RS_DR_DUMMY: u32 = 2;
 
 /// An open rtnetlink connection in one network namespace: tunnel and dummy
 /// devices, their state, MTU and addresses, FOU/GUE receive ports, and
 /// real-server set-up.
 ///
-/// Created by ipvs_rtnl_open() and its variants, released by
-/// ipvs_rtnl_close(). Like ::ipvs_handle it may be used from several threads
+/// Created by lvskit_rtnl_open() and its variants, released by
+/// lvskit_rtnl_close(). Like ::lvskit_handle it may be used from several threads
 /// at once; its requests are serialised. Changes need CAP_NET_ADMIN in its
 /// namespace.
 #[allow(non_camel_case_types)]
-pub struct ipvs_rtnl {
+pub struct lvskit_rtnl {
     rtnl: Rtnl,
     ns: Namespace,
     /// For a handle opened by descriptor: our duplicate of it, kept open
@@ -82,30 +82,30 @@ pub struct ipvs_rtnl {
     ns_fd: Option<OwnedFd>,
 }
 
-/// What ipvs_real_server_prepare() changed, to undo with
-/// ipvs_prepared_teardown(). Released by ipvs_prepared_free() (which does
-/// not undo anything). It stays valid after its ::ipvs_rtnl is closed.
+/// What lvskit_real_server_prepare() changed, to undo with
+/// lvskit_prepared_teardown(). Released by lvskit_prepared_free() (which does
+/// not undo anything). It stays valid after its ::lvskit_rtnl is closed.
 #[allow(non_camel_case_types)]
-pub struct ipvs_prepared {
+pub struct lvskit_prepared {
     prepared: Prepared,
     /// Keeps the namespace descriptor that `prepared.namespace` names open.
     _ns_fd: Option<OwnedFd>,
 }
 
 /// The parameters of a tunnel device. Fill it with
-/// ipvs_tunnel_config_init() (the kernel's defaults for a kind, as `ip link
+/// lvskit_tunnel_config_init() (the kernel's defaults for a kind, as `ip link
 /// add ... type KIND` uses them), then set fields.
 ///
-/// A value describes the device completely: ipvs_rtnl_set_tunnel() replaces
+/// A value describes the device completely: lvskit_rtnl_set_tunnel() replaces
 /// every parameter. Addresses are a family plus 16 bytes in network byte
-/// order, like ::ipvs_service's.
+/// order, like ::lvskit_service's.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_tunnel_config {
-    /// IPVS_TUNNEL_* kind.
+pub struct lvskit_tunnel_config {
+    /// LVSKIT_TUNNEL_* kind.
     pub kind: u32,
-    /// Family of `local`: 0 for `any`, else IPVS_AF_INET (IPv4 kinds) or IPVS_AF_INET6 (IPv6 kinds).
+    /// Family of `local`: 0 for `any`, else LVSKIT_AF_INET (IPv4 kinds) or LVSKIT_AF_INET6 (IPv6 kinds).
     pub local_family: u16,
     /// Family of `remote`: 0 for `any`, else as `local_family`.
     pub remote_family: u16,
@@ -131,33 +131,33 @@ pub struct ipvs_tunnel_config {
     pub flowinfo: u32,
     /// `IP6_TNL_F_*` flags of IPv6 kinds (default 0).
     pub ip6_flags: u32,
-    /// IPVS_TUNNEL_F_IKEY / IPVS_TUNNEL_F_OKEY: which of `ikey`, `okey` are set.
+    /// LVSKIT_TUNNEL_F_IKEY / LVSKIT_TUNNEL_F_OKEY: which of `ikey`, `okey` are set.
     pub key_flags: u32,
-    /// GRE input key (with IPVS_TUNNEL_F_IKEY).
+    /// GRE input key (with LVSKIT_TUNNEL_F_IKEY).
     pub ikey: u32,
-    /// GRE output key (with IPVS_TUNNEL_F_OKEY).
+    /// GRE output key (with LVSKIT_TUNNEL_F_OKEY).
     pub okey: u32,
-    /// IPVS_ENCAP_NONE (default), IPVS_ENCAP_FOU or IPVS_ENCAP_GUE.
+    /// LVSKIT_ENCAP_NONE (default), LVSKIT_ENCAP_FOU or LVSKIT_ENCAP_GUE.
     pub encap_type: u32,
     /// UDP source port of the encapsulation (host byte order); 0 lets the kernel pick per flow.
     pub encap_sport: u16,
     /// UDP destination port of the encapsulation (host byte order): the receiver's FOU/GUE port.
     pub encap_dport: u16,
-    /// IPVS_ENCAP_F_* flags.
+    /// LVSKIT_ENCAP_F_* flags.
     pub encap_flags: u16,
 }
 
-/// A network device as the kernel reports it, from ipvs_rtnl_get_link().
+/// A network device as the kernel reports it, from lvskit_rtnl_get_link().
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_link {
+pub struct lvskit_link {
     /// Interface index.
     pub index: u32,
     /// Name, NUL-terminated: the kernel's exact bytes, which need not be UTF-8.
-    pub name: [c_char; IPVS_NAME_LEN],
+    pub name: [c_char; LVSKIT_NAME_LEN],
     /// Link kind, NUL-terminated (e.g. "ipip", "dummy"); empty for `lo` and plain devices.
-    pub kind: [c_char; IPVS_NAME_LEN],
+    pub kind: [c_char; LVSKIT_NAME_LEN],
     /// MTU.
     pub mtu: u32,
     /// `IFF_*` flags.
@@ -167,21 +167,21 @@ pub struct ipvs_link {
     /// 1 if `tunnel` holds the device's tunnel parameters (a tunnel kind), else 0.
     pub is_tunnel: u8,
     /// The tunnel parameters, when `is_tunnel` is 1 (else zeroed).
-    pub tunnel: ipvs_tunnel_config,
+    pub tunnel: lvskit_tunnel_config,
 }
 
-/// A FOU/GUE receive port. Fill it with ipvs_fou_port_init(), then set fields.
+/// A FOU/GUE receive port. Fill it with lvskit_fou_port_init(), then set fields.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_fou_port {
+pub struct lvskit_fou_port {
     /// UDP port (host byte order), non-zero.
     pub port: u16,
     /// 1 to listen on IPv6 (module fou6), 0 for IPv4.
     pub ipv6: u8,
-    /// With IPVS_FOU_DIRECT: the inner IP protocol (4 IPIP, 41 IPv6, 47 GRE), non-zero.
+    /// With LVSKIT_FOU_DIRECT: the inner IP protocol (4 IPIP, 41 IPv6, 47 GRE), non-zero.
     pub ipproto: u8,
-    /// IPVS_FOU_GUE (default) or IPVS_FOU_DIRECT.
+    /// LVSKIT_FOU_GUE (default) or LVSKIT_FOU_DIRECT.
     pub encap: u32,
     /// Family of `local`: 0 for none, else the port's family.
     pub local_family: u16,
@@ -197,32 +197,32 @@ pub struct ipvs_fou_port {
     pub ifindex: i32,
 }
 
-/// An address: a family (IPVS_AF_INET or IPVS_AF_INET6) and 16 bytes in
+/// An address: a family (LVSKIT_AF_INET or LVSKIT_AF_INET6) and 16 bytes in
 /// network byte order (IPv4 uses the first 4; the rest must be zero).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ipvs_address {
-    /// IPVS_AF_INET or IPVS_AF_INET6.
+pub struct lvskit_address {
+    /// LVSKIT_AF_INET or LVSKIT_AF_INET6.
     pub family: u16,
     /// The address.
     pub addr: [u8; 16],
 }
 
-/// What a real server needs (see ipvs_real_server_prepare()). Fill it with
-/// ipvs_real_server_init(), then set fields.
+/// What a real server needs (see lvskit_real_server_prepare()). Fill it with
+/// lvskit_real_server_init(), then set fields.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_real_server {
-    /// IPVS_RS_TUNNEL, IPVS_RS_DR_LOOPBACK or IPVS_RS_DR_DUMMY.
+pub struct lvskit_real_server {
+    /// LVSKIT_RS_TUNNEL, LVSKIT_RS_DR_LOOPBACK or LVSKIT_RS_DR_DUMMY.
     pub mode: u32,
     /// The VIP device's name, NUL-terminated (tunnel: default "tunl0";
     /// dummy: required; ignored for the loopback mode).
-    pub device: [c_char; IPVS_NAME_LEN],
-    /// IPVS_RS_TUNNEL: parameters used only when the device must be created
+    pub device: [c_char; LVSKIT_NAME_LEN],
+    /// LVSKIT_RS_TUNNEL: parameters used only when the device must be created
     /// (default: ipip with the kernel's defaults).
-    pub tunnel: ipvs_tunnel_config,
+    pub tunnel: lvskit_tunnel_config,
     /// 1 to also add the FOU/GUE receive port `fou` (LVS/TUN with GUE), else 0.
     pub has_fou: u8,
     /// 1 to set arp_ignore=1 and arp_announce=2 (default 1; only with an IPv4 VIP).
@@ -231,23 +231,23 @@ pub struct ipvs_real_server {
     /// tunnels, 0 for DR; only with an IPv4 VIP).
     pub rp_filter_off: u8,
     /// The FOU/GUE port, with `has_fou`.
-    pub fou: ipvs_fou_port,
+    pub fou: lvskit_fou_port,
 }
 
 // ---------------------------------------------------------------- conversions
 
 fn kind_from(kind: u32) -> CResult<TunnelKind> {
     Ok(match kind {
-        IPVS_TUNNEL_IPIP => TunnelKind::Ipip,
-        IPVS_TUNNEL_SIT => TunnelKind::Sit,
-        IPVS_TUNNEL_IP6TNL => TunnelKind::Ip6tnl,
-        IPVS_TUNNEL_GRE => TunnelKind::Gre,
-        IPVS_TUNNEL_GRETAP => TunnelKind::Gretap,
-        IPVS_TUNNEL_IP6GRE => TunnelKind::Ip6gre,
-        IPVS_TUNNEL_IP6GRETAP => TunnelKind::Ip6gretap,
+        LVSKIT_TUNNEL_IPIP => TunnelKind::Ipip,
+        LVSKIT_TUNNEL_SIT => TunnelKind::Sit,
+        LVSKIT_TUNNEL_IP6TNL => TunnelKind::Ip6tnl,
+        LVSKIT_TUNNEL_GRE => TunnelKind::Gre,
+        LVSKIT_TUNNEL_GRETAP => TunnelKind::Gretap,
+        LVSKIT_TUNNEL_IP6GRE => TunnelKind::Ip6gre,
+        LVSKIT_TUNNEL_IP6GRETAP => TunnelKind::Ip6gretap,
         k => {
             return Err(input(format!(
-                "unknown tunnel kind {k} (use IPVS_TUNNEL_IPIP ... IPVS_TUNNEL_IP6GRETAP)"
+                "unknown tunnel kind {k} (use LVSKIT_TUNNEL_IPIP ... LVSKIT_TUNNEL_IP6GRETAP)"
             )))
         }
     })
@@ -255,13 +255,13 @@ fn kind_from(kind: u32) -> CResult<TunnelKind> {
 
 fn kind_to(kind: TunnelKind) -> u32 {
     match kind {
-        TunnelKind::Ipip => IPVS_TUNNEL_IPIP,
-        TunnelKind::Sit => IPVS_TUNNEL_SIT,
-        TunnelKind::Ip6tnl => IPVS_TUNNEL_IP6TNL,
-        TunnelKind::Gre => IPVS_TUNNEL_GRE,
-        TunnelKind::Gretap => IPVS_TUNNEL_GRETAP,
-        TunnelKind::Ip6gre => IPVS_TUNNEL_IP6GRE,
-        TunnelKind::Ip6gretap => IPVS_TUNNEL_IP6GRETAP,
+        TunnelKind::Ipip => LVSKIT_TUNNEL_IPIP,
+        TunnelKind::Sit => LVSKIT_TUNNEL_SIT,
+        TunnelKind::Ip6tnl => LVSKIT_TUNNEL_IP6TNL,
+        TunnelKind::Gre => LVSKIT_TUNNEL_GRE,
+        TunnelKind::Gretap => LVSKIT_TUNNEL_GRETAP,
+        TunnelKind::Ip6gre => LVSKIT_TUNNEL_IP6GRE,
+        TunnelKind::Ip6gretap => LVSKIT_TUNNEL_IP6GRETAP,
     }
 }
 
@@ -281,7 +281,7 @@ fn opt_addr_to(a: Option<IpAddr>) -> (u16, [u8; 16]) {
     a.map_or((0, [0; 16]), addr_to)
 }
 
-fn tunnel_from(c: &ipvs_tunnel_config) -> CResult<TunnelConfig> {
+fn tunnel_from(c: &lvskit_tunnel_config) -> CResult<TunnelConfig> {
     let kind = kind_from(c.kind)?;
     let proto = match c.proto {
         -1 => None,
@@ -303,20 +303,20 @@ fn tunnel_from(c: &ipvs_tunnel_config) -> CResult<TunnelConfig> {
             c.pmtudisc
         )));
     }
-    if c.key_flags & !(IPVS_TUNNEL_F_IKEY | IPVS_TUNNEL_F_OKEY) != 0 {
+    if c.key_flags & !(LVSKIT_TUNNEL_F_IKEY | LVSKIT_TUNNEL_F_OKEY) != 0 {
         return Err(input(format!(
             "unknown tunnel key_flags {:#x}",
             c.key_flags
         )));
     }
-    let known = IPVS_ENCAP_F_CSUM | IPVS_ENCAP_F_CSUM6 | IPVS_ENCAP_F_REMCSUM;
+    let known = LVSKIT_ENCAP_F_CSUM | LVSKIT_ENCAP_F_CSUM6 | LVSKIT_ENCAP_F_REMCSUM;
     if c.encap_flags & !known != 0 {
         return Err(input(format!("unknown encap_flags {:#x}", c.encap_flags)));
     }
     let encap_kind = match c.encap_type {
-        IPVS_ENCAP_NONE => None,
-        IPVS_ENCAP_FOU => Some(EncapType::Fou),
-        IPVS_ENCAP_GUE => Some(EncapType::Gue),
+        LVSKIT_ENCAP_NONE => None,
+        LVSKIT_ENCAP_FOU => Some(EncapType::Fou),
+        LVSKIT_ENCAP_GUE => Some(EncapType::Gue),
         e => return Err(input(format!("unknown encap_type {e}"))),
     };
     let encap = match encap_kind {
@@ -347,19 +347,19 @@ fn tunnel_from(c: &ipvs_tunnel_config) -> CResult<TunnelConfig> {
         encap_limit,
         flowinfo: c.flowinfo,
         ip6_flags: c.ip6_flags,
-        ikey: (c.key_flags & IPVS_TUNNEL_F_IKEY != 0).then_some(c.ikey),
-        okey: (c.key_flags & IPVS_TUNNEL_F_OKEY != 0).then_some(c.okey),
+        ikey: (c.key_flags & LVSKIT_TUNNEL_F_IKEY != 0).then_some(c.ikey),
+        okey: (c.key_flags & LVSKIT_TUNNEL_F_OKEY != 0).then_some(c.okey),
         encap,
     };
     t.validate()?;
     Ok(t)
 }
 
-fn tunnel_to(t: &TunnelConfig) -> ipvs_tunnel_config {
+fn tunnel_to(t: &TunnelConfig) -> lvskit_tunnel_config {
     let (local_family, local) = opt_addr_to(t.local);
     let (remote_family, remote) = opt_addr_to(t.remote);
     let e = t.encap;
-    ipvs_tunnel_config {
+    lvskit_tunnel_config {
         kind: kind_to(t.kind),
         local_family,
         remote_family,
@@ -374,20 +374,20 @@ fn tunnel_to(t: &TunnelConfig) -> ipvs_tunnel_config {
         flowinfo: t.flowinfo,
         ip6_flags: t.ip6_flags,
         key_flags: if t.ikey.is_some() {
-            IPVS_TUNNEL_F_IKEY
+            LVSKIT_TUNNEL_F_IKEY
         } else {
             0
         } | if t.okey.is_some() {
-            IPVS_TUNNEL_F_OKEY
+            LVSKIT_TUNNEL_F_OKEY
         } else {
             0
         },
         ikey: t.ikey.unwrap_or(0),
         okey: t.okey.unwrap_or(0),
         encap_type: match e.map(|e| e.kind) {
-            None => IPVS_ENCAP_NONE,
-            Some(EncapType::Fou) => IPVS_ENCAP_FOU,
-            Some(EncapType::Gue) => IPVS_ENCAP_GUE,
+            None => LVSKIT_ENCAP_NONE,
+            Some(EncapType::Fou) => LVSKIT_ENCAP_FOU,
+            Some(EncapType::Gue) => LVSKIT_ENCAP_GUE,
             // a type the library does not know, as the kernel reported it
             Some(EncapType::Other(n)) => u32::from(n),
         },
@@ -397,8 +397,8 @@ fn tunnel_to(t: &TunnelConfig) -> ipvs_tunnel_config {
     }
 }
 
-fn zero_tunnel() -> ipvs_tunnel_config {
-    ipvs_tunnel_config {
+fn zero_tunnel() -> lvskit_tunnel_config {
+    lvskit_tunnel_config {
         kind: 0,
         local_family: 0,
         remote_family: 0,
@@ -423,16 +423,16 @@ fn zero_tunnel() -> ipvs_tunnel_config {
 }
 
 /// The exact bytes of a device name (any bytes but NUL), NUL-terminated.
-fn raw_name_array(raw: &[u8]) -> [c_char; IPVS_NAME_LEN] {
-    let mut a = [0 as c_char; IPVS_NAME_LEN];
-    for (d, b) in a.iter_mut().zip(raw.iter().take(IPVS_NAME_LEN - 1)) {
+fn raw_name_array(raw: &[u8]) -> [c_char; LVSKIT_NAME_LEN] {
+    let mut a = [0 as c_char; LVSKIT_NAME_LEN];
+    for (d, b) in a.iter_mut().zip(raw.iter().take(LVSKIT_NAME_LEN - 1)) {
         *d = *b as c_char;
     }
     a
 }
 
-fn link_to(l: &Link) -> ipvs_link {
-    ipvs_link {
+fn link_to(l: &Link) -> lvskit_link {
+    lvskit_link {
         index: l.index,
         name: raw_name_array(&l.raw_name),
         kind: name_array(l.kind.as_deref().unwrap_or("")),
@@ -444,18 +444,18 @@ fn link_to(l: &Link) -> ipvs_link {
     }
 }
 
-fn fou_from(p: &ipvs_fou_port) -> CResult<FouPort> {
+fn fou_from(p: &lvskit_fou_port) -> CResult<FouPort> {
     if p.ipv6 > 1 {
         return Err(input(format!("FOU port ipv6 {} is not 0 or 1", p.ipv6)));
     }
     let encap = match p.encap {
-        IPVS_FOU_GUE => {
+        LVSKIT_FOU_GUE => {
             if p.ipproto != 0 {
                 return Err(input("a GUE port takes no ipproto (set it to 0)"));
             }
             FouEncap::Gue
         }
-        IPVS_FOU_DIRECT => FouEncap::Direct { ipproto: p.ipproto },
+        LVSKIT_FOU_DIRECT => FouEncap::Direct { ipproto: p.ipproto },
         e => return Err(input(format!("unknown FOU port encap {e}"))),
     };
     let f = FouPort {
@@ -471,12 +471,12 @@ fn fou_from(p: &ipvs_fou_port) -> CResult<FouPort> {
     Ok(f)
 }
 
-fn fou_default() -> ipvs_fou_port {
-    ipvs_fou_port {
+fn fou_default() -> lvskit_fou_port {
+    lvskit_fou_port {
         port: 0,
         ipv6: 0,
         ipproto: 0,
-        encap: IPVS_FOU_GUE,
+        encap: LVSKIT_FOU_GUE,
         local_family: 0,
         peer_family: 0,
         local: [0; 16],
@@ -516,10 +516,10 @@ fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
 
 // ---------------------------------------------------------------- handles
 
-fn rtnl_open(ns: Namespace, fd: Option<OwnedFd>, out_p: *mut *mut ipvs_rtnl) -> CResult<()> {
+fn rtnl_open(ns: Namespace, fd: Option<OwnedFd>, out_p: *mut *mut lvskit_rtnl) -> CResult<()> {
     let p = out(out_p, "rtnl_out")?;
     let rtnl = Rtnl::open(ns.clone())?;
-    let h = Box::into_raw(Box::new(ipvs_rtnl {
+    let h = Box::into_raw(Box::new(lvskit_rtnl {
         rtnl,
         ns,
         ns_fd: fd,
@@ -530,34 +530,34 @@ fn rtnl_open(ns: Namespace, fd: Option<OwnedFd>, out_p: *mut *mut ipvs_rtnl) -> 
 }
 
 /// Opens rtnetlink in the calling thread's network namespace. On success
-/// `*rtnl_out` receives a new handle owned by the caller (ipvs_rtnl_close()).
+/// `*rtnl_out` receives a new handle owned by the caller (lvskit_rtnl_close()).
 ///
 /// # Safety
 /// `rtnl_out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_open(rtnl_out: *mut *mut ipvs_rtnl) -> ipvs_result {
-    guard("ipvs_rtnl_open", || {
+pub unsafe extern "C" fn lvskit_rtnl_open(rtnl_out: *mut *mut lvskit_rtnl) -> lvskit_result {
+    guard("lvskit_rtnl_open", || {
         rtnl_open(Namespace::Current, None, rtnl_out)
     })
 }
 
 /// Opens rtnetlink in the named network namespace (/run/netns/NAME), like
-/// ipvs_open_netns_name(). On success `*rtnl_out` receives a new handle
-/// owned by the caller (ipvs_rtnl_close()).
+/// lvskit_open_netns_name(). On success `*rtnl_out` receives a new handle
+/// owned by the caller (lvskit_rtnl_close()).
 ///
 /// # Safety
 /// `name` must be NULL or NUL-terminated; `rtnl_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_open_netns_name(
+pub unsafe extern "C" fn lvskit_rtnl_open_netns_name(
     name: *const c_char,
-    rtnl_out: *mut *mut ipvs_rtnl,
-) -> ipvs_result {
-    guard("ipvs_rtnl_open_netns_name", || {
+    rtnl_out: *mut *mut lvskit_rtnl,
+) -> lvskit_result {
+    guard("lvskit_rtnl_open_netns_name", || {
         // SAFETY: the caller's promise.
         let name = unsafe { c_str(name, "name") }?;
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {
             return Err(input(format!(
-                "{name:?} is not a network namespace name (use ipvs_rtnl_open_netns_path for paths)"
+                "{name:?} is not a network namespace name (use lvskit_rtnl_open_netns_path for paths)"
             )));
         }
         rtnl_open(Namespace::Named(name.to_owned()), None, rtnl_out)
@@ -565,17 +565,17 @@ pub unsafe extern "C" fn ipvs_rtnl_open_netns_name(
 }
 
 /// Opens rtnetlink in the network namespace at `path`, like
-/// ipvs_open_netns_path(). On success `*rtnl_out` receives a new handle
-/// owned by the caller (ipvs_rtnl_close()).
+/// lvskit_open_netns_path(). On success `*rtnl_out` receives a new handle
+/// owned by the caller (lvskit_rtnl_close()).
 ///
 /// # Safety
 /// `path` must be NULL or NUL-terminated; `rtnl_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_open_netns_path(
+pub unsafe extern "C" fn lvskit_rtnl_open_netns_path(
     path: *const c_char,
-    rtnl_out: *mut *mut ipvs_rtnl,
-) -> ipvs_result {
-    guard("ipvs_rtnl_open_netns_path", || {
+    rtnl_out: *mut *mut lvskit_rtnl,
+) -> lvskit_result {
+    guard("lvskit_rtnl_open_netns_path", || {
         // SAFETY: the caller's promise.
         let path = unsafe { c_str(path, "path") }?;
         if path.is_empty() {
@@ -588,16 +588,16 @@ pub unsafe extern "C" fn ipvs_rtnl_open_netns_path(
 /// Opens rtnetlink in the network namespace that `fd` refers to. The
 /// descriptor stays the caller's (the handle keeps its own duplicate, for
 /// FOU requests and real-server set-up) and may be closed afterwards. On
-/// success `*rtnl_out` receives a new handle owned by the caller (ipvs_rtnl_close()).
+/// success `*rtnl_out` receives a new handle owned by the caller (lvskit_rtnl_close()).
 ///
 /// # Safety
 /// `rtnl_out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_open_netns_fd(
+pub unsafe extern "C" fn lvskit_rtnl_open_netns_fd(
     fd: c_int,
-    rtnl_out: *mut *mut ipvs_rtnl,
-) -> ipvs_result {
-    guard("ipvs_rtnl_open_netns_fd", || {
+    rtnl_out: *mut *mut lvskit_rtnl,
+) -> lvskit_result {
+    guard("lvskit_rtnl_open_netns_fd", || {
         out(rtnl_out, "rtnl_out")?;
         let own = dup_fd(fd)?;
         // the handle keeps `own` open for as long as `ns` names it
@@ -610,9 +610,9 @@ pub unsafe extern "C" fn ipvs_rtnl_open_netns_fd(
 /// real-server states made with it stay valid.
 ///
 /// # Safety
-/// `rtnl` must be NULL or a handle from ipvs_rtnl_open*() not yet closed.
+/// `rtnl` must be NULL or a handle from lvskit_rtnl_open*() not yet closed.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_close(rtnl: *mut ipvs_rtnl) {
+pub unsafe extern "C" fn lvskit_rtnl_close(rtnl: *mut lvskit_rtnl) {
     guard_value((), || {
         if !rtnl.is_null() {
             // SAFETY: made by Box::into_raw in rtnl_open.
@@ -622,16 +622,16 @@ pub unsafe extern "C" fn ipvs_rtnl_close(rtnl: *mut ipvs_rtnl) {
 }
 
 /// Bounds every wait for a kernel reply on this handle to `timeout_ms`
-/// milliseconds (at least 1); a late reply gives `IPVS_RESULT_TIMEOUT`.
+/// milliseconds (at least 1); a late reply gives `LVSKIT_RESULT_TIMEOUT`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_set_timeout_ms(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_set_timeout_ms(
+    rtnl: *const lvskit_rtnl,
     timeout_ms: u32,
-) -> ipvs_result {
-    guard("ipvs_rtnl_set_timeout_ms", || {
+) -> lvskit_result {
+    guard("lvskit_rtnl_set_timeout_ms", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         if timeout_ms == 0 {
@@ -645,19 +645,19 @@ pub unsafe extern "C" fn ipvs_rtnl_set_timeout_ms(
 
 // ---------------------------------------------------------------- plain structs
 
-/// Fills `config` with the defaults of a tunnel of `kind` (IPVS_TUNNEL_*):
+/// Fills `config` with the defaults of a tunnel of `kind` (LVSKIT_TUNNEL_*):
 /// local and remote `any`, TTL 0 (inherit), TOS 0, pmtudisc 1, proto -1,
 /// encap_limit 4 for IPv6 kinds and -1 for IPv4 kinds, no keys, no
-/// encapsulation. An unknown kind gives `IPVS_RESULT_INVALID_INPUT`.
+/// encapsulation. An unknown kind gives `LVSKIT_RESULT_INVALID_INPUT`.
 ///
 /// # Safety
 /// `config` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_tunnel_config_init(
-    config: *mut ipvs_tunnel_config,
+pub unsafe extern "C" fn lvskit_tunnel_config_init(
+    config: *mut lvskit_tunnel_config,
     kind: u32,
-) -> ipvs_result {
-    guard("ipvs_tunnel_config_init", || {
+) -> lvskit_result {
+    guard("lvskit_tunnel_config_init", || {
         let p = out(config, "config")?;
         let c = tunnel_to(&TunnelConfig::new(kind_from(kind)?));
         // SAFETY: checked non-NULL.
@@ -672,17 +672,17 @@ pub unsafe extern "C" fn ipvs_tunnel_config_init(
 /// # Safety
 /// `port` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_fou_port_init(
-    port: *mut ipvs_fou_port,
+pub unsafe extern "C" fn lvskit_fou_port_init(
+    port: *mut lvskit_fou_port,
     udp_port: u16,
-) -> ipvs_result {
-    guard("ipvs_fou_port_init", || {
+) -> lvskit_result {
+    guard("lvskit_fou_port_init", || {
         let p = out(port, "port")?;
         // SAFETY: checked non-NULL.
         unsafe {
             put(
                 p,
-                ipvs_fou_port {
+                lvskit_fou_port {
                     port: udp_port,
                     ..fou_default()
                 },
@@ -692,27 +692,27 @@ pub unsafe extern "C" fn ipvs_fou_port_init(
     })
 }
 
-/// Fills `rs` with the defaults of `mode`: IPVS_RS_TUNNEL uses device
-/// "tunl0" (ipip), arp 1, rp_filter_off 1; IPVS_RS_DR_LOOPBACK uses "lo",
-/// arp 1, rp_filter_off 0; IPVS_RS_DR_DUMMY is like it with an empty device
+/// Fills `rs` with the defaults of `mode`: LVSKIT_RS_TUNNEL uses device
+/// "tunl0" (ipip), arp 1, rp_filter_off 1; LVSKIT_RS_DR_LOOPBACK uses "lo",
+/// arp 1, rp_filter_off 0; LVSKIT_RS_DR_DUMMY is like it with an empty device
 /// name to set. No FOU port.
 ///
 /// # Safety
 /// `rs` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_real_server_init(
-    rs: *mut ipvs_real_server,
+pub unsafe extern "C" fn lvskit_real_server_init(
+    rs: *mut lvskit_real_server,
     mode: u32,
-) -> ipvs_result {
-    guard("ipvs_real_server_init", || {
+) -> lvskit_result {
+    guard("lvskit_real_server_init", || {
         let p = out(rs, "rs")?;
         let (device, rp) = match mode {
-            IPVS_RS_TUNNEL => ("tunl0", 1),
-            IPVS_RS_DR_LOOPBACK => ("lo", 0),
-            IPVS_RS_DR_DUMMY => ("", 0),
+            LVSKIT_RS_TUNNEL => ("tunl0", 1),
+            LVSKIT_RS_DR_LOOPBACK => ("lo", 0),
+            LVSKIT_RS_DR_DUMMY => ("", 0),
             m => return Err(input(format!("unknown real-server mode {m}"))),
         };
-        let v = ipvs_real_server {
+        let v = lvskit_real_server {
             mode,
             device: name_array(device),
             tunnel: tunnel_to(&TunnelConfig::new(TunnelKind::Ipip)),
@@ -732,24 +732,24 @@ pub unsafe extern "C" fn ipvs_real_server_init(
 /// Creates the tunnel device `name` with `config` (`ip link add NAME type
 /// KIND ...`); `mtu` 0 lets the kernel choose, else at least 68; `up` 1
 /// brings it up. When `link_out` is not NULL it receives the device as the
-/// kernel reports it. A taken name gives `IPVS_RESULT_EXISTS`, a missing
-/// kind module `IPVS_RESULT_MODULE_MISSING`; invalid names (empty, over 15
+/// kernel reports it. A taken name gives `LVSKIT_RESULT_EXISTS`, a missing
+/// kind module `LVSKIT_RESULT_MODULE_MISSING`; invalid names (empty, over 15
 /// bytes, with '/', ':' or whitespace) and parameters
-/// `IPVS_RESULT_INVALID_INPUT` before anything is sent.
+/// `LVSKIT_RESULT_INVALID_INPUT` before anything is sent.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
 /// `config` NULL or valid; `link_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_add_tunnel(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_add_tunnel(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
-    config: *const ipvs_tunnel_config,
+    config: *const lvskit_tunnel_config,
     mtu: u32,
     up: c_int,
-    link_out: *mut ipvs_link,
-) -> ipvs_result {
-    guard("ipvs_rtnl_add_tunnel", || {
+    link_out: *mut lvskit_link,
+) -> lvskit_result {
+    guard("lvskit_rtnl_add_tunnel", || {
         // SAFETY: the caller's promise.
         let (r, c) = unsafe { (arg(rtnl, "rtnl")?, arg(config, "config")?) };
         // SAFETY: the caller's promise.
@@ -766,19 +766,19 @@ pub unsafe extern "C" fn ipvs_rtnl_add_tunnel(
 }
 
 /// Creates the dummy device `name` (e.g. to hold an LVS/DR VIP); `up` 1
-/// brings it up. Results as ipvs_rtnl_add_tunnel().
+/// brings it up. Results as lvskit_rtnl_add_tunnel().
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
 /// `link_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_add_dummy(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_add_dummy(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
     up: c_int,
-    link_out: *mut ipvs_link,
-) -> ipvs_result {
-    guard("ipvs_rtnl_add_dummy", || {
+    link_out: *mut lvskit_link,
+) -> lvskit_result {
+    guard("lvskit_rtnl_add_dummy", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         // SAFETY: the caller's promise.
@@ -791,20 +791,20 @@ pub unsafe extern "C" fn ipvs_rtnl_add_dummy(
 }
 
 /// Replaces every tunnel parameter of the tunnel device `name` with
-/// `config` (read it with ipvs_rtnl_get_link(), edit, set back). A missing
-/// device gives `IPVS_RESULT_NOT_FOUND`; the kernel refuses changes to its
-/// fallback devices (tunl0, gre0, ...) with `IPVS_RESULT_INVALID`.
+/// `config` (read it with lvskit_rtnl_get_link(), edit, set back). A missing
+/// device gives `LVSKIT_RESULT_NOT_FOUND`; the kernel refuses changes to its
+/// fallback devices (tunl0, gre0, ...) with `LVSKIT_RESULT_INVALID`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
 /// `config` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_set_tunnel(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_set_tunnel(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
-    config: *const ipvs_tunnel_config,
-) -> ipvs_result {
-    guard("ipvs_rtnl_set_tunnel", || {
+    config: *const lvskit_tunnel_config,
+) -> lvskit_result {
+    guard("lvskit_rtnl_set_tunnel", || {
         // SAFETY: the caller's promise.
         let (r, c) = unsafe { (arg(rtnl, "rtnl")?, arg(config, "config")?) };
         // SAFETY: the caller's promise.
@@ -815,17 +815,17 @@ pub unsafe extern "C" fn ipvs_rtnl_set_tunnel(
 }
 
 /// Deletes the device `name`. A missing device gives
-/// `IPVS_RESULT_NOT_FOUND` (errno ENODEV); devices that cannot be deleted
+/// `LVSKIT_RESULT_NOT_FOUND` (errno ENODEV); devices that cannot be deleted
 /// (lo, fallback tunnels) a kernel refusal.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_delete_link(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_delete_link(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
-) -> ipvs_result {
-    guard("ipvs_rtnl_delete_link", || {
+) -> lvskit_result {
+    guard("lvskit_rtnl_delete_link", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         // SAFETY: the caller's promise.
@@ -836,17 +836,17 @@ pub unsafe extern "C" fn ipvs_rtnl_delete_link(
 }
 
 /// Brings the device `name` up (`up` non-zero) or down. A missing device
-/// gives `IPVS_RESULT_NOT_FOUND`.
+/// gives `LVSKIT_RESULT_NOT_FOUND`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_set_up(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_set_up(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
     up: c_int,
-) -> ipvs_result {
-    guard("ipvs_rtnl_set_up", || {
+) -> lvskit_result {
+    guard("lvskit_rtnl_set_up", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         // SAFETY: the caller's promise.
@@ -857,18 +857,18 @@ pub unsafe extern "C" fn ipvs_rtnl_set_up(
 }
 
 /// Sets the MTU of the device `name`. Below 68 gives
-/// `IPVS_RESULT_INVALID_INPUT`; a value the device refuses
-/// `IPVS_RESULT_INVALID`; a missing device `IPVS_RESULT_NOT_FOUND`.
+/// `LVSKIT_RESULT_INVALID_INPUT`; a value the device refuses
+/// `LVSKIT_RESULT_INVALID`; a missing device `LVSKIT_RESULT_NOT_FOUND`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_set_mtu(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_set_mtu(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
     mtu: u32,
-) -> ipvs_result {
-    guard("ipvs_rtnl_set_mtu", || {
+) -> lvskit_result {
+    guard("lvskit_rtnl_set_mtu", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         // SAFETY: the caller's promise.
@@ -878,7 +878,7 @@ pub unsafe extern "C" fn ipvs_rtnl_set_mtu(
     })
 }
 
-fn net_from(a: &ipvs_address, prefix_len: u8) -> CResult<IpNetwork> {
+fn net_from(a: &lvskit_address, prefix_len: u8) -> CResult<IpNetwork> {
     let ip = addr_from(a.family, &a.addr, "address")?;
     IpNetwork::new(ip, prefix_len).map_err(|_| {
         input(format!(
@@ -890,20 +890,20 @@ fn net_from(a: &ipvs_address, prefix_len: u8) -> CResult<IpNetwork> {
 
 /// Adds `address`/`prefix_len` (e.g. a VIP as /32 or /128) to the device
 /// `name`. A prefix longer than the family allows gives
-/// `IPVS_RESULT_INVALID_INPUT`; an address already there
-/// `IPVS_RESULT_EXISTS`; a missing device `IPVS_RESULT_NOT_FOUND`.
+/// `LVSKIT_RESULT_INVALID_INPUT`; an address already there
+/// `LVSKIT_RESULT_EXISTS`; a missing device `LVSKIT_RESULT_NOT_FOUND`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
 /// `address` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_add_address(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_add_address(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
-    address: *const ipvs_address,
+    address: *const lvskit_address,
     prefix_len: u8,
-) -> ipvs_result {
-    guard("ipvs_rtnl_add_address", || {
+) -> lvskit_result {
+    guard("lvskit_rtnl_add_address", || {
         // SAFETY: the caller's promise.
         let (r, a) = unsafe { (arg(rtnl, "rtnl")?, arg(address, "address")?) };
         // SAFETY: the caller's promise.
@@ -914,19 +914,19 @@ pub unsafe extern "C" fn ipvs_rtnl_add_address(
 }
 
 /// Removes `address`/`prefix_len` from the device `name`. A missing
-/// address or device gives `IPVS_RESULT_NOT_FOUND`.
+/// address or device gives `LVSKIT_RESULT_NOT_FOUND`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
 /// `address` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_delete_address(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_delete_address(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
-    address: *const ipvs_address,
+    address: *const lvskit_address,
     prefix_len: u8,
-) -> ipvs_result {
-    guard("ipvs_rtnl_delete_address", || {
+) -> lvskit_result {
+    guard("lvskit_rtnl_delete_address", || {
         // SAFETY: the caller's promise.
         let (r, a) = unsafe { (arg(rtnl, "rtnl")?, arg(address, "address")?) };
         // SAFETY: the caller's promise.
@@ -938,18 +938,18 @@ pub unsafe extern "C" fn ipvs_rtnl_delete_address(
 
 /// Reads the device `name` into `*link_out` (index, kind, MTU, flags, up,
 /// and the tunnel parameters of tunnel kinds). A missing device gives
-/// `IPVS_RESULT_NOT_FOUND` (errno ENODEV).
+/// `LVSKIT_RESULT_NOT_FOUND` (errno ENODEV).
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
 /// `link_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_get_link(
-    rtnl: *const ipvs_rtnl,
+pub unsafe extern "C" fn lvskit_rtnl_get_link(
+    rtnl: *const lvskit_rtnl,
     name: *const c_char,
-    link_out: *mut ipvs_link,
-) -> ipvs_result {
-    guard("ipvs_rtnl_get_link", || {
+    link_out: *mut lvskit_link,
+) -> lvskit_result {
+    guard("lvskit_rtnl_get_link", || {
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         // SAFETY: the caller's promise.
@@ -969,17 +969,17 @@ pub unsafe extern "C" fn ipvs_rtnl_get_link(
 // ---------------------------------------------------------------- FOU
 
 /// Adds a FOU/GUE receive port (`ip fou add`) in the handle's namespace. A
-/// port already there gives `IPVS_RESULT_EXISTS`; without the fou module
-/// `IPVS_RESULT_MODULE_MISSING`.
+/// port already there gives `LVSKIT_RESULT_EXISTS`; without the fou module
+/// `LVSKIT_RESULT_MODULE_MISSING`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `port` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_add_fou_port(
-    rtnl: *const ipvs_rtnl,
-    port: *const ipvs_fou_port,
-) -> ipvs_result {
-    guard("ipvs_rtnl_add_fou_port", || {
+pub unsafe extern "C" fn lvskit_rtnl_add_fou_port(
+    rtnl: *const lvskit_rtnl,
+    port: *const lvskit_fou_port,
+) -> lvskit_result {
+    guard("lvskit_rtnl_add_fou_port", || {
         // SAFETY: the caller's promise.
         let (r, p) = unsafe { (arg(rtnl, "rtnl")?, arg(port, "port")?) };
         let p = fou_from(p)?;
@@ -989,16 +989,16 @@ pub unsafe extern "C" fn ipvs_rtnl_add_fou_port(
 }
 
 /// Removes a FOU/GUE receive port (`ip fou del`). A port that is not there
-/// gives `IPVS_RESULT_NOT_FOUND`.
+/// gives `LVSKIT_RESULT_NOT_FOUND`.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `port` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_rtnl_delete_fou_port(
-    rtnl: *const ipvs_rtnl,
-    port: *const ipvs_fou_port,
-) -> ipvs_result {
-    guard("ipvs_rtnl_delete_fou_port", || {
+pub unsafe extern "C" fn lvskit_rtnl_delete_fou_port(
+    rtnl: *const lvskit_rtnl,
+    port: *const lvskit_fou_port,
+) -> lvskit_result {
+    guard("lvskit_rtnl_delete_fou_port", || {
         // SAFETY: the caller's promise.
         let (r, p) = unsafe { (arg(rtnl, "rtnl")?, arg(port, "port")?) };
         let p = fou_from(p)?;
@@ -1009,7 +1009,7 @@ pub unsafe extern "C" fn ipvs_rtnl_delete_fou_port(
 
 // ---------------------------------------------------------------- real servers
 
-fn real_server_from(rs: &ipvs_real_server, vips: &[ipvs_address]) -> CResult<RealServer> {
+fn real_server_from(rs: &lvskit_real_server, vips: &[lvskit_address]) -> CResult<RealServer> {
     let vips = vips
         .iter()
         .enumerate()
@@ -1017,9 +1017,9 @@ fn real_server_from(rs: &ipvs_real_server, vips: &[ipvs_address]) -> CResult<Rea
         .collect::<CResult<Vec<_>>>()?;
     let name = read_name(&rs.device, "device")?;
     let mut r = match rs.mode {
-        IPVS_RS_TUNNEL => RealServer::tun_device(name, tunnel_from(&rs.tunnel)?, vips),
-        IPVS_RS_DR_LOOPBACK => RealServer::dr(vips),
-        IPVS_RS_DR_DUMMY => RealServer::dr_dummy(name, vips),
+        LVSKIT_RS_TUNNEL => RealServer::tun_device(name, tunnel_from(&rs.tunnel)?, vips),
+        LVSKIT_RS_DR_LOOPBACK => RealServer::dr(vips),
+        LVSKIT_RS_DR_DUMMY => RealServer::dr_dummy(name, vips),
         m => return Err(input(format!("unknown real-server mode {m}"))),
     };
     if rs.has_fou > 1 || rs.arp > 1 || rs.rp_filter_off > 1 {
@@ -1039,26 +1039,26 @@ fn real_server_from(rs: &ipvs_real_server, vips: &[ipvs_address]) -> CResult<Rea
 /// arp_announce=2; rp_filter=0 on the device and on `all` for tunnels; only
 /// with an IPv4 VIP), and adds the FOU/GUE port if asked. What was already
 /// in place is left alone and not recorded. On failure what was changed is
-/// undone (best effort); invalid input gives `IPVS_RESULT_INVALID_INPUT`
+/// undone (best effort); invalid input gives `LVSKIT_RESULT_INVALID_INPUT`
 /// before any change (also no VIP, or an existing device of another kind).
 ///
 /// On success `*prepared_out` receives the record of the changes, owned by
-/// the caller: ipvs_prepared_teardown() undoes exactly them (restoring the
-/// sysctls' previous values), ipvs_prepared_free() releases the record.
+/// the caller: lvskit_prepared_teardown() undoes exactly them (restoring the
+/// sysctls' previous values), lvskit_prepared_free() releases the record.
 /// `rs` and `vips` are only read during the call.
 ///
 /// # Safety
 /// `rtnl` must be NULL or a live handle; `rs` NULL or valid; `vips` NULL
 /// or valid for `n_vips` elements; `prepared_out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_real_server_prepare(
-    rtnl: *const ipvs_rtnl,
-    rs: *const ipvs_real_server,
-    vips: *const ipvs_address,
+pub unsafe extern "C" fn lvskit_real_server_prepare(
+    rtnl: *const lvskit_rtnl,
+    rs: *const lvskit_real_server,
+    vips: *const lvskit_address,
     n_vips: usize,
-    prepared_out: *mut *mut ipvs_prepared,
-) -> ipvs_result {
-    guard("ipvs_real_server_prepare", || {
+    prepared_out: *mut *mut lvskit_prepared,
+) -> lvskit_result {
+    guard("lvskit_real_server_prepare", || {
         // SAFETY: the caller's promise.
         let (r, rs) = unsafe { (arg(rtnl, "rtnl")?, arg(rs, "rs")?) };
         if vips.is_null() {
@@ -1077,7 +1077,7 @@ pub unsafe extern "C" fn ipvs_real_server_prepare(
             None => (r.ns.clone(), None),
         };
         let prepared = realserver::prepare(&ns, &spec)?;
-        let p = Box::into_raw(Box::new(ipvs_prepared {
+        let p = Box::into_raw(Box::new(lvskit_prepared {
             prepared,
             _ns_fd: fd,
         }));
@@ -1093,7 +1093,7 @@ pub unsafe extern "C" fn ipvs_real_server_prepare(
 /// # Safety
 /// `prepared` must be NULL or a live record.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_prepared_is_empty(prepared: *const ipvs_prepared) -> c_int {
+pub unsafe extern "C" fn lvskit_prepared_is_empty(prepared: *const lvskit_prepared) -> c_int {
     guard_value(1, || {
         // SAFETY: the caller's promise.
         unsafe { prepared.as_ref() }.map_or(1, |p| c_int::from(p.prepared.is_empty()))
@@ -1105,7 +1105,7 @@ pub unsafe extern "C" fn ipvs_prepared_is_empty(prepared: *const ipvs_prepared) 
 /// # Safety
 /// `prepared` must be NULL or a live record.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_prepared_sysctl_count(prepared: *const ipvs_prepared) -> usize {
+pub unsafe extern "C" fn lvskit_prepared_sysctl_count(prepared: *const lvskit_prepared) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
         unsafe { prepared.as_ref() }.map_or(0, |p| p.prepared.sysctls.len())
@@ -1117,13 +1117,15 @@ pub unsafe extern "C" fn ipvs_prepared_sysctl_count(prepared: *const ipvs_prepar
 /// brought up, deletes it if it was created, removes the FOU port if it was
 /// added. Things already gone are skipped, so it can be repeated. Every
 /// step is attempted; the first failure is returned. `prepared` stays the
-/// caller's (ipvs_prepared_free()).
+/// caller's (lvskit_prepared_free()).
 ///
 /// # Safety
 /// `prepared` must be NULL or a live record.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_prepared_teardown(prepared: *const ipvs_prepared) -> ipvs_result {
-    guard("ipvs_prepared_teardown", || {
+pub unsafe extern "C" fn lvskit_prepared_teardown(
+    prepared: *const lvskit_prepared,
+) -> lvskit_result {
+    guard("lvskit_prepared_teardown", || {
         // SAFETY: the caller's promise.
         let p = unsafe { arg(prepared, "prepared") }?;
         realserver::teardown(&p.prepared)?;
@@ -1131,16 +1133,16 @@ pub unsafe extern "C" fn ipvs_prepared_teardown(prepared: *const ipvs_prepared) 
     })
 }
 
-/// Releases a record from ipvs_real_server_prepare() without undoing
+/// Releases a record from lvskit_real_server_prepare() without undoing
 /// anything. NULL is accepted and ignored.
 ///
 /// # Safety
 /// `prepared` must be NULL or a live record, not used afterwards.
 #[no_mangle]
-pub unsafe extern "C" fn ipvs_prepared_free(prepared: *mut ipvs_prepared) {
+pub unsafe extern "C" fn lvskit_prepared_free(prepared: *mut lvskit_prepared) {
     guard_value((), || {
         if !prepared.is_null() {
-            // SAFETY: made by Box::into_raw in ipvs_real_server_prepare.
+            // SAFETY: made by Box::into_raw in lvskit_real_server_prepare.
             drop(unsafe { Box::from_raw(prepared) });
         }
     })
@@ -1150,7 +1152,7 @@ pub unsafe extern "C" fn ipvs_prepared_free(prepared: *mut ipvs_prepared) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::types::IPVS_AF_INET;
+    use crate::types::LVSKIT_AF_INET;
 
     #[test]
     fn tunnel_configs_round_trip_through_the_c_struct() {
@@ -1168,10 +1170,10 @@ mod tests {
                 ..Encap::gue(6080)
             });
         let c = tunnel_to(&gre);
-        assert_eq!(c.key_flags, IPVS_TUNNEL_F_IKEY);
-        assert_eq!(c.remote_family, IPVS_AF_INET);
+        assert_eq!(c.key_flags, LVSKIT_TUNNEL_F_IKEY);
+        assert_eq!(c.remote_family, LVSKIT_AF_INET);
         assert_eq!(c.local_family, 0);
-        assert_eq!(c.encap_flags, IPVS_ENCAP_F_CSUM | IPVS_ENCAP_F_REMCSUM);
+        assert_eq!(c.encap_flags, LVSKIT_ENCAP_F_CSUM | LVSKIT_ENCAP_F_REMCSUM);
         assert_eq!(tunnel_from(&c).unwrap(), gre);
         let sit = TunnelConfig::new(TunnelKind::Sit).with_proto(InnerProto::Ipv6);
         assert_eq!(tunnel_to(&sit).proto, 41);
@@ -1182,23 +1184,23 @@ mod tests {
     fn invalid_c_tunnel_fields_are_refused() {
         let ok = tunnel_to(&TunnelConfig::new(TunnelKind::Ipip));
         let bad = [
-            ipvs_tunnel_config { kind: 0, ..ok },
-            ipvs_tunnel_config { proto: 300, ..ok },
-            ipvs_tunnel_config {
+            lvskit_tunnel_config { kind: 0, ..ok },
+            lvskit_tunnel_config { proto: 300, ..ok },
+            lvskit_tunnel_config {
                 encap_limit: 4,
                 ..ok
             }, // IPv6 kinds only
-            ipvs_tunnel_config { pmtudisc: 2, ..ok },
-            ipvs_tunnel_config { key_flags: 4, ..ok },
-            ipvs_tunnel_config {
+            lvskit_tunnel_config { pmtudisc: 2, ..ok },
+            lvskit_tunnel_config { key_flags: 4, ..ok },
+            lvskit_tunnel_config {
                 encap_dport: 1,
                 ..ok
             }, // without an encap type
-            ipvs_tunnel_config {
+            lvskit_tunnel_config {
                 encap_type: 3,
                 ..ok
             },
-            ipvs_tunnel_config {
+            lvskit_tunnel_config {
                 local: [1; 16], // bytes without a family
                 ..ok
             },
@@ -1210,22 +1212,22 @@ mod tests {
 
     #[test]
     fn fou_ports_are_checked() {
-        let gue = ipvs_fou_port {
+        let gue = lvskit_fou_port {
             port: 6080,
             ..fou_default()
         };
         assert_eq!(fou_from(&gue).unwrap(), FouPort::gue(6080));
-        let direct = ipvs_fou_port {
-            encap: IPVS_FOU_DIRECT,
+        let direct = lvskit_fou_port {
+            encap: LVSKIT_FOU_DIRECT,
             ipproto: 4,
             ..gue
         };
         assert_eq!(fou_from(&direct).unwrap(), FouPort::direct(6080, 4));
-        assert!(fou_from(&ipvs_fou_port { ipproto: 4, ..gue }).is_err());
-        assert!(fou_from(&ipvs_fou_port { port: 0, ..gue }).is_err());
-        assert!(fou_from(&ipvs_fou_port { ipv6: 2, ..gue }).is_err());
-        assert!(fou_from(&ipvs_fou_port {
-            local_family: IPVS_AF_INET,
+        assert!(fou_from(&lvskit_fou_port { ipproto: 4, ..gue }).is_err());
+        assert!(fou_from(&lvskit_fou_port { port: 0, ..gue }).is_err());
+        assert!(fou_from(&lvskit_fou_port { ipv6: 2, ..gue }).is_err());
+        assert!(fou_from(&lvskit_fou_port {
+            local_family: LVSKIT_AF_INET,
             ipv6: 1,
             ..gue
         })

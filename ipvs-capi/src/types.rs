@@ -11,87 +11,87 @@ use ipvs_core::{
 use crate::error::{input, CResult};
 
 /// `AF_INET`, for the `family` fields.
-pub const IPVS_AF_INET: u16 = 2;
+pub const LVSKIT_AF_INET: u16 = 2;
 /// `AF_INET6`, for the `family` fields.
-pub const IPVS_AF_INET6: u16 = 10;
+pub const LVSKIT_AF_INET6: u16 = 10;
 
 /// Service flag: one-packet scheduling (`ipvsadm -o`).
-pub const IPVS_SVC_F_ONE_PACKET: u32 = 0x0004;
+pub const LVSKIT_SVC_F_ONE_PACKET: u32 = 0x0004;
 /// Service flag: scheduler flag 1 (`-b flag-1`, `sh-fallback`, `mh-fallback`).
-pub const IPVS_SVC_F_SCHED1: u32 = 0x0008;
+pub const LVSKIT_SVC_F_SCHED1: u32 = 0x0008;
 /// Service flag: scheduler flag 2 (`-b flag-2`, `sh-port`, `mh-port`).
-pub const IPVS_SVC_F_SCHED2: u32 = 0x0010;
+pub const LVSKIT_SVC_F_SCHED2: u32 = 0x0010;
 /// Service flag: scheduler flag 3 (`-b flag-3`).
-pub const IPVS_SVC_F_SCHED3: u32 = 0x0020;
+pub const LVSKIT_SVC_F_SCHED3: u32 = 0x0020;
 
 /// ipvsadm's persistence timeout when `-p` is given without a value, in seconds.
-pub const IPVS_PERSISTENCE_DEFAULT_TIMEOUT: u32 = 300;
+pub const LVSKIT_PERSISTENCE_DEFAULT_TIMEOUT: u32 = 300;
 
 /// Set in a listed service that is persistent with a persistence timeout of 0
 /// (another client wrote it; `persistence_timeout` 0 alone means "not
 /// persistent"). Such a service is refused when written back.
-pub const IPVS_SVC_F_PERSISTENT: u32 = 0x0001;
+pub const LVSKIT_SVC_F_PERSISTENT: u32 = 0x0001;
 
 /// Forwarding method: masquerading / NAT (`ipvsadm -m`).
-pub const IPVS_FWD_MASQ: u32 = 0;
+pub const LVSKIT_FWD_MASQ: u32 = 0;
 /// Forwarding method: the director itself serves.
-pub const IPVS_FWD_LOCAL: u32 = 1;
+pub const LVSKIT_FWD_LOCAL: u32 = 1;
 /// Forwarding method: tunnelling (`ipvsadm -i`); see `tun_type`.
-pub const IPVS_FWD_TUNNEL: u32 = 2;
+pub const LVSKIT_FWD_TUNNEL: u32 = 2;
 /// Forwarding method: direct routing (`ipvsadm -g`, the default).
-pub const IPVS_FWD_ROUTE: u32 = 3;
+pub const LVSKIT_FWD_ROUTE: u32 = 3;
 /// Forwarding method: bypass.
-pub const IPVS_FWD_BYPASS: u32 = 4;
+pub const LVSKIT_FWD_BYPASS: u32 = 4;
 
 /// Tunnel type: IP-in-IP (`--tun-type ipip`, the default).
-pub const IPVS_TUN_IPIP: u32 = 0;
+pub const LVSKIT_TUN_IPIP: u32 = 0;
 /// Tunnel type: GUE (`--tun-type gue`, needs `tun_port`).
-pub const IPVS_TUN_GUE: u32 = 1;
+pub const LVSKIT_TUN_GUE: u32 = 1;
 /// Tunnel type: GRE (`--tun-type gre`).
-pub const IPVS_TUN_GRE: u32 = 2;
+pub const LVSKIT_TUN_GRE: u32 = 2;
 
 /// Tunnel flag: outer checksum (`--tun-csum`).
-pub const IPVS_TUN_F_CSUM: u16 = 0x1;
+pub const LVSKIT_TUN_F_CSUM: u16 = 0x1;
 /// Tunnel flag: remote checksum offload (`--tun-remcsum`, GUE only).
-pub const IPVS_TUN_F_REMCSUM: u16 = 0x2;
+pub const LVSKIT_TUN_F_REMCSUM: u16 = 0x2;
 
 /// Sync daemon state: master.
-pub const IPVS_SYNC_MASTER: u32 = 1;
+pub const LVSKIT_SYNC_MASTER: u32 = 1;
 /// Sync daemon state: backup.
-pub const IPVS_SYNC_BACKUP: u32 = 2;
+pub const LVSKIT_SYNC_BACKUP: u32 = 2;
 
 // Listings keep what the kernel holds: a `protocol`, `forward`, `tun_type` or
 // `state` field may hold a raw value none of the constants above names (from
 // a newer kernel or another client); passing such a value back to a write is
-// refused with IPVS_ERR_INVALID_INPUT before anything is sent.
+// refused with LVSKIT_ERR_INVALID_INPUT before anything is sent.
 
 /// The largest destination weight the kernel keeps (`INT_MAX`).
-pub const IPVS_MAX_WEIGHT: u32 = 2147483647;
+pub const LVSKIT_MAX_WEIGHT: u32 = 2147483647;
 /// The largest connection threshold written (ipvsadm's `INT_MAX`).
-pub const IPVS_MAX_THRESHOLD: u32 = 2147483647;
+pub const LVSKIT_MAX_THRESHOLD: u32 = 2147483647;
 /// The longest persistence timeout written, in seconds (31 days, ipvsadm's
 /// limit; the kernel would silently store larger values as others).
-pub const IPVS_MAX_PERSISTENCE_TIMEOUT: u32 = 2678400;
+pub const LVSKIT_MAX_PERSISTENCE_TIMEOUT: u32 = 2678400;
 /// The longest connection timeout written (`--set`), in seconds (`INT_MAX / 1000`).
-pub const IPVS_MAX_TIMEOUT: u32 = 2147483;
+pub const LVSKIT_MAX_TIMEOUT: u32 = 2147483;
 /// The largest sync daemon id written.
-pub const IPVS_MAX_SYNC_ID: u32 = 255;
+pub const LVSKIT_MAX_SYNC_ID: u32 = 255;
 
 /// Size of the name arrays (scheduler, persistence engine, interface),
 /// including the terminating NUL: names are at most 15 bytes.
-pub const IPVS_NAME_LEN: usize = 16;
+pub const LVSKIT_NAME_LEN: usize = 16;
 
 /// A virtual service: its identity (the key) and its configuration.
 ///
 /// The key is either `protocol` + `addr` + `port` (with `fwmark` 0) or
 /// `fwmark` (with `protocol`, `port` and `addr` all zero). Functions that only
 /// need a service's identity read only `family`, `protocol`, `addr`, `port`
-/// and `fwmark`. Fill it with ipvs_service_init() first.
+/// and `fwmark`. Fill it with lvskit_service_init() first.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_service {
-    /// IPVS_AF_INET or IPVS_AF_INET6 (also for fwmark services).
+pub struct lvskit_service {
+    /// LVSKIT_AF_INET or LVSKIT_AF_INET6 (also for fwmark services).
     pub family: u16,
     /// IPPROTO_TCP (6), IPPROTO_UDP (17) or IPPROTO_SCTP (132); 0 for a fwmark service.
     pub protocol: u16,
@@ -106,21 +106,21 @@ pub struct ipvs_service {
     pub netmask_prefix: u16,
     /// The firewall mark of a fwmark service (`ipvsadm -f`), else 0.
     pub fwmark: u32,
-    /// IPVS_SVC_F_* flags (persistence is `persistence_timeout`, not a flag).
+    /// LVSKIT_SVC_F_* flags (persistence is `persistence_timeout`, not a flag).
     pub flags: u32,
     /// Persistence timeout in seconds (`ipvsadm -p`); 0 for no persistence.
     pub persistence_timeout: u32,
     /// Scheduler name, NUL-terminated (`ipvsadm -s`; default "wlc").
-    pub scheduler: [c_char; IPVS_NAME_LEN],
+    pub scheduler: [c_char; LVSKIT_NAME_LEN],
     /// Persistence engine name, NUL-terminated (`--pe sip`); empty for none.
-    pub pe_name: [c_char; IPVS_NAME_LEN],
+    pub pe_name: [c_char; LVSKIT_NAME_LEN],
 }
 
 /// Traffic counters and rates as the kernel reports them.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ipvs_stats {
+pub struct lvskit_stats {
     /// Connections scheduled.
     pub conns: u64,
     /// Incoming packets.
@@ -143,18 +143,18 @@ pub struct ipvs_stats {
     pub out_bps: u64,
 }
 
-/// A real server of a virtual service. Fill it with ipvs_destination_init() first.
+/// A real server of a virtual service. Fill it with lvskit_destination_init() first.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_destination {
-    /// IPVS_AF_INET or IPVS_AF_INET6; may differ from the service's only with tunnelling.
+pub struct lvskit_destination {
+    /// LVSKIT_AF_INET or LVSKIT_AF_INET6; may differ from the service's only with tunnelling.
     pub family: u16,
     /// The real server's port, in host byte order.
     pub port: u16,
     /// The real server's address in network byte order (IPv4: first 4 bytes, rest zero).
     pub addr: [u8; 16],
-    /// IPVS_FWD_* (default IPVS_FWD_ROUTE).
+    /// LVSKIT_FWD_* (default LVSKIT_FWD_ROUTE).
     pub forward: u32,
     /// Relative weight, 0..=2147483647 (default 1; 0 drains the server).
     pub weight: u32,
@@ -162,11 +162,11 @@ pub struct ipvs_destination {
     pub upper_threshold: u32,
     /// Lower connection threshold (`-y`), 0 for none.
     pub lower_threshold: u32,
-    /// With IPVS_FWD_TUNNEL: IPVS_TUN_* (default IPVS_TUN_IPIP); else must be 0.
+    /// With LVSKIT_FWD_TUNNEL: LVSKIT_TUN_* (default LVSKIT_TUN_IPIP); else must be 0.
     pub tun_type: u32,
-    /// With IPVS_TUN_GUE: the real server's GUE port (host byte order); else must be 0.
+    /// With LVSKIT_TUN_GUE: the real server's GUE port (host byte order); else must be 0.
     pub tun_port: u16,
-    /// With IPVS_TUN_GUE or IPVS_TUN_GRE: IPVS_TUN_F_* flags; else must be 0.
+    /// With LVSKIT_TUN_GUE or LVSKIT_TUN_GRE: LVSKIT_TUN_F_* flags; else must be 0.
     pub tun_flags: u16,
 }
 
@@ -174,7 +174,7 @@ pub struct ipvs_destination {
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ipvs_destination_counters {
+pub struct lvskit_destination_counters {
     /// Active connections.
     pub active_conns: u32,
     /// Inactive connections.
@@ -182,7 +182,7 @@ pub struct ipvs_destination_counters {
     /// Persistent connection templates.
     pub persistent_conns: u32,
     /// Counters and rates.
-    pub stats: ipvs_stats,
+    pub stats: lvskit_stats,
 }
 
 /// Connection timeouts in seconds (`ipvsadm --set tcp tcpfin udp`); when
@@ -190,7 +190,7 @@ pub struct ipvs_destination_counters {
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ipvs_timeouts {
+pub struct lvskit_timeouts {
     /// Established TCP connections.
     pub tcp: u32,
     /// TCP connections after a FIN.
@@ -203,31 +203,31 @@ pub struct ipvs_timeouts {
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ipvs_info {
+pub struct lvskit_info {
     /// Version code, e.g. 0x010201 for 1.2.1.
     pub version: u32,
     /// Size of the connection hash table.
     pub conn_table_size: u32,
 }
 
-/// A connection synchronisation daemon. Fill it with ipvs_sync_daemon_init() first.
+/// A connection synchronisation daemon. Fill it with lvskit_sync_daemon_init() first.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ipvs_sync_daemon {
-    /// IPVS_SYNC_MASTER or IPVS_SYNC_BACKUP.
+pub struct lvskit_sync_daemon {
+    /// LVSKIT_SYNC_MASTER or LVSKIT_SYNC_BACKUP.
     pub state: u32,
     /// Sync id (`--syncid`), 0..=255 in practice.
     pub sync_id: u32,
     /// Multicast interface, NUL-terminated (`--mcast-interface`).
-    pub ifname: [c_char; IPVS_NAME_LEN],
+    pub ifname: [c_char; LVSKIT_NAME_LEN],
     /// Maximum sync message length (`--sync-maxlen`); 0 for the kernel's default.
     pub max_len: u16,
     /// UDP port (`--mcast-port`); 0 for the default 8848.
     pub port: u16,
     /// Multicast TTL (`--mcast-ttl`); 0 for the default 1.
     pub ttl: u8,
-    /// Family of `group`: 0 for the default group 224.0.0.81, else IPVS_AF_INET/IPVS_AF_INET6.
+    /// Family of `group`: 0 for the default group 224.0.0.81, else LVSKIT_AF_INET/LVSKIT_AF_INET6.
     pub group_family: u16,
     /// Multicast group (`--mcast-group`) in network byte order.
     pub group: [u8; 16],
@@ -235,23 +235,23 @@ pub struct ipvs_sync_daemon {
 
 // ---------------------------------------------------------------- defaults
 
-pub(crate) fn name_array(s: &str) -> [c_char; IPVS_NAME_LEN] {
+pub(crate) fn name_array(s: &str) -> [c_char; LVSKIT_NAME_LEN] {
     bytes_array(s.as_bytes())
 }
 
 /// A NUL-terminated name array holding raw bytes (a kernel name need not be UTF-8).
-pub(crate) fn bytes_array(s: &[u8]) -> [c_char; IPVS_NAME_LEN] {
-    let mut a = [0 as c_char; IPVS_NAME_LEN];
-    for (d, b) in a.iter_mut().zip(s.iter().take(IPVS_NAME_LEN - 1)) {
+pub(crate) fn bytes_array(s: &[u8]) -> [c_char; LVSKIT_NAME_LEN] {
+    let mut a = [0 as c_char; LVSKIT_NAME_LEN];
+    for (d, b) in a.iter_mut().zip(s.iter().take(LVSKIT_NAME_LEN - 1)) {
         *d = *b as c_char;
     }
     a
 }
 
-impl Default for ipvs_service {
+impl Default for lvskit_service {
     fn default() -> Self {
-        ipvs_service {
-            family: IPVS_AF_INET,
+        lvskit_service {
+            family: LVSKIT_AF_INET,
             protocol: libc::IPPROTO_TCP as u16,
             addr: [0; 16],
             port: 0,
@@ -260,34 +260,34 @@ impl Default for ipvs_service {
             flags: 0,
             persistence_timeout: 0,
             scheduler: name_array("wlc"),
-            pe_name: [0; IPVS_NAME_LEN],
+            pe_name: [0; LVSKIT_NAME_LEN],
         }
     }
 }
 
-impl Default for ipvs_destination {
+impl Default for lvskit_destination {
     fn default() -> Self {
-        ipvs_destination {
-            family: IPVS_AF_INET,
+        lvskit_destination {
+            family: LVSKIT_AF_INET,
             port: 0,
             addr: [0; 16],
-            forward: IPVS_FWD_ROUTE,
+            forward: LVSKIT_FWD_ROUTE,
             weight: 1,
             upper_threshold: 0,
             lower_threshold: 0,
-            tun_type: IPVS_TUN_IPIP,
+            tun_type: LVSKIT_TUN_IPIP,
             tun_port: 0,
             tun_flags: 0,
         }
     }
 }
 
-impl Default for ipvs_sync_daemon {
+impl Default for lvskit_sync_daemon {
     fn default() -> Self {
-        ipvs_sync_daemon {
-            state: IPVS_SYNC_MASTER,
+        lvskit_sync_daemon {
+            state: LVSKIT_SYNC_MASTER,
             sync_id: 0,
-            ifname: [0; IPVS_NAME_LEN],
+            ifname: [0; LVSKIT_NAME_LEN],
             max_len: 0,
             port: 0,
             ttl: 0,
@@ -299,7 +299,7 @@ impl Default for ipvs_sync_daemon {
 
 // ---------------------------------------------------------------- C -> core
 
-pub(crate) fn read_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<String> {
+pub(crate) fn read_name(a: &[c_char; LVSKIT_NAME_LEN], what: &str) -> CResult<String> {
     let bytes: Vec<u8> = a.iter().map(|&c| c as u8).collect();
     let end = bytes
         .iter()
@@ -310,7 +310,7 @@ pub(crate) fn read_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<Stri
 
 /// An interface name of raw bytes (Linux allows any but NUL, '/', ':' and
 /// spaces) in the core's text form, so a name that is not UTF-8 works too.
-pub(crate) fn read_bytes_name(a: &[c_char; IPVS_NAME_LEN], what: &str) -> CResult<String> {
+pub(crate) fn read_bytes_name(a: &[c_char; LVSKIT_NAME_LEN], what: &str) -> CResult<String> {
     let bytes: Vec<u8> = a.iter().map(|&c| c as u8).collect();
     let end = bytes
         .iter()
@@ -336,7 +336,7 @@ pub(crate) fn module_suffix(name: &str, what: &str) -> CResult<()> {
 
 pub(crate) fn addr_from(family: u16, addr: &[u8; 16], what: &str) -> CResult<IpAddr> {
     match family {
-        IPVS_AF_INET => {
+        LVSKIT_AF_INET => {
             if addr[4..].iter().any(|&b| b != 0) {
                 return Err(input(format!(
                     "{what}: an IPv4 address uses only the first 4 bytes; the other 12 must be zero"
@@ -346,9 +346,9 @@ pub(crate) fn addr_from(family: u16, addr: &[u8; 16], what: &str) -> CResult<IpA
                 addr[0], addr[1], addr[2], addr[3],
             )))
         }
-        IPVS_AF_INET6 => Ok(IpAddr::V6(Ipv6Addr::from(*addr))),
+        LVSKIT_AF_INET6 => Ok(IpAddr::V6(Ipv6Addr::from(*addr))),
         f => Err(input(format!(
-            "{what}: unknown address family {f} (use IPVS_AF_INET or IPVS_AF_INET6)"
+            "{what}: unknown address family {f} (use LVSKIT_AF_INET or LVSKIT_AF_INET6)"
         ))),
     }
 }
@@ -358,24 +358,24 @@ pub(crate) fn addr_to(ip: IpAddr) -> (u16, [u8; 16]) {
         IpAddr::V4(a) => {
             let mut b = [0; 16];
             b[..4].copy_from_slice(&a.octets());
-            (IPVS_AF_INET, b)
+            (LVSKIT_AF_INET, b)
         }
-        IpAddr::V6(a) => (IPVS_AF_INET6, a.octets()),
+        IpAddr::V6(a) => (LVSKIT_AF_INET6, a.octets()),
     }
 }
 
 fn family_from(f: u16, what: &str) -> CResult<Family> {
     match f {
-        IPVS_AF_INET => Ok(Family::Ipv4),
-        IPVS_AF_INET6 => Ok(Family::Ipv6),
+        LVSKIT_AF_INET => Ok(Family::Ipv4),
+        LVSKIT_AF_INET6 => Ok(Family::Ipv6),
         f => Err(input(format!(
-            "{what}: unknown address family {f} (use IPVS_AF_INET or IPVS_AF_INET6)"
+            "{what}: unknown address family {f} (use LVSKIT_AF_INET or LVSKIT_AF_INET6)"
         ))),
     }
 }
 
 /// The identity of a C service.
-pub(crate) fn key_from(s: &ipvs_service) -> CResult<ServiceKey> {
+pub(crate) fn key_from(s: &lvskit_service) -> CResult<ServiceKey> {
     if s.fwmark != 0 {
         if s.protocol != 0 || s.port != 0 || s.addr.iter().any(|&b| b != 0) {
             return Err(input(
@@ -401,12 +401,12 @@ pub(crate) fn key_from(s: &ipvs_service) -> CResult<ServiceKey> {
 }
 
 /// The full configuration of a C service.
-pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
+pub(crate) fn service_from(s: &lvskit_service) -> CResult<Service> {
     let key = key_from(s)?;
-    let persistent = s.persistence_timeout != 0 || s.flags & IPVS_SVC_F_PERSISTENT != 0;
-    let flags = ServiceFlags::from_bits(s.flags & !IPVS_SVC_F_PERSISTENT).ok_or_else(|| {
+    let persistent = s.persistence_timeout != 0 || s.flags & LVSKIT_SVC_F_PERSISTENT != 0;
+    let flags = ServiceFlags::from_bits(s.flags & !LVSKIT_SVC_F_PERSISTENT).ok_or_else(|| {
         input(format!(
-            "service {key}: unknown flag bits {:#x} (use IPVS_SVC_F_*)",
+            "service {key}: unknown flag bits {:#x} (use LVSKIT_SVC_F_*)",
             s.flags & !ServiceFlags::all().bits()
         ))
     })?;
@@ -450,11 +450,11 @@ pub(crate) fn service_from(s: &ipvs_service) -> CResult<Service> {
 }
 
 /// The configuration of a C destination.
-pub(crate) fn destination_from(d: &ipvs_destination) -> CResult<ipvs_core::Destination> {
+pub(crate) fn destination_from(d: &lvskit_destination) -> CResult<ipvs_core::Destination> {
     let addr = addr_from(d.family, &d.addr, "destination address")?;
     let ctx = || format!("destination {}", ipvs_core::Destination::new(addr, d.port));
     let tunnel = match d.tun_type {
-        IPVS_TUN_IPIP => {
+        LVSKIT_TUN_IPIP => {
             if d.tun_port != 0 || d.tun_flags != 0 {
                 return Err(input(format!(
                     "{}: IP-in-IP tunnels take no tun_port or tun_flags",
@@ -463,15 +463,15 @@ pub(crate) fn destination_from(d: &ipvs_destination) -> CResult<ipvs_core::Desti
             }
             Tunnel::Ipip
         }
-        IPVS_TUN_GUE | IPVS_TUN_GRE => {
+        LVSKIT_TUN_GUE | LVSKIT_TUN_GRE => {
             let flags = EncapFlags::from_bits(d.tun_flags).ok_or_else(|| {
                 input(format!(
-                    "{}: unknown tunnel flag bits {:#x} (use IPVS_TUN_F_*)",
+                    "{}: unknown tunnel flag bits {:#x} (use LVSKIT_TUN_F_*)",
                     ctx(),
                     d.tun_flags
                 ))
             })?;
-            if d.tun_type == IPVS_TUN_GUE {
+            if d.tun_type == LVSKIT_TUN_GUE {
                 Tunnel::Gue {
                     port: d.tun_port,
                     flags,
@@ -485,28 +485,28 @@ pub(crate) fn destination_from(d: &ipvs_destination) -> CResult<ipvs_core::Desti
         }
         t => {
             return Err(input(format!(
-                "{}: unknown tunnel type {t} (use IPVS_TUN_*)",
+                "{}: unknown tunnel type {t} (use LVSKIT_TUN_*)",
                 ctx()
             )))
         }
     };
     let forward = match d.forward {
-        IPVS_FWD_TUNNEL => Forward::Tunnel(tunnel),
+        LVSKIT_FWD_TUNNEL => Forward::Tunnel(tunnel),
         other => {
-            if d.tun_type != IPVS_TUN_IPIP || d.tun_port != 0 || d.tun_flags != 0 {
+            if d.tun_type != LVSKIT_TUN_IPIP || d.tun_port != 0 || d.tun_flags != 0 {
                 return Err(input(format!(
-                    "{}: tunnel settings need forward = IPVS_FWD_TUNNEL",
+                    "{}: tunnel settings need forward = LVSKIT_FWD_TUNNEL",
                     ctx()
                 )));
             }
             match other {
-                IPVS_FWD_MASQ => Forward::Masq,
-                IPVS_FWD_LOCAL => Forward::Local,
-                IPVS_FWD_ROUTE => Forward::DirectRoute,
-                IPVS_FWD_BYPASS => Forward::Bypass,
+                LVSKIT_FWD_MASQ => Forward::Masq,
+                LVSKIT_FWD_LOCAL => Forward::Local,
+                LVSKIT_FWD_ROUTE => Forward::DirectRoute,
+                LVSKIT_FWD_BYPASS => Forward::Bypass,
                 f => {
                     return Err(input(format!(
-                        "{}: unknown forwarding method {f} (use IPVS_FWD_*)",
+                        "{}: unknown forwarding method {f} (use LVSKIT_FWD_*)",
                         ctx()
                     )))
                 }
@@ -519,7 +519,7 @@ pub(crate) fn destination_from(d: &ipvs_destination) -> CResult<ipvs_core::Desti
         .with_thresholds(d.upper_threshold, d.lower_threshold))
 }
 
-pub(crate) fn timeouts_from(t: &ipvs_timeouts) -> Timeouts {
+pub(crate) fn timeouts_from(t: &lvskit_timeouts) -> Timeouts {
     Timeouts {
         tcp: t.tcp,
         tcp_fin: t.tcp_fin,
@@ -534,7 +534,7 @@ pub(crate) fn state_from(state: u32) -> CResult<SyncState> {
     Ok(s)
 }
 
-pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
+pub(crate) fn daemon_from(d: &lvskit_sync_daemon) -> CResult<SyncDaemon> {
     let state = state_from(d.state)?;
     let ifname = read_bytes_name(&d.ifname, "sync daemon interface")?;
     let mut out = SyncDaemon::new(state, ifname, d.sync_id);
@@ -552,14 +552,14 @@ pub(crate) fn daemon_from(d: &ipvs_sync_daemon) -> CResult<SyncDaemon> {
 
 // ---------------------------------------------------------------- core -> C
 
-pub(crate) fn service_to(s: &Service) -> ipvs_service {
-    let mut out = ipvs_service {
+pub(crate) fn service_to(s: &Service) -> lvskit_service {
+    let mut out = lvskit_service {
         scheduler: match &s.scheduler {
             Scheduler::Other(n) => bytes_array(&n.to_bytes()),
             known => name_array(known.name()),
         },
         flags: s.flags.bits(),
-        ..ipvs_service::default()
+        ..lvskit_service::default()
     };
     match s.key {
         ServiceKey::Inet {
@@ -583,7 +583,7 @@ pub(crate) fn service_to(s: &Service) -> ipvs_service {
         out.persistence_timeout = p.timeout;
         if p.timeout == 0 {
             // persistent with timeout 0, as another client wrote it
-            out.flags |= IPVS_SVC_F_PERSISTENT;
+            out.flags |= LVSKIT_SVC_F_PERSISTENT;
         }
         out.netmask_prefix = match p.netmask {
             Netmask::V4(m) => u32::from(m).leading_ones() as u16,
@@ -596,8 +596,8 @@ pub(crate) fn service_to(s: &Service) -> ipvs_service {
     out
 }
 
-pub(crate) fn stats_to(s: &Stats) -> ipvs_stats {
-    ipvs_stats {
+pub(crate) fn stats_to(s: &Stats) -> lvskit_stats {
+    lvskit_stats {
         conns: s.conns,
         in_packets: s.in_packets,
         out_packets: s.out_packets,
@@ -611,9 +611,9 @@ pub(crate) fn stats_to(s: &Stats) -> ipvs_stats {
     }
 }
 
-pub(crate) fn destination_to(d: &ipvs_core::Destination) -> ipvs_destination {
+pub(crate) fn destination_to(d: &ipvs_core::Destination) -> lvskit_destination {
     let (family, addr) = addr_to(d.addr);
-    let mut out = ipvs_destination {
+    let mut out = lvskit_destination {
         family,
         port: d.port,
         addr,
@@ -621,18 +621,18 @@ pub(crate) fn destination_to(d: &ipvs_core::Destination) -> ipvs_destination {
         weight: d.weight,
         upper_threshold: d.upper_threshold,
         lower_threshold: d.lower_threshold,
-        ..ipvs_destination::default()
+        ..lvskit_destination::default()
     };
     if let Forward::Tunnel(t) = d.forward {
         match t {
             Tunnel::Ipip => {}
             Tunnel::Gue { port, flags } => {
-                out.tun_type = IPVS_TUN_GUE;
+                out.tun_type = LVSKIT_TUN_GUE;
                 out.tun_port = port;
                 out.tun_flags = flags.bits();
             }
             Tunnel::Gre { flags } => {
-                out.tun_type = IPVS_TUN_GRE;
+                out.tun_type = LVSKIT_TUN_GRE;
                 out.tun_flags = flags.bits();
             }
             // listed as the kernel holds it; writing it back is refused
@@ -642,8 +642,8 @@ pub(crate) fn destination_to(d: &ipvs_core::Destination) -> ipvs_destination {
     out
 }
 
-pub(crate) fn counters_to(e: &DestinationEntry) -> ipvs_destination_counters {
-    ipvs_destination_counters {
+pub(crate) fn counters_to(e: &DestinationEntry) -> lvskit_destination_counters {
+    lvskit_destination_counters {
         active_conns: e.active_conns,
         inactive_conns: e.inactive_conns,
         persistent_conns: e.persistent_conns,
@@ -651,30 +651,30 @@ pub(crate) fn counters_to(e: &DestinationEntry) -> ipvs_destination_counters {
     }
 }
 
-pub(crate) fn timeouts_to(t: &Timeouts) -> ipvs_timeouts {
-    ipvs_timeouts {
+pub(crate) fn timeouts_to(t: &Timeouts) -> lvskit_timeouts {
+    lvskit_timeouts {
         tcp: t.tcp,
         tcp_fin: t.tcp_fin,
         udp: t.udp,
     }
 }
 
-pub(crate) fn info_to(i: &Info) -> ipvs_info {
-    ipvs_info {
+pub(crate) fn info_to(i: &Info) -> lvskit_info {
+    lvskit_info {
         version: i.version,
         conn_table_size: i.conn_table_size,
     }
 }
 
-pub(crate) fn daemon_to(d: &SyncDaemon) -> ipvs_sync_daemon {
-    let mut out = ipvs_sync_daemon {
+pub(crate) fn daemon_to(d: &SyncDaemon) -> lvskit_sync_daemon {
+    let mut out = lvskit_sync_daemon {
         state: d.state.raw(),
         sync_id: d.sync_id,
         ifname: bytes_array(&d.interface_bytes()),
         max_len: d.max_len.unwrap_or(0),
         port: d.port.unwrap_or(0),
         ttl: d.ttl.unwrap_or(0),
-        ..ipvs_sync_daemon::default()
+        ..lvskit_sync_daemon::default()
     };
     if let Some(g) = d.group {
         let (f, a) = addr_to(g);
@@ -691,22 +691,22 @@ mod tests {
 
     #[test]
     fn af_constants_match_libc() {
-        assert_eq!(i32::from(IPVS_AF_INET), libc::AF_INET);
-        assert_eq!(i32::from(IPVS_AF_INET6), libc::AF_INET6);
-        assert_eq!(IPVS_SVC_F_ONE_PACKET, ServiceFlags::ONE_PACKET.bits());
-        assert_eq!(IPVS_SVC_F_SCHED1, ServiceFlags::SCHED_1.bits());
-        assert_eq!(IPVS_SVC_F_SCHED2, ServiceFlags::SCHED_2.bits());
-        assert_eq!(IPVS_SVC_F_SCHED3, ServiceFlags::SCHED_3.bits());
-        assert_eq!(IPVS_TUN_F_CSUM, EncapFlags::CSUM.bits());
-        assert_eq!(IPVS_TUN_F_REMCSUM, EncapFlags::REMCSUM.bits());
-        assert_eq!(IPVS_FWD_TUNNEL, Forward::Tunnel(Tunnel::Ipip).method());
-        assert_eq!(IPVS_FWD_ROUTE, Forward::DirectRoute.method());
-        assert_eq!(IPVS_SYNC_BACKUP, SyncState::Backup.raw());
-        assert_eq!(IPVS_MAX_WEIGHT, ipvs_core::Destination::MAX_WEIGHT);
-        assert_eq!(IPVS_MAX_THRESHOLD, ipvs_core::Destination::MAX_THRESHOLD);
-        assert_eq!(IPVS_MAX_PERSISTENCE_TIMEOUT, Persistence::MAX_TIMEOUT);
-        assert_eq!(IPVS_MAX_TIMEOUT, Timeouts::MAX);
-        assert_eq!(IPVS_MAX_SYNC_ID, SyncDaemon::MAX_SYNC_ID);
+        assert_eq!(i32::from(LVSKIT_AF_INET), libc::AF_INET);
+        assert_eq!(i32::from(LVSKIT_AF_INET6), libc::AF_INET6);
+        assert_eq!(LVSKIT_SVC_F_ONE_PACKET, ServiceFlags::ONE_PACKET.bits());
+        assert_eq!(LVSKIT_SVC_F_SCHED1, ServiceFlags::SCHED_1.bits());
+        assert_eq!(LVSKIT_SVC_F_SCHED2, ServiceFlags::SCHED_2.bits());
+        assert_eq!(LVSKIT_SVC_F_SCHED3, ServiceFlags::SCHED_3.bits());
+        assert_eq!(LVSKIT_TUN_F_CSUM, EncapFlags::CSUM.bits());
+        assert_eq!(LVSKIT_TUN_F_REMCSUM, EncapFlags::REMCSUM.bits());
+        assert_eq!(LVSKIT_FWD_TUNNEL, Forward::Tunnel(Tunnel::Ipip).method());
+        assert_eq!(LVSKIT_FWD_ROUTE, Forward::DirectRoute.method());
+        assert_eq!(LVSKIT_SYNC_BACKUP, SyncState::Backup.raw());
+        assert_eq!(LVSKIT_MAX_WEIGHT, ipvs_core::Destination::MAX_WEIGHT);
+        assert_eq!(LVSKIT_MAX_THRESHOLD, ipvs_core::Destination::MAX_THRESHOLD);
+        assert_eq!(LVSKIT_MAX_PERSISTENCE_TIMEOUT, Persistence::MAX_TIMEOUT);
+        assert_eq!(LVSKIT_MAX_TIMEOUT, Timeouts::MAX);
+        assert_eq!(LVSKIT_MAX_SYNC_ID, SyncDaemon::MAX_SYNC_ID);
     }
 
     #[test]
@@ -762,44 +762,44 @@ mod tests {
 
     #[test]
     fn bad_services_are_refused() {
-        let base = ipvs_service {
+        let base = lvskit_service {
             addr: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             port: 80,
-            ..ipvs_service::default()
+            ..lvskit_service::default()
         };
         let bad = [
-            ipvs_service { family: 3, ..base },
-            ipvs_service {
+            lvskit_service { family: 3, ..base },
+            lvskit_service {
                 protocol: 1,
                 ..base
             },
-            ipvs_service { fwmark: 1, ..base },
-            ipvs_service {
+            lvskit_service { fwmark: 1, ..base },
+            lvskit_service {
                 flags: 0x8000,
                 ..base
             },
-            ipvs_service {
+            lvskit_service {
                 scheduler: [b'x' as c_char; 16],
                 ..base
             },
-            ipvs_service {
+            lvskit_service {
                 scheduler: [0; 16],
                 ..base
             },
-            ipvs_service {
+            lvskit_service {
                 persistence_timeout: 10,
                 netmask_prefix: 33,
                 ..base
             },
-            ipvs_service {
+            lvskit_service {
                 netmask_prefix: 24,
                 ..base
             },
-            ipvs_service {
+            lvskit_service {
                 pe_name: name_array("sip"),
                 ..base
             },
-            ipvs_service {
+            lvskit_service {
                 addr: [10, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
                 ..base
             },
@@ -812,25 +812,25 @@ mod tests {
 
     #[test]
     fn bad_destinations_are_refused() {
-        let base = ipvs_destination {
+        let base = lvskit_destination {
             addr: [10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            ..ipvs_destination::default()
+            ..lvskit_destination::default()
         };
         let bad = [
-            ipvs_destination { family: 0, ..base },
-            ipvs_destination { forward: 9, ..base },
-            ipvs_destination {
+            lvskit_destination { family: 0, ..base },
+            lvskit_destination { forward: 9, ..base },
+            lvskit_destination {
                 tun_port: 5,
                 ..base
             },
-            ipvs_destination {
-                forward: IPVS_FWD_TUNNEL,
+            lvskit_destination {
+                forward: LVSKIT_FWD_TUNNEL,
                 tun_type: 7,
                 ..base
             },
-            ipvs_destination {
-                forward: IPVS_FWD_TUNNEL,
-                tun_type: IPVS_TUN_GUE,
+            lvskit_destination {
+                forward: LVSKIT_FWD_TUNNEL,
+                tun_type: LVSKIT_TUN_GUE,
                 tun_port: 1,
                 tun_flags: 4,
                 ..base

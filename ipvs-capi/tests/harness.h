@@ -7,8 +7,8 @@
  *
  * Needs root and a kernel with IPVS: scripts/test runs these in the test VM.
  */
-#ifndef IPVS_TEST_HARNESS_H
-#define IPVS_TEST_HARNESS_H
+#ifndef LVSKIT_TEST_HARNESS_H
+#define LVSKIT_TEST_HARNESS_H
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ipvs.h"
+#include "lvskit.h"
 
 static int test_failed;
 
@@ -44,19 +44,19 @@ static int test_failed;
         }                                                                        \
     } while (0)
 
-static inline void report_result(const char *file, int line, const char *expr, ipvs_result got,
-                          ipvs_result want) {
+static inline void report_result(const char *file, int line, const char *expr, lvskit_result got,
+                          lvskit_result want) {
     char msg[512];
-    ipvs_last_error_message(msg, sizeof msg);
+    lvskit_last_error_message(msg, sizeof msg);
     fprintf(stderr, "  %s:%d: %s returned %s (errno %d: %s), expected %s\n", file, line,
-            expr, ipvs_result_name(got), ipvs_last_errno(), msg, ipvs_result_name(want));
+            expr, lvskit_result_name(got), lvskit_last_errno(), msg, lvskit_result_name(want));
 }
 
 /* Checks that EXPR returns WANT; prints the last error otherwise. */
 #define CHECK_RESULT(expr, want)                                                 \
     do {                                                                         \
-        ipvs_result got_ = (expr);                                               \
-        if (got_ != (ipvs_result)(want)) {                                       \
+        lvskit_result got_ = (expr);                                               \
+        if (got_ != (lvskit_result)(want)) {                                       \
             report_result(__FILE__, __LINE__, #expr, got_, (want));              \
             test_failed = 1;                                                     \
         }                                                                        \
@@ -64,14 +64,14 @@ static inline void report_result(const char *file, int line, const char *expr, i
 
 #define REQUIRE_OK(expr)                                                         \
     do {                                                                         \
-        ipvs_result got_ = (expr);                                               \
-        if (got_ != IPVS_RESULT_OK) {                                            \
-            report_result(__FILE__, __LINE__, #expr, got_, IPVS_RESULT_OK);      \
+        lvskit_result got_ = (expr);                                               \
+        if (got_ != LVSKIT_RESULT_OK) {                                            \
+            report_result(__FILE__, __LINE__, #expr, got_, LVSKIT_RESULT_OK);      \
             exit(1);                                                             \
         }                                                                        \
     } while (0)
 
-#define CHECK_OK(expr) CHECK_RESULT(expr, IPVS_RESULT_OK)
+#define CHECK_OK(expr) CHECK_RESULT(expr, LVSKIT_RESULT_OK)
 
 #define CHECK_STR(got, want)                                                     \
     do {                                                                         \
@@ -164,48 +164,48 @@ static inline void sort_lines(char *text) {
         free(expect_);                                                           \
     } while (0)
 
-/* Fills an ipvs_service for PROTO ADDR:PORT (ADDR as text, v4 or v6). */
-static inline ipvs_service svc_inet(uint16_t proto, const char *addr, uint16_t port) {
-    ipvs_service s;
-    REQUIRE(ipvs_service_init(&s) == IPVS_RESULT_OK);
+/* Fills an lvskit_service for PROTO ADDR:PORT (ADDR as text, v4 or v6). */
+static inline lvskit_service svc_inet(uint16_t proto, const char *addr, uint16_t port) {
+    lvskit_service s;
+    REQUIRE(lvskit_service_init(&s) == LVSKIT_RESULT_OK);
     s.protocol = proto;
     s.port = port;
     if (strchr(addr, ':')) {
-        s.family = IPVS_AF_INET6;
+        s.family = LVSKIT_AF_INET6;
         REQUIRE(inet_pton(AF_INET6, addr, s.addr) == 1);
     } else {
-        s.family = IPVS_AF_INET;
+        s.family = LVSKIT_AF_INET;
         REQUIRE(inet_pton(AF_INET, addr, s.addr) == 1);
     }
     return s;
 }
 
-static inline ipvs_destination dest_of(const char *addr, uint16_t port, uint32_t forward,
+static inline lvskit_destination dest_of(const char *addr, uint16_t port, uint32_t forward,
                                 uint32_t weight) {
-    ipvs_destination d;
-    REQUIRE(ipvs_destination_init(&d) == IPVS_RESULT_OK);
+    lvskit_destination d;
+    REQUIRE(lvskit_destination_init(&d) == LVSKIT_RESULT_OK);
     d.port = port;
     d.forward = forward;
     d.weight = weight;
     if (strchr(addr, ':')) {
-        d.family = IPVS_AF_INET6;
+        d.family = LVSKIT_AF_INET6;
         REQUIRE(inet_pton(AF_INET6, addr, d.addr) == 1);
     } else {
-        d.family = IPVS_AF_INET;
+        d.family = LVSKIT_AF_INET;
         REQUIRE(inet_pton(AF_INET, addr, d.addr) == 1);
     }
     return d;
 }
 
-static inline void set_name(char dst[IPVS_NAME_LEN], const char *src) {
-    memset(dst, 0, IPVS_NAME_LEN);
-    strncpy(dst, src, IPVS_NAME_LEN - 1);
+static inline void set_name(char dst[LVSKIT_NAME_LEN], const char *src) {
+    memset(dst, 0, LVSKIT_NAME_LEN);
+    strncpy(dst, src, LVSKIT_NAME_LEN - 1);
 }
 
 /* Opens IPVS in the test's namespace. */
-static inline ipvs_handle *open_here(void) {
-    ipvs_handle *h = NULL;
-    REQUIRE_OK(ipvs_open(&h));
+static inline lvskit_handle *open_here(void) {
+    lvskit_handle *h = NULL;
+    REQUIRE_OK(lvskit_open(&h));
     REQUIRE(h != NULL);
     return h;
 }

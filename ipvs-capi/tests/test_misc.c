@@ -7,25 +7,25 @@
 static void opens_named_path_and_fd_namespaces(void) {
     /* The test's own namespace holds one service; "capi-other" another. */
     SH_OK("ip netns add capi-other && ip -n capi-other link set lo up");
-    ipvs_handle *here = open_here();
-    ipvs_service mine = svc_inet(IPPROTO_TCP, "10.0.0.1", 80);
-    CHECK_OK(ipvs_add_service(here, &mine));
+    lvskit_handle *here = open_here();
+    lvskit_service mine = svc_inet(IPPROTO_TCP, "10.0.0.1", 80);
+    CHECK_OK(lvskit_add_service(here, &mine));
 
-    ipvs_handle *byname = NULL, *bypath = NULL, *byfd = NULL;
-    CHECK_OK(ipvs_open_netns_name("capi-other", &byname));
-    CHECK_OK(ipvs_open_netns_path("/run/netns/capi-other", &bypath));
+    lvskit_handle *byname = NULL, *bypath = NULL, *byfd = NULL;
+    CHECK_OK(lvskit_open_netns_name("capi-other", &byname));
+    CHECK_OK(lvskit_open_netns_path("/run/netns/capi-other", &bypath));
     int fd = open("/run/netns/capi-other", O_RDONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
-    CHECK_OK(ipvs_open_netns_fd(fd, &byfd));
+    CHECK_OK(lvskit_open_netns_fd(fd, &byfd));
     close(fd); /* the handle does not need it after opening */
     REQUIRE(byname && bypath && byfd);
 
-    ipvs_service a = svc_inet(IPPROTO_UDP, "10.9.0.1", 1);
-    ipvs_service b = svc_inet(IPPROTO_UDP, "10.9.0.2", 2);
-    ipvs_service c = svc_inet(IPPROTO_UDP, "10.9.0.3", 3);
-    CHECK_OK(ipvs_add_service(byname, &a));
-    CHECK_OK(ipvs_add_service(bypath, &b));
-    CHECK_OK(ipvs_add_service(byfd, &c));
+    lvskit_service a = svc_inet(IPPROTO_UDP, "10.9.0.1", 1);
+    lvskit_service b = svc_inet(IPPROTO_UDP, "10.9.0.2", 2);
+    lvskit_service c = svc_inet(IPPROTO_UDP, "10.9.0.3", 3);
+    CHECK_OK(lvskit_add_service(byname, &a));
+    CHECK_OK(lvskit_add_service(bypath, &b));
+    CHECK_OK(lvskit_add_service(byfd, &c));
 
     CHECK_SAVED("-A -t 10.0.0.1:80 -s wlc\n");
     char *other = capture("ip netns exec capi-other ipvsadm -Sn");
@@ -34,36 +34,36 @@ static void opens_named_path_and_fd_namespaces(void) {
                      "-A -u 10.9.0.3:3 -s wlc\n");
     free(other);
 
-    ipvs_handle *missing = (ipvs_handle *)0x1;
-    CHECK_RESULT(ipvs_open_netns_name("capi-no-such-ns", &missing), IPVS_RESULT_IO);
-    CHECK(ipvs_last_errno() == ENOENT);
-    CHECK(missing == (ipvs_handle *)0x1);
+    lvskit_handle *missing = (lvskit_handle *)0x1;
+    CHECK_RESULT(lvskit_open_netns_name("capi-no-such-ns", &missing), LVSKIT_RESULT_IO);
+    CHECK(lvskit_last_errno() == ENOENT);
+    CHECK(missing == (lvskit_handle *)0x1);
 
-    ipvs_close(byname);
-    ipvs_close(bypath);
-    ipvs_close(byfd);
-    ipvs_close(here);
+    lvskit_close(byname);
+    lvskit_close(bypath);
+    lvskit_close(byfd);
+    lvskit_close(here);
     SH_OK("ip netns del capi-other");
 }
 
 static void timeouts_info_zero_and_flush(void) {
-    ipvs_handle *h = open_here();
-    ipvs_timeouts t = {.tcp = 1000, .tcp_fin = 20, .udp = 40};
-    CHECK_OK(ipvs_set_timeouts(h, &t));
-    ipvs_timeouts got;
-    CHECK_OK(ipvs_get_timeouts(h, &got));
+    lvskit_handle *h = open_here();
+    lvskit_timeouts t = {.tcp = 1000, .tcp_fin = 20, .udp = 40};
+    CHECK_OK(lvskit_set_timeouts(h, &t));
+    lvskit_timeouts got;
+    CHECK_OK(lvskit_get_timeouts(h, &got));
     CHECK(got.tcp == 1000 && got.tcp_fin == 20 && got.udp == 40);
     char *shown = capture("ipvsadm -L --timeout");
     CHECK_STR(shown, "Timeout (tcp tcpfin udp): 1000 20 40\n");
     free(shown);
     /* 0 keeps a value */
-    ipvs_timeouts only_udp = {.udp = 77};
-    CHECK_OK(ipvs_set_timeouts(h, &only_udp));
-    CHECK_OK(ipvs_get_timeouts(h, &got));
+    lvskit_timeouts only_udp = {.udp = 77};
+    CHECK_OK(lvskit_set_timeouts(h, &only_udp));
+    CHECK_OK(lvskit_get_timeouts(h, &got));
     CHECK(got.tcp == 1000 && got.tcp_fin == 20 && got.udp == 77);
 
-    ipvs_info info;
-    CHECK_OK(ipvs_get_info(h, &info));
+    lvskit_info info;
+    CHECK_OK(lvskit_get_info(h, &info));
     CHECK(info.version >= 0x010200);
     CHECK(info.conn_table_size > 0);
     char want[128];
@@ -74,84 +74,84 @@ static void timeouts_info_zero_and_flush(void) {
     CHECK(strncmp(listing, want, strlen(want)) == 0);
     free(listing);
 
-    ipvs_service s = svc_inet(IPPROTO_TCP, "10.0.0.1", 80);
-    ipvs_service f;
-    REQUIRE_OK(ipvs_service_init(&f));
+    lvskit_service s = svc_inet(IPPROTO_TCP, "10.0.0.1", 80);
+    lvskit_service f;
+    REQUIRE_OK(lvskit_service_init(&f));
     f.protocol = 0;
     f.fwmark = 3;
-    CHECK_OK(ipvs_add_service(h, &s));
-    CHECK_OK(ipvs_add_service(h, &f));
-    CHECK_OK(ipvs_zero(h, &s));
-    CHECK_OK(ipvs_zero(h, NULL));
-    ipvs_service absent = svc_inet(IPPROTO_TCP, "10.0.0.9", 80);
-    CHECK_RESULT(ipvs_zero(h, &absent), IPVS_RESULT_NOT_FOUND);
+    CHECK_OK(lvskit_add_service(h, &s));
+    CHECK_OK(lvskit_add_service(h, &f));
+    CHECK_OK(lvskit_zero(h, &s));
+    CHECK_OK(lvskit_zero(h, NULL));
+    lvskit_service absent = svc_inet(IPPROTO_TCP, "10.0.0.9", 80);
+    CHECK_RESULT(lvskit_zero(h, &absent), LVSKIT_RESULT_NOT_FOUND);
 
-    CHECK_OK(ipvs_flush(h));
+    CHECK_OK(lvskit_flush(h));
     CHECK_SAVED("");
-    ipvs_service_list *list = NULL;
-    CHECK_OK(ipvs_list_services(h, &list));
-    CHECK(ipvs_service_list_len(list) == 0);
-    ipvs_service_list_free(list);
+    lvskit_service_list *list = NULL;
+    CHECK_OK(lvskit_list_services(h, &list));
+    CHECK(lvskit_service_list_len(list) == 0);
+    lvskit_service_list_free(list);
 
-    CHECK_OK(ipvs_set_timeout_ms(h, 2000));
-    CHECK_OK(ipvs_get_info(h, &info));
-    ipvs_close(h);
+    CHECK_OK(lvskit_set_timeout_ms(h, 2000));
+    CHECK_OK(lvskit_get_info(h, &info));
+    lvskit_close(h);
 }
 
 static void sync_daemons(void) {
     SH_OK("ip link add sync0 type dummy && ip link set sync0 up");
-    ipvs_handle *h = open_here();
-    ipvs_sync_daemon d;
-    REQUIRE_OK(ipvs_sync_daemon_init(&d));
-    CHECK(d.state == IPVS_SYNC_MASTER);
+    lvskit_handle *h = open_here();
+    lvskit_sync_daemon d;
+    REQUIRE_OK(lvskit_sync_daemon_init(&d));
+    CHECK(d.state == LVSKIT_SYNC_MASTER);
     set_name(d.ifname, "sync0");
     d.sync_id = 9;
-    CHECK_OK(ipvs_start_sync_daemon(h, &d));
-    ipvs_sync_daemon b;
-    REQUIRE_OK(ipvs_sync_daemon_init(&b));
-    b.state = IPVS_SYNC_BACKUP;
+    CHECK_OK(lvskit_start_sync_daemon(h, &d));
+    lvskit_sync_daemon b;
+    REQUIRE_OK(lvskit_sync_daemon_init(&b));
+    b.state = LVSKIT_SYNC_BACKUP;
     set_name(b.ifname, "sync0");
     b.sync_id = 4;
     b.port = 9000;
-    CHECK_OK(ipvs_start_sync_daemon(h, &b));
-    CHECK_RESULT(ipvs_start_sync_daemon(h, &b), IPVS_RESULT_EXISTS);
+    CHECK_OK(lvskit_start_sync_daemon(h, &b));
+    CHECK_RESULT(lvskit_start_sync_daemon(h, &b), LVSKIT_RESULT_EXISTS);
 
     char *shown = capture("ipvsadm -L --daemon");
     CHECK(strstr(shown, "master sync daemon (mcast=sync0, syncid=9") != NULL);
     CHECK(strstr(shown, "backup sync daemon (mcast=sync0, syncid=4") != NULL);
     free(shown);
 
-    ipvs_sync_daemon_list *list = NULL;
-    REQUIRE_OK(ipvs_list_sync_daemons(h, &list));
-    CHECK(ipvs_sync_daemon_list_len(list) == 2);
+    lvskit_sync_daemon_list *list = NULL;
+    REQUIRE_OK(lvskit_list_sync_daemons(h, &list));
+    CHECK(lvskit_sync_daemon_list_len(list) == 2);
     int found = 0;
-    for (size_t i = 0; i < ipvs_sync_daemon_list_len(list); i++) {
-        ipvs_sync_daemon got;
-        CHECK_OK(ipvs_sync_daemon_list_get(list, i, &got));
+    for (size_t i = 0; i < lvskit_sync_daemon_list_len(list); i++) {
+        lvskit_sync_daemon got;
+        CHECK_OK(lvskit_sync_daemon_list_get(list, i, &got));
         CHECK(strcmp(got.ifname, "sync0") == 0);
-        if (got.state == IPVS_SYNC_MASTER) {
+        if (got.state == LVSKIT_SYNC_MASTER) {
             found |= 1;
             CHECK(got.sync_id == 9);
-        } else if (got.state == IPVS_SYNC_BACKUP) {
+        } else if (got.state == LVSKIT_SYNC_BACKUP) {
             found |= 2;
             CHECK(got.sync_id == 4);
             CHECK(got.port == 9000);
         }
     }
     CHECK(found == 3);
-    ipvs_sync_daemon_list_free(list);
+    lvskit_sync_daemon_list_free(list);
 
-    CHECK_OK(ipvs_stop_sync_daemon(h, IPVS_SYNC_MASTER));
-    CHECK_OK(ipvs_stop_sync_daemon(h, IPVS_SYNC_BACKUP));
-    CHECK_RESULT(ipvs_stop_sync_daemon(h, IPVS_SYNC_BACKUP), IPVS_RESULT_NOT_FOUND);
+    CHECK_OK(lvskit_stop_sync_daemon(h, LVSKIT_SYNC_MASTER));
+    CHECK_OK(lvskit_stop_sync_daemon(h, LVSKIT_SYNC_BACKUP));
+    CHECK_RESULT(lvskit_stop_sync_daemon(h, LVSKIT_SYNC_BACKUP), LVSKIT_RESULT_NOT_FOUND);
     shown = capture("ipvsadm -L --daemon");
     CHECK_STR(shown, "");
     free(shown);
 
     set_name(d.ifname, "nosuch0");
-    CHECK_RESULT(ipvs_start_sync_daemon(h, &d), IPVS_RESULT_NOT_FOUND);
-    CHECK(ipvs_last_errno() == ENODEV);
-    ipvs_close(h);
+    CHECK_RESULT(lvskit_start_sync_daemon(h, &d), LVSKIT_RESULT_NOT_FOUND);
+    CHECK(lvskit_last_errno() == ENODEV);
+    lvskit_close(h);
 }
 
 /* Tables other clients wrote, with values the library refuses to write: a
@@ -162,28 +162,28 @@ static void sync_daemons(void) {
 static void tables_other_clients_wrote(void) {
     SH_OK("ip link add d0 type dummy && ip addr add 10.255.255.254/8 dev d0 && "
           "ip link set d0 up && python3 ipvs-py/tests/raw_genl.py");
-    ipvs_handle *h = open_here();
+    lvskit_handle *h = open_here();
     char *saved = capture("ipvsadm -Sn");
     CHECK(strstr(saved, "-A -t 10.0.0.1:80 -s wlc -p 0\n") != NULL);
 
-    ipvs_service_list *services = NULL;
-    REQUIRE_OK(ipvs_list_services(h, &services));
-    REQUIRE(ipvs_service_list_len(services) == 1);
-    ipvs_service s;
-    CHECK_OK(ipvs_service_list_get(services, 0, &s, NULL));
-    ipvs_service_list_free(services);
+    lvskit_service_list *services = NULL;
+    REQUIRE_OK(lvskit_list_services(h, &services));
+    REQUIRE(lvskit_service_list_len(services) == 1);
+    lvskit_service s;
+    CHECK_OK(lvskit_service_list_get(services, 0, &s, NULL));
+    lvskit_service_list_free(services);
     CHECK(s.port == 80 && s.persistence_timeout == 0);
-    CHECK(s.flags == IPVS_SVC_F_PERSISTENT);
-    CHECK_RESULT(ipvs_update_service(h, &s), IPVS_RESULT_INVALID_INPUT);
+    CHECK(s.flags == LVSKIT_SVC_F_PERSISTENT);
+    CHECK_RESULT(lvskit_update_service(h, &s), LVSKIT_RESULT_INVALID_INPUT);
 
-    ipvs_destination_list *dests = NULL;
-    REQUIRE_OK(ipvs_list_destinations(h, &s, &dests));
-    REQUIRE(ipvs_destination_list_len(dests) == 1);
-    ipvs_destination d;
-    CHECK_OK(ipvs_destination_list_get(dests, 0, &d, NULL));
-    ipvs_destination_list_free(dests);
+    lvskit_destination_list *dests = NULL;
+    REQUIRE_OK(lvskit_list_destinations(h, &s, &dests));
+    REQUIRE(lvskit_destination_list_len(dests) == 1);
+    lvskit_destination d;
+    CHECK_OK(lvskit_destination_list_get(dests, 0, &d, NULL));
+    lvskit_destination_list_free(dests);
     CHECK(d.forward == 5 && d.port == 80);
-    CHECK_RESULT(ipvs_update_destination(h, &s, &d), IPVS_RESULT_INVALID_INPUT);
+    CHECK_RESULT(lvskit_update_destination(h, &s, &d), LVSKIT_RESULT_INVALID_INPUT);
     char *after = capture("ipvsadm -Sn");
     CHECK_STR(after, saved);
     free(after);
@@ -193,21 +193,21 @@ static void tables_other_clients_wrote(void) {
           "ip addr add 192.0.2.1/24 dev \"$n\" && ip link set \"$n\" up && "
           "ipvsadm --start-daemon master --mcast-interface \"$n\" --syncid 9");
     char *shown = capture("ipvsadm -L --daemon");
-    ipvs_sync_daemon_list *list = NULL;
-    REQUIRE_OK(ipvs_list_sync_daemons(h, &list));
-    REQUIRE(ipvs_sync_daemon_list_len(list) == 1);
-    ipvs_sync_daemon got;
-    CHECK_OK(ipvs_sync_daemon_list_get(list, 0, &got));
-    ipvs_sync_daemon_list_free(list);
+    lvskit_sync_daemon_list *list = NULL;
+    REQUIRE_OK(lvskit_list_sync_daemons(h, &list));
+    REQUIRE(lvskit_sync_daemon_list_len(list) == 1);
+    lvskit_sync_daemon got;
+    CHECK_OK(lvskit_sync_daemon_list_get(list, 0, &got));
+    lvskit_sync_daemon_list_free(list);
     CHECK(strcmp(got.ifname, "s\377nc") == 0);
-    CHECK(got.state == IPVS_SYNC_MASTER && got.sync_id == 9);
-    CHECK_OK(ipvs_stop_sync_daemon(h, IPVS_SYNC_MASTER));
-    CHECK_OK(ipvs_start_sync_daemon(h, &got));
+    CHECK(got.state == LVSKIT_SYNC_MASTER && got.sync_id == 9);
+    CHECK_OK(lvskit_stop_sync_daemon(h, LVSKIT_SYNC_MASTER));
+    CHECK_OK(lvskit_start_sync_daemon(h, &got));
     char *again = capture("ipvsadm -L --daemon");
     CHECK_STR(again, shown);
     free(again);
     free(shown);
-    ipvs_close(h);
+    lvskit_close(h);
 }
 
 int main(void) {

@@ -1,5 +1,5 @@
 /*
- * Rules text in and out (ipvs_save_rules, ipvs_restore_rules) and
+ * Rules text in and out (lvskit_save_rules, lvskit_restore_rules) and
  * desired-state tables (JSON, rules text, diff, plan text, apply, converge),
  * each cross-checked with ipvsadm.
  */
@@ -19,22 +19,22 @@ static void ipvsadm_table(void) {
 
 static char *take_error(void) {
     static char msg[512];
-    ipvs_last_error_message(msg, sizeof msg);
+    lvskit_last_error_message(msg, sizeof msg);
     return msg;
 }
 
 static void saves_what_ipvsadm_saves(void) {
     ipvsadm_table();
-    ipvs_handle *h = open_here();
+    lvskit_handle *h = open_here();
     char *text = (char *)0x1;
-    REQUIRE_OK(ipvs_save_rules(h, IPVS_RULES_IPVSADM, &text));
+    REQUIRE_OK(lvskit_save_rules(h, LVSKIT_RULES_IPVSADM, &text));
     char *want = capture("ipvsadm -Sn");
     CHECK_STR(text, want); /* byte for byte, order included */
     free(want);
-    ipvs_string_free(text);
+    lvskit_string_free(text);
 
     /* lossless: the thresholds that ipvsadm -Sn drops are there */
-    REQUIRE_OK(ipvs_save_rules(h, IPVS_RULES_LOSSLESS, &text));
+    REQUIRE_OK(lvskit_save_rules(h, LVSKIT_RULES_LOSSLESS, &text));
     CHECK(strstr(text, "-r 10.0.1.2:8080 -m -w 3 -x 100 -y 10") != NULL);
     /* and ipvsadm -R rebuilds the same table from it */
     SH_OK("ipvsadm -C");
@@ -43,29 +43,29 @@ static void saves_what_ipvsadm_saves(void) {
     fputs(text, p);
     REQUIRE(pclose(p) == 0);
     char *again = NULL;
-    REQUIRE_OK(ipvs_save_rules(h, IPVS_RULES_LOSSLESS, &again));
+    REQUIRE_OK(lvskit_save_rules(h, LVSKIT_RULES_LOSSLESS, &again));
     CHECK_STR(again, text);
-    ipvs_string_free(again);
-    ipvs_string_free(text);
+    lvskit_string_free(again);
+    lvskit_string_free(text);
 
     /* an empty table gives "" */
     SH_OK("ipvsadm -C");
-    REQUIRE_OK(ipvs_save_rules(h, IPVS_RULES_IPVSADM, &text));
+    REQUIRE_OK(lvskit_save_rules(h, LVSKIT_RULES_IPVSADM, &text));
     CHECK_STR(text, "");
-    ipvs_string_free(text);
+    lvskit_string_free(text);
 
     /* bad arguments: out-parameter untouched */
     text = (char *)0x1;
-    CHECK_RESULT(ipvs_save_rules(h, 7, &text), IPVS_RESULT_INVALID_INPUT);
-    CHECK_RESULT(ipvs_save_rules(NULL, IPVS_RULES_IPVSADM, &text), IPVS_RESULT_NULL_PARAMETER);
-    CHECK_RESULT(ipvs_save_rules(h, IPVS_RULES_IPVSADM, NULL), IPVS_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_save_rules(h, 7, &text), LVSKIT_RESULT_INVALID_INPUT);
+    CHECK_RESULT(lvskit_save_rules(NULL, LVSKIT_RULES_IPVSADM, &text), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_save_rules(h, LVSKIT_RULES_IPVSADM, NULL), LVSKIT_RESULT_NULL_PARAMETER);
     CHECK(text == (char *)0x1);
-    ipvs_string_free(NULL);
-    ipvs_close(h);
+    lvskit_string_free(NULL);
+    lvskit_close(h);
 }
 
 static void restores_rules_with_a_result_per_line(void) {
-    ipvs_handle *h = open_here();
+    lvskit_handle *h = open_here();
     const char *rules = "# a comment, then a blank line\n"
                         "\n"
                         "-A -t 10.0.0.1:80 -s rr\n"
@@ -74,21 +74,21 @@ static void restores_rules_with_a_result_per_line(void) {
                         "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1\n"
                         "-d -t 10.0.0.1:80 -r 10.0.1.9:80\n" /* missing */
                         "--set 100 20 30\n";
-    ipvs_batch_report *r = NULL;
-    REQUIRE_OK(ipvs_restore_rules(h, rules, IPVS_BATCH_CONTINUE, &r));
-    REQUIRE(ipvs_batch_report_len(r) == 6); /* comment and blank line are not rules */
-    CHECK(ipvs_batch_report_done(r) == 4);
-    ipvs_op_result o;
-    CHECK_OK(ipvs_batch_report_get(r, 2, &o));
-    CHECK(o.status == IPVS_OP_FAILED && o.result == IPVS_RESULT_EXISTS && o.err_no == EEXIST);
-    CHECK_OK(ipvs_batch_report_get(r, 4, &o));
-    CHECK(o.status == IPVS_OP_FAILED && o.result == IPVS_RESULT_NOT_FOUND && o.err_no == ENOENT);
+    lvskit_batch_report *r = NULL;
+    REQUIRE_OK(lvskit_restore_rules(h, rules, LVSKIT_BATCH_CONTINUE, &r));
+    REQUIRE(lvskit_batch_report_len(r) == 6); /* comment and blank line are not rules */
+    CHECK(lvskit_batch_report_done(r) == 4);
+    lvskit_op_result o;
+    CHECK_OK(lvskit_batch_report_get(r, 2, &o));
+    CHECK(o.status == LVSKIT_OP_FAILED && o.result == LVSKIT_RESULT_EXISTS && o.err_no == EEXIST);
+    CHECK_OK(lvskit_batch_report_get(r, 4, &o));
+    CHECK(o.status == LVSKIT_OP_FAILED && o.result == LVSKIT_RESULT_NOT_FOUND && o.err_no == ENOENT);
     char msg[256];
-    CHECK(ipvs_batch_report_message(r, 2, msg, sizeof msg) > 0);
+    CHECK(lvskit_batch_report_message(r, 2, msg, sizeof msg) > 0);
     CHECK(strstr(msg, "10.0.0.1:80") != NULL);
-    CHECK_OK(ipvs_batch_report_get(r, 5, &o));
-    CHECK(o.status == IPVS_OP_DONE);
-    ipvs_batch_report_free(r);
+    CHECK_OK(lvskit_batch_report_get(r, 5, &o));
+    CHECK(o.status == LVSKIT_OP_DONE);
+    lvskit_batch_report_free(r);
     CHECK_SAVED("-A -t 10.0.0.1:80 -s rr\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1\n");
@@ -97,32 +97,32 @@ static void restores_rules_with_a_result_per_line(void) {
     free(to);
 
     /* stop on error: nothing after the first failure is sent */
-    REQUIRE_OK(ipvs_restore_rules(h,
+    REQUIRE_OK(lvskit_restore_rules(h,
                                   "-D -t 10.9.9.9:1\n"
                                   "-A -u 10.0.0.2:53\n",
-                                  IPVS_BATCH_STOP_ON_ERROR, &r));
-    CHECK_OK(ipvs_batch_report_get(r, 1, &o));
-    CHECK(o.status == IPVS_OP_NOT_ATTEMPTED && o.result == IPVS_RESULT_NOT_ATTEMPTED);
-    ipvs_batch_report_free(r);
+                                  LVSKIT_BATCH_STOP_ON_ERROR, &r));
+    CHECK_OK(lvskit_batch_report_get(r, 1, &o));
+    CHECK(o.status == LVSKIT_OP_NOT_ATTEMPTED && o.result == LVSKIT_RESULT_NOT_ATTEMPTED);
+    lvskit_batch_report_free(r);
 
     /* a parse error anywhere: nothing is sent, the message says where */
-    r = (ipvs_batch_report *)0x1;
-    CHECK_RESULT(ipvs_restore_rules(h,
+    r = (lvskit_batch_report *)0x1;
+    CHECK_RESULT(lvskit_restore_rules(h,
                                     "-A -u 10.0.0.3:53\n"
                                     "-a -t 10.0.0.1:80 -r 10.0.1.3:80 -w lots\n",
-                                    IPVS_BATCH_CONTINUE, &r),
-                 IPVS_RESULT_PARSE_ERROR);
-    CHECK(r == (ipvs_batch_report *)0x1);
-    CHECK(ipvs_last_errno() == 0);
+                                    LVSKIT_BATCH_CONTINUE, &r),
+                 LVSKIT_RESULT_PARSE_ERROR);
+    CHECK(r == (lvskit_batch_report *)0x1);
+    CHECK(lvskit_last_errno() == 0);
     const char *m = take_error();
     CHECK(strncmp(m, "line 2, column ", 15) == 0);
-    CHECK(strstr(m, "ipvs_restore_rules") != NULL);
+    CHECK(strstr(m, "lvskit_restore_rules") != NULL);
     CHECK_SAVED("-A -t 10.0.0.1:80 -s rr\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -m -w 5\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -m -w 1\n");
-    CHECK_RESULT(ipvs_restore_rules(h, "-A -t 10.0.0.1:80\n", 9, &r), IPVS_RESULT_INVALID_INPUT);
-    CHECK_RESULT(ipvs_restore_rules(h, NULL, IPVS_BATCH_CONTINUE, &r), IPVS_RESULT_NULL_PARAMETER);
-    ipvs_close(h);
+    CHECK_RESULT(lvskit_restore_rules(h, "-A -t 10.0.0.1:80\n", 9, &r), LVSKIT_RESULT_INVALID_INPUT);
+    CHECK_RESULT(lvskit_restore_rules(h, NULL, LVSKIT_BATCH_CONTINUE, &r), LVSKIT_RESULT_NULL_PARAMETER);
+    lvskit_close(h);
 }
 
 #define DESIRED_JSON                                                                       \
@@ -141,50 +141,50 @@ static void converges_to_a_json_table(void) {
           "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 2 && "
           "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.3:80 -g -w 1 && "
           "ipvsadm -A -t 10.0.0.9:443");
-    ipvs_handle *h = open_here();
-    ipvs_table *desired = NULL, *current = NULL;
-    REQUIRE_OK(ipvs_table_from_json(DESIRED_JSON, &desired));
-    CHECK(ipvs_table_service_count(desired) == 2);
-    CHECK(ipvs_table_destination_count(desired) == 2);
-    REQUIRE_OK(ipvs_table_read(h, &current));
-    CHECK(ipvs_table_service_count(current) == 2);
+    lvskit_handle *h = open_here();
+    lvskit_table *desired = NULL, *current = NULL;
+    REQUIRE_OK(lvskit_table_from_json(DESIRED_JSON, &desired));
+    CHECK(lvskit_table_service_count(desired) == 2);
+    CHECK(lvskit_table_destination_count(desired) == 2);
+    REQUIRE_OK(lvskit_table_read(h, &current));
+    CHECK(lvskit_table_service_count(current) == 2);
 
     /* dry run: the plan in ipvsadm's words, nothing sent */
-    ipvs_plan *plan = NULL;
-    REQUIRE_OK(ipvs_plan_diff(current, desired, 0, &plan));
+    lvskit_plan *plan = NULL;
+    REQUIRE_OK(lvskit_plan_diff(current, desired, 0, &plan));
     char *text = NULL;
-    REQUIRE_OK(ipvs_plan_text(plan, &text));
+    REQUIRE_OK(lvskit_plan_text(plan, &text));
     CHECK_STR(text, "ipvsadm -E -t 10.0.0.1:80 -s rr\n"
                     "ipvsadm -A -u 10.0.0.2:53 -s wlc\n"
                     "ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.3:80\n"
                     "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 1\n"
                     "ipvsadm -D -t 10.0.0.9:443\n");
-    CHECK(ipvs_plan_len(plan) == 5);
-    ipvs_string_free(text);
+    CHECK(lvskit_plan_len(plan) == 5);
+    lvskit_string_free(text);
     CHECK_SAVED("-A -t 10.0.0.1:80 -s wlc\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 2\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.3:80 -g -w 1\n"
                 "-A -t 10.0.0.9:443 -s wlc\n");
 
     /* only the desired services: 10.0.0.9:443 is left alone */
-    ipvs_plan *scoped = NULL;
-    REQUIRE_OK(ipvs_plan_diff(current, desired, IPVS_DIFF_ONLY_DESIRED_SERVICES, &scoped));
-    CHECK(ipvs_plan_len(scoped) == 4);
-    ipvs_plan_free(scoped);
+    lvskit_plan *scoped = NULL;
+    REQUIRE_OK(lvskit_plan_diff(current, desired, LVSKIT_DIFF_ONLY_DESIRED_SERVICES, &scoped));
+    CHECK(lvskit_plan_len(scoped) == 4);
+    lvskit_plan_free(scoped);
     /* draining: the server to go is set to weight 0 instead */
-    ipvs_plan *drain = NULL;
-    REQUIRE_OK(ipvs_plan_diff(current, desired, IPVS_DIFF_DRAIN_BEFORE_REMOVE, &drain));
-    REQUIRE_OK(ipvs_plan_text(drain, &text));
+    lvskit_plan *drain = NULL;
+    REQUIRE_OK(lvskit_plan_diff(current, desired, LVSKIT_DIFF_DRAIN_BEFORE_REMOVE, &drain));
+    REQUIRE_OK(lvskit_plan_text(drain, &text));
     CHECK(strstr(text, "ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.3:80 -g -w 0\n") != NULL);
-    ipvs_string_free(text);
-    ipvs_plan_free(drain);
-    CHECK_RESULT(ipvs_plan_diff(current, desired, 0x80, &drain), IPVS_RESULT_INVALID_INPUT);
+    lvskit_string_free(text);
+    lvskit_plan_free(drain);
+    CHECK_RESULT(lvskit_plan_diff(current, desired, 0x80, &drain), LVSKIT_RESULT_INVALID_INPUT);
 
     /* apply the plan: one report entry per operation */
-    ipvs_batch_report *r = NULL;
-    REQUIRE_OK(ipvs_apply_plan(h, plan, &r));
-    CHECK(ipvs_batch_report_len(r) == 5 && ipvs_batch_report_done(r) == 5);
-    ipvs_batch_report_free(r);
+    lvskit_batch_report *r = NULL;
+    REQUIRE_OK(lvskit_apply_plan(h, plan, &r));
+    CHECK(lvskit_batch_report_len(r) == 5 && lvskit_batch_report_done(r) == 5);
+    lvskit_batch_report_free(r);
     const char *want = "-A -t 10.0.0.1:80 -s rr\n"
                        "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 2\n"
                        "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 1\n"
@@ -192,129 +192,129 @@ static void converges_to_a_json_table(void) {
     CHECK_SAVED(want);
 
     /* the dry run: nothing to do, and nothing applied */
-    ipvs_plan *dry = NULL;
-    REQUIRE_OK(ipvs_read_plan(h, desired, 0, &dry));
-    CHECK(ipvs_plan_len(dry) == 0);
-    ipvs_plan_free(dry);
+    lvskit_plan *dry = NULL;
+    REQUIRE_OK(lvskit_read_plan(h, desired, 0, &dry));
+    CHECK(lvskit_plan_len(dry) == 0);
+    lvskit_plan_free(dry);
 
     /* converging again has nothing to do */
-    ipvs_plan *again = NULL;
-    REQUIRE_OK(ipvs_converge(h, desired, 0, &again, &r));
-    CHECK(ipvs_plan_len(again) == 0 && ipvs_batch_report_len(r) == 0);
-    ipvs_plan_free(again);
-    ipvs_batch_report_free(r);
+    lvskit_plan *again = NULL;
+    REQUIRE_OK(lvskit_converge(h, desired, 0, &again, &r));
+    CHECK(lvskit_plan_len(again) == 0 && lvskit_batch_report_len(r) == 0);
+    lvskit_plan_free(again);
+    lvskit_batch_report_free(r);
 
     /* drift (someone deletes a server) is repaired by converge; plan_out is optional */
     SH_OK("ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.1:80 && ipvsadm -A -u 10.0.0.7:7");
-    REQUIRE_OK(ipvs_read_plan(h, desired, 0, &dry));
-    REQUIRE_OK(ipvs_plan_text(dry, &text));
+    REQUIRE_OK(lvskit_read_plan(h, desired, 0, &dry));
+    REQUIRE_OK(lvskit_plan_text(dry, &text));
     CHECK_STR(text, "ipvsadm -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 2\n"
                     "ipvsadm -D -u 10.0.0.7:7\n");
-    ipvs_string_free(text);
-    ipvs_plan_free(dry);
+    lvskit_string_free(text);
+    lvskit_plan_free(dry);
     CHECK_SAVED("-A -t 10.0.0.1:80 -s rr\n"
                 "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 1\n"
                 "-A -u 10.0.0.2:53 -s wlc\n"
                 "-A -u 10.0.0.7:7 -s wlc\n");
-    REQUIRE_OK(ipvs_converge(h, desired, 0, NULL, &r));
-    CHECK(ipvs_batch_report_len(r) == 2 && ipvs_batch_report_done(r) == 2);
-    ipvs_batch_report_free(r);
+    REQUIRE_OK(lvskit_converge(h, desired, 0, NULL, &r));
+    CHECK(lvskit_batch_report_len(r) == 2 && lvskit_batch_report_done(r) == 2);
+    lvskit_batch_report_free(r);
     CHECK_SAVED(want);
 
-    ipvs_plan_free(plan);
-    ipvs_table_free(current);
-    ipvs_table_free(desired);
-    ipvs_close(h);
+    lvskit_plan_free(plan);
+    lvskit_table_free(current);
+    lvskit_table_free(desired);
+    lvskit_close(h);
 }
 
 static void tables_from_rules_and_back(void) {
     ipvsadm_table();
-    ipvs_handle *h = open_here();
+    lvskit_handle *h = open_here();
     char *saved = capture("ipvsadm -Sn");
     char *lossless = NULL;
-    REQUIRE_OK(ipvs_save_rules(h, IPVS_RULES_LOSSLESS, &lossless));
+    REQUIRE_OK(lvskit_save_rules(h, LVSKIT_RULES_LOSSLESS, &lossless));
     /* lossless rules text -> table -> JSON -> table -> rules text: the same text */
-    ipvs_table *t = NULL, *t2 = NULL;
-    REQUIRE_OK(ipvs_table_from_rules(lossless, &t));
-    CHECK(ipvs_table_service_count(t) == 3);
+    lvskit_table *t = NULL, *t2 = NULL;
+    REQUIRE_OK(lvskit_table_from_rules(lossless, &t));
+    CHECK(lvskit_table_service_count(t) == 3);
     char *json = NULL, *text = NULL;
-    REQUIRE_OK(ipvs_table_to_json(t, &json));
-    REQUIRE_OK(ipvs_table_from_json(json, &t2));
-    REQUIRE_OK(ipvs_table_to_rules(t2, IPVS_RULES_LOSSLESS, &text));
+    REQUIRE_OK(lvskit_table_to_json(t, &json));
+    REQUIRE_OK(lvskit_table_from_json(json, &t2));
+    REQUIRE_OK(lvskit_table_to_rules(t2, LVSKIT_RULES_LOSSLESS, &text));
     CHECK_STR(text, lossless);
-    ipvs_string_free(text);
-    REQUIRE_OK(ipvs_table_to_rules(t2, IPVS_RULES_IPVSADM, &text));
+    lvskit_string_free(text);
+    REQUIRE_OK(lvskit_table_to_rules(t2, LVSKIT_RULES_IPVSADM, &text));
     CHECK_STR(text, saved);
-    ipvs_string_free(text);
-    ipvs_string_free(json);
+    lvskit_string_free(text);
+    lvskit_string_free(json);
 
     /* the kernel's table and the one from its lossless text agree: empty plan */
-    ipvs_table *cur = NULL;
-    ipvs_plan *p = NULL;
-    REQUIRE_OK(ipvs_table_read(h, &cur));
-    REQUIRE_OK(ipvs_plan_diff(cur, t2, 0, &p));
-    REQUIRE_OK(ipvs_plan_text(p, &text));
+    lvskit_table *cur = NULL;
+    lvskit_plan *p = NULL;
+    REQUIRE_OK(lvskit_table_read(h, &cur));
+    REQUIRE_OK(lvskit_plan_diff(cur, t2, 0, &p));
+    REQUIRE_OK(lvskit_plan_text(p, &text));
     CHECK_STR(text, "");
-    ipvs_string_free(text);
-    CHECK(ipvs_plan_len(p) == 0);
-    ipvs_plan_free(p);
+    lvskit_string_free(text);
+    CHECK(lvskit_plan_len(p) == 0);
+    lvskit_plan_free(p);
     /* while ipvsadm -Sn drops the thresholds: its table would clear them */
-    ipvs_table *sn = NULL;
-    REQUIRE_OK(ipvs_table_from_rules(saved, &sn));
-    REQUIRE_OK(ipvs_plan_diff(cur, sn, 0, &p));
-    REQUIRE_OK(ipvs_plan_text(p, &text));
+    lvskit_table *sn = NULL;
+    REQUIRE_OK(lvskit_table_from_rules(saved, &sn));
+    REQUIRE_OK(lvskit_plan_diff(cur, sn, 0, &p));
+    REQUIRE_OK(lvskit_plan_text(p, &text));
     CHECK_STR(text, "ipvsadm -e -t 10.0.0.1:80 -r 10.0.1.2:8080 -m -w 3\n");
-    ipvs_string_free(text);
-    ipvs_plan_free(p);
-    ipvs_table_free(sn);
-    ipvs_string_free(lossless);
+    lvskit_string_free(text);
+    lvskit_plan_free(p);
+    lvskit_table_free(sn);
+    lvskit_string_free(lossless);
 
     /* a converge from rules text into a flushed table rebuilds it */
     SH_OK("ipvsadm -C");
-    ipvs_batch_report *r = NULL;
-    REQUIRE_OK(ipvs_converge(h, t, 0, NULL, &r));
-    CHECK(ipvs_batch_report_done(r) == ipvs_batch_report_len(r));
-    CHECK(ipvs_batch_report_len(r) == 6);
-    ipvs_batch_report_free(r);
+    lvskit_batch_report *r = NULL;
+    REQUIRE_OK(lvskit_converge(h, t, 0, NULL, &r));
+    CHECK(lvskit_batch_report_done(r) == lvskit_batch_report_len(r));
+    CHECK(lvskit_batch_report_len(r) == 6);
+    lvskit_batch_report_free(r);
     char *now = capture("ipvsadm -Sn");
     CHECK_STR(now, saved);
     free(now);
 
     /* errors: where, and out-parameters untouched */
-    ipvs_table *bad = (ipvs_table *)0x1;
-    CHECK_RESULT(ipvs_table_from_rules("-A -t 10.0.0.1:80\n-a -t 10.0.0.2:80 -r 10.0.1.1\n",
+    lvskit_table *bad = (lvskit_table *)0x1;
+    CHECK_RESULT(lvskit_table_from_rules("-A -t 10.0.0.1:80\n-a -t 10.0.0.2:80 -r 10.0.1.1\n",
                                        &bad),
-                 IPVS_RESULT_PARSE_ERROR);
+                 LVSKIT_RESULT_PARSE_ERROR);
     CHECK(strncmp(take_error(), "line 2, column 1: no service", 28) == 0);
-    CHECK_RESULT(ipvs_table_from_json("{\"services\": [\n  {\"service\": 3}]}", &bad),
-                 IPVS_RESULT_PARSE_ERROR);
+    CHECK_RESULT(lvskit_table_from_json("{\"services\": [\n  {\"service\": 3}]}", &bad),
+                 LVSKIT_RESULT_PARSE_ERROR);
     CHECK(strncmp(take_error(), "line 2, column ", 15) == 0);
-    CHECK_RESULT(ipvs_table_from_json("{\"services\": [{\"service\": {\"key\": {\"inet\": "
+    CHECK_RESULT(lvskit_table_from_json("{\"services\": [{\"service\": {\"key\": {\"inet\": "
                                       "{\"protocol\": \"tcp\", \"addr\": \"10.0.0.1\", "
                                       "\"port\": 80}}}, \"destinations\": [{\"addr\": "
                                       "\"10.0.1.1\", \"port\": 80, \"weight\": 4294967295}]}]}",
                                       &bad),
-                 IPVS_RESULT_INVALID_INPUT);
-    CHECK(bad == (ipvs_table *)0x1);
-    CHECK_RESULT(ipvs_table_to_rules(t, 5, &text), IPVS_RESULT_INVALID_INPUT);
-    CHECK_RESULT(ipvs_table_to_json(NULL, &json), IPVS_RESULT_NULL_PARAMETER);
-    CHECK_RESULT(ipvs_plan_diff(NULL, t, 0, &p), IPVS_RESULT_NULL_PARAMETER);
-    CHECK_RESULT(ipvs_converge(h, NULL, 0, NULL, &r), IPVS_RESULT_NULL_PARAMETER);
-    ipvs_plan *dry = NULL;
-    CHECK_RESULT(ipvs_read_plan(h, t, 0, NULL), IPVS_RESULT_NULL_PARAMETER);
-    CHECK_RESULT(ipvs_read_plan(NULL, t, 0, &dry), IPVS_RESULT_NULL_PARAMETER);
-    CHECK_RESULT(ipvs_read_plan(h, t, 0x80, &dry), IPVS_RESULT_INVALID_INPUT);
+                 LVSKIT_RESULT_INVALID_INPUT);
+    CHECK(bad == (lvskit_table *)0x1);
+    CHECK_RESULT(lvskit_table_to_rules(t, 5, &text), LVSKIT_RESULT_INVALID_INPUT);
+    CHECK_RESULT(lvskit_table_to_json(NULL, &json), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_plan_diff(NULL, t, 0, &p), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_converge(h, NULL, 0, NULL, &r), LVSKIT_RESULT_NULL_PARAMETER);
+    lvskit_plan *dry = NULL;
+    CHECK_RESULT(lvskit_read_plan(h, t, 0, NULL), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_read_plan(NULL, t, 0, &dry), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_read_plan(h, t, 0x80, &dry), LVSKIT_RESULT_INVALID_INPUT);
     CHECK(dry == NULL);
-    CHECK_RESULT(ipvs_converge(h, t, 0, NULL, NULL), IPVS_RESULT_NULL_PARAMETER);
-    CHECK(ipvs_table_service_count(NULL) == 0 && ipvs_plan_len(NULL) == 0);
-    ipvs_table_free(NULL);
-    ipvs_plan_free(NULL);
+    CHECK_RESULT(lvskit_converge(h, t, 0, NULL, NULL), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK(lvskit_table_service_count(NULL) == 0 && lvskit_plan_len(NULL) == 0);
+    lvskit_table_free(NULL);
+    lvskit_plan_free(NULL);
 
     free(saved);
-    ipvs_table_free(cur);
-    ipvs_table_free(t2);
-    ipvs_table_free(t);
-    ipvs_close(h);
+    lvskit_table_free(cur);
+    lvskit_table_free(t2);
+    lvskit_table_free(t);
+    lvskit_close(h);
 }
 
 int main(void) {

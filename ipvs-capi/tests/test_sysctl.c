@@ -1,8 +1,8 @@
-/* IPVS sysctls (net.ipv4.vs.*) through ipvs_sysctl_get/ipvs_sysctl_set,
+/* IPVS sysctls (net.ipv4.vs.*) through lvskit_sysctl_get/lvskit_sysctl_set,
  * cross-checked with /proc in the test's own namespace. */
 #include "harness.h"
 
-static void set_int(ipvs_sysctl_value *v, uint32_t kind, int64_t n, int64_t second) {
+static void set_int(lvskit_sysctl_value *v, uint32_t kind, int64_t n, int64_t second) {
     memset(v, 0, sizeof *v);
     v->kind = kind;
     v->number = n;
@@ -12,8 +12,8 @@ static void set_int(ipvs_sysctl_value *v, uint32_t kind, int64_t n, int64_t seco
 static void knobs_are_listed_from_the_core(void) {
     size_t n = 0;
     int saw_reuse = 0;
-    while (ipvs_sysctl_knob_name(n) != NULL) {
-        saw_reuse |= strcmp(ipvs_sysctl_knob_name(n), "conn_reuse_mode") == 0;
+    while (lvskit_sysctl_knob_name(n) != NULL) {
+        saw_reuse |= strcmp(lvskit_sysctl_knob_name(n), "conn_reuse_mode") == 0;
         n++;
     }
     CHECK(n >= 31);
@@ -21,56 +21,56 @@ static void knobs_are_listed_from_the_core(void) {
 }
 
 static void written_and_read_back_through_proc(void) {
-    ipvs_handle *h = open_here();
-    ipvs_sysctl_value v;
-    CHECK_OK(ipvs_sysctl_get(h, "conn_reuse_mode", &v));
-    CHECK(v.kind == IPVS_SYSCTL_INT && v.number == 1);
+    lvskit_handle *h = open_here();
+    lvskit_sysctl_value v;
+    CHECK_OK(lvskit_sysctl_get(h, "conn_reuse_mode", &v));
+    CHECK(v.kind == LVSKIT_SYSCTL_INT && v.number == 1);
 
-    set_int(&v, IPVS_SYSCTL_INT, 2, 0);
-    CHECK_OK(ipvs_sysctl_set(h, "conn_reuse_mode", &v));
+    set_int(&v, LVSKIT_SYSCTL_INT, 2, 0);
+    CHECK_OK(lvskit_sysctl_set(h, "conn_reuse_mode", &v));
     char *shown = capture("cat /proc/sys/net/ipv4/vs/conn_reuse_mode");
     CHECK_STR(shown, "2\n");
     free(shown);
 
-    set_int(&v, IPVS_SYSCTL_BOOL, 1, 0);
-    CHECK_OK(ipvs_sysctl_set(h, "expire_nodest_conn", &v));
+    set_int(&v, LVSKIT_SYSCTL_BOOL, 1, 0);
+    CHECK_OK(lvskit_sysctl_set(h, "expire_nodest_conn", &v));
     shown = capture("cat /proc/sys/net/ipv4/vs/expire_nodest_conn");
     CHECK_STR(shown, "1\n");
     free(shown);
 
     SH_OK("echo '7 90' > /proc/sys/net/ipv4/vs/sync_threshold");
-    CHECK_OK(ipvs_sysctl_get(h, "sync_threshold", &v));
-    CHECK(v.kind == IPVS_SYSCTL_PAIR && v.number == 7 && v.second == 90);
-    set_int(&v, IPVS_SYSCTL_PAIR, 4, 40);
-    CHECK_OK(ipvs_sysctl_set(h, "sync_threshold", &v));
+    CHECK_OK(lvskit_sysctl_get(h, "sync_threshold", &v));
+    CHECK(v.kind == LVSKIT_SYSCTL_PAIR && v.number == 7 && v.second == 90);
+    set_int(&v, LVSKIT_SYSCTL_PAIR, 4, 40);
+    CHECK_OK(lvskit_sysctl_set(h, "sync_threshold", &v));
     shown = capture("cat /proc/sys/net/ipv4/vs/sync_threshold | tr '\\t' ' '");
     CHECK_STR(shown, "4 40\n");
     free(shown);
-    ipvs_close(h);
+    lvskit_close(h);
 }
 
 static void bad_values_are_refused_before_writing(void) {
-    ipvs_handle *h = open_here();
-    ipvs_sysctl_value v;
-    set_int(&v, IPVS_SYSCTL_INT, 4, 0);
-    CHECK_RESULT(ipvs_sysctl_set(h, "conn_reuse_mode", &v), IPVS_RESULT_INVALID_INPUT);
-    set_int(&v, IPVS_SYSCTL_INT, 3, 0);
-    CHECK_RESULT(ipvs_sysctl_set(h, "sync_ports", &v), IPVS_RESULT_INVALID_INPUT);
-    set_int(&v, IPVS_SYSCTL_PAIR, 60, 50);
-    CHECK_RESULT(ipvs_sysctl_set(h, "sync_threshold", &v), IPVS_RESULT_INVALID_INPUT);
-    set_int(&v, IPVS_SYSCTL_INT, 1, 0); /* a boolean knob takes BOOL */
-    CHECK_RESULT(ipvs_sysctl_set(h, "expire_nodest_conn", &v), IPVS_RESULT_INVALID_INPUT);
-    set_int(&v, IPVS_SYSCTL_BOOL, 2, 0);
-    CHECK_RESULT(ipvs_sysctl_set(h, "backup_only", &v), IPVS_RESULT_INVALID_INPUT);
-    CHECK_RESULT(ipvs_sysctl_set(h, "no_such_knob", &v), IPVS_RESULT_INVALID_INPUT);
+    lvskit_handle *h = open_here();
+    lvskit_sysctl_value v;
+    set_int(&v, LVSKIT_SYSCTL_INT, 4, 0);
+    CHECK_RESULT(lvskit_sysctl_set(h, "conn_reuse_mode", &v), LVSKIT_RESULT_INVALID_INPUT);
+    set_int(&v, LVSKIT_SYSCTL_INT, 3, 0);
+    CHECK_RESULT(lvskit_sysctl_set(h, "sync_ports", &v), LVSKIT_RESULT_INVALID_INPUT);
+    set_int(&v, LVSKIT_SYSCTL_PAIR, 60, 50);
+    CHECK_RESULT(lvskit_sysctl_set(h, "sync_threshold", &v), LVSKIT_RESULT_INVALID_INPUT);
+    set_int(&v, LVSKIT_SYSCTL_INT, 1, 0); /* a boolean knob takes BOOL */
+    CHECK_RESULT(lvskit_sysctl_set(h, "expire_nodest_conn", &v), LVSKIT_RESULT_INVALID_INPUT);
+    set_int(&v, LVSKIT_SYSCTL_BOOL, 2, 0);
+    CHECK_RESULT(lvskit_sysctl_set(h, "backup_only", &v), LVSKIT_RESULT_INVALID_INPUT);
+    CHECK_RESULT(lvskit_sysctl_set(h, "no_such_knob", &v), LVSKIT_RESULT_INVALID_INPUT);
     set_int(&v, 77, 1, 0); /* no such kind */
-    CHECK_RESULT(ipvs_sysctl_set(h, "conn_reuse_mode", &v), IPVS_RESULT_INVALID_INPUT);
-    CHECK_RESULT(ipvs_sysctl_set(h, NULL, &v), IPVS_RESULT_NULL_PARAMETER);
-    CHECK_RESULT(ipvs_sysctl_get(h, "conn_reuse_mode", NULL), IPVS_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_sysctl_set(h, "conn_reuse_mode", &v), LVSKIT_RESULT_INVALID_INPUT);
+    CHECK_RESULT(lvskit_sysctl_set(h, NULL, &v), LVSKIT_RESULT_NULL_PARAMETER);
+    CHECK_RESULT(lvskit_sysctl_get(h, "conn_reuse_mode", NULL), LVSKIT_RESULT_NULL_PARAMETER);
     char *shown = capture("cat /proc/sys/net/ipv4/vs/conn_reuse_mode /proc/sys/net/ipv4/vs/sync_ports");
     CHECK_STR(shown, "1\n1\n");
     free(shown);
-    ipvs_close(h);
+    lvskit_close(h);
 }
 
 int main(void) {

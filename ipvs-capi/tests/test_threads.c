@@ -13,7 +13,7 @@
 #define SERVICES 20
 
 struct worker {
-    ipvs_handle *h; /* shared, or NULL: open one */
+    lvskit_handle *h; /* shared, or NULL: open one */
     int id;
     int failures;   /* checks that failed in this thread */
 };
@@ -27,26 +27,26 @@ struct worker {
         }                                                                        \
     } while (0)
 
-static ipvs_service svc_of(int t, int i) {
+static lvskit_service svc_of(int t, int i) {
     char a[32];
     snprintf(a, sizeof a, "10.%d.0.%d", t + 1, i + 1);
-    ipvs_service s;
-    if (ipvs_service_init(&s) != IPVS_RESULT_OK) abort();
-    s.family = IPVS_AF_INET;
+    lvskit_service s;
+    if (lvskit_service_init(&s) != LVSKIT_RESULT_OK) abort();
+    s.family = LVSKIT_AF_INET;
     s.protocol = IPPROTO_TCP;
     s.port = 80;
     if (inet_pton(AF_INET, a, s.addr) != 1) abort();
     return s;
 }
 
-static ipvs_destination dst_of(int t, int i, int j, uint32_t weight) {
+static lvskit_destination dst_of(int t, int i, int j, uint32_t weight) {
     char a[32];
     snprintf(a, sizeof a, "192.168.%d.%d", t + 1, i * 2 + j + 1);
-    ipvs_destination d;
-    if (ipvs_destination_init(&d) != IPVS_RESULT_OK) abort();
-    d.family = IPVS_AF_INET;
+    lvskit_destination d;
+    if (lvskit_destination_init(&d) != LVSKIT_RESULT_OK) abort();
+    d.family = LVSKIT_AF_INET;
     d.port = 8080;
-    d.forward = IPVS_FWD_MASQ;
+    d.forward = LVSKIT_FWD_MASQ;
     d.weight = weight;
     if (inet_pton(AF_INET, a, d.addr) != 1) abort();
     return d;
@@ -54,48 +54,48 @@ static ipvs_destination dst_of(int t, int i, int j, uint32_t weight) {
 
 static void *work(void *arg) {
     struct worker *w = arg;
-    ipvs_handle *h = w->h;
+    lvskit_handle *h = w->h;
     if (!h) {
-        if (ipvs_open(&h) != IPVS_RESULT_OK) {
+        if (lvskit_open(&h) != LVSKIT_RESULT_OK) {
             w->failures++;
             return NULL;
         }
     }
     int t = w->id;
     for (int i = 0; i < SERVICES; i++) {
-        ipvs_service s = svc_of(t, i);
-        W_CHECK(w, ipvs_add_service(h, &s) == IPVS_RESULT_OK);
+        lvskit_service s = svc_of(t, i);
+        W_CHECK(w, lvskit_add_service(h, &s) == LVSKIT_RESULT_OK);
         /* the same again: refused, and this thread's last error says so */
-        W_CHECK(w, ipvs_add_service(h, &s) == IPVS_RESULT_EXISTS);
-        W_CHECK(w, ipvs_last_result() == IPVS_RESULT_EXISTS);
-        W_CHECK(w, ipvs_last_errno() == EEXIST);
+        W_CHECK(w, lvskit_add_service(h, &s) == LVSKIT_RESULT_EXISTS);
+        W_CHECK(w, lvskit_last_result() == LVSKIT_RESULT_EXISTS);
+        W_CHECK(w, lvskit_last_errno() == EEXIST);
         char msg[256];
-        ipvs_last_error_message(msg, sizeof msg);
+        lvskit_last_error_message(msg, sizeof msg);
         char addr[32];
         snprintf(addr, sizeof addr, "10.%d.0.%d:80", t + 1, i + 1);
         W_CHECK(w, strstr(msg, addr) != NULL); /* its own service, not another thread's */
         for (int j = 0; j < 2; j++) {
-            ipvs_destination d = dst_of(t, i, j, 1);
-            W_CHECK(w, ipvs_add_destination(h, &s, &d) == IPVS_RESULT_OK);
+            lvskit_destination d = dst_of(t, i, j, 1);
+            W_CHECK(w, lvskit_add_destination(h, &s, &d) == LVSKIT_RESULT_OK);
         }
-        ipvs_destination d = dst_of(t, i, 0, (uint32_t)(t * 100 + i));
-        W_CHECK(w, ipvs_update_destination(h, &s, &d) == IPVS_RESULT_OK);
-        W_CHECK(w, ipvs_last_result() == IPVS_RESULT_OK);
+        lvskit_destination d = dst_of(t, i, 0, (uint32_t)(t * 100 + i));
+        W_CHECK(w, lvskit_update_destination(h, &s, &d) == LVSKIT_RESULT_OK);
+        W_CHECK(w, lvskit_last_result() == LVSKIT_RESULT_OK);
         if (i % 2 == 1) {
-            W_CHECK(w, ipvs_delete_service(h, &s) == IPVS_RESULT_OK);
-            W_CHECK(w, ipvs_delete_service(h, &s) == IPVS_RESULT_NOT_FOUND);
-            W_CHECK(w, ipvs_last_errno() == ESRCH);
+            W_CHECK(w, lvskit_delete_service(h, &s) == LVSKIT_RESULT_OK);
+            W_CHECK(w, lvskit_delete_service(h, &s) == LVSKIT_RESULT_NOT_FOUND);
+            W_CHECK(w, lvskit_last_errno() == ESRCH);
         } else {
-            ipvs_destination gone = dst_of(t, i, 1, 1);
-            W_CHECK(w, ipvs_delete_destination(h, &s, &gone) == IPVS_RESULT_OK);
-            W_CHECK(w, ipvs_delete_destination(h, &s, &gone) == IPVS_RESULT_NOT_FOUND);
+            lvskit_destination gone = dst_of(t, i, 1, 1);
+            W_CHECK(w, lvskit_delete_destination(h, &s, &gone) == LVSKIT_RESULT_OK);
+            W_CHECK(w, lvskit_delete_destination(h, &s, &gone) == LVSKIT_RESULT_NOT_FOUND);
         }
         /* a read in between: the service is there (or not) as this thread left it */
-        ipvs_service got;
-        ipvs_result r = ipvs_get_service(h, &s, &got, NULL);
-        W_CHECK(w, r == (i % 2 ? IPVS_RESULT_NOT_FOUND : IPVS_RESULT_OK));
+        lvskit_service got;
+        lvskit_result r = lvskit_get_service(h, &s, &got, NULL);
+        W_CHECK(w, r == (i % 2 ? LVSKIT_RESULT_NOT_FOUND : LVSKIT_RESULT_OK));
     }
-    if (!w->h) ipvs_close(h);
+    if (!w->h) lvskit_close(h);
     return NULL;
 }
 
@@ -115,7 +115,7 @@ static char *expected_table(void) {
     return want;
 }
 
-static void run_workers(ipvs_handle *shared) {
+static void run_workers(lvskit_handle *shared) {
     pthread_t th[THREADS];
     struct worker w[THREADS];
     for (int t = 0; t < THREADS; t++) {
@@ -132,14 +132,14 @@ static void run_workers(ipvs_handle *shared) {
 }
 
 static void four_threads_share_one_handle(void) {
-    ipvs_handle *h = open_here();
+    lvskit_handle *h = open_here();
     run_workers(h);
     /* the shared handle still works, and its listing agrees */
-    ipvs_service_list *l = NULL;
-    REQUIRE_OK(ipvs_list_services(h, &l));
-    CHECK(ipvs_service_list_len(l) == THREADS * SERVICES / 2);
-    ipvs_service_list_free(l);
-    ipvs_close(h);
+    lvskit_service_list *l = NULL;
+    REQUIRE_OK(lvskit_list_services(h, &l));
+    CHECK(lvskit_service_list_len(l) == THREADS * SERVICES / 2);
+    lvskit_service_list_free(l);
+    lvskit_close(h);
 }
 
 static void four_threads_with_their_own_handles(void) {

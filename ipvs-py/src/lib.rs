@@ -9,7 +9,7 @@
 //! deserialisers and validators decide what is acceptable, and its messages
 //! reach Python unchanged:
 //!
-//! - [`Handle`] wraps [`ipvs::Ipvs`]: one method per core operation, the GIL
+//! - [`Handle`] wraps [`lvskit::Ipvs`]: one method per core operation, the GIL
 //!   released around every netlink exchange, usable from many threads;
 //! - [`normalize`] and the `*_str` functions run the core's pure logic
 //!   (validation, serde round trip, `Display`) without a kernel;
@@ -26,9 +26,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ipvs::table::{self, DiffOptions, Table};
-use ipvs::{conn, rules};
-use ipvs::{
+use lvskit::table::{self, DiffOptions, Table};
+use lvskit::{conn, rules};
+use lvskit::{
     BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace, OpOutcome,
     Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts,
 };
@@ -40,19 +40,21 @@ use serde::Serialize;
 mod model;
 
 /// Turns a core error into the matching exception of `ipvs._errors`.
-fn to_py(py: Python<'_>, e: ipvs::Error) -> PyErr {
+fn to_py(py: Python<'_>, e: lvskit::Error) -> PyErr {
     let (kind, module, hint): (&str, Option<String>, Option<&str>) = match &e {
-        ipvs::Error::Exists { .. } => ("exists", None, None),
-        ipvs::Error::NotFound { .. } => ("not_found", None, None),
-        ipvs::Error::Invalid { hint, .. } => ("invalid", None, *hint),
-        ipvs::Error::PermissionDenied { .. } => ("permission_denied", None, None),
-        ipvs::Error::ModuleMissing { module, .. } => ("module_missing", Some(module.clone()), None),
-        ipvs::Error::Kernel { .. } => ("kernel", None, None),
-        ipvs::Error::InvalidInput { .. } => ("invalid_input", None, None),
-        ipvs::Error::Io { .. } => ("io", None, None),
-        ipvs::Error::Protocol { .. } => ("protocol", None, None),
-        ipvs::Error::Timeout { .. } => ("timeout", None, None),
-        ipvs::Error::NotAttempted { .. } => ("not_attempted", None, None),
+        lvskit::Error::Exists { .. } => ("exists", None, None),
+        lvskit::Error::NotFound { .. } => ("not_found", None, None),
+        lvskit::Error::Invalid { hint, .. } => ("invalid", None, *hint),
+        lvskit::Error::PermissionDenied { .. } => ("permission_denied", None, None),
+        lvskit::Error::ModuleMissing { module, .. } => {
+            ("module_missing", Some(module.clone()), None)
+        }
+        lvskit::Error::Kernel { .. } => ("kernel", None, None),
+        lvskit::Error::InvalidInput { .. } => ("invalid_input", None, None),
+        lvskit::Error::Io { .. } => ("io", None, None),
+        lvskit::Error::Protocol { .. } => ("protocol", None, None),
+        lvskit::Error::Timeout { .. } => ("timeout", None, None),
+        lvskit::Error::NotAttempted { .. } => ("not_attempted", None, None),
         _ => ("other", None, None),
     };
     let made = py
@@ -191,7 +193,7 @@ impl<T: Send + Sync> Slot<T> {
         name: Option<String>,
         path: Option<PathBuf>,
         fd: Option<i32>,
-        open: impl FnOnce(Namespace) -> ipvs::Result<T> + Send,
+        open: impl FnOnce(Namespace) -> lvskit::Result<T> + Send,
     ) -> PyResult<Self> {
         let ns = namespace(name, path, fd)?;
         let v = py
@@ -221,7 +223,7 @@ impl<T: Send + Sync> Slot<T> {
         &self,
         py: Python<'_>,
         what: &str,
-        f: impl FnOnce(&T) -> ipvs::Result<R> + Send,
+        f: impl FnOnce(&T) -> lvskit::Result<R> + Send,
     ) -> PyResult<R> {
         let h = self.get(what)?;
         py.allow_threads(move || f(&h)).map_err(|e| to_py(py, e))
@@ -249,7 +251,7 @@ impl Handle {
     fn run<R: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&Ipvs) -> ipvs::Result<R> + Send,
+        f: impl FnOnce(&Ipvs) -> lvskit::Result<R> + Send,
     ) -> PyResult<R> {
         self.inner.run(py, IPVS, f)
     }
@@ -380,7 +382,7 @@ impl Handle {
     /// Sets a service's scheduler (by name), keeping the rest (read-modify-write).
     fn set_scheduler(&self, py: Python<'_>, key: &str, scheduler: &str) -> PyResult<()> {
         let k: ServiceKey = from_json("service key", key)?;
-        let s = ipvs::Scheduler::from_name(scheduler).map_err(|e| to_py(py, e))?;
+        let s = lvskit::Scheduler::from_name(scheduler).map_err(|e| to_py(py, e))?;
         self.run(py, move |h| h.set_scheduler(&k, s))
     }
 
@@ -439,7 +441,7 @@ fn roundtrip<T: Serialize + DeserializeOwned>(what: &str, json: &str) -> PyResul
 #[pyfunction]
 #[pyo3(signature = (kind, json, family=None))]
 fn normalize(py: Python<'_>, kind: &str, json: &str, family: Option<&str>) -> PyResult<String> {
-    let checked = |r: ipvs::Result<()>| r.map_err(|e| to_py(py, e));
+    let checked = |r: lvskit::Result<()>| r.map_err(|e| to_py(py, e));
     match kind {
         "service_key" => {
             let (v, out) = roundtrip::<ServiceKey>("service key", json)?;
@@ -680,7 +682,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tunnel::register(m)?;
     sysctl::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("MAX_TIMEOUT", ipvs::Timeouts::MAX)?;
-    m.add("MAX_SYNC_ID", ipvs::SyncDaemon::MAX_SYNC_ID)?;
+    m.add("MAX_TIMEOUT", lvskit::Timeouts::MAX)?;
+    m.add("MAX_SYNC_ID", lvskit::SyncDaemon::MAX_SYNC_ID)?;
     Ok(())
 }

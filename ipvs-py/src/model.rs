@@ -14,8 +14,8 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
-use ipvs::table::{self, DiffOptions, Scope, Table, TableService};
-use ipvs::{
+use lvskit::table::{self, DiffOptions, Scope, Table, TableService};
+use lvskit::{
     BatchMode, Destination, EncapFlags, Family, Forward, Netmask, Operation, Persistence, Protocol,
     Scheduler, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
 };
@@ -342,7 +342,7 @@ fn bounded_in(obj: &Bound<'_, PyAny>, what: &str, max: u32) -> PyResult<u32> {
         Ok(v) => Ok(v as u32),
         Err(e) if e.is_instance_of::<PyValueError>(obj.py()) => checked(
             obj.py(),
-            Err(ipvs::Error::InvalidInput {
+            Err(lvskit::Error::InvalidInput {
                 context: "destination".into(),
                 reason: format!("{what} {} is outside 0..={max}", obj.str()?),
             }),
@@ -363,7 +363,7 @@ fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyA
     obj.filter(|o| !o.is_none())
 }
 
-fn checked<T>(py: Python<'_>, r: ipvs::Result<T>) -> PyResult<T> {
+fn checked<T>(py: Python<'_>, r: lvskit::Result<T>) -> PyResult<T> {
     r.map_err(|e| to_py(py, e))
 }
 
@@ -991,7 +991,7 @@ impl PyService {
         s.pe = match opt(pe) {
             None => None,
             Some(p) => match p.downcast::<PyString>() {
-                Ok(text) => Some(checked(py, ipvs::Name::new(text.to_cow()?.into_owned()))?),
+                Ok(text) => Some(checked(py, lvskit::Name::new(text.to_cow()?.into_owned()))?),
                 Err(_) => {
                     return Err(PyTypeError::new_err(format!(
                         "pe must be a string or None, not {}",

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use ipvs::sysctl::{self, Kind, Knob, Settings, Value};
+use lvskit::sysctl::{self, Kind, Knob, Settings, Value};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt};
@@ -38,7 +38,7 @@ fn int(py: Python<'_>, k: Knob, v: &Bound<'_, PyAny>) -> PyResult<i64> {
         Ok(n) => Ok(n),
         Err(_) if v.is_instance_of::<PyInt>() => Err(to_py(
             py,
-            ipvs::Error::InvalidInput {
+            lvskit::Error::InvalidInput {
                 context: format!("setting {k} to {v}"),
                 reason: "out of its range".into(),
             },

@@ -1,5 +1,5 @@
 //! The compiled half of `ipvs.tunnel`: links, addresses, FOU ports, sysctls
-//! and real-server set-up ([`ipvs::tunnel`]).
+//! and real-server set-up ([`lvskit::tunnel`]).
 //!
 //! The core's tunnel types have no serde form, so this module defines one
 //! (the `Py*` mirrors below, also the `to_dict` form of the Python classes)
@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
-use ipvs::tunnel::realserver::{self, Prepared, RealServer, SysctlChange, VipDevice};
-use ipvs::tunnel::{
+use lvskit::tunnel::realserver::{self, Prepared, RealServer, SysctlChange, VipDevice};
+use lvskit::tunnel::{
     self, Address, Dev, Encap, EncapType, Fou, FouEncap, FouPort, InnerProto, Link, NewLink,
     NewLinkKind, Rtnl, TunnelConfig, TunnelEncapFlags, TunnelKind,
 };
@@ -359,7 +359,7 @@ fn prepared_to(p: &Prepared) -> PyPrepared {
     }
 }
 
-fn prepared_from(ns: ipvs::Namespace, p: PyPrepared) -> PyResult<Prepared> {
+fn prepared_from(ns: lvskit::Namespace, p: PyPrepared) -> PyResult<Prepared> {
     Ok(Prepared {
         namespace: ns,
         device: p.device,
@@ -416,7 +416,7 @@ fn timeout(seconds: f64) -> PyResult<Duration> {
 /// form), validates it with the core's validator and returns it re-encoded.
 #[pyfunction]
 pub(crate) fn tunnel_normalize(py: Python<'_>, kind: &str, json: &str) -> PyResult<String> {
-    let checked = |r: ipvs::Result<()>| r.map_err(|e| to_py(py, e));
+    let checked = |r: lvskit::Result<()>| r.map_err(|e| to_py(py, e));
     match kind {
         "tunnel_config" => {
             let c = config_from(from_json("tunnel parameters", json)?)?;

@@ -37,7 +37,7 @@
 //! - [`raw`]: the netlink codec itself (attribute constants, encoders and
 //!   decoders), for tools that need bytes: captures, benchmarks, fuzzing. It
 //!   follows the kernel's wire format and changes with this crate's internals.
-//! - the `test-kernel` cargo feature: `ipvs::testing` (a scripted kernel for
+//! - the `test-kernel` cargo feature: `lvskit::testing` (a scripted kernel for
 //!   host tests, opened with `Ipvs::with_kernel`) and the test hooks
 //!   `Ipvs::raw_request`, `Ipvs::next_seq_for_tests` and
 //!   `Ipvs::unacknowledged_request_for_tests`. The feature `kernel-tests`
@@ -96,7 +96,7 @@ pub mod raw {
 pub use batch::{BatchMode, BatchReport, OpOutcome, Operation};
 pub use error::{Errno, Error, Result};
 pub use handle::Ipvs;
-/// The former name of [`ipvsadm`], kept so that `ipvs::rules::...` paths still work.
+/// The former name of [`ipvsadm`], kept so that `lvskit::rules::...` paths still work.
 pub use ipvsadm as rules;
 pub use model::*;
 pub use netns::Namespace;

@@ -14,9 +14,9 @@
 //! are restored before the error is returned.
 //!
 //! ```no_run
-//! use ipvs::sysctl::{self, Knob, Value};
-//! use ipvs::Namespace;
-//! # fn main() -> ipvs::Result<()> {
+//! use lvskit::sysctl::{self, Knob, Value};
+//! use lvskit::Namespace;
+//! # fn main() -> lvskit::Result<()> {
 //! let ns = Namespace::Named("lb".into());
 //! sysctl::write(&ns, Knob::ExpireNodestConn, &Value::Bool(true))?;
 //! assert_eq!(sysctl::read(&ns, Knob::ExpireNodestConn)?, Value::Bool(true));

@@ -2,8 +2,8 @@
 //! another, and applying that plan through a pipelined batch.
 //!
 //! ```
-//! use ipvs::table::{diff, DiffOptions, Table, TableService};
-//! use ipvs::{Destination, Service, ServiceKey};
+//! use lvskit::table::{diff, DiffOptions, Table, TableService};
+//! use lvskit::{Destination, Service, ServiceKey};
 //!
 //! let key = ServiceKey::tcp([10, 0, 0, 1], 80);
 //! let current = Table::default();
@@ -216,8 +216,8 @@ impl Plan {
     /// `Display` (the dry run) writes it without the leading `ipvsadm`.
     ///
     /// ```
-    /// use ipvs::table::{diff, DiffOptions, Table, TableService};
-    /// use ipvs::{Destination, Service, ServiceKey};
+    /// use lvskit::table::{diff, DiffOptions, Table, TableService};
+    /// use lvskit::{Destination, Service, ServiceKey};
     ///
     /// let mut desired = Table::default();
     /// desired.services.push(TableService {
@@ -227,7 +227,7 @@ impl Plan {
     /// let plan = diff(&Table::default(), &desired, &DiffOptions::default());
     /// assert_eq!(plan.to_rules()?, "-A -t 10.0.0.1:80 -s wlc\n\
     ///                               -a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
-    /// # Ok::<(), ipvs::Error>(())
+    /// # Ok::<(), lvskit::Error>(())
     /// ```
     ///
     /// # Errors

@@ -44,7 +44,7 @@ pub struct Request {
     pub flags: u16,
     /// `nlmsg_seq`.
     pub seq: u32,
-    /// The generic netlink command (`ipvs::raw::ipvs::cmd`).
+    /// The generic netlink command (`lvskit::raw::ipvs::cmd`).
     pub command: u8,
     /// The attributes after the generic netlink header.
     pub attrs: Vec<u8>,

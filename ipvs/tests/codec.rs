@@ -8,9 +8,9 @@ mod strategies;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use golden::*;
-use ipvs::raw::ipvs::{self as c, cmd_attr, dest_attr, svc_attr};
-use ipvs::raw::nla::{self, Attrs};
-use ipvs::{
+use lvskit::raw::ipvs::{self as c, cmd_attr, dest_attr, svc_attr};
+use lvskit::raw::nla::{self, Attrs};
+use lvskit::{
     Destination, EncapFlags, Family, Forward, Info, Name, Netmask, Persistence, Protocol,
     Scheduler, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
 };
@@ -384,9 +384,9 @@ fn golden_nest(hex: &str, ty: u16) -> Vec<u8> {
     nest(&unhex(hex), ty).to_vec()
 }
 
-fn refused(op: ipvs::Operation) -> String {
+fn refused(op: lvskit::Operation) -> String {
     match op.validate() {
-        Err(ipvs::Error::InvalidInput { context, reason }) => format!("{context}: {reason}"),
+        Err(lvskit::Error::InvalidInput { context, reason }) => format!("{context}: {reason}"),
         other => panic!("{op:?} was not refused: {other:?}"),
     }
 }
@@ -419,11 +419,14 @@ fn unknown_protocol_is_listed_and_refused_on_write() {
     assert_eq!(protocol.number(), 33);
     assert_eq!(c::decode_service_config(&inner).unwrap(), svc);
     for op in [
-        ipvs::Operation::AddService(svc.clone()),
-        ipvs::Operation::UpdateService(svc.clone()),
-        ipvs::Operation::DeleteService(svc.key),
-        ipvs::Operation::Zero(Some(svc.key)),
-        ipvs::Operation::AddDestination(svc.key, Destination::new(Ipv4Addr::new(10, 1, 0, 2), 80)),
+        lvskit::Operation::AddService(svc.clone()),
+        lvskit::Operation::UpdateService(svc.clone()),
+        lvskit::Operation::DeleteService(svc.key),
+        lvskit::Operation::Zero(Some(svc.key)),
+        lvskit::Operation::AddDestination(
+            svc.key,
+            Destination::new(Ipv4Addr::new(10, 1, 0, 2), 80),
+        ),
     ] {
         assert!(refused(op).contains("protocol 33"));
     }
@@ -447,8 +450,8 @@ fn unknown_forwarding_methods_are_listed_and_refused_on_write() {
             (3, 100, 10)
         );
         for op in [
-            ipvs::Operation::AddDestination(key, d),
-            ipvs::Operation::UpdateDestination(key, d),
+            lvskit::Operation::AddDestination(key, d),
+            lvskit::Operation::UpdateDestination(key, d),
         ] {
             assert!(refused(op).contains(&format!("forwarding method {raw} is unknown")));
         }
@@ -466,9 +469,9 @@ fn unknown_tunnel_type_is_listed_not_turned_into_ipip() {
     let d = c::decode_dest(&future, Family::Ipv4).unwrap().destination;
     assert_eq!(d.forward, Forward::Tunnel(Tunnel::Unknown(9)));
     assert_eq!(c::decode_dest_config(&future, Family::Ipv4).unwrap(), d);
-    assert!(refused(ipvs::Operation::AddDestination(key, d)).contains("tunnel type 9 is unknown"));
+    assert!(refused(lvskit::Operation::AddDestination(key, d)).contains("tunnel type 9 is unknown"));
     // deleting needs only the address and port: allowed
-    assert!(ipvs::Operation::DeleteDestination(key, d.addr, d.port)
+    assert!(lvskit::Operation::DeleteDestination(key, d.addr, d.port)
         .validate()
         .is_ok());
 }
@@ -478,14 +481,14 @@ fn unknown_daemon_state_is_listed_and_refused_on_write() {
     let inner = golden_nest(DAEMON, cmd_attr::DAEMON);
     let d = c::decode_daemon(&patched(
         &inner,
-        ipvs::codec::ipvs::daemon_attr::STATE,
+        lvskit::codec::ipvs::daemon_attr::STATE,
         &4u32.to_ne_bytes(),
     ))
     .unwrap();
     assert_eq!(d.state, SyncState::Unknown(4));
     assert_eq!((d.interface.as_str(), d.sync_id), ("d0", 7));
-    assert!(refused(ipvs::Operation::StartDaemon(d.clone())).contains("state 4"));
-    assert!(refused(ipvs::Operation::StopDaemon(d.state)).contains("state 4"));
+    assert!(refused(lvskit::Operation::StartDaemon(d.clone())).contains("state 4"));
+    assert!(refused(lvskit::Operation::StopDaemon(d.state)).contains("state 4"));
 }
 
 #[test]
@@ -522,7 +525,7 @@ fn names_that_are_not_utf8_are_kept_losslessly() {
     // the daemon's interface "d0" becomes the bytes d 0xff
     let inner = patched(
         &golden_nest(DAEMON, cmd_attr::DAEMON),
-        ipvs::codec::ipvs::daemon_attr::MCAST_IFN,
+        lvskit::codec::ipvs::daemon_attr::MCAST_IFN,
         b"d\xff\0",
     );
     let d = c::decode_daemon(&inner).unwrap();
@@ -536,7 +539,7 @@ fn names_that_are_not_utf8_are_kept_losslessly() {
     c::put_daemon_nest(&mut ours, &d, true).unwrap();
     let ifn = c::find(
         nest(&ours, cmd_attr::DAEMON),
-        ipvs::codec::ipvs::daemon_attr::MCAST_IFN,
+        lvskit::codec::ipvs::daemon_attr::MCAST_IFN,
     )
     .unwrap();
     assert_eq!(ifn, Some(&b"d\xff\0"[..]));
@@ -586,9 +589,9 @@ fn persistent_service_with_timeout_zero_is_listed_but_not_written() {
     );
     let svc = c::decode_service(&inner).unwrap().service;
     assert_eq!(svc.persistence.map(|p| p.timeout), Some(0));
-    assert!(refused(ipvs::Operation::AddService(svc.clone())).contains("at least 1 second"));
+    assert!(refused(lvskit::Operation::AddService(svc.clone())).contains("at least 1 second"));
     // the key alone (delete, zero) is fine
-    assert!(ipvs::Operation::DeleteService(svc.key).validate().is_ok());
+    assert!(lvskit::Operation::DeleteService(svc.key).validate().is_ok());
 }
 
 #[test]
@@ -601,8 +604,10 @@ fn values_the_kernel_would_store_differently_are_refused() {
         Persistence::MAX_TIMEOUT + 1,
         u32::MAX,
     ] {
-        assert!(refused(ipvs::Operation::AddService(svc(t))).contains("above the maximum 2678400"));
-        assert!(refused(ipvs::Operation::UpdateService(svc(t))).contains("persistence timeout"));
+        assert!(
+            refused(lvskit::Operation::AddService(svc(t))).contains("above the maximum 2678400")
+        );
+        assert!(refused(lvskit::Operation::UpdateService(svc(t))).contains("persistence timeout"));
     }
     assert!(svc(Persistence::MAX_TIMEOUT).validate().is_ok());
     // port 0 only with persistence, as ipvsadm (TCP, UDP and SCTP alike)
@@ -611,7 +616,7 @@ fn values_the_kernel_would_store_differently_are_refused() {
         ServiceKey::udp(Ipv4Addr::new(10, 0, 0, 1), 0),
         ServiceKey::sctp(Ipv4Addr::new(10, 0, 0, 1), 0),
     ] {
-        assert!(refused(ipvs::Operation::AddService(Service::new(k))).contains("port 0"));
+        assert!(refused(lvskit::Operation::AddService(Service::new(k))).contains("port 0"));
         assert!(Service::new(k).with_persistence(60).validate().is_ok());
     }
     let d = Destination::new(Ipv4Addr::new(10, 1, 0, 2), 80);
@@ -619,12 +624,15 @@ fn values_the_kernel_would_store_differently_are_refused() {
         .with_weight(Destination::MAX_WEIGHT)
         .validate(Family::Ipv4)
         .is_ok());
-    let e = refused(ipvs::Operation::AddDestination(key, d.with_weight(1 << 31)));
+    let e = refused(lvskit::Operation::AddDestination(
+        key,
+        d.with_weight(1 << 31),
+    ));
     assert!(
         e.contains("weight 2147483648 is above the maximum 2147483647"),
         "{e}"
     );
-    let e = refused(ipvs::Operation::AddDestination(
+    let e = refused(lvskit::Operation::AddDestination(
         key,
         d.with_thresholds(1 << 31, 0),
     ));
@@ -632,7 +640,7 @@ fn values_the_kernel_would_store_differently_are_refused() {
         e.contains("upper threshold 2147483648 is above the maximum 2147483647"),
         "{e}"
     );
-    assert!(refused(ipvs::Operation::AddDestination(
+    assert!(refused(lvskit::Operation::AddDestination(
         key,
         d.with_thresholds(5, 6)
     ))
@@ -654,7 +662,7 @@ fn values_the_kernel_would_store_differently_are_refused() {
             udp: u32::MAX,
         },
     ] {
-        assert!(refused(ipvs::Operation::SetTimeouts(t)).contains("at most 2147483 seconds"));
+        assert!(refused(lvskit::Operation::SetTimeouts(t)).contains("at most 2147483 seconds"));
     }
     assert!(Timeouts {
         tcp: Timeouts::MAX,
@@ -664,7 +672,7 @@ fn values_the_kernel_would_store_differently_are_refused() {
     .validate()
     .is_ok());
     let mut daemon = SyncDaemon::new(SyncState::Master, "eth0", 256);
-    assert!(refused(ipvs::Operation::StartDaemon(daemon.clone()))
+    assert!(refused(lvskit::Operation::StartDaemon(daemon.clone()))
         .contains("sync id 256 is outside 0..=255"));
     daemon.sync_id = SyncDaemon::MAX_SYNC_ID;
     assert!(daemon.validate().is_ok());

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use ipvs::conn::{self, ConnProtocol, Origin};
+use lvskit::conn::{self, ConnProtocol, Origin};
 use proptest::prelude::*;
 
 fn sa(s: &str) -> SocketAddr {

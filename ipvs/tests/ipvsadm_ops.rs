@@ -6,9 +6,9 @@
 
 use std::net::IpAddr;
 
-use ipvs::ipvsadm::{self, Format};
-use ipvs::table::{diff, simulate, DiffOptions, Table, TableService};
-use ipvs::{
+use lvskit::ipvsadm::{self, Format};
+use lvskit::table::{diff, simulate, DiffOptions, Table, TableService};
+use lvskit::{
     Destination, Forward, Operation, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState,
     Timeouts,
 };
@@ -124,9 +124,9 @@ fn bypass_is_refused_and_local_is_written_as_ipvsadm_does() {
         Destination::new([10, 0, 1, 1], 80).with_forward(Forward::Bypass),
     );
     let e = ipvsadm::rule(&bypass, Format::Lossless).unwrap_err();
-    assert!(matches!(e, ipvs::Error::InvalidInput { .. }), "{e}");
+    assert!(matches!(e, lvskit::Error::InvalidInput { .. }), "{e}");
     assert!(e.to_string().contains("bypass"), "{e}");
-    let plan = ipvs::table::Plan {
+    let plan = lvskit::table::Plan {
         operations: vec![bypass.clone()],
     };
     assert!(plan.to_rules().is_err());
@@ -148,15 +148,15 @@ fn bypass_is_refused_and_local_is_written_as_ipvsadm_does() {
 fn save_and_plan_write_the_same_words() {
     let key = ServiceKey::tcp([10, 0, 0, 1], 80);
     let svc = Service::new(key)
-        .with_scheduler(ipvs::Scheduler::from_name("sh").unwrap())
+        .with_scheduler(lvskit::Scheduler::from_name("sh").unwrap())
         .with_flags(ServiceFlags::SH_PORT)
-        .with_persistence_netmask(60, ipvs::Netmask::V4([255, 255, 255, 0].into()))
-        .with_pe(ipvs::Name::new("sip").unwrap());
+        .with_persistence_netmask(60, lvskit::Netmask::V4([255, 255, 255, 0].into()))
+        .with_pe(lvskit::Name::new("sip").unwrap());
     let dests = vec![
         Destination::new([10, 0, 1, 1], 80).with_thresholds(100, 10),
-        Destination::new([10, 0, 1, 2], 80).with_forward(Forward::Tunnel(ipvs::Tunnel::Gue {
+        Destination::new([10, 0, 1, 2], 80).with_forward(Forward::Tunnel(lvskit::Tunnel::Gue {
             port: 6080,
-            flags: ipvs::EncapFlags::empty(),
+            flags: lvskit::EncapFlags::empty(),
         })),
     ];
     let table = Table {

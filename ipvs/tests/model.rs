@@ -4,12 +4,12 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipvs::{
+use lvskit::{
     Destination, EncapFlags, Error, Family, Forward, Name, Netmask, Operation, Scheduler, Service,
     ServiceKey, SyncDaemon, SyncState, Tunnel,
 };
 
-fn invalid(r: ipvs::Result<()>) -> String {
+fn invalid(r: lvskit::Result<()>) -> String {
     match r {
         Err(Error::InvalidInput { context, reason }) => format!("{context}: {reason}"),
         other => panic!("expected InvalidInput, got {other:?}"),

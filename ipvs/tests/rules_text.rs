@@ -3,10 +3,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipvs::rules::{self, Format};
-use ipvs::table::{ApplyError, Table, TableService};
-use ipvs::Operation;
-use ipvs::{
+use lvskit::rules::{self, Format};
+use lvskit::table::{ApplyError, Table, TableService};
+use lvskit::Operation;
+use lvskit::{
     Destination, EncapFlags, Family, Forward, Name, Netmask, Scheduler, Service, ServiceFlags,
     ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
 };
@@ -580,7 +580,7 @@ fn arb_service() -> impl Strategy<Value = Service> {
                 key,
                 ServiceKey::Fwmark { .. }
                     | ServiceKey::Inet {
-                        protocol: ipvs::Protocol::Udp,
+                        protocol: lvskit::Protocol::Udp,
                         ..
                     }
             );
@@ -764,7 +764,7 @@ fn lossless_text_keeps_a_tables_timeouts() {
     let t = rules::parse_table("--set 0 80  0").unwrap();
     assert_eq!(
         t.timeouts,
-        Some(ipvs::Timeouts {
+        Some(lvskit::Timeouts {
             tcp: 0,
             tcp_fin: 80,
             udp: 0

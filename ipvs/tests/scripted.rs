@@ -1,5 +1,5 @@
 //! Host tests of every protocol path of the handle, against a scripted kernel
-//! (`ipvs::testing`): replies from golden captures, acknowledgements, errors
+//! (`lvskit::testing`): replies from golden captures, acknowledgements, errors
 //! at chosen positions of a pipelined batch, replies from another port, stale
 //! sequence numbers, truncated datagrams, interrupted dumps, ENOBUFS and
 //! silence. Each test goes through the public handle methods and asserts the
@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use golden::*;
-use ipvs::raw::ipvs::{cmd, cmd_attr, svc_attr};
-use ipvs::raw::nla;
-use ipvs::testing::{message, Replies, Request, ScriptedKernel, FAMILY_ID};
-use ipvs::{
+use lvskit::raw::ipvs::{cmd, cmd_attr, svc_attr};
+use lvskit::raw::nla;
+use lvskit::testing::{message, Replies, Request, ScriptedKernel, FAMILY_ID};
+use lvskit::{
     BatchMode, Destination, Error, Forward, Ipvs, OpOutcome, Operation, Scheduler, Service,
     ServiceKey, SyncState,
 };
@@ -62,7 +62,7 @@ fn a_handle_resolves_the_family_through_the_seam() {
     let kernel = ScriptedKernel::obedient();
     let ipvs = open(&kernel);
     assert_eq!(ipvs.family_id(), FAMILY_ID);
-    assert_eq!(ipvs.port_id(), ipvs::testing::PORT_ID);
+    assert_eq!(ipvs.port_id(), lvskit::testing::PORT_ID);
     // the lookup is not an IPVS request
     assert!(kernel.requests().is_empty());
     ipvs.set_timeout(Duration::from_millis(5)).unwrap();
@@ -410,10 +410,12 @@ fn deletes(n: u16) -> Vec<Operation> {
 
 /// Which operation (by its service port) a request deletes.
 fn port_of(req: &Request) -> u16 {
-    let svc = ipvs::raw::ipvs::find(&req.attrs, cmd_attr::SERVICE)
+    let svc = lvskit::raw::ipvs::find(&req.attrs, cmd_attr::SERVICE)
         .unwrap()
         .unwrap();
-    let port = ipvs::raw::ipvs::find(svc, svc_attr::PORT).unwrap().unwrap();
+    let port = lvskit::raw::ipvs::find(svc, svc_attr::PORT)
+        .unwrap()
+        .unwrap();
     nla::get_be16("port", port).unwrap()
 }
 

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use ipvs::table::{diff, simulate, DiffOptions, Scope, Table, TableService};
-use ipvs::{Destination, Operation, Scheduler, Service, ServiceKey};
+use lvskit::table::{diff, simulate, DiffOptions, Scope, Table, TableService};
+use lvskit::{Destination, Operation, Scheduler, Service, ServiceKey};
 use proptest::prelude::*;
 
 fn svc(port: u16, dests: &[(u8, u32)]) -> TableService {
@@ -185,7 +185,7 @@ fn scope_by_service_set() {
 fn tables_round_trip_through_json() {
     let t = Table {
         services: vec![svc(80, &[(1, 3)])],
-        timeouts: Some(ipvs::Timeouts {
+        timeouts: Some(lvskit::Timeouts {
             tcp: 900,
             tcp_fin: 120,
             udp: 300,

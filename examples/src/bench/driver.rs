@@ -13,10 +13,10 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ipvs::raw::ipvs::{self as c, cmd, cmd_attr};
-use ipvs::raw::nla;
-use ipvs::table::{DiffOptions, Table, TableService};
-use ipvs::{BatchMode, Destination, Forward, Ipvs, Operation, Service, ServiceKey};
+use lvskit::raw::ipvs::{self as c, cmd, cmd_attr};
+use lvskit::raw::nla;
+use lvskit::table::{DiffOptions, Table, TableService};
+use lvskit::{BatchMode, Destination, Forward, Ipvs, Operation, Service, ServiceKey};
 
 use super::raw::RawSock;
 use super::Res;
@@ -103,7 +103,7 @@ fn pct_stats(res: &mut Res, name: &str, mut v: Vec<u64>) -> Vec<u64> {
     v
 }
 
-fn check(report: &ipvs::BatchReport, what: &str) -> Result<(), String> {
+fn check(report: &lvskit::BatchReport, what: &str) -> Result<(), String> {
     match report.first_error() {
         Some(e) => Err(format!(
             "{what}: {} of {} failed, first: {e}",

@@ -6,12 +6,12 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use ipvs::raw::ipvs as c;
-use ipvs::raw::nla;
-use ipvs::{Ipvs, Operation};
+use lvskit::raw::ipvs as c;
+use lvskit::raw::nla;
+use lvskit::{Ipvs, Operation};
 
 /// Appends one request's attributes.
-type Body<'a> = Box<dyn FnOnce(&mut Vec<u8>) -> ipvs::Result<()> + 'a>;
+type Body<'a> = Box<dyn FnOnce(&mut Vec<u8>) -> lvskit::Result<()> + 'a>;
 
 use super::driver::{dump_request, service_nest, GET_DEST, GET_SERVICE};
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ipvs::{Ipvs, Namespace};
+use lvskit::{Ipvs, Namespace};
 
 use super::driver::{ipvsadm_create_script, ipvsadm_delete_script};
 use super::STRACE_ENV;
@@ -1068,7 +1068,7 @@ impl Ctx<'_> {
 
     fn counts() -> Result<(usize, usize), String> {
         let h = Ipvs::open(Namespace::Named(NS.into())).map_err(|e| e.to_string())?;
-        let t = ipvs::table::Table::read(&h).map_err(|e| e.to_string())?;
+        let t = lvskit::table::Table::read(&h).map_err(|e| e.to_string())?;
         Ok((
             t.services.len(),
             t.services.iter().map(|s| s.destinations.len()).sum(),

@@ -1,6 +1,6 @@
 """Tunnel devices, addresses, FOU/GUE ports, sysctls and real-server set-up.
 
-The Python face of the core's ``ipvs::tunnel``. An LVS/TUN real server needs
+The Python face of the core's ``lvskit::tunnel``. An LVS/TUN real server needs
 a tunnel device holding the virtual IP (for GUE also a FOU receive port) and
 sysctls that keep it from answering ARP for the VIP or dropping decapsulated
 packets; an LVS/DR real server needs the VIP on ``lo`` or a dummy device. One

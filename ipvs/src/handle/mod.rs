@@ -37,8 +37,8 @@ use crate::transport::{resolve_family, Failure, Transport};
 /// requests.
 ///
 /// ```no_run
-/// use ipvs::{Ipvs, Service, ServiceKey, Destination, Forward, Scheduler};
-/// # fn main() -> ipvs::Result<()> {
+/// use lvskit::{Ipvs, Service, ServiceKey, Destination, Forward, Scheduler};
+/// # fn main() -> lvskit::Result<()> {
 /// let ipvs = Ipvs::new()?;
 /// let key = ServiceKey::tcp([10, 0, 0, 1], 80);
 /// ipvs.add_service(&Service::new(key).with_scheduler(Scheduler::RoundRobin))?;

@@ -20,9 +20,9 @@ impl Ipvs {
     /// `ipvsadm -R` does.
     ///
     /// ```no_run
-    /// use ipvs::BatchMode;
+    /// use lvskit::BatchMode;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let ipvs = ipvs::Ipvs::new()?;
+    /// let ipvs = lvskit::Ipvs::new()?;
     /// let report = ipvs.restore("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1 -m\n", BatchMode::StopOnError)?;
     /// for (line, outcome) in report.failures() {
     ///     eprintln!("line {line}: {outcome:?}");

@@ -50,9 +50,9 @@ impl Ipvs {
     /// that the plan is ready almost as soon as the table is read.
     ///
     /// ```no_run
-    /// use ipvs::table::{DiffOptions, Table};
-    /// # fn main() -> ipvs::Result<()> {
-    /// let ipvs = ipvs::Ipvs::new()?;
+    /// use lvskit::table::{DiffOptions, Table};
+    /// # fn main() -> lvskit::Result<()> {
+    /// let ipvs = lvskit::Ipvs::new()?;
     /// let desired = Table::default();
     /// print!("{}", ipvs.plan(&desired, &DiffOptions::default())?); // in ipvsadm's words
     /// # Ok(())

@@ -155,7 +155,7 @@ impl Knob {
             .ok_or_else(|| {
                 Error::invalid_input(
                     format!("IPVS sysctl {name:?}"),
-                    "no such knob under net.ipv4.vs (see ipvs::sysctl::Knob::ALL)",
+                    "no such knob under net.ipv4.vs (see lvskit::sysctl::Knob::ALL)",
                 )
             })
     }

@@ -150,8 +150,8 @@ impl std::fmt::Display for Dev<'_> {
 /// `Send + Sync`; requests are serialised on an internal lock.
 ///
 /// ```no_run
-/// use ipvs::tunnel::{Rtnl, NewLink, TunnelConfig, TunnelKind, Encap};
-/// # fn main() -> ipvs::Result<()> {
+/// use lvskit::tunnel::{Rtnl, NewLink, TunnelConfig, TunnelKind, Encap};
+/// # fn main() -> lvskit::Result<()> {
 /// let rtnl = Rtnl::new()?;
 /// let cfg = TunnelConfig::new(TunnelKind::Ipip)
 ///     .with_local([192, 0, 2, 1])

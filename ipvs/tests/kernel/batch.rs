@@ -2,8 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipvs::table::{diff, DiffOptions, Table, TableService};
-use ipvs::{
+use lvskit::table::{diff, DiffOptions, Table, TableService};
+use lvskit::{
     BatchMode, Destination, Error, Forward, OpOutcome, Operation, Scheduler, Service, ServiceKey,
 };
 
@@ -118,13 +118,13 @@ fn a_large_table_applies_as_one_batch_and_converges() {
         .services
         .extend(big_table(2300, 2).services.drain(2000..));
     other.services.swap(0, 1999);
-    other.timeouts = Some(ipvs::Timeouts {
+    other.timeouts = Some(lvskit::Timeouts {
         tcp: 900,
         tcp_fin: 120,
         udp: 300,
     });
     let opts = DiffOptions {
-        scope: ipvs::table::Scope::Predicate(std::sync::Arc::new(|k: &ServiceKey| {
+        scope: lvskit::table::Scope::Predicate(std::sync::Arc::new(|k: &ServiceKey| {
             k.to_string().ends_with("0:80") || k.to_string().ends_with("5:80")
         })),
         drain_before_remove: true,
@@ -252,7 +252,7 @@ fn scoped_apply_leaves_other_services_alone() {
     let ours: std::collections::HashSet<ServiceKey> =
         desired.services.iter().map(|s| s.service.key).collect();
     let opts = DiffOptions {
-        scope: ipvs::table::Scope::Services(ours),
+        scope: lvskit::table::Scope::Services(ours),
         ..Default::default()
     };
     let (_, report) = ipvs.converge(&desired, &opts).unwrap();

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipvs::{
+use lvskit::{
     Destination, EncapFlags, Error, Family, Forward, Name, Netmask, Protocol, Scheduler, Service,
     ServiceFlags, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
 };
@@ -246,7 +246,7 @@ fn updates_change_only_what_they_should() {
     // list; the handle tells it apart from a service without destinations
     let err = ipvs.destinations(&key).unwrap_err();
     assert!(
-        matches!(err, ipvs::Error::NotFound { errno, .. } if errno == libc::ESRCH),
+        matches!(err, lvskit::Error::NotFound { errno, .. } if errno == libc::ESRCH),
         "{err:?}"
     );
     assert!(err.to_string().contains("listing destinations"), "{err}");
@@ -529,7 +529,7 @@ fn timeouts_info_zero_and_flush() {
             ..
         }
     ));
-    assert_eq!(ipvs.service(&key).unwrap().stats, ipvs::Stats::default());
+    assert_eq!(ipvs.service(&key).unwrap().stats, lvskit::Stats::default());
     ipvs.add_service(&Service::new(ServiceKey::udp(v4(10, 0, 0, 1), 53)))
         .unwrap();
     assert_eq!(ns.saved().len(), 2);
@@ -635,13 +635,13 @@ fn a_named_namespace_handle_leaves_the_calling_thread_alone() {
     assert_eq!(ipvs.services().unwrap().len(), 5);
     // by path and by file descriptor too
     let path = format!("/run/netns/{}", ns.name());
-    let by_path = ipvs::Ipvs::open(ipvs::Namespace::Path(path.clone().into())).unwrap();
+    let by_path = lvskit::Ipvs::open(lvskit::Namespace::Path(path.clone().into())).unwrap();
     assert_eq!(by_path.services().unwrap().len(), 5);
     let f = std::fs::File::open(&path).unwrap();
     use std::os::fd::AsRawFd;
-    let by_fd = ipvs::Ipvs::open(ipvs::Namespace::Fd(f.as_raw_fd())).unwrap();
+    let by_fd = lvskit::Ipvs::open(lvskit::Namespace::Fd(f.as_raw_fd())).unwrap();
     assert_eq!(by_fd.services().unwrap().len(), 5);
-    let e = ipvs::Ipvs::open(ipvs::Namespace::Named("no-such-namespace".into()))
+    let e = lvskit::Ipvs::open(lvskit::Namespace::Named("no-such-namespace".into()))
         .err()
         .unwrap();
     assert!(matches!(e, Error::Io { .. }), "{e:?}");

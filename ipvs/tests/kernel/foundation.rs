@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use ipvs::{Protocol, ServiceKey};
+use lvskit::{Protocol, ServiceKey};
 
 use crate::support::TestNs;
 

@@ -1,6 +1,6 @@
 //! Kernel property test: random valid tables written with the library read back equal.
 
-use ipvs::table::{diff, DiffOptions, Table};
+use lvskit::table::{diff, DiffOptions, Table};
 use proptest::prelude::*;
 
 use crate::strategies;

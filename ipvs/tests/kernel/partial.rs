@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipvs::{
+use lvskit::{
     Destination, EncapFlags, Error, Forward, Name, Netmask, Scheduler, Service, ServiceFlags,
     ServiceKey, Tunnel,
 };

@@ -7,9 +7,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use ipvs::ipvsadm::{self, Format};
-use ipvs::table::{DiffOptions, Plan, Table};
-use ipvs::{BatchMode, Destination, Error, OpOutcome, Operation, SyncDaemon, SyncState, Timeouts};
+use lvskit::ipvsadm::{self, Format};
+use lvskit::table::{DiffOptions, Plan, Table};
+use lvskit::{
+    BatchMode, Destination, Error, OpOutcome, Operation, SyncDaemon, SyncState, Timeouts,
+};
 use proptest::prelude::*;
 
 use crate::strategies;
@@ -124,7 +126,7 @@ proptest! {
         let ns = TestNs::new();
         ns.routable();
         let ipvs = ns.ipvs();
-        let load = ipvs.apply_plan(&ipvs::table::diff(&Table::default(), &current, &DiffOptions::default()));
+        let load = ipvs.apply_plan(&lvskit::table::diff(&Table::default(), &current, &DiffOptions::default()));
         prop_assert!(load.is_ok(), "{:?}", load.failures().collect::<Vec<_>>());
         let mut desired = desired;
         desired.timeouts = t;

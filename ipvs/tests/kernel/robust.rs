@@ -4,8 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 
-use ipvs::table::{DiffOptions, Table, TableService};
-use ipvs::{
+use lvskit::table::{DiffOptions, Table, TableService};
+use lvskit::{
     BatchMode, Destination, Error, Family, Forward, Ipvs, Namespace, Netmask, OpOutcome, Operation,
     Scheduler, Service, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
 };
@@ -136,7 +136,7 @@ impl Rng {
 /// service it fails with ESRCH; when the model says it cannot succeed
 /// (`can` false) it fails with `errno` (EEXIST: Exists, ENOENT: NotFound);
 /// otherwise it succeeds. Returns whether it succeeded.
-fn dest_outcome(r: &ipvs::Result<()>, has_svc: bool, can: bool, errno: i32) -> bool {
+fn dest_outcome(r: &lvskit::Result<()>, has_svc: bool, can: bool, errno: i32) -> bool {
     match (has_svc, can) {
         (false, _) => assert!(
             matches!(
@@ -378,7 +378,7 @@ fn bad_input_catalogue() {
     let d = Destination::new(Ipv4Addr::new(10, 1, 0, 2), 80);
     let sched = |n: &str| Scheduler::from_name(n);
 
-    type Case = (&'static str, ipvs::Result<()>, fn(&Error) -> bool);
+    type Case = (&'static str, lvskit::Result<()>, fn(&Error) -> bool);
     let input = |e: &Error| matches!(e, Error::InvalidInput { .. });
     let cases: Vec<Case> = vec![
         (
@@ -390,7 +390,7 @@ fn bad_input_catalogue() {
         ("empty scheduler name", sched("").map(|_| ()), input),
         (
             "pe name too long",
-            ipvs::Name::new("x".repeat(16)).map(|_| ()),
+            lvskit::Name::new("x".repeat(16)).map(|_| ()),
             input,
         ),
         (
@@ -440,7 +440,7 @@ fn bad_input_catalogue() {
         ),
         (
             "pe without persistence",
-            ipvs.update_service(&Service::new(key).with_pe(ipvs::Name::new("sip").unwrap())),
+            ipvs.update_service(&Service::new(key).with_pe(lvskit::Name::new("sip").unwrap())),
             input,
         ),
         (
@@ -492,7 +492,7 @@ fn bad_input_catalogue() {
             ipvs.add_destination(
                 &key,
                 &d.with_forward(Forward::Tunnel(Tunnel::Gre {
-                    flags: ipvs::EncapFlags::REMCSUM,
+                    flags: lvskit::EncapFlags::REMCSUM,
                 })),
             ),
             input,
@@ -543,7 +543,7 @@ fn bad_input_catalogue() {
             ipvs.update_service(
                 &Service::new(key)
                     .with_persistence(60)
-                    .with_pe(ipvs::Name::new("nope").unwrap()),
+                    .with_pe(lvskit::Name::new("nope").unwrap()),
             ),
             |e| matches!(e, Error::ModuleMissing { .. }),
         ),
@@ -714,7 +714,7 @@ fn a_wait_that_gets_no_reply_ends_with_a_timeout_error() {
     ipvs.set_timeout(timeout).unwrap();
     let started = Instant::now();
     let err = ipvs
-        .unacknowledged_request_for_tests(ipvs::raw::ipvs::cmd::ZERO, &[])
+        .unacknowledged_request_for_tests(lvskit::raw::ipvs::cmd::ZERO, &[])
         .unwrap_err();
     let took = started.elapsed();
     match &err {

@@ -10,10 +10,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ipvs::conn::{self, ConnProtocol, Table};
-use ipvs::rules::{self, Format};
-use ipvs::table::TableService;
-use ipvs::{DestinationEntry, Namespace, Operation, ServiceEntry};
+use lvskit::conn::{self, ConnProtocol, Table};
+use lvskit::rules::{self, Format};
+use lvskit::table::TableService;
+use lvskit::{DestinationEntry, Namespace, Operation, ServiceEntry};
 
 use crate::support::{is_listing, settled, TestNs};
 
@@ -109,8 +109,8 @@ fn restore(ns: &TestNs, text: &str) {
 }
 
 /// A listing as a table, in the listing's order.
-fn as_table(listing: Vec<(ServiceEntry, Vec<DestinationEntry>)>) -> ipvs::table::Table {
-    ipvs::table::Table {
+fn as_table(listing: Vec<(ServiceEntry, Vec<DestinationEntry>)>) -> lvskit::table::Table {
+    lvskit::table::Table {
         services: listing
             .into_iter()
             .map(|(s, d)| TableService {

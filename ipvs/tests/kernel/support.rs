@@ -7,7 +7,7 @@
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use ipvs::{Ipvs, Namespace};
+use lvskit::{Ipvs, Namespace};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -176,7 +176,7 @@ impl Drop for TestNs {
 }
 
 /// Asserts two tables are equal (order ignored), reporting only the first difference.
-pub fn assert_tables_eq(got: &ipvs::table::Table, want: &ipvs::table::Table) {
+pub fn assert_tables_eq(got: &lvskit::table::Table, want: &lvskit::table::Table) {
     let got = got.clone().sorted();
     let want = want.clone().sorted();
     if got == want {

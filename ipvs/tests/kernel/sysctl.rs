@@ -1,8 +1,8 @@
 //! Typed IPVS sysctls: each knob written through the library and read back
 //! through /proc in the test's namespace (the referee), and the reverse.
 
-use ipvs::sysctl::{self, Kind, Knob, Settings, Value};
-use ipvs::{Error, Namespace};
+use lvskit::sysctl::{self, Kind, Knob, Settings, Value};
+use lvskit::{Error, Namespace};
 
 use crate::support::TestNs;
 

@@ -9,9 +9,9 @@ use std::net::Ipv4Addr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use ipvs::codec::ipvs::{self as c, cmd};
-use ipvs::table::Table;
-use ipvs::{
+use lvskit::codec::ipvs::{self as c, cmd};
+use lvskit::table::Table;
+use lvskit::{
     Destination, Error, Family, Forward, Ipvs, Netmask, Operation, Persistence, Protocol, Service,
     ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
 };
@@ -24,14 +24,14 @@ fn vip() -> Ipv4Addr {
 
 /// Sends NEW_SERVICE for `svc` as encoded by the codec, without validation:
 /// what another client could send.
-fn raw_add_service(ipvs: &Ipvs, svc: &Service) -> ipvs::Result<()> {
+fn raw_add_service(ipvs: &Ipvs, svc: &Service) -> lvskit::Result<()> {
     let mut attrs = Vec::new();
     c::put_service_nest(&mut attrs, svc)?;
     ipvs.raw_request(cmd::NEW_SERVICE, false, &attrs).map(drop)
 }
 
 /// Sends NEW_DEST for `d` behind `key`, without validation.
-fn raw_add_dest(ipvs: &Ipvs, key: &ServiceKey, d: &Destination) -> ipvs::Result<()> {
+fn raw_add_dest(ipvs: &Ipvs, key: &ServiceKey, d: &Destination) -> lvskit::Result<()> {
     let mut attrs = Vec::new();
     c::put_service_key_nest(&mut attrs, key)?;
     c::put_dest_nest(&mut attrs, d, true)?;
@@ -47,7 +47,7 @@ fn persistent(key: ServiceKey, timeout: u32) -> Service {
     s
 }
 
-fn is_invalid_input<T: std::fmt::Debug>(r: ipvs::Result<T>) -> bool {
+fn is_invalid_input<T: std::fmt::Debug>(r: lvskit::Result<T>) -> bool {
     matches!(r, Err(Error::InvalidInput { .. }))
 }
 
@@ -328,11 +328,11 @@ fn values_the_kernel_would_store_differently_are_refused_before_sending() {
     ];
     for op in &refused {
         assert!(is_invalid_input(ipvs.apply(op)), "{op:?}");
-        let report = ipvs.execute(std::slice::from_ref(op), ipvs::BatchMode::Continue);
+        let report = ipvs.execute(std::slice::from_ref(op), lvskit::BatchMode::Continue);
         assert!(
             matches!(
                 report.outcomes[0],
-                ipvs::OpOutcome::Failed(Error::InvalidInput { .. })
+                lvskit::OpOutcome::Failed(Error::InvalidInput { .. })
             ),
             "{op:?}"
         );
@@ -372,9 +372,9 @@ fn a_missing_module_is_named_as_one_real_module() {
     let ipvs = ns.ipvs();
     let module = |sched: &str, pe: &str| {
         let svc = Service::new(ServiceKey::tcp(vip(), 80))
-            .with_scheduler(ipvs::Scheduler::from_name(sched).unwrap())
+            .with_scheduler(lvskit::Scheduler::from_name(sched).unwrap())
             .with_persistence(60)
-            .with_pe(ipvs::Name::new(pe).unwrap());
+            .with_pe(lvskit::Name::new(pe).unwrap());
         match ipvs.add_service(&svc) {
             Err(Error::ModuleMissing { module, errno, .. }) => {
                 assert_eq!(errno, libc::ENOENT);

@@ -3,12 +3,12 @@
 
 use std::net::IpAddr;
 
-use ipvs::tunnel::realserver::{self, RealServer};
-use ipvs::tunnel::{
+use lvskit::tunnel::realserver::{self, RealServer};
+use lvskit::tunnel::{
     read_sysctl, Encap, EncapType, FouEncap, FouPort, InnerProto, Link, NewLink, Rtnl,
     TunnelConfig, TunnelEncapFlags, TunnelKind,
 };
-use ipvs::{Error, Fou, Namespace};
+use lvskit::{Error, Fou, Namespace};
 use serde_json::Value;
 
 use crate::support::TestNs;
@@ -981,11 +981,11 @@ fn golden_replies_from_the_kernel() {
         let mut reqs = Vec::new();
         for name in ["g1", "g3", "g5"] {
             let mut b = Vec::new();
-            ipvs::tunnel::codec::get_link(&mut b, 1, Some(name)).unwrap();
+            lvskit::tunnel::codec::get_link(&mut b, 1, Some(name)).unwrap();
             reqs.push((name.to_string(), b));
         }
         let mut b = Vec::new();
-        ipvs::tunnel::codec::dump_addrs(&mut b, 1).unwrap();
+        lvskit::tunnel::codec::dump_addrs(&mut b, 1).unwrap();
         reqs.push(("addrs".into(), b));
         for (name, req) in reqs {
             let n = unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), 0) };
@@ -1008,16 +1008,16 @@ fn golden_replies_from_the_kernel() {
     for (name, bytes) in &raw {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         println!("GOLDEN {name} {hex}");
-        let (h, payload) = ipvs::raw::nla::Messages::new(bytes)
+        let (h, payload) = lvskit::raw::nla::Messages::new(bytes)
             .next()
             .unwrap()
             .unwrap();
         if name == "addrs" {
-            assert_eq!(h.ty, ipvs::tunnel::codec::rtm::NEWADDR);
-            ipvs::tunnel::codec::decode_addr(payload).unwrap();
+            assert_eq!(h.ty, lvskit::tunnel::codec::rtm::NEWADDR);
+            lvskit::tunnel::codec::decode_addr(payload).unwrap();
         } else {
-            assert_eq!(h.ty, ipvs::tunnel::codec::rtm::NEWLINK);
-            let l = ipvs::tunnel::codec::decode_link(payload).unwrap();
+            assert_eq!(h.ty, lvskit::tunnel::codec::rtm::NEWLINK);
+            let l = lvskit::tunnel::codec::decode_link(payload).unwrap();
             assert_eq!(l.name, *name);
             assert_ip_agrees(&ns, &l);
             assert_eq!(Some(l), r.link(name.as_str()).unwrap());
@@ -1088,7 +1088,7 @@ fn tunl0_rx_packets(ns: &TestNs) -> u64 {
 /// real server's tunl0) and fails before it and after teardown.
 #[test]
 fn a_gue_real_server_prepared_by_the_library_serves_the_vip_through_ipvs() {
-    use ipvs::{Destination, EncapFlags, Forward, Service, ServiceKey, Tunnel};
+    use lvskit::{Destination, EncapFlags, Forward, Service, ServiceKey, Tunnel};
     let [_lan, client, director, real] = crate::support::bridged_lab(
         ["10.10.0.2/24", "10.10.0.1/24", "10.10.0.3/24"],
         "10.10.0.100/32",

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use ipvs::tunnel::realserver::{self, RealServer};
-use ipvs::tunnel::{Encap, InnerProto, NewLink, TunnelConfig, TunnelKind};
-use ipvs::Error;
+use lvskit::tunnel::realserver::{self, RealServer};
+use lvskit::tunnel::{Encap, InnerProto, NewLink, TunnelConfig, TunnelKind};
+use lvskit::Error;
 
 use crate::support::{bridged_lab, TestNs};
 use crate::tunnel::{json, ns_of, rtnl, snapshot, start_server};
@@ -264,7 +264,7 @@ fn tun_with_an_ipv6_vip_prepares_ip6tnl0_and_tears_down_exactly() {
 #[test]
 #[ignore = "the VM's director sends no IPv6-in-IPv6 in this lab; see the doc comment"]
 fn an_ipv6_vip_gets_ip6tnl_and_the_real_server_receives_ipv6_in_ipv6() {
-    use ipvs::{Destination, Forward, Service, ServiceKey, Tunnel};
+    use lvskit::{Destination, Forward, Service, ServiceKey, Tunnel};
     let [_lan, client, director, real] = bridged_lab(
         ["fd10::2/64", "fd10::1/64", "fd10::3/64"],
         "fd10::100/128",

@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipvs::table::{Table, TableService};
-use ipvs::{
+use lvskit::table::{Table, TableService};
+use lvskit::{
     Destination, EncapFlags, Family, Forward, Name, Netmask, Persistence, Protocol, Scheduler,
     Service, ServiceFlags, ServiceKey, Tunnel,
 };
