@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ipvs_core::Error;
+use ipvs_core::{Error, ErrorKind};
 
 /// The result of every fallible `lvskit_*` function.
 ///
@@ -143,19 +143,19 @@ pub(crate) fn input(msg: impl Into<String>) -> CError {
 
 /// The result code for an error of the core library.
 pub(crate) fn core_code(e: &Error) -> lvskit_result {
-    match e {
-        Error::InvalidInput { .. } => lvskit_result::InvalidInput,
-        Error::Exists { .. } => lvskit_result::Exists,
-        Error::NotFound { .. } => lvskit_result::NotFound,
-        Error::Invalid { .. } => lvskit_result::Invalid,
-        Error::PermissionDenied { .. } => lvskit_result::PermissionDenied,
-        Error::ModuleMissing { .. } => lvskit_result::ModuleMissing,
-        Error::Kernel { .. } => lvskit_result::Kernel,
-        Error::Io { .. } => lvskit_result::Io,
-        Error::Protocol { .. } => lvskit_result::Protocol,
-        Error::Timeout { .. } => lvskit_result::Timeout,
-        Error::NotAttempted { .. } => lvskit_result::NotAttempted,
-        _ => lvskit_result::Unknown,
+    // No catch-all: a new core ErrorKind fails to compile here until mapped.
+    match e.kind() {
+        ErrorKind::InvalidInput => lvskit_result::InvalidInput,
+        ErrorKind::Exists => lvskit_result::Exists,
+        ErrorKind::NotFound => lvskit_result::NotFound,
+        ErrorKind::Invalid => lvskit_result::Invalid,
+        ErrorKind::PermissionDenied => lvskit_result::PermissionDenied,
+        ErrorKind::ModuleMissing => lvskit_result::ModuleMissing,
+        ErrorKind::Kernel => lvskit_result::Kernel,
+        ErrorKind::Io => lvskit_result::Io,
+        ErrorKind::Protocol => lvskit_result::Protocol,
+        ErrorKind::Timeout => lvskit_result::Timeout,
+        ErrorKind::NotAttempted => lvskit_result::NotAttempted,
     }
 }
 

@@ -41,21 +41,11 @@ mod model;
 
 /// Turns a core error into the matching exception of `ipvs._errors`.
 fn to_py(py: Python<'_>, e: lvskit::Error) -> PyErr {
-    let (kind, module, hint): (&str, Option<String>, Option<&str>) = match &e {
-        lvskit::Error::Exists { .. } => ("exists", None, None),
-        lvskit::Error::NotFound { .. } => ("not_found", None, None),
-        lvskit::Error::Invalid { hint, .. } => ("invalid", None, *hint),
-        lvskit::Error::PermissionDenied { .. } => ("permission_denied", None, None),
-        lvskit::Error::ModuleMissing { module, .. } => {
-            ("module_missing", Some(module.clone()), None)
-        }
-        lvskit::Error::Kernel { .. } => ("kernel", None, None),
-        lvskit::Error::InvalidInput { .. } => ("invalid_input", None, None),
-        lvskit::Error::Io { .. } => ("io", None, None),
-        lvskit::Error::Protocol { .. } => ("protocol", None, None),
-        lvskit::Error::Timeout { .. } => ("timeout", None, None),
-        lvskit::Error::NotAttempted { .. } => ("not_attempted", None, None),
-        _ => ("other", None, None),
+    let kind = e.kind().name();
+    let (module, hint): (Option<String>, Option<&str>) = match &e {
+        lvskit::Error::Invalid { hint, .. } => (None, *hint),
+        lvskit::Error::ModuleMissing { module, .. } => (Some(module.clone()), None),
+        _ => (None, None),
     };
     let made = py
         .import("ipvs._errors")

@@ -111,6 +111,80 @@ pub enum Error {
     },
 }
 
+/// The one classification of [`Error`]s, shared by every binding: Python maps
+/// each kind to one exception class and C to one result code, so a new error
+/// variant needs a kind here (the `match` in [`Error::kind`] is exhaustive)
+/// before it can reach either.
+///
+/// Deliberately not `#[non_exhaustive]`: the bindings match on it without a
+/// catch-all, so the compiler points at every place a new kind must be mapped.
+/// Adding a kind is therefore a breaking change, listed in CHANGELOG.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// [`Error::Exists`].
+    Exists,
+    /// [`Error::NotFound`].
+    NotFound,
+    /// [`Error::Invalid`]: the kernel refused the values (`EINVAL`).
+    Invalid,
+    /// [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// [`Error::ModuleMissing`].
+    ModuleMissing,
+    /// [`Error::Kernel`]: any other errno.
+    Kernel,
+    /// [`Error::InvalidInput`]: refused before anything was sent.
+    InvalidInput,
+    /// [`Error::Io`].
+    Io,
+    /// [`Error::Protocol`].
+    Protocol,
+    /// [`Error::Timeout`].
+    Timeout,
+    /// [`Error::NotAttempted`].
+    NotAttempted,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::Exists,
+        ErrorKind::NotFound,
+        ErrorKind::Invalid,
+        ErrorKind::PermissionDenied,
+        ErrorKind::ModuleMissing,
+        ErrorKind::Kernel,
+        ErrorKind::InvalidInput,
+        ErrorKind::Io,
+        ErrorKind::Protocol,
+        ErrorKind::Timeout,
+        ErrorKind::NotAttempted,
+    ];
+
+    /// A stable snake_case name (`"not_found"`), the same in every binding.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Exists => "exists",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::ModuleMissing => "module_missing",
+            ErrorKind::Kernel => "kernel",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Io => "io",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::NotAttempted => "not_attempted",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 fn hint_suffix(h: &Option<&'static str>) -> String {
     match h {
         Some(h) => format!(" ({h})"),
@@ -119,6 +193,23 @@ fn hint_suffix(h: &Option<&'static str>) -> String {
 }
 
 impl Error {
+    /// The error's kind: the one classification the bindings share.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Exists { .. } => ErrorKind::Exists,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Invalid { .. } => ErrorKind::Invalid,
+            Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
+            Error::ModuleMissing { .. } => ErrorKind::ModuleMissing,
+            Error::Kernel { .. } => ErrorKind::Kernel,
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::NotAttempted { .. } => ErrorKind::NotAttempted,
+        }
+    }
+
     /// The kernel's errno, when the kernel (or a system call) refused.
     pub fn errno(&self) -> Option<i32> {
         match self {
@@ -218,5 +309,25 @@ impl fmt::Display for Errno {
             Some(n) => write!(f, "{desc}, {n}"),
             None => write!(f, "{desc}, errno {}", self.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_name_and_every_variant_a_kind() {
+        let mut names: Vec<_> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        let e = Error::invalid_input("adding service", "port 0");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.kind().to_string(), "invalid_input");
+        let e = Error::NotAttempted {
+            context: "x".into(),
+        };
+        assert_eq!(e.kind(), ErrorKind::NotAttempted);
     }
 }

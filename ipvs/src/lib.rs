@@ -94,7 +94,7 @@ pub mod raw {
 }
 
 pub use batch::{BatchMode, BatchReport, OpOutcome, Operation};
-pub use error::{Errno, Error, Result};
+pub use error::{Errno, Error, ErrorKind, Result};
 pub use handle::Ipvs;
 /// The former name of [`ipvsadm`], kept so that `lvskit::rules::...` paths still work.
 pub use ipvsadm as rules;
