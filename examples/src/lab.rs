@@ -16,6 +16,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use lvskit::tunnel::Rtnl;
 use lvskit::{Ipvs, Namespace};
 
 /// Errors of the lab and the demos: a message with its context.
@@ -206,6 +207,11 @@ impl Netns {
     /// The library's IPVS handle on this namespace.
     pub fn ipvs(&self) -> Result<Ipvs> {
         Ok(Ipvs::open(Namespace::Named(self.name.clone()))?)
+    }
+
+    /// The library's rtnetlink handle on this namespace (links, addresses).
+    pub fn rtnl(&self) -> Result<Rtnl> {
+        Ok(Rtnl::open(Namespace::Named(self.name.clone()))?)
     }
 }
 

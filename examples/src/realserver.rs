@@ -1,40 +1,34 @@
-//! Real-server plumbing: what a real server behind an LVS/TUN or LVS/DR
-//! director needs besides its service — the VIP as a local address that never
-//! answers ARP, the IPIP tunnel device up, the right sysctls.
+//! Real-server set-up for the demos, done by the library itself
+//! (`lvskit::tunnel::realserver`): the VIP as a local address that never
+//! answers ARP, the tunnel device up for LVS/TUN, reverse-path filtering off
+//! where decapsulated packets arrive.
 //!
-//! This is done with `ip` and sysctl writes here, isolated in this one module,
-//! until the library's own real-server helpers (`lvskit::tunnel`) can take over.
+//! The records `prepare` returns are not kept: the demos' namespaces are
+//! deleted at the end, which undoes everything with them.
+
+use std::net::IpAddr;
+
+use lvskit::tunnel::realserver::{self, RealServer};
+use lvskit::Namespace;
 
 use crate::lab::{Netns, Result};
 
-/// The ARP sysctls of a real server that holds the VIP: answer ARP only for
-/// addresses of the receiving interface (`arp_ignore=1`), and never use the
-/// VIP as the source of ARP requests (`arp_announce=2`).
-fn quiet_arp(ns: &Netns, ifaces: &[&str]) -> Result<()> {
-    for i in ["all"].iter().chain(ifaces) {
-        ns.sysctl(&format!("net/ipv4/conf/{i}/arp_ignore"), "1")?;
-        ns.sysctl(&format!("net/ipv4/conf/{i}/arp_announce"), "2")?;
-    }
-    Ok(())
+fn prepare(ns: &Netns, rs: &RealServer) -> Result<()> {
+    let here = Namespace::Named(ns.name().to_owned());
+    realserver::prepare(&here, rs)
+        .map(drop)
+        .map_err(|e| format!("{}: preparing the real server: {e}", ns.name()).into())
 }
 
-/// Prepares an LVS/TUN real server: `vip`/32 on `tunl0` (the IPIP fallback
-/// device, which decapsulates packets from any director), `tunl0` up,
-/// reverse-path filtering off on it, and ARP kept quiet on `uplink`.
-pub fn tunnel_real_server(ns: &Netns, uplink: &str, vip: &str) -> Result<()> {
-    ns.ip_batch(&[
-        "link set tunl0 up".into(),
-        format!("addr add {vip}/32 dev tunl0"),
-    ])?;
-    ns.sysctl("net/ipv4/conf/tunl0/rp_filter", "0")?;
-    ns.sysctl(&format!("net/ipv4/conf/{uplink}/rp_filter"), "0")?;
-    quiet_arp(ns, &[uplink])
+/// Prepares an LVS/TUN real server: `vip` on the kernel's fallback tunnel
+/// device (`tunl0` for IPv4, which decapsulates packets from any director),
+/// the device up, reverse-path filtering off for it, ARP kept quiet.
+pub fn tunnel_real_server(ns: &Netns, vip: IpAddr) -> Result<()> {
+    prepare(ns, &RealServer::tun([vip]))
 }
 
-/// Prepares an LVS/DR real server: `vip`/32 on `lo` (so it accepts frames
-/// the director rewrote to its MAC) without ever answering ARP for it on
-/// `uplink`.
-pub fn direct_route_real_server(ns: &Netns, uplink: &str, vip: &str) -> Result<()> {
-    ns.ip_batch(&[format!("addr add {vip}/32 dev lo")])?;
-    quiet_arp(ns, &[uplink])
+/// Prepares an LVS/DR real server: `vip` on `lo` (so it accepts frames the
+/// director rewrote to its MAC) without ever answering ARP for it.
+pub fn direct_route_real_server(ns: &Netns, vip: IpAddr) -> Result<()> {
+    prepare(ns, &RealServer::dr([vip]))
 }

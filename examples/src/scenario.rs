@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use ipnetwork::IpNetwork;
+
 use lvskit::{
     Destination, Forward, Ipvs, Scheduler, Service, ServiceKey, SyncDaemon, SyncState, Tunnel,
 };
@@ -160,16 +162,19 @@ impl Scenario {
         for (n, ns) in [(1, &lb11), (2, &lb21)] {
             lab.plug(ns, "eth0", &format!("dc{n}"), &[&format!("10.{n}.0.11/24")]);
             lab.ip(ns.name(), &format!("route add default via 10.{n}.0.1"));
-            lab.ip(ns.name(), "addr add 10.100.0.100/32 dev lo");
         }
         lab.commit()?;
+        for lb in [&lb11, &lb21] {
+            lb.rtnl()?
+                .add_address("lo", IpNetwork::from(IpAddr::from(vip)))?;
+        }
         core.sysctl("net/ipv4/ip_forward", "1")?;
 
         let key = ServiceKey::tcp(vip, PORT);
         let fwd = Forward::Tunnel(Tunnel::Ipip);
         let mut servers = Vec::new();
         for (n, name, ns) in [(1, "rproxy1", rp1), (2, "rproxy2", rp2)] {
-            realserver::tunnel_real_server(&ns, "eth0", &vip.to_string())?;
+            realserver::tunnel_real_server(&ns, vip.into())?;
             let server = Some(Server::start(&ns, name, PORT)?);
             servers.push(RealServer {
                 name: name.into(),
@@ -261,10 +266,8 @@ impl Scenario {
         for (((ns, name), rip), w) in spaces.into_iter().zip(names).zip(&rips).zip(weights) {
             match mode {
                 Mode::Nat => {}
-                Mode::DirectRoute => {
-                    realserver::direct_route_real_server(&ns, "eth0", &vip.to_string())?
-                }
-                Mode::Tunnel => realserver::tunnel_real_server(&ns, "eth0", &vip.to_string())?,
+                Mode::DirectRoute => realserver::direct_route_real_server(&ns, vip.into())?,
+                Mode::Tunnel => realserver::tunnel_real_server(&ns, vip.into())?,
             }
             let server = Some(Server::start(&ns, &name, PORT)?);
             let rip = ip4(rip)?;
@@ -325,7 +328,7 @@ impl Scenario {
         let mut servers = Vec::new();
         for (name, rip) in [("rproxy1", "10.0.0.11"), ("rproxy2", "10.0.0.12")] {
             let ns = spaces.next().ok_or("missing namespace")?;
-            realserver::direct_route_real_server(&ns, "eth0", &vip.to_string())?;
+            realserver::direct_route_real_server(&ns, vip.into())?;
             let server = Some(Server::start(&ns, name, PORT)?);
             servers.push(RealServer {
                 name: name.into(),
@@ -505,13 +508,12 @@ impl Scenario {
         let [master, backup] = &self.directors[..] else {
             return Err("the failover scenario has two directors".into());
         };
-        master
-            .ns
-            .ip(&["addr", "del", "10.0.0.100/32", "dev", "eth0"])?;
-        master.ns.ip(&["link", "set", "eth0", "down"])?;
-        backup
-            .ns
-            .ip(&["addr", "add", "10.0.0.100/32", "dev", "eth0"])?;
+        let vip = IpNetwork::from(IpAddr::from(ip4("10.0.0.100")?));
+        let old = master.ns.rtnl()?;
+        old.del_address("eth0", vip)?;
+        old.set_up("eth0", false)?;
+        backup.ns.rtnl()?.add_address("eth0", vip)?;
+        // the library has no neighbour table: `ip` stands in for the gratuitous ARP
         self.client.ip(&["neigh", "flush", "dev", "eth0"])?;
         Ok(())
     }
