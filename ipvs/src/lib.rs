@@ -69,6 +69,7 @@ pub mod ipvsadm;
 pub mod model;
 mod netns;
 mod op;
+mod procsys;
 mod socket;
 pub mod sysctl;
 pub mod table;

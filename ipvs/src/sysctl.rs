@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::netns::{run_in, Namespace};
+use crate::procsys;
 
 mod knob;
 
@@ -205,32 +206,27 @@ pub fn apply(ns: &Namespace, wanted: &Settings) -> Result<Vec<Change>> {
         .map_err(|(knob, e)| io_error(in_ns(&context("writing", knob), ns), knob, e))
 }
 
-/// [`apply`]'s work, in the namespace already. On a failure, what was
-/// written is set back to the exact text read before.
+/// [`apply`]'s work, in the namespace already: the crate's one
+/// all-or-nothing `/proc/sys` writer, comparing values as the knob reads them.
 fn apply_here(
     wanted: Vec<(Knob, Value)>,
 ) -> std::result::Result<Vec<Change>, (Knob, std::io::Error)> {
-    let mut done: Vec<(Change, String)> = Vec::new();
-    for (knob, after) in wanted {
-        let step = std::fs::read_to_string(path(knob)).and_then(|text| {
-            let before = knob.parse(&text);
-            if before != after {
-                std::fs::write(path(knob), after.to_string())?;
-                let change = Change {
-                    knob,
-                    before,
-                    after,
-                };
-                done.push((change, text.trim_end().to_owned()));
-            }
-            Ok(())
-        });
-        if let Err(e) = step {
-            for (c, raw) in done.iter().rev() {
-                let _ = std::fs::write(path(c.knob), raw);
-            }
-            return Err((knob, e));
+    let files: Vec<(PathBuf, String)> = wanted
+        .iter()
+        .map(|(k, v)| (path(*k), v.to_string()))
+        .collect();
+    let done = procsys::write_differing(&files, |i, current| {
+        let (knob, after) = &wanted[i];
+        knob.parse(current) != *after
+    })
+    .map_err(|(i, e)| (wanted[i].0, e))?;
+    let change = |(i, before): (usize, String)| {
+        let (knob, after) = wanted[i].clone();
+        Change {
+            knob,
+            before: knob.parse(&before),
+            after,
         }
-    }
-    Ok(done.into_iter().map(|(c, _)| c).collect())
+    };
+    Ok(done.into_iter().map(change).collect())
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::netns::{run_in, Namespace};
+use crate::procsys;
 
 fn checked(path: &str) -> Result<PathBuf> {
     let ok = !path.is_empty()
@@ -63,29 +64,18 @@ pub(crate) type Change = (String, String, String);
 /// changes actually made (values already equal are not written). On a
 /// failure the values written so far are restored before returning the error.
 pub(crate) fn apply(ns: &Namespace, wanted: Vec<(String, String)>) -> Result<Vec<Change>> {
-    let mut paths = Vec::new();
-    for (p, v) in wanted {
-        paths.push((checked(&p)?, p, v));
+    let mut items = Vec::new();
+    for (p, v) in &wanted {
+        items.push((checked(p)?, v.clone()));
     }
     run_in(ns, "setting sysctls", move || {
-        let mut done: Vec<Change> = Vec::new();
-        for (full, p, v) in &paths {
-            let res = std::fs::read_to_string(full).and_then(|old| {
-                let old = old.trim().to_owned();
-                if old != *v {
-                    std::fs::write(full, v.as_bytes())?;
-                    done.push((p.clone(), old, v.clone()));
-                }
-                Ok(())
-            });
-            if let Err(e) = res {
-                for (p, old, _) in done.iter().rev() {
-                    let _ = std::fs::write(PathBuf::from("/proc/sys").join(p), old.as_bytes());
-                }
-                return Err(std::io::Error::new(e.kind(), format!("{p}: {e}")));
-            }
-        }
-        Ok(done)
+        let done = procsys::write_differing(&items, |i, current| current.trim() != items[i].1)
+            .map_err(|(i, e)| std::io::Error::new(e.kind(), format!("{}: {e}", wanted[i].0)))?;
+        let change = |(i, before): (usize, String)| {
+            let (p, v) = &wanted[i];
+            (p.clone(), before.trim().to_owned(), v.clone())
+        };
+        Ok(done.into_iter().map(change).collect())
     })
 }
 

@@ -151,7 +151,9 @@ fn a_knob_the_kernel_lacks_is_not_found() {
     let t = TestNs::new();
     let _ipvs = t.ipvs();
     let ns = Namespace::Named(t.name().to_owned());
-    let has = std::path::Path::new("/proc/sys/net/ipv4/vs/est_nice").exists();
+    // the referee looks inside the test's namespace, not the initial one
+    let probe = t.exec_output("test", &["-e", "/proc/sys/net/ipv4/vs/est_nice"]);
+    let has = probe.status.success();
     match sysctl::read(&ns, Knob::EstNice) {
         Ok(v) => assert!(has && matches!(v, Value::Int(_)), "{v:?}"),
         Err(e) => assert!(!has && matches!(e, Error::NotFound { .. }), "{e}"),
