@@ -382,6 +382,22 @@ impl Scenario {
         traffic::http_get(&self.client, self.vip)
     }
 
+    /// One HTTP request to the VIP from the client's address `from` (see
+    /// [`Scenario::add_client_addresses`]); the real server that answered.
+    pub fn request_from(&self, from: IpAddr) -> Result<String> {
+        traffic::http_get_from(&self.client, from, self.vip)
+    }
+
+    /// Gives the client namespace more addresses (as /32 on its `eth0`,
+    /// through the library's rtnetlink handle), each a client of its own.
+    pub fn add_client_addresses(&self, addrs: &[IpAddr]) -> Result<()> {
+        let rtnl = self.client.rtnl()?;
+        for a in addrs {
+            rtnl.add_address("eth0", IpNetwork::from(*a))?;
+        }
+        Ok(())
+    }
+
     /// `n` requests; every one must succeed.
     pub fn requests(&self, n: usize) -> Result<Vec<String>> {
         (0..n).map(|_| self.request()).collect()
@@ -497,6 +513,19 @@ impl Scenario {
             .ok_or("this scenario has no core router")?;
         let via = format!("10.{}.0.11", director + 1);
         core.ip_batch(&[format!("route replace 10.100.0.100/32 via {via}")])?;
+        Ok(())
+    }
+
+    /// Makes the core router spread VIP traffic over both directors (two-DC
+    /// scenario): one ECMP route with a next hop per director, hashed on the
+    /// flow's addresses, as a router in front of a scaled-out tier would.
+    pub fn route_vip_ecmp(&self) -> Result<()> {
+        let core = self
+            .others
+            .first()
+            .ok_or("this scenario has no core router")?;
+        let hops = "nexthop via 10.1.0.11 nexthop via 10.2.0.11";
+        core.ip_batch(&[format!("route replace 10.100.0.100/32 {hops}")])?;
         Ok(())
     }
 

@@ -10,12 +10,14 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::lab::{in_namespace, Netns, Result};
 
@@ -174,9 +176,27 @@ pub fn http_get(ns: &Netns, to: SocketAddr) -> Result<String> {
     let stream = ns
         .run(|| TcpStream::connect_timeout(&to, CLIENT_TIMEOUT))?
         .map_err(|e| format!("connecting to {to} from {}: {e}", ns.name()))?;
+    get_over(stream, to)
+}
+
+/// As [`http_get`], from the client address `from` (one of `ns`'s own), so
+/// a test can present many clients from one namespace.
+pub fn http_get_from(ns: &Netns, from: IpAddr, to: SocketAddr) -> Result<String> {
+    let connect = || -> std::io::Result<TcpStream> {
+        let sock = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+        sock.bind(&SocketAddr::new(from, 0).into())?;
+        sock.connect_timeout(&to.into(), CLIENT_TIMEOUT)?;
+        Ok(sock.into())
+    };
+    let stream = ns
+        .run(connect)?
+        .map_err(|e| format!("connecting to {to} from {from} in {}: {e}", ns.name()))?;
+    get_over(stream, to)
+}
+
+fn get_over(mut stream: TcpStream, to: SocketAddr) -> Result<String> {
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
-    let mut stream = stream;
     write!(stream, "GET / HTTP/1.0\r\nHost: {to}\r\n\r\n")
         .map_err(|e| format!("sending to {to}: {e}"))?;
     let mut reply = String::new();

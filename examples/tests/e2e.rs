@@ -8,6 +8,7 @@
 //! `--ignored`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use ipvs_examples::health::{Event, HealthChecker, Policy};
@@ -122,6 +123,56 @@ fn two_dc_tunnels_reach_both_data_centres_from_either_director() {
     assert_counters_match(&s, 1, &second);
     // and DC1's director saw nothing more
     assert_counters_match(&s, 0, &first);
+}
+
+/// Issue 19 item 6: directors scaled out behind an ECMP route, each with the
+/// same desired state and the `mh` scheduler, send a client to the same real
+/// server whichever director its flow reaches.
+#[test]
+#[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
+fn two_directors_behind_ecmp_with_mh_agree_on_the_real_server_of_each_client() {
+    let s = Scenario::two_dc(&prefix("ecmp"), Scheduler::MaglevHashing).unwrap();
+    let clients: Vec<IpAddr> = (50..74).map(|n| IpAddr::from([10, 0, 0, n])).collect();
+    s.add_client_addresses(&clients).unwrap();
+    let ask = |s: &Scenario| -> Vec<String> {
+        let answers = clients.iter().map(|c| s.request_from(*c));
+        answers.collect::<Result<_, _>>().unwrap()
+    };
+    let via_dc1 = ask(&s);
+    assert_counters_match(&s, 0, &via_dc1);
+    s.route_vip_to(1).unwrap();
+    let via_dc2 = ask(&s);
+    assert_counters_match(&s, 1, &via_dc2);
+    assert_eq!(
+        via_dc1, via_dc2,
+        "mh on both directors must agree per client"
+    );
+    assert_eq!(
+        tally(&via_dc1).len(),
+        2,
+        "mh must use both servers: {via_dc1:?}"
+    );
+
+    s.route_vip_ecmp().unwrap();
+    let via_ecmp = ask(&s);
+    assert_eq!(
+        via_ecmp, via_dc1,
+        "through ECMP each client keeps its server"
+    );
+    // both directors took new clients (the kernel folds its counters in
+    // every two seconds, so wait a bounded while for them)
+    let total = |d: usize| s.conn_counters(d).unwrap().values().sum::<u64>();
+    let before = [clients.len() as u64; 2];
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut after = [total(0), total(1)];
+    while std::time::Instant::now() < deadline && (after[0] == before[0] || after[1] == before[1]) {
+        std::thread::sleep(Duration::from_millis(250));
+        after = [total(0), total(1)];
+    }
+    assert!(
+        after[0] > before[0] && after[1] > before[1],
+        "ECMP must spread the clients over both directors: {before:?} -> {after:?}"
+    );
 }
 
 #[test]
