@@ -79,7 +79,7 @@ mod json {
     }
 
     #[derive(Deserialize)]
-    #[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+    #[serde(tag = "kind", rename_all = "lowercase")]
     enum FileKind {
         Tcp,
         Http {
@@ -104,8 +104,8 @@ mod json {
         200
     }
 
+    // serde cannot deny unknown fields next to a flattened one
     #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
     struct FileCheck {
         #[serde(flatten)]
         kind: FileKind,
