@@ -335,8 +335,9 @@ fn a_failing_real_server_is_drained_takes_no_new_connections_and_is_restored() {
         assert_eq!(lab.connect(), "rs1", "{}", lab.diag());
     }
 
-    let before = checks_of(&d, &lab.id(1));
+    // counted from when the server is ready (starting Python is slow in the VM)
     let _rs2 = lab.serve(1, 200);
+    let before = checks_of(&d, &lab.id(1));
     wait_event(&rx, "rs2 restored", |e| plans_weight(&lab, e, 1, 1));
     let ran = checks_of(&d, &lab.id(1)) - before;
     assert!(
