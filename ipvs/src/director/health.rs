@@ -267,3 +267,68 @@ fn check_loop(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::director::check::Check;
+
+    fn id(port: u16) -> DestinationId {
+        DestinationId {
+            service: ServiceKey::tcp([10, 0, 0, 1], 80),
+            addr: IpAddr::from([10, 0, 1, 1]),
+            port,
+        }
+    }
+
+    /// A check that hangs for its whole timeout does not hold back another:
+    /// the fast one runs many times while the slow one has not finished twice.
+    #[test]
+    fn a_hanging_check_never_delays_another() {
+        let slow = Check::custom(|_, _| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(())
+        })
+        .with_interval(Duration::from_secs(2))
+        .with_timeout(Duration::from_secs(2));
+        let fast = Check::custom(|_, _| Err("down".into()))
+            .with_interval(Duration::from_millis(20))
+            .with_timeout(Duration::from_millis(20))
+            .with_rise_fall(1, 3);
+        let board = Arc::new(Board::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let notify: Notify = Arc::new(move |t| s2.lock().unwrap().push(t));
+        let checks = vec![
+            (id(1), "10.0.1.1:1".parse().unwrap(), slow),
+            (id(2), "10.0.1.1:2".parse().unwrap(), fast),
+        ];
+        let runner = Runner::start(checks, board.clone(), notify).unwrap();
+        let mut fast_checks = 0;
+        for _ in 0..500 {
+            fast_checks = board.snapshot().get(&id(2)).map_or(0, |h| h.checks);
+            if fast_checks >= 10 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let slow_checks = board.snapshot().get(&id(1)).map_or(0, |h| h.checks);
+        assert!(fast_checks >= 10, "the fast check ran {fast_checks} times");
+        assert!(
+            slow_checks <= 1,
+            "the slow check finished {slow_checks} times"
+        );
+        assert_eq!(board.state(&id(2)), Some(HealthState::Down));
+        let t = seen.lock().unwrap().clone();
+        assert_eq!(
+            t,
+            vec![Transition {
+                id: id(2),
+                state: HealthState::Down,
+                reason: Some("down".into())
+            }]
+        );
+        drop(runner);
+    }
+}

@@ -364,3 +364,60 @@ mod tests {
         assert_eq!(probe(&panics, t), Err("the check panicked".into()));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod wire_tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A one-shot DNS responder on loopback answering with `id_delta` added to the query's id.
+    fn responder(id_delta: u16) -> SocketAddr {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let at = s.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            if let Ok((n, from)) = s.recv_from(&mut buf) {
+                let id = u16::from_be_bytes([buf[0], buf[1]]).wrapping_add(id_delta);
+                buf[..2].copy_from_slice(&id.to_be_bytes());
+                buf[2] |= 0x80;
+                let _ = s.send_to(&buf[..n], from);
+            }
+        });
+        at
+    }
+
+    #[test]
+    fn a_dns_check_wants_an_answer_with_its_id() {
+        let check = Check::dns("example.org").with_timeout(Duration::from_millis(300));
+        assert_eq!(probe(&check, responder(0)), Ok(()));
+        let r = probe(&check, responder(1));
+        assert!(r.is_err(), "{r:?}");
+    }
+
+    /// An HTTP server on loopback answering one request with `status`.
+    fn http_server(status: u16) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut c, _)) = l.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf);
+                let _ = write!(c, "HTTP/1.0 {status} X\r\n\r\nbody of {status}\n");
+            }
+        });
+        at
+    }
+
+    #[test]
+    fn an_http_check_tells_500_from_200() {
+        let check = Check::http("/", 200).with_timeout(Duration::from_secs(2));
+        assert_eq!(probe(&check, http_server(200)), Ok(()));
+        assert_eq!(
+            probe(&check, http_server(500)),
+            Err("HTTP status 500 (expected 200)".into())
+        );
+        let body = check.with_body("body of 200");
+        assert_eq!(probe(&body, http_server(200)), Ok(()));
+    }
+}
