@@ -135,6 +135,11 @@ impl Shared {
 /// Keeps a namespace's IPVS table equal to desired state x health x quorum x
 /// drains, on threads of its own: one per health check and one for the loop.
 ///
+/// It touches only the services it was ever given (other services of the
+/// namespace are left alone). A real server leaving a service's desired
+/// state is drained (see [`settle`](super::settle)); a whole service leaving
+/// the desired state is deleted at once, with its real servers.
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use lvskit::director::{Check, DesiredState, DirectedService, Director, DirectorOptions};
@@ -462,7 +467,7 @@ fn reconcile(shared: &Shared) -> std::result::Result<(), String> {
     let report = shared.ipvs.apply_plan(&plan);
     let failed: Vec<_> = report
         .failures()
-        .filter_map(|(i, o)| Some((plan.operations.get(i)?.clone(), format!("{o:?}"))))
+        .filter_map(|(i, o)| Some((plan.operations.get(i)?.clone(), outcome_text(o))))
         .collect();
     let ok = failed.is_empty();
     let first = failed.first().map(|(op, e)| format!("{op}: {e}"));
@@ -473,6 +478,16 @@ fn reconcile(shared: &Shared) -> std::result::Result<(), String> {
     match (ok, first) {
         (true, _) | (false, None) => Ok(()),
         (false, Some(e)) => Err(e),
+    }
+}
+
+/// The text of a failed outcome: the error's (operation, object, errno).
+fn outcome_text(o: &crate::batch::OpOutcome) -> String {
+    use crate::batch::OpOutcome;
+    match o {
+        OpOutcome::Failed(e) | OpOutcome::Unknown(e) => e.to_string(),
+        OpOutcome::NotAttempted => "not attempted (an earlier operation failed)".into(),
+        OpOutcome::Done => "done".into(),
     }
 }
 
