@@ -362,9 +362,7 @@ fn run(shared: &Arc<Shared>, mut file: Option<Watched>) {
             match reconcile(shared) {
                 Ok(()) => backoff = None,
                 Err(error) => {
-                    let b = backoff.map_or(shared.opts.backoff_min, |b| {
-                        (b * 2).min(shared.opts.backoff_max)
-                    });
+                    let b = next_backoff(backoff, &shared.opts);
                     backoff = Some(b);
                     shared.sink.emit(Event::Failed { error, retry_in: b });
                 }
@@ -382,6 +380,15 @@ fn run(shared: &Arc<Shared>, mut file: Option<Watched>) {
         dirty = poked;
     }
     shared.sink.emit(Event::Stopped);
+}
+
+/// The back-off after one more failure: `backoff_min` first, then doubled
+/// up to `backoff_max`.
+fn next_backoff(last: Option<Duration>, opts: &DirectorOptions) -> Duration {
+    last.map_or(opts.backoff_min, |b| {
+        b.saturating_mul(2)
+            .clamp(opts.backoff_min, opts.backoff_max)
+    })
 }
 
 fn reload(shared: &Arc<Shared>, w: &mut Watched) {
@@ -521,4 +528,28 @@ fn collect_metrics(shared: &Shared) -> Result<Vec<ServiceMetrics>> {
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_bound() {
+        let opts = DirectorOptions {
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(700),
+            ..DirectorOptions::default()
+        };
+        let mut b = None;
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let next = next_backoff(b, &opts);
+            seen.push(next.as_millis());
+            b = Some(next);
+        }
+        assert_eq!(seen, vec![100, 200, 400, 700, 700, 700]);
+        let huge = Some(Duration::MAX);
+        assert_eq!(next_backoff(huge, &opts), opts.backoff_max);
+    }
 }
