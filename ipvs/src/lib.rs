@@ -17,6 +17,8 @@
 //!   rules text, parsed into operations and written (byte for byte as
 //!   `ipvsadm -Sn`, or losslessly), and [`Ipvs::restore`];
 //! - [`sysctl`]: the IPVS settings (`net.ipv4.vs.*`) of a namespace, typed;
+//! - [`director`]: health checks, failure policy with quorum and sorry
+//!   server, graceful termination, a reconcile loop with events and metrics;
 //! - [`conn`]: the connection table (`/proc/net/ip_vs_conn`) of any namespace;
 //! - [`tunnel`]: tunnel and dummy devices, addresses, FOU/GUE ports and
 //!   one-call LVS/TUN and LVS/DR real-server set-up over rtnetlink.
@@ -62,6 +64,7 @@ pub mod batch;
 #[doc(hidden)]
 pub mod codec;
 pub mod conn;
+pub mod director;
 mod error;
 mod fasthash;
 mod handle;

@@ -9,6 +9,7 @@ mod support;
 
 mod batch;
 mod core_features;
+mod director;
 mod kproptest;
 mod partial;
 mod restore;
