@@ -20,12 +20,13 @@
 mod batch;
 mod edit;
 mod error;
+mod ffi;
 mod sysctl;
 mod table;
 mod tunnel;
 mod types;
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,7 +34,9 @@ use ipvs_core::{Ipvs, Namespace};
 
 pub use batch::*;
 pub use error::lvskit_result;
-use error::{guard, guard_value, input, with_last, CError, CResult};
+use error::{guard, guard_value, input, with_last, CResult};
+pub(crate) use ffi::{arg, c_str, out, put};
+use ffi::{give, optional, owned, release, snapshot, snapshot_get, snapshot_len};
 pub use sysctl::*;
 pub use table::*;
 pub use tunnel::*;
@@ -77,43 +80,12 @@ pub struct lvskit_sync_daemon_list {
     items: Vec<lvskit_sync_daemon>,
 }
 
-// ---------------------------------------------------------------- pointer helpers
-
-/// # Safety
-/// `p` is NULL or points to a valid `T` that outlives `'a`.
-pub(crate) unsafe fn arg<'a, T>(p: *const T, name: &'static str) -> CResult<&'a T> {
-    // SAFETY: the caller's promise; NULL is refused.
-    unsafe { p.as_ref() }.ok_or(CError::Null(name))
-}
-
-pub(crate) fn out<T>(p: *mut T, name: &'static str) -> CResult<*mut T> {
-    if p.is_null() {
-        Err(CError::Null(name))
-    } else {
-        Ok(p)
-    }
-}
-
-/// # Safety
-/// `p` is NULL or a valid pointer to `T` writable by us.
-pub(crate) unsafe fn put<T>(p: *mut T, v: T) {
-    if !p.is_null() {
-        // SAFETY: the caller's promise; the C types are plain data.
-        unsafe { p.write(v) }
-    }
-}
-
-/// # Safety
-/// `p` is NULL or a NUL-terminated string.
-pub(crate) unsafe fn c_str<'a>(p: *const c_char, name: &'static str) -> CResult<&'a str> {
-    if p.is_null() {
-        return Err(CError::Null(name));
-    }
-    // SAFETY: the caller promises a NUL-terminated string.
-    unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .map_err(|_| input(format!("{name} is not UTF-8")))
-}
+owned!(lvskit_handle);
+snapshot!(
+    lvskit_service_list => (lvskit_service, lvskit_stats),
+    lvskit_destination_list => (lvskit_destination, lvskit_destination_counters),
+    lvskit_sync_daemon_list => lvskit_sync_daemon,
+);
 
 // ---------------------------------------------------------------- library, results and errors
 
@@ -237,9 +209,8 @@ pub unsafe extern "C" fn lvskit_sync_daemon_init(daemon: *mut lvskit_sync_daemon
 fn open_in(ns: Namespace, handle_out: *mut *mut lvskit_handle) -> CResult<()> {
     let p = out(handle_out, "handle_out")?;
     let ipvs = Ipvs::open(ns)?;
-    let h = Box::into_raw(Box::new(lvskit_handle { ipvs }));
     // SAFETY: checked non-NULL; the caller promises it is writable.
-    unsafe { put(p, h) };
+    unsafe { give(p, lvskit_handle { ipvs }) };
     Ok(())
 }
 
@@ -330,12 +301,8 @@ pub unsafe extern "C" fn lvskit_open_netns_fd(
 /// `handle` must be NULL or a handle from lvskit_open*() not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_close(handle: *mut lvskit_handle) {
-    guard_value((), || {
-        if !handle.is_null() {
-            // SAFETY: the caller gives back a pointer made by Box::into_raw.
-            drop(unsafe { Box::from_raw(handle) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(handle) }
 }
 
 /// Bounds every wait for a kernel reply on this handle to `timeout_ms`
@@ -467,9 +434,8 @@ pub unsafe extern "C" fn lvskit_list_services(
             .iter()
             .map(|e| (service_to(&e.service), stats_to(&e.stats)))
             .collect();
-        let list = Box::into_raw(Box::new(lvskit_service_list { items }));
         // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(lo, list) };
+        unsafe { give(lo, lvskit_service_list { items }) };
         Ok(())
     })
 }
@@ -481,7 +447,7 @@ pub unsafe extern "C" fn lvskit_list_services(
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_service_list_len(list: *const lvskit_service_list) -> usize {
     // SAFETY: the caller's promise.
-    guard_value(0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+    unsafe { snapshot_len(list) }
 }
 
 /// Copies service number `index` (from 0) of `list` to `*service_out` and,
@@ -497,21 +463,20 @@ pub unsafe extern "C" fn lvskit_service_list_get(
     service_out: *mut lvskit_service,
     stats_out: *mut lvskit_stats,
 ) -> lvskit_result {
-    guard("lvskit_service_list_get", || {
-        // SAFETY: the caller's promise.
-        let l = unsafe { arg(list, "list") }?;
-        let so = out(service_out, "service_out")?;
-        let (s, st) = l.items.get(index).ok_or(CError::OutOfRange {
+    let first = (service_out, "service_out");
+    // SAFETY: the caller's promises; the out-parameters are checked or NULL-tolerant.
+    unsafe {
+        snapshot_get(
+            "lvskit_service_list_get",
+            list,
             index,
-            len: l.items.len(),
-        })?;
-        // SAFETY: checked or NULL-tolerant; the caller promises writability.
-        unsafe {
-            put(so, *s);
-            put(stats_out, *st);
-        }
-        Ok(())
-    })
+            first,
+            |(s, st), so| {
+                put(so, *s);
+                put(stats_out, *st);
+            },
+        )
+    }
 }
 
 /// Releases a list from lvskit_list_services(). NULL is accepted and ignored.
@@ -520,12 +485,8 @@ pub unsafe extern "C" fn lvskit_service_list_get(
 /// `list` must be NULL or a live list, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_service_list_free(list: *mut lvskit_service_list) {
-    guard_value((), || {
-        if !list.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_list_services.
-            drop(unsafe { Box::from_raw(list) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(list) }
 }
 
 // ---------------------------------------------------------------- destinations
@@ -640,9 +601,8 @@ pub unsafe extern "C" fn lvskit_list_destinations(
             .iter()
             .map(|e| (destination_to(&e.destination), counters_to(e)))
             .collect();
-        let list = Box::into_raw(Box::new(lvskit_destination_list { items }));
         // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(lo, list) };
+        unsafe { give(lo, lvskit_destination_list { items }) };
         Ok(())
     })
 }
@@ -656,7 +616,7 @@ pub unsafe extern "C" fn lvskit_destination_list_len(
     list: *const lvskit_destination_list,
 ) -> usize {
     // SAFETY: the caller's promise.
-    guard_value(0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+    unsafe { snapshot_len(list) }
 }
 
 /// Copies real server number `index` (from 0) of `list` to
@@ -673,21 +633,20 @@ pub unsafe extern "C" fn lvskit_destination_list_get(
     destination_out: *mut lvskit_destination,
     counters_out: *mut lvskit_destination_counters,
 ) -> lvskit_result {
-    guard("lvskit_destination_list_get", || {
-        // SAFETY: the caller's promise.
-        let l = unsafe { arg(list, "list") }?;
-        let dout = out(destination_out, "destination_out")?;
-        let (d, c) = l.items.get(index).ok_or(CError::OutOfRange {
+    let first = (destination_out, "destination_out");
+    // SAFETY: the caller's promises; the out-parameters are checked or NULL-tolerant.
+    unsafe {
+        snapshot_get(
+            "lvskit_destination_list_get",
+            list,
             index,
-            len: l.items.len(),
-        })?;
-        // SAFETY: checked or NULL-tolerant; the caller promises writability.
-        unsafe {
-            put(dout, *d);
-            put(counters_out, *c);
-        }
-        Ok(())
-    })
+            first,
+            |(d, c), dout| {
+                put(dout, *d);
+                put(counters_out, *c);
+            },
+        )
+    }
 }
 
 /// Releases a list from lvskit_list_destinations(). NULL is accepted and ignored.
@@ -696,12 +655,8 @@ pub unsafe extern "C" fn lvskit_destination_list_get(
 /// `list` must be NULL or a live list, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_destination_list_free(list: *mut lvskit_destination_list) {
-    guard_value((), || {
-        if !list.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_list_destinations.
-            drop(unsafe { Box::from_raw(list) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(list) }
 }
 
 // ---------------------------------------------------------------- sync daemons
@@ -759,9 +714,8 @@ pub unsafe extern "C" fn lvskit_list_sync_daemons(
         let h = unsafe { arg(handle, "handle") }?;
         let lo = out(list_out, "list_out")?;
         let items = h.ipvs.daemons()?.iter().map(daemon_to).collect();
-        let list = Box::into_raw(Box::new(lvskit_sync_daemon_list { items }));
         // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(lo, list) };
+        unsafe { give(lo, lvskit_sync_daemon_list { items }) };
         Ok(())
     })
 }
@@ -775,7 +729,7 @@ pub unsafe extern "C" fn lvskit_sync_daemon_list_len(
     list: *const lvskit_sync_daemon_list,
 ) -> usize {
     // SAFETY: the caller's promise.
-    guard_value(0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+    unsafe { snapshot_len(list) }
 }
 
 /// Copies daemon number `index` (from 0) of `list` to `*daemon_out`. An
@@ -789,18 +743,13 @@ pub unsafe extern "C" fn lvskit_sync_daemon_list_get(
     index: usize,
     daemon_out: *mut lvskit_sync_daemon,
 ) -> lvskit_result {
-    guard("lvskit_sync_daemon_list_get", || {
-        // SAFETY: the caller's promise.
-        let l = unsafe { arg(list, "list") }?;
-        let dout = out(daemon_out, "daemon_out")?;
-        let d = l.items.get(index).ok_or(CError::OutOfRange {
-            index,
-            len: l.items.len(),
-        })?;
-        // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(dout, *d) };
-        Ok(())
-    })
+    let first = (daemon_out, "daemon_out");
+    // SAFETY: the caller's promises; the out-parameter is checked.
+    unsafe {
+        snapshot_get("lvskit_sync_daemon_list_get", list, index, first, |d, o| {
+            put(o, *d)
+        })
+    }
 }
 
 /// Releases a list from lvskit_list_sync_daemons(). NULL is accepted and ignored.
@@ -809,12 +758,8 @@ pub unsafe extern "C" fn lvskit_sync_daemon_list_get(
 /// `list` must be NULL or a live list, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_sync_daemon_list_free(list: *mut lvskit_sync_daemon_list) {
-    guard_value((), || {
-        if !list.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_list_sync_daemons.
-            drop(unsafe { Box::from_raw(list) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(list) }
 }
 
 // ---------------------------------------------------------------- timeouts, info, zero, flush
@@ -892,7 +837,7 @@ pub unsafe extern "C" fn lvskit_zero(
         // SAFETY: the caller's promise.
         let h = unsafe { arg(handle, "handle") }?;
         // SAFETY: the caller's promise; NULL means all services.
-        let key = match unsafe { service.as_ref() } {
+        let key = match unsafe { optional(service) } {
             Some(s) => Some(key_from(s)?),
             None => None,
         };
@@ -919,6 +864,7 @@ pub unsafe extern "C" fn lvskit_flush(handle: *const lvskit_handle) -> lvskit_re
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::ffi::CStr;
     use std::ptr;
 
     fn last_message() -> String {
@@ -975,9 +921,10 @@ mod tests {
 
     #[test]
     fn list_accessors_check_bounds() {
-        let list = Box::into_raw(Box::new(lvskit_service_list {
-            items: vec![(lvskit_service::default(), lvskit_stats::default())],
-        }));
+        let mut list = ptr::null_mut();
+        let items = vec![(lvskit_service::default(), lvskit_stats::default())];
+        // SAFETY: a live out-parameter.
+        unsafe { give(&mut list, lvskit_service_list { items }) };
         // SAFETY: a live list and live out-parameters.
         unsafe {
             assert_eq!(lvskit_service_list_len(list), 1);

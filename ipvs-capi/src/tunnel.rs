@@ -16,6 +16,7 @@ use ipvs_core::tunnel::{
 use ipvs_core::{Error, Fou, Namespace, Rtnl};
 
 use crate::error::{guard, guard_value, input, lvskit_result, CResult};
+use crate::ffi::{give, optional, owned, release};
 use crate::types::{addr_from, addr_to, name_array, read_name, LVSKIT_NAME_LEN};
 use crate::{arg, c_str, out, put};
 
@@ -91,6 +92,8 @@ pub struct lvskit_prepared {
     /// Keeps the namespace descriptor that `prepared.namespace` names open.
     _ns_fd: Option<OwnedFd>,
 }
+
+owned!(lvskit_rtnl, lvskit_prepared);
 
 /// The parameters of a tunnel device. Fill it with
 /// lvskit_tunnel_config_init() (the kernel's defaults for a kind, as `ip link
@@ -519,13 +522,17 @@ fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
 fn rtnl_open(ns: Namespace, fd: Option<OwnedFd>, out_p: *mut *mut lvskit_rtnl) -> CResult<()> {
     let p = out(out_p, "rtnl_out")?;
     let rtnl = Rtnl::open(ns.clone())?;
-    let h = Box::into_raw(Box::new(lvskit_rtnl {
-        rtnl,
-        ns,
-        ns_fd: fd,
-    }));
     // SAFETY: checked non-NULL.
-    unsafe { put(p, h) };
+    unsafe {
+        give(
+            p,
+            lvskit_rtnl {
+                rtnl,
+                ns,
+                ns_fd: fd,
+            },
+        )
+    };
     Ok(())
 }
 
@@ -613,12 +620,8 @@ pub unsafe extern "C" fn lvskit_rtnl_open_netns_fd(
 /// `rtnl` must be NULL or a handle from lvskit_rtnl_open*() not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_rtnl_close(rtnl: *mut lvskit_rtnl) {
-    guard_value((), || {
-        if !rtnl.is_null() {
-            // SAFETY: made by Box::into_raw in rtnl_open.
-            drop(unsafe { Box::from_raw(rtnl) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(rtnl) }
 }
 
 /// Bounds every wait for a kernel reply on this handle to `timeout_ms`
@@ -1061,9 +1064,8 @@ pub unsafe extern "C" fn lvskit_real_server_prepare(
     guard("lvskit_real_server_prepare", || {
         // SAFETY: the caller's promise.
         let (r, rs) = unsafe { (arg(rtnl, "rtnl")?, arg(rs, "rs")?) };
-        if vips.is_null() {
-            return Err(crate::error::CError::Null("vips"));
-        }
+        // SAFETY: the caller's promise (only checked for NULL here).
+        unsafe { arg(vips, "vips") }?;
         let po = out(prepared_out, "prepared_out")?;
         // SAFETY: non-NULL, and the caller promises n_vips elements.
         let vips = unsafe { std::slice::from_raw_parts(vips, n_vips) };
@@ -1077,12 +1079,16 @@ pub unsafe extern "C" fn lvskit_real_server_prepare(
             None => (r.ns.clone(), None),
         };
         let prepared = realserver::prepare(&ns, &spec)?;
-        let p = Box::into_raw(Box::new(lvskit_prepared {
-            prepared,
-            _ns_fd: fd,
-        }));
         // SAFETY: checked non-NULL.
-        unsafe { put(po, p) };
+        unsafe {
+            give(
+                po,
+                lvskit_prepared {
+                    prepared,
+                    _ns_fd: fd,
+                },
+            )
+        };
         Ok(())
     })
 }
@@ -1096,7 +1102,7 @@ pub unsafe extern "C" fn lvskit_real_server_prepare(
 pub unsafe extern "C" fn lvskit_prepared_is_empty(prepared: *const lvskit_prepared) -> c_int {
     guard_value(1, || {
         // SAFETY: the caller's promise.
-        unsafe { prepared.as_ref() }.map_or(1, |p| c_int::from(p.prepared.is_empty()))
+        unsafe { optional(prepared) }.map_or(1, |p| c_int::from(p.prepared.is_empty()))
     })
 }
 
@@ -1108,7 +1114,7 @@ pub unsafe extern "C" fn lvskit_prepared_is_empty(prepared: *const lvskit_prepar
 pub unsafe extern "C" fn lvskit_prepared_sysctl_count(prepared: *const lvskit_prepared) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
-        unsafe { prepared.as_ref() }.map_or(0, |p| p.prepared.sysctls.len())
+        unsafe { optional(prepared) }.map_or(0, |p| p.prepared.sysctls.len())
     })
 }
 
@@ -1140,12 +1146,8 @@ pub unsafe extern "C" fn lvskit_prepared_teardown(
 /// `prepared` must be NULL or a live record, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_prepared_free(prepared: *mut lvskit_prepared) {
-    guard_value((), || {
-        if !prepared.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_real_server_prepare.
-            drop(unsafe { Box::from_raw(prepared) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(prepared) }
 }
 
 #[cfg(test)]
