@@ -18,9 +18,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;
+mod conn;
 mod edit;
 mod error;
 mod ffi;
+mod rtnl_lists;
 mod sysctl;
 mod table;
 mod tunnel;
@@ -33,10 +35,12 @@ use std::time::Duration;
 use ipvs_core::{Ipvs, Namespace};
 
 pub use batch::*;
+pub use conn::*;
 pub use error::lvskit_result;
 use error::{guard, guard_value, input, with_last, CResult};
 pub(crate) use ffi::{arg, c_str, out, put};
 use ffi::{give, optional, owned, release, snapshot, snapshot_get, snapshot_len};
+pub use rtnl_lists::*;
 pub use sysctl::*;
 pub use table::*;
 pub use tunnel::*;
@@ -50,6 +54,9 @@ pub use types::*;
 #[allow(non_camel_case_types)]
 pub struct lvskit_handle {
     ipvs: Ipvs,
+    /// For a handle opened by descriptor: our duplicate of it, so that the
+    /// namespace can still be entered later (the connection table).
+    _ns_fd: Option<std::os::fd::OwnedFd>,
 }
 
 /// A snapshot of the virtual services, from lvskit_list_services().
@@ -207,10 +214,26 @@ pub unsafe extern "C" fn lvskit_sync_daemon_init(daemon: *mut lvskit_sync_daemon
 // ---------------------------------------------------------------- handles
 
 fn open_in(ns: Namespace, handle_out: *mut *mut lvskit_handle) -> CResult<()> {
+    open_kept(ns, None, handle_out)
+}
+
+fn open_kept(
+    ns: Namespace,
+    ns_fd: Option<std::os::fd::OwnedFd>,
+    handle_out: *mut *mut lvskit_handle,
+) -> CResult<()> {
     let p = out(handle_out, "handle_out")?;
     let ipvs = Ipvs::open(ns)?;
     // SAFETY: checked non-NULL; the caller promises it is writable.
-    unsafe { give(p, lvskit_handle { ipvs }) };
+    unsafe {
+        give(
+            p,
+            lvskit_handle {
+                ipvs,
+                _ns_fd: ns_fd,
+            },
+        )
+    };
     Ok(())
 }
 
@@ -286,10 +309,10 @@ pub unsafe extern "C" fn lvskit_open_netns_fd(
     handle_out: *mut *mut lvskit_handle,
 ) -> lvskit_result {
     guard("lvskit_open_netns_fd", || {
-        if fd < 0 {
-            return Err(input(format!("{fd} is not a file descriptor")));
-        }
-        open_in(Namespace::Fd(fd), handle_out)
+        // our own duplicate, kept for later visits of the namespace
+        let own = tunnel::dup_fd(fd)?;
+        let ns = Namespace::Fd(std::os::fd::AsRawFd::as_raw_fd(&own));
+        open_kept(ns, Some(own), handle_out)
     })
 }
 

@@ -76,8 +76,8 @@ pub const LVSKIT_RS_DR_DUMMY: u32 = 2;
 /// namespace.
 #[allow(non_camel_case_types)]
 pub struct lvskit_rtnl {
-    rtnl: Rtnl,
-    ns: Namespace,
+    pub(crate) rtnl: Rtnl,
+    pub(crate) ns: Namespace,
     /// For a handle opened by descriptor: our duplicate of it, kept open
     /// for FOU requests and real-server set-up made later.
     ns_fd: Option<OwnedFd>,
@@ -280,7 +280,7 @@ fn opt_addr(family: u16, addr: &[u8; 16], what: &str) -> CResult<Option<IpAddr>>
     addr_from(family, addr, what).map(Some)
 }
 
-fn opt_addr_to(a: Option<IpAddr>) -> (u16, [u8; 16]) {
+pub(crate) fn opt_addr_to(a: Option<IpAddr>) -> (u16, [u8; 16]) {
     a.map_or((0, [0; 16]), addr_to)
 }
 
@@ -434,7 +434,7 @@ fn raw_name_array(raw: &[u8]) -> [c_char; LVSKIT_NAME_LEN] {
     a
 }
 
-fn link_to(l: &Link) -> lvskit_link {
+pub(crate) fn link_to(l: &Link) -> lvskit_link {
     lvskit_link {
         index: l.index,
         name: raw_name_array(&l.raw_name),
@@ -447,7 +447,7 @@ fn link_to(l: &Link) -> lvskit_link {
     }
 }
 
-fn fou_from(p: &lvskit_fou_port) -> CResult<FouPort> {
+pub(crate) fn fou_from(p: &lvskit_fou_port) -> CResult<FouPort> {
     if p.ipv6 > 1 {
         return Err(input(format!("FOU port ipv6 {} is not 0 or 1", p.ipv6)));
     }
@@ -500,7 +500,7 @@ unsafe fn ifname<'a>(p: *const c_char, what: &'static str) -> CResult<&'a str> {
     Ok(n)
 }
 
-fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
+pub(crate) fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
     if fd < 0 {
         return Err(input(format!("{fd} is not a file descriptor")));
     }
