@@ -60,7 +60,11 @@ static void lists_every_device_like_ip_link(void) {
     /* the same device read alone */
     lvskit_link alone;
     CHECK_OK(lvskit_rtnl_get_link(r, "t1", &alone));
-    CHECK(memcmp(&alone, t1, sizeof alone) == 0);
+    /* field by field: the structs' padding bytes are not part of the value */
+    CHECK(alone.index == t1->index && strcmp(alone.name, t1->name) == 0);
+    CHECK(strcmp(alone.kind, t1->kind) == 0 && alone.mtu == t1->mtu && alone.up == t1->up);
+    CHECK(alone.is_tunnel == 1 && alone.tunnel.ttl == t1->tunnel.ttl);
+    CHECK(memcmp(alone.tunnel.remote, t1->tunnel.remote, 16) == 0);
     lvskit_rtnl_close(r);
 }
 
