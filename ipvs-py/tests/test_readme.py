@@ -93,7 +93,7 @@ def test_the_block_runs_in_its_namespace() -> None:
         [
             "-A -t 10.0.0.100:80 -s rr -p 300",
             "-a -t 10.0.0.100:80 -r 192.168.10.11:80 -m -w 1",
-            "-a -t 10.0.0.100:80 -r 192.168.20.11:80 -i -w 10 --tun-type gue --tun-port 6080",
+            "-a -t 10.0.0.100:80 -r 192.168.20.11:80 -i -w 10 --tun-type gue --tun-port 6080 --tun-nocsum",
         ]
     )
     out = printed.getvalue()

@@ -208,6 +208,18 @@ fn runs_block_2_in_the_director_namespace() {
         // the block names its namespace "director": `ip netns add` makes a
         // new one by that name for it, removed afterwards
         run("ip", &["netns", "add", "director"]);
+        // set up as a director is: its real servers' subnet is routable (the
+        // kernel refuses a NAT destination it cannot route)
+        for cmd in [
+            "link set lo up",
+            "link add rs0 type dummy",
+            "addr add 192.168.1.1/24 dev rs0",
+            "link set rs0 up",
+        ] {
+            let mut args = vec!["-n", "director"];
+            args.extend(cmd.split(' '));
+            run("ip", &args);
+        }
         let outcome = readme_block_2().map_err(|e| e.to_string());
         let saved = settled(|| run("ip", &["netns", "exec", "director", "ipvsadm", "-Sn"]));
         run("ip", &["netns", "del", "director"]);
