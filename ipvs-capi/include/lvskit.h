@@ -91,6 +91,27 @@
 #define LVSKIT_OP_UNKNOWN 3
 
 /**
+ * lvskit_list_connections() flag: read `/proc/net/ip_vs_conn_sync`, which
+ * also says where each entry came from (`origin`).
+ */
+#define LVSKIT_CONN_SYNC 1
+
+/**
+ * `lvskit_connection.origin`: not reported (read without LVSKIT_CONN_SYNC).
+ */
+#define LVSKIT_CONN_ORIGIN_UNKNOWN 0
+
+/**
+ * `lvskit_connection.origin`: created by this director (`LOCAL`).
+ */
+#define LVSKIT_CONN_ORIGIN_LOCAL 1
+
+/**
+ * `lvskit_connection.origin`: received from a sync master (`SYNC`).
+ */
+#define LVSKIT_CONN_ORIGIN_SYNC 2
+
+/**
  * The bytes of lvskit_sysctl_value::text, with its terminating NUL.
  */
 #define LVSKIT_SYSCTL_TEXT_MAX 256
@@ -467,6 +488,13 @@ typedef uint32_t lvskit_result;
 #endif // __cplusplus
 
 /**
+ * A snapshot of addresses, from lvskit_rtnl_list_addresses(). Read it with
+ * lvskit_address_list_len() and lvskit_address_list_get(); release it with
+ * lvskit_address_list_free().
+ */
+typedef struct lvskit_address_list lvskit_address_list;
+
+/**
  * A list of changes to apply together with lvskit_execute().
  *
  * Created by lvskit_batch_new(), released by lvskit_batch_free(); filled by the
@@ -486,12 +514,28 @@ typedef struct lvskit_batch lvskit_batch;
 typedef struct lvskit_batch_report lvskit_batch_report;
 
 /**
+ * A snapshot of the connection table, from lvskit_list_connections().
+ *
+ * Read it with lvskit_connection_list_len(), lvskit_connection_list_get()
+ * and lvskit_connection_list_pe_data(); release it with
+ * lvskit_connection_list_free().
+ */
+typedef struct lvskit_connection_list lvskit_connection_list;
+
+/**
  * A snapshot of the real servers of one service, from lvskit_list_destinations().
  *
  * Read it with lvskit_destination_list_len() and
  * lvskit_destination_list_get(); release it with lvskit_destination_list_free().
  */
 typedef struct lvskit_destination_list lvskit_destination_list;
+
+/**
+ * A snapshot of the FOU/GUE receive ports, from
+ * lvskit_rtnl_list_fou_ports(). Read it with lvskit_fou_port_list_len() and
+ * lvskit_fou_port_list_get(); release it with lvskit_fou_port_list_free().
+ */
+typedef struct lvskit_fou_port_list lvskit_fou_port_list;
 
 /**
  * An open connection to the kernel's IPVS in one network namespace.
@@ -501,6 +545,13 @@ typedef struct lvskit_destination_list lvskit_destination_list;
  * serialised.
  */
 typedef struct lvskit_handle lvskit_handle;
+
+/**
+ * A snapshot of the network devices, from lvskit_rtnl_list_links().
+ * Read it with lvskit_link_list_len() and lvskit_link_list_get(); release
+ * it with lvskit_link_list_free().
+ */
+typedef struct lvskit_link_list lvskit_link_list;
 
 /**
  * The ordered operations that turn one table into another, from
@@ -828,26 +879,62 @@ typedef struct lvskit_address {
 } lvskit_address;
 
 /**
- * The value of one knob.
+ * One entry of the connection table, as `ipvsadm -Lnc` shows it.
  */
-typedef struct lvskit_sysctl_value {
+typedef struct lvskit_connection {
     /**
-     * Which fields hold the value: one of LVSKIT_SYSCTL_BOOL, _INT, _PAIR, _TEXT.
+     * The protocol as the kernel names it, NUL-terminated: "TCP", "UDP",
+     * "SCTP", "ICMP", "ICMPv6", or "IP" for a firewall-mark template.
      */
-    uint32_t kind;
+    char protocol[LVSKIT_NAME_LEN];
     /**
-     * The number (BOOL: 0 or 1; INT; PAIR: the threshold).
+     * The client's address (`FromIP`).
      */
-    int64_t number;
+    struct lvskit_address client;
     /**
-     * PAIR: the period.
+     * The client's port (host byte order).
      */
-    int64_t second;
+    uint16_t client_port;
     /**
-     * TEXT: NUL-terminated.
+     * The virtual address the client reached (`ToIP`).
      */
-    char text[LVSKIT_SYSCTL_TEXT_MAX];
-} lvskit_sysctl_value;
+    struct lvskit_address virtual_address;
+    /**
+     * The virtual port (host byte order).
+     */
+    uint16_t virtual_port;
+    /**
+     * The real server's address (`DestIP`).
+     */
+    struct lvskit_address destination;
+    /**
+     * The real server's port (host byte order).
+     */
+    uint16_t destination_port;
+    /**
+     * The protocol state, NUL-terminated (e.g. "ESTABLISHED", "SYN_RECV",
+     * "FIN_WAIT", "CLOSE", "NONE" for a template).
+     */
+    char state[LVSKIT_NAME_LEN];
+    /**
+     * Seconds until the entry expires.
+     */
+    uint32_t expires;
+    /**
+     * 1 for a persistence template rather than a connection, else 0.
+     */
+    uint8_t is_template;
+    /**
+     * LVSKIT_CONN_ORIGIN_*.
+     */
+    uint8_t origin;
+    /**
+     * The persistence engine's name (e.g. "sip"), NUL-terminated; empty for
+     * none. Its data (e.g. the SIP Call-ID) is read with
+     * lvskit_connection_list_pe_data().
+     */
+    char pe_name[LVSKIT_NAME_LEN];
+} lvskit_connection;
 
 /**
  * The parameters of a tunnel device. Fill it with
@@ -944,6 +1031,75 @@ typedef struct lvskit_tunnel_config {
 } lvskit_tunnel_config;
 
 /**
+ * A network device as the kernel reports it, from lvskit_rtnl_get_link().
+ */
+typedef struct lvskit_link {
+    /**
+     * Interface index.
+     */
+    uint32_t index;
+    /**
+     * Name, NUL-terminated: the kernel's exact bytes, which need not be UTF-8.
+     */
+    char name[LVSKIT_NAME_LEN];
+    /**
+     * Link kind, NUL-terminated (e.g. "ipip", "dummy"); empty for `lo` and plain devices.
+     */
+    char kind[LVSKIT_NAME_LEN];
+    /**
+     * MTU.
+     */
+    uint32_t mtu;
+    /**
+     * `IFF_*` flags.
+     */
+    uint32_t flags;
+    /**
+     * 1 if administratively up, else 0.
+     */
+    uint8_t up;
+    /**
+     * 1 if `tunnel` holds the device's tunnel parameters (a tunnel kind), else 0.
+     */
+    uint8_t is_tunnel;
+    /**
+     * The tunnel parameters, when `is_tunnel` is 1 (else zeroed).
+     */
+    struct lvskit_tunnel_config tunnel;
+} lvskit_link;
+
+/**
+ * One address of a device, as `ip -o addr` shows it.
+ */
+typedef struct lvskit_address_entry {
+    /**
+     * Index of the device holding it.
+     */
+    uint32_t index;
+    /**
+     * The address.
+     */
+    struct lvskit_address address;
+    /**
+     * Prefix length.
+     */
+    uint8_t prefix_len;
+    /**
+     * Scope (`RT_SCOPE_*`: 0 global, 253 link, 254 host).
+     */
+    uint8_t scope;
+    /**
+     * `IFA_F_*` flags (`IFA_F_PERMANENT` is 0x80).
+     */
+    uint32_t flags;
+    /**
+     * The IPv4 label (by default the device's name), NUL-terminated; empty
+     * when the kernel reports none (IPv6).
+     */
+    char label[LVSKIT_NAME_LEN];
+} lvskit_address_entry;
+
+/**
  * A FOU/GUE receive port. Fill it with lvskit_fou_port_init(), then set fields.
  */
 typedef struct lvskit_fou_port {
@@ -990,6 +1146,28 @@ typedef struct lvskit_fou_port {
 } lvskit_fou_port;
 
 /**
+ * The value of one knob.
+ */
+typedef struct lvskit_sysctl_value {
+    /**
+     * Which fields hold the value: one of LVSKIT_SYSCTL_BOOL, _INT, _PAIR, _TEXT.
+     */
+    uint32_t kind;
+    /**
+     * The number (BOOL: 0 or 1; INT; PAIR: the threshold).
+     */
+    int64_t number;
+    /**
+     * PAIR: the period.
+     */
+    int64_t second;
+    /**
+     * TEXT: NUL-terminated.
+     */
+    char text[LVSKIT_SYSCTL_TEXT_MAX];
+} lvskit_sysctl_value;
+
+/**
  * What a real server needs (see lvskit_real_server_prepare()). Fill it with
  * lvskit_real_server_init(), then set fields.
  */
@@ -1026,44 +1204,6 @@ typedef struct lvskit_real_server {
      */
     struct lvskit_fou_port fou;
 } lvskit_real_server;
-
-/**
- * A network device as the kernel reports it, from lvskit_rtnl_get_link().
- */
-typedef struct lvskit_link {
-    /**
-     * Interface index.
-     */
-    uint32_t index;
-    /**
-     * Name, NUL-terminated: the kernel's exact bytes, which need not be UTF-8.
-     */
-    char name[LVSKIT_NAME_LEN];
-    /**
-     * Link kind, NUL-terminated (e.g. "ipip", "dummy"); empty for `lo` and plain devices.
-     */
-    char kind[LVSKIT_NAME_LEN];
-    /**
-     * MTU.
-     */
-    uint32_t mtu;
-    /**
-     * `IFF_*` flags.
-     */
-    uint32_t flags;
-    /**
-     * 1 if administratively up, else 0.
-     */
-    uint8_t up;
-    /**
-     * 1 if `tunnel` holds the device's tunnel parameters (a tunnel kind), else 0.
-     */
-    uint8_t is_tunnel;
-    /**
-     * The tunnel parameters, when `is_tunnel` is 1 (else zeroed).
-     */
-    struct lvskit_tunnel_config tunnel;
-} lvskit_link;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1672,6 +1812,62 @@ size_t lvskit_batch_report_message(const struct lvskit_batch_report *report,
 void lvskit_batch_report_free(struct lvskit_batch_report *report);
 
 /**
+ * Reads the connection table of the handle's network namespace
+ * (`ipvsadm -Lnc`; with `flags` LVSKIT_CONN_SYNC the `ip_vs_conn_sync`
+ * form, which also gives each entry's origin). `flags` is 0 or
+ * LVSKIT_CONN_SYNC. On success `*list_out` receives a new list owned by the
+ * caller, to release with lvskit_connection_list_free(). A table that
+ * cannot be read (e.g. IPVS not loaded) gives `LVSKIT_RESULT_IO`.
+ *
+ * # Safety
+ * `handle` must be NULL or a live handle; `list_out` NULL or writable.
+ */
+lvskit_result lvskit_list_connections(const struct lvskit_handle *handle,
+                                      uint32_t flags,
+                                      struct lvskit_connection_list **list_out);
+
+/**
+ * The number of entries in `list` (0 for NULL).
+ *
+ * # Safety
+ * `list` must be NULL or a live list.
+ */
+size_t lvskit_connection_list_len(const struct lvskit_connection_list *list);
+
+/**
+ * Copies entry number `index` (from 0) of `list` to `*connection_out`. An
+ * index past the end gives `LVSKIT_RESULT_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `connection_out` NULL or writable.
+ */
+lvskit_result lvskit_connection_list_get(const struct lvskit_connection_list *list,
+                                         size_t index,
+                                         struct lvskit_connection *connection_out);
+
+/**
+ * Writes the persistence-engine data of entry number `index` (e.g. the SIP
+ * Call-ID; empty when none) into `buf` like lvskit_last_error_message(),
+ * and returns its full length. Returns 0 and writes nothing else for a
+ * NULL list or an index past the end. Does not change the last error.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `buf` NULL or valid for `len` bytes.
+ */
+size_t lvskit_connection_list_pe_data(const struct lvskit_connection_list *list,
+                                      size_t index,
+                                      char *buf,
+                                      size_t len);
+
+/**
+ * Releases a list from lvskit_list_connections(). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `list` must be NULL or a live list, not used afterwards.
+ */
+void lvskit_connection_list_free(struct lvskit_connection_list *list);
+
+/**
  * Sets the weight of one real server and keeps everything else it has
  * (forwarding method, tunnel type, port and flags, thresholds): weight 0
  * drains it, a positive weight restores it. The service is found by the key
@@ -1707,6 +1903,125 @@ lvskit_result lvskit_set_weight(const struct lvskit_handle *handle,
 lvskit_result lvskit_set_scheduler(const struct lvskit_handle *handle,
                                    const struct lvskit_service *service,
                                    const char *scheduler);
+
+/**
+ * Lists every network device of the handle's namespace (`ip link`), each
+ * as lvskit_rtnl_get_link() reads one. On success `*list_out` receives a
+ * new list owned by the caller, to release with lvskit_link_list_free().
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `list_out` NULL or writable.
+ */
+lvskit_result lvskit_rtnl_list_links(const struct lvskit_rtnl *rtnl,
+                                     struct lvskit_link_list **list_out);
+
+/**
+ * The number of devices in `list` (0 for NULL).
+ *
+ * # Safety
+ * `list` must be NULL or a live list.
+ */
+size_t lvskit_link_list_len(const struct lvskit_link_list *list);
+
+/**
+ * Copies device number `index` (from 0) of `list` to `*link_out`. An index
+ * past the end gives `LVSKIT_RESULT_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `link_out` NULL or writable.
+ */
+lvskit_result lvskit_link_list_get(const struct lvskit_link_list *list,
+                                   size_t index,
+                                   struct lvskit_link *link_out);
+
+/**
+ * Releases a list from lvskit_rtnl_list_links(). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `list` must be NULL or a live list, not used afterwards.
+ */
+void lvskit_link_list_free(struct lvskit_link_list *list);
+
+/**
+ * Lists the addresses of the device `name`, or of every device when `name`
+ * is NULL (`ip addr`). A missing device gives `LVSKIT_RESULT_NOT_FOUND`. On
+ * success `*list_out` receives a new list owned by the caller, to release
+ * with lvskit_address_list_free().
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `name` NULL or NUL-terminated;
+ * `list_out` NULL or writable.
+ */
+lvskit_result lvskit_rtnl_list_addresses(const struct lvskit_rtnl *rtnl,
+                                         const char *name,
+                                         struct lvskit_address_list **list_out);
+
+/**
+ * The number of addresses in `list` (0 for NULL).
+ *
+ * # Safety
+ * `list` must be NULL or a live list.
+ */
+size_t lvskit_address_list_len(const struct lvskit_address_list *list);
+
+/**
+ * Copies address number `index` (from 0) of `list` to `*entry_out`. An
+ * index past the end gives `LVSKIT_RESULT_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `entry_out` NULL or writable.
+ */
+lvskit_result lvskit_address_list_get(const struct lvskit_address_list *list,
+                                      size_t index,
+                                      struct lvskit_address_entry *entry_out);
+
+/**
+ * Releases a list from lvskit_rtnl_list_addresses(). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `list` must be NULL or a live list, not used afterwards.
+ */
+void lvskit_address_list_free(struct lvskit_address_list *list);
+
+/**
+ * Lists the FOU/GUE receive ports of the handle's namespace (`ip fou
+ * show`). Without the fou module there are none (an empty list) or, if
+ * the kernel cannot answer, `LVSKIT_RESULT_MODULE_MISSING`. On success
+ * `*list_out` receives a new list owned by the caller, to release with
+ * lvskit_fou_port_list_free().
+ *
+ * # Safety
+ * `rtnl` must be NULL or a live handle; `list_out` NULL or writable.
+ */
+lvskit_result lvskit_rtnl_list_fou_ports(const struct lvskit_rtnl *rtnl,
+                                         struct lvskit_fou_port_list **list_out);
+
+/**
+ * The number of ports in `list` (0 for NULL).
+ *
+ * # Safety
+ * `list` must be NULL or a live list.
+ */
+size_t lvskit_fou_port_list_len(const struct lvskit_fou_port_list *list);
+
+/**
+ * Copies port number `index` (from 0) of `list` to `*port_out`. An index
+ * past the end gives `LVSKIT_RESULT_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `port_out` NULL or writable.
+ */
+lvskit_result lvskit_fou_port_list_get(const struct lvskit_fou_port_list *list,
+                                       size_t index,
+                                       struct lvskit_fou_port *port_out);
+
+/**
+ * Releases a list from lvskit_rtnl_list_fou_ports(). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `list` must be NULL or a live list, not used afterwards.
+ */
+void lvskit_fou_port_list_free(struct lvskit_fou_port_list *list);
 
 /**
  * The name of knob number `index` (0, 1, ...), a static string; NULL past

@@ -4,9 +4,8 @@ use std::ffi::c_char;
 
 use ipvs_core::{BatchMode, BatchReport, OpOutcome, Operation};
 
-use crate::error::{
-    copy_message, core_code, guard, guard_value, input, lvskit_result, CError, CResult,
-};
+use crate::error::{copy_message, core_code, guard, guard_value, input, lvskit_result, CResult};
+use crate::ffi::{arg_mut, give, optional, owned, release, snapshot, snapshot_get, snapshot_len};
 use crate::types::*;
 use crate::{arg, lvskit_handle, out, put};
 
@@ -47,6 +46,9 @@ pub struct lvskit_batch {
 pub struct lvskit_batch_report {
     items: Vec<(lvskit_op_result, String)>,
 }
+
+owned!(lvskit_batch);
+snapshot!(lvskit_batch_report => (lvskit_op_result, String));
 
 /// The outcome of one operation of a batch.
 #[allow(non_camel_case_types)]
@@ -126,9 +128,8 @@ pub(crate) fn mode_from(mode: u32) -> CResult<BatchMode> {
 pub unsafe extern "C" fn lvskit_batch_new(batch_out: *mut *mut lvskit_batch) -> lvskit_result {
     guard("lvskit_batch_new", || {
         let p = out(batch_out, "batch_out")?;
-        let b = Box::into_raw(Box::new(lvskit_batch { ops: Vec::new() }));
         // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(p, b) };
+        unsafe { give(p, lvskit_batch { ops: Vec::new() }) };
         Ok(())
     })
 }
@@ -139,12 +140,8 @@ pub unsafe extern "C" fn lvskit_batch_new(batch_out: *mut *mut lvskit_batch) -> 
 /// `batch` must be NULL or a live batch, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_batch_free(batch: *mut lvskit_batch) {
-    guard_value((), || {
-        if !batch.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_batch_new.
-            drop(unsafe { Box::from_raw(batch) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(batch) }
 }
 
 /// The number of operations in `batch` (0 for NULL).
@@ -154,7 +151,7 @@ pub unsafe extern "C" fn lvskit_batch_free(batch: *mut lvskit_batch) {
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_batch_len(batch: *const lvskit_batch) -> usize {
     // SAFETY: the caller's promise.
-    guard_value(0, || unsafe { batch.as_ref() }.map_or(0, |b| b.ops.len()))
+    guard_value(0, || unsafe { optional(batch) }.map_or(0, |b| b.ops.len()))
 }
 
 /// Appends an operation built by `make` after validating it; the batch is
@@ -166,7 +163,7 @@ fn append(
 ) -> lvskit_result {
     guard(func, || {
         // SAFETY: the exported callers pass their callers' promise on.
-        let b = unsafe { batch.as_mut() }.ok_or(CError::Null("batch"))?;
+        let b = unsafe { arg_mut(batch, "batch") }?;
         let op = make()?;
         op.validate()?;
         b.ops.push(op);
@@ -353,7 +350,7 @@ pub unsafe extern "C" fn lvskit_batch_zero(
 ) -> lvskit_result {
     append("lvskit_batch_zero", batch, || {
         // SAFETY: the caller's promise; NULL means all services.
-        let key = match unsafe { service.as_ref() } {
+        let key = match unsafe { optional(service) } {
             Some(s) => Some(key_from(s)?),
             None => None,
         };
@@ -397,9 +394,8 @@ pub unsafe extern "C" fn lvskit_execute(
         let ro = out(report_out, "report_out")?;
         let mode = mode_from(mode)?;
         let report: BatchReport = h.ipvs.execute(&b.ops, mode);
-        let r = Box::into_raw(Box::new(report_from(&report)));
         // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(ro, r) };
+        unsafe { give(ro, report_from(&report)) };
         Ok(())
     })
 }
@@ -411,9 +407,7 @@ pub unsafe extern "C" fn lvskit_execute(
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_batch_report_len(report: *const lvskit_batch_report) -> usize {
     // SAFETY: the caller's promise.
-    guard_value(0, || {
-        unsafe { report.as_ref() }.map_or(0, |r| r.items.len())
-    })
+    unsafe { snapshot_len(report) }
 }
 
 /// How many operations of `report` were applied (0 for NULL).
@@ -424,7 +418,7 @@ pub unsafe extern "C" fn lvskit_batch_report_len(report: *const lvskit_batch_rep
 pub unsafe extern "C" fn lvskit_batch_report_done(report: *const lvskit_batch_report) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
-        unsafe { report.as_ref() }.map_or(0, |r| {
+        unsafe { optional(report) }.map_or(0, |r| {
             r.items
                 .iter()
                 .filter(|(o, _)| o.status == LVSKIT_OP_DONE)
@@ -445,18 +439,17 @@ pub unsafe extern "C" fn lvskit_batch_report_get(
     index: usize,
     result_out: *mut lvskit_op_result,
 ) -> lvskit_result {
-    guard("lvskit_batch_report_get", || {
-        // SAFETY: the caller's promise.
-        let r = unsafe { arg(report, "report") }?;
-        let ro = out(result_out, "result_out")?;
-        let (o, _) = r.items.get(index).ok_or(CError::OutOfRange {
+    let first = (result_out, "result_out");
+    // SAFETY: the caller's promises; the out-parameter is checked.
+    unsafe {
+        snapshot_get(
+            "lvskit_batch_report_get",
+            report,
             index,
-            len: r.items.len(),
-        })?;
-        // SAFETY: checked non-NULL; the caller promises writability.
-        unsafe { put(ro, *o) };
-        Ok(())
-    })
+            first,
+            |(o, _), ro| put(ro, *o),
+        )
+    }
 }
 
 /// Writes the error message of operation number `index` into `buf` like
@@ -475,7 +468,7 @@ pub unsafe extern "C" fn lvskit_batch_report_message(
 ) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
-        let Some((_, msg)) = unsafe { report.as_ref() }.and_then(|r| r.items.get(index)) else {
+        let Some((_, msg)) = unsafe { optional(report) }.and_then(|r| r.items.get(index)) else {
             return 0;
         };
         // SAFETY: the caller's promise about buf and len.
@@ -490,10 +483,6 @@ pub unsafe extern "C" fn lvskit_batch_report_message(
 /// `report` must be NULL or a live report, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_batch_report_free(report: *mut lvskit_batch_report) {
-    guard_value((), || {
-        if !report.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_execute.
-            drop(unsafe { Box::from_raw(report) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(report) }
 }

@@ -2,7 +2,7 @@
 //! from JSON or rules text, diff into a plan, apply, converge.
 
 use std::collections::HashSet;
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
 use ipvs_core::rules::{self, Format};
 use ipvs_core::table::{self, DiffOptions, Plan, Scope, Table};
@@ -10,7 +10,8 @@ use ipvs_core::Operation;
 
 use crate::batch::{lvskit_batch_report, mode_from, report_from};
 use crate::error::{guard, guard_value, input, lvskit_result, CError, CResult};
-use crate::{arg, c_str, lvskit_handle, out, put};
+use crate::ffi::{give, give_string, optional, owned, release, release_string};
+use crate::{arg, c_str, lvskit_handle, out};
 
 /// Rules text format: exactly what `ipvsadm -Sn` prints (numeric addresses
 /// and ports; thresholds left out, as ipvsadm does).
@@ -43,6 +44,8 @@ pub struct lvskit_table {
 pub struct lvskit_plan {
     plan: Plan,
 }
+
+owned!(lvskit_table, lvskit_plan);
 
 fn format_from(format: u32) -> CResult<Format> {
     match format {
@@ -84,10 +87,8 @@ fn diff_options(desired: &Table, flags: u32) -> CResult<DiffOptions> {
 /// # Safety
 /// `p` is a checked non-NULL writable pointer.
 unsafe fn string_out(p: *mut *mut c_char, s: String) -> CResult<()> {
-    let c = CString::new(s).map_err(|_| input("the text holds a NUL byte"))?;
     // SAFETY: the caller's promise.
-    unsafe { put(p, c.into_raw()) };
-    Ok(())
+    unsafe { give_string(p, s) }
 }
 
 /// Releases a string returned by this library (rules text, JSON, plan
@@ -97,12 +98,8 @@ unsafe fn string_out(p: *mut *mut c_char, s: String) -> CResult<()> {
 /// `s` must be NULL or a string from this library, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_string_free(s: *mut c_char) {
-    guard_value((), || {
-        if !s.is_null() {
-            // SAFETY: made by CString::into_raw in string_out.
-            drop(unsafe { CString::from_raw(s) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release_string(s) }
 }
 
 /// Writes the kernel's current table as rules text (`ipvsadm -Sn`): with
@@ -161,17 +158,15 @@ pub unsafe extern "C" fn lvskit_restore_rules(
         let ro = out(report_out, "report_out")?;
         let mode = mode_from(mode)?;
         let restored = h.ipvs.restore(text, mode)?;
-        let r = Box::into_raw(Box::new(report_from(&restored.report)));
         // SAFETY: checked non-NULL.
-        unsafe { put(ro, r) };
+        unsafe { give(ro, report_from(&restored.report)) };
         Ok(())
     })
 }
 
 fn give_table(p: *mut *mut lvskit_table, table: Table) {
-    let t = Box::into_raw(Box::new(lvskit_table { table }));
     // SAFETY: callers pass a checked non-NULL writable pointer.
-    unsafe { put(p, t) };
+    unsafe { give(p, lvskit_table { table }) };
 }
 
 /// Reads the kernel's current table (services, real servers and timeouts).
@@ -306,7 +301,7 @@ pub unsafe extern "C" fn lvskit_table_to_rules(
 pub unsafe extern "C" fn lvskit_table_service_count(table: *const lvskit_table) -> usize {
     // SAFETY: the caller's promise.
     guard_value(0, || {
-        unsafe { table.as_ref() }.map_or(0, |t| t.table.services.len())
+        unsafe { optional(table) }.map_or(0, |t| t.table.services.len())
     })
 }
 
@@ -318,7 +313,7 @@ pub unsafe extern "C" fn lvskit_table_service_count(table: *const lvskit_table) 
 pub unsafe extern "C" fn lvskit_table_destination_count(table: *const lvskit_table) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
-        unsafe { table.as_ref() }.map_or(0, |t| {
+        unsafe { optional(table) }.map_or(0, |t| {
             t.table.services.iter().map(|s| s.destinations.len()).sum()
         })
     })
@@ -330,12 +325,8 @@ pub unsafe extern "C" fn lvskit_table_destination_count(table: *const lvskit_tab
 /// `table` must be NULL or a live table, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_table_free(table: *mut lvskit_table) {
-    guard_value((), || {
-        if !table.is_null() {
-            // SAFETY: made by Box::into_raw in table_out.
-            drop(unsafe { Box::from_raw(table) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(table) }
 }
 
 /// Plans the operations that turn `current` into `desired` (nothing is
@@ -362,9 +353,8 @@ pub unsafe extern "C" fn lvskit_plan_diff(
         let po = out(plan_out, "plan_out")?;
         let opts = diff_options(&d.table, flags)?;
         let plan = table::diff(&c.table, &d.table, &opts);
-        let p = Box::into_raw(Box::new(lvskit_plan { plan }));
         // SAFETY: checked non-NULL.
-        unsafe { put(po, p) };
+        unsafe { give(po, lvskit_plan { plan }) };
         Ok(())
     })
 }
@@ -377,7 +367,7 @@ pub unsafe extern "C" fn lvskit_plan_diff(
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_plan_len(plan: *const lvskit_plan) -> usize {
     // SAFETY: the caller's promise.
-    guard_value(0, || unsafe { plan.as_ref() }.map_or(0, |p| p.plan.len()))
+    guard_value(0, || unsafe { optional(plan) }.map_or(0, |p| p.plan.len()))
 }
 
 /// Writes `plan` in ipvsadm's words, one command per line (e.g. "ipvsadm
@@ -406,12 +396,8 @@ pub unsafe extern "C" fn lvskit_plan_text(
 /// `plan` must be NULL or a live plan, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_plan_free(plan: *mut lvskit_plan) {
-    guard_value((), || {
-        if !plan.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_plan_diff, lvskit_read_plan or lvskit_converge.
-            drop(unsafe { Box::from_raw(plan) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(plan) }
 }
 
 /// Sends the operations of `plan` as one pipelined batch
@@ -433,9 +419,8 @@ pub unsafe extern "C" fn lvskit_apply_plan(
         // SAFETY: the caller's promise.
         let (h, p) = unsafe { (arg(handle, "handle")?, arg(plan, "plan")?) };
         let ro = out(report_out, "report_out")?;
-        let r = Box::into_raw(Box::new(report_from(&h.ipvs.apply_plan(&p.plan))));
         // SAFETY: checked non-NULL.
-        unsafe { put(ro, r) };
+        unsafe { give(ro, report_from(&h.ipvs.apply_plan(&p.plan))) };
         Ok(())
     })
 }
@@ -462,9 +447,8 @@ pub unsafe extern "C" fn lvskit_read_plan(
         let po = out(plan_out, "plan_out")?;
         let opts = diff_options(&d.table, flags)?;
         let plan = h.ipvs.plan(&d.table, &opts)?;
-        let p = Box::into_raw(Box::new(lvskit_plan { plan }));
         // SAFETY: checked non-NULL.
-        unsafe { put(po, p) };
+        unsafe { give(po, lvskit_plan { plan }) };
         Ok(())
     })
 }
@@ -495,13 +479,10 @@ pub unsafe extern "C" fn lvskit_converge(
         let ro = out(report_out, "report_out")?;
         let opts = diff_options(&d.table, flags)?;
         let (plan, report) = h.ipvs.converge(&d.table, &opts)?;
-        let r = Box::into_raw(Box::new(report_from(&report)));
-        // SAFETY: checked non-NULL; plan_out is optional.
+        // SAFETY: checked non-NULL; plan_out is optional (give skips a NULL one).
         unsafe {
-            put(ro, r);
-            if !plan_out.is_null() {
-                put(plan_out, Box::into_raw(Box::new(lvskit_plan { plan })));
-            }
+            give(ro, report_from(&report));
+            give(plan_out, lvskit_plan { plan });
         }
         Ok(())
     })

@@ -16,6 +16,7 @@ use ipvs_core::tunnel::{
 use ipvs_core::{Error, Fou, Namespace, Rtnl};
 
 use crate::error::{guard, guard_value, input, lvskit_result, CResult};
+use crate::ffi::{give, optional, owned, release};
 use crate::types::{addr_from, addr_to, name_array, read_name, LVSKIT_NAME_LEN};
 use crate::{arg, c_str, out, put};
 
@@ -75,8 +76,8 @@ pub const LVSKIT_RS_DR_DUMMY: u32 = 2;
 /// namespace.
 #[allow(non_camel_case_types)]
 pub struct lvskit_rtnl {
-    rtnl: Rtnl,
-    ns: Namespace,
+    pub(crate) rtnl: Rtnl,
+    pub(crate) ns: Namespace,
     /// For a handle opened by descriptor: our duplicate of it, kept open
     /// for FOU requests and real-server set-up made later.
     ns_fd: Option<OwnedFd>,
@@ -91,6 +92,8 @@ pub struct lvskit_prepared {
     /// Keeps the namespace descriptor that `prepared.namespace` names open.
     _ns_fd: Option<OwnedFd>,
 }
+
+owned!(lvskit_rtnl, lvskit_prepared);
 
 /// The parameters of a tunnel device. Fill it with
 /// lvskit_tunnel_config_init() (the kernel's defaults for a kind, as `ip link
@@ -277,7 +280,7 @@ fn opt_addr(family: u16, addr: &[u8; 16], what: &str) -> CResult<Option<IpAddr>>
     addr_from(family, addr, what).map(Some)
 }
 
-fn opt_addr_to(a: Option<IpAddr>) -> (u16, [u8; 16]) {
+pub(crate) fn opt_addr_to(a: Option<IpAddr>) -> (u16, [u8; 16]) {
     a.map_or((0, [0; 16]), addr_to)
 }
 
@@ -431,7 +434,7 @@ fn raw_name_array(raw: &[u8]) -> [c_char; LVSKIT_NAME_LEN] {
     a
 }
 
-fn link_to(l: &Link) -> lvskit_link {
+pub(crate) fn link_to(l: &Link) -> lvskit_link {
     lvskit_link {
         index: l.index,
         name: raw_name_array(&l.raw_name),
@@ -444,7 +447,7 @@ fn link_to(l: &Link) -> lvskit_link {
     }
 }
 
-fn fou_from(p: &lvskit_fou_port) -> CResult<FouPort> {
+pub(crate) fn fou_from(p: &lvskit_fou_port) -> CResult<FouPort> {
     if p.ipv6 > 1 {
         return Err(input(format!("FOU port ipv6 {} is not 0 or 1", p.ipv6)));
     }
@@ -497,7 +500,7 @@ unsafe fn ifname<'a>(p: *const c_char, what: &'static str) -> CResult<&'a str> {
     Ok(n)
 }
 
-fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
+pub(crate) fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
     if fd < 0 {
         return Err(input(format!("{fd} is not a file descriptor")));
     }
@@ -519,13 +522,17 @@ fn dup_fd(fd: c_int) -> CResult<OwnedFd> {
 fn rtnl_open(ns: Namespace, fd: Option<OwnedFd>, out_p: *mut *mut lvskit_rtnl) -> CResult<()> {
     let p = out(out_p, "rtnl_out")?;
     let rtnl = Rtnl::open(ns.clone())?;
-    let h = Box::into_raw(Box::new(lvskit_rtnl {
-        rtnl,
-        ns,
-        ns_fd: fd,
-    }));
     // SAFETY: checked non-NULL.
-    unsafe { put(p, h) };
+    unsafe {
+        give(
+            p,
+            lvskit_rtnl {
+                rtnl,
+                ns,
+                ns_fd: fd,
+            },
+        )
+    };
     Ok(())
 }
 
@@ -613,12 +620,8 @@ pub unsafe extern "C" fn lvskit_rtnl_open_netns_fd(
 /// `rtnl` must be NULL or a handle from lvskit_rtnl_open*() not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_rtnl_close(rtnl: *mut lvskit_rtnl) {
-    guard_value((), || {
-        if !rtnl.is_null() {
-            // SAFETY: made by Box::into_raw in rtnl_open.
-            drop(unsafe { Box::from_raw(rtnl) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(rtnl) }
 }
 
 /// Bounds every wait for a kernel reply on this handle to `timeout_ms`
@@ -1061,9 +1064,8 @@ pub unsafe extern "C" fn lvskit_real_server_prepare(
     guard("lvskit_real_server_prepare", || {
         // SAFETY: the caller's promise.
         let (r, rs) = unsafe { (arg(rtnl, "rtnl")?, arg(rs, "rs")?) };
-        if vips.is_null() {
-            return Err(crate::error::CError::Null("vips"));
-        }
+        // SAFETY: the caller's promise (only checked for NULL here).
+        unsafe { arg(vips, "vips") }?;
         let po = out(prepared_out, "prepared_out")?;
         // SAFETY: non-NULL, and the caller promises n_vips elements.
         let vips = unsafe { std::slice::from_raw_parts(vips, n_vips) };
@@ -1077,12 +1079,16 @@ pub unsafe extern "C" fn lvskit_real_server_prepare(
             None => (r.ns.clone(), None),
         };
         let prepared = realserver::prepare(&ns, &spec)?;
-        let p = Box::into_raw(Box::new(lvskit_prepared {
-            prepared,
-            _ns_fd: fd,
-        }));
         // SAFETY: checked non-NULL.
-        unsafe { put(po, p) };
+        unsafe {
+            give(
+                po,
+                lvskit_prepared {
+                    prepared,
+                    _ns_fd: fd,
+                },
+            )
+        };
         Ok(())
     })
 }
@@ -1096,7 +1102,7 @@ pub unsafe extern "C" fn lvskit_real_server_prepare(
 pub unsafe extern "C" fn lvskit_prepared_is_empty(prepared: *const lvskit_prepared) -> c_int {
     guard_value(1, || {
         // SAFETY: the caller's promise.
-        unsafe { prepared.as_ref() }.map_or(1, |p| c_int::from(p.prepared.is_empty()))
+        unsafe { optional(prepared) }.map_or(1, |p| c_int::from(p.prepared.is_empty()))
     })
 }
 
@@ -1108,7 +1114,7 @@ pub unsafe extern "C" fn lvskit_prepared_is_empty(prepared: *const lvskit_prepar
 pub unsafe extern "C" fn lvskit_prepared_sysctl_count(prepared: *const lvskit_prepared) -> usize {
     guard_value(0, || {
         // SAFETY: the caller's promise.
-        unsafe { prepared.as_ref() }.map_or(0, |p| p.prepared.sysctls.len())
+        unsafe { optional(prepared) }.map_or(0, |p| p.prepared.sysctls.len())
     })
 }
 
@@ -1140,12 +1146,8 @@ pub unsafe extern "C" fn lvskit_prepared_teardown(
 /// `prepared` must be NULL or a live record, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lvskit_prepared_free(prepared: *mut lvskit_prepared) {
-    guard_value((), || {
-        if !prepared.is_null() {
-            // SAFETY: made by Box::into_raw in lvskit_real_server_prepare.
-            drop(unsafe { Box::from_raw(prepared) });
-        }
-    })
+    // SAFETY: the caller's promise.
+    unsafe { release(prepared) }
 }
 
 #[cfg(test)]
