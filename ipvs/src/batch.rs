@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::nla;
 use crate::error::{Error, Result};
-use crate::transport::Transport;
+use crate::transport::{Failure, Transport};
 
 pub use crate::op::Operation;
 
@@ -114,12 +114,16 @@ pub(crate) fn single(
     buf.clear();
     let seq = t.next_seq();
     op.encode(buf, family, nla::NLM_F_ACK, seq)?;
-    t.exchange(buf, seq, false, |_, _| Ok(())).map_err(|f| {
-        f.into_error(
-            || op.context(),
-            |context, errno| op.kernel_error_for(context, errno),
-        )
-    })
+    t.exchange(buf, seq, false, |_, _| Ok(()))
+        .map_err(|f| op_error(op, f))
+}
+
+/// The typed error of an operation's failed exchange (shared with the async handle).
+pub(crate) fn op_error(op: &Operation, f: Failure) -> Error {
+    f.into_error(
+        || op.context(),
+        |context, errno| op.kernel_error_for(context, errno),
+    )
 }
 
 pub(crate) fn sequential(
@@ -135,20 +139,23 @@ pub(crate) fn sequential(
             outcomes.push(OpOutcome::NotAttempted);
             continue;
         }
-        let r = op.validate().and_then(|()| single(t, buf, family, op));
-        outcomes.push(match r {
-            Ok(()) => OpOutcome::Done,
-            Err(e @ (Error::Timeout { .. } | Error::Io { .. } | Error::Protocol { .. })) => {
-                stopped = true;
-                OpOutcome::Unknown(e)
-            }
-            Err(e) => {
-                stopped = true;
-                OpOutcome::Failed(e)
-            }
-        });
+        let outcome = outcome_of(op.validate().and_then(|()| single(t, buf, family, op)));
+        stopped = !outcome.is_done();
+        outcomes.push(outcome);
     }
     BatchReport { outcomes }
+}
+
+/// One acknowledged operation's outcome: a broken exchange leaves it unknown
+/// (shared with the async handle).
+pub(crate) fn outcome_of(r: Result<()>) -> OpOutcome {
+    match r {
+        Ok(()) => OpOutcome::Done,
+        Err(e @ (Error::Timeout { .. } | Error::Io { .. } | Error::Protocol { .. })) => {
+            OpOutcome::Unknown(e)
+        }
+        Err(e) => OpOutcome::Failed(e),
+    }
 }
 
 pub(crate) fn pipelined(

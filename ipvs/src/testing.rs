@@ -408,7 +408,8 @@ impl NetlinkSocket for ScriptedKernel {
                 return Err(std::io::Error::last_os_error());
             }
             // SAFETY: a fresh descriptor that nothing else owns.
-            st.ready = Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+            st.ready =
+                Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
         }
         st.signal();
         Ok(())

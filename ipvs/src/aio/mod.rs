@@ -1,0 +1,38 @@
+//! The async IPVS handle, for tokio (cargo feature `tokio`).
+//!
+//! [`Ipvs`] has every method of the blocking [`crate::Ipvs`], awaited, and
+//! keeps many requests in flight on one socket: a control plane's tasks
+//! (health checks, drains, converging) share one handle without a thread
+//! per call and without `spawn_blocking`.
+//!
+//! # Design
+//!
+//! - One generic netlink socket, non-blocking, registered with tokio
+//!   (`AsyncFd`); one reader task per handle. A request is encoded, registered
+//!   under its sequence number and sent in one step; the reader hands each
+//!   reply to the request it answers. Replies to requests nobody waits for any
+//!   more (a dropped future, a timeout) are skipped, so cancelling never puts
+//!   the socket out of step.
+//! - The same code as the blocking handle underneath: the socket seam and
+//!   its checks (sender port 0, sequence numbers, truncation, overflow as
+//!   `ENOBUFS`, `NLM_F_DUMP_INTR`), [`crate::Operation`]'s validation and
+//!   encoding, the pipelined chunks of [`crate::batch`], the error mapping.
+//!   Errors are the same [`crate::Error`] values.
+//! - Listings are [`Dump`] streams. The kernel runs one dump at a time per
+//!   socket, so listings on one handle take turns (requests do not wait for
+//!   them); a slow consumer holds the socket's reading back only while
+//!   nothing else waits (see [`Dump`]).
+//! - When replies are lost (`ENOBUFS`) or a datagram is truncated, no one
+//!   can tell whose they were: every request waiting at that moment fails
+//!   with that error.
+//! - The tunnel and FOU handles have no async twin yet.
+
+mod batch;
+mod demux;
+mod handle;
+mod request;
+mod stream;
+mod table;
+
+pub use handle::Ipvs;
+pub use stream::Dump;
