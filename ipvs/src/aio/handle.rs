@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::netns::Namespace;
 use crate::op::{OpKind, Operation};
-use crate::transport::{resolve_family, Socket, Transport};
+use crate::transport::{resolve_family, Transport};
 
 /// An async handle on the IPVS table of one network namespace, for tokio.
 ///
@@ -105,7 +105,7 @@ impl Ipvs {
     /// As [`Ipvs::new`].
     #[cfg(feature = "test-kernel")]
     pub async fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
-        let transport = Transport::over(Socket::Scripted(kernel))?;
+        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
         Self::over(transport, Namespace::Current)
     }
 
