@@ -287,6 +287,11 @@ impl ScriptedKernel {
         st.signal();
     }
 
+    /// How many datagrams (or receive failures) are queued, not yet received.
+    pub fn queued(&self) -> usize {
+        self.lock().replies.queue.len()
+    }
+
     /// The receive timeout the handle set last.
     pub fn timeout(&self) -> Duration {
         self.lock().timeout

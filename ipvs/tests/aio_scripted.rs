@@ -419,3 +419,66 @@ async fn a_restore_and_a_converge_run_as_on_the_blocking_handle() {
         .unwrap();
     assert_eq!(kernel.requests().pop().unwrap().command, cmd::SET_SERVICE);
 }
+
+#[tokio::test]
+async fn lost_replies_leave_a_batchs_outcomes_unknown() {
+    let (kernel, held) = holding();
+    let ipvs = open(&kernel).await;
+    let ops: Vec<Operation> = (1..=5).map(|i| Operation::DeleteService(key(i))).collect();
+    let batch = tokio::spawn({
+        let ipvs = ipvs.clone();
+        async move { ipvs.execute(&ops, BatchMode::Continue).await }
+    });
+    until_held(&held, 5).await;
+    kernel.answer(|out| out.fail(libc::ENOBUFS));
+    let report = batch.await.unwrap();
+    assert_eq!(report.outcomes.len(), 5);
+    for o in &report.outcomes {
+        assert!(
+            matches!(o, OpOutcome::Unknown(e) if e.to_string().contains("overflowed")),
+            "{o:?}"
+        );
+    }
+}
+
+/// A kernel whose service dump is 40 datagrams of 100 services each.
+fn long_listing() -> ScriptedKernel {
+    ScriptedKernel::new(|req, out| {
+        if req.command == cmd::GET_SERVICE && req.is_dump() {
+            for part in 0..40u16 {
+                let msgs: Vec<Vec<u8>> = (0..100u16)
+                    .map(|i| {
+                        let mut attrs = Vec::new();
+                        put_service_nest(&mut attrs, &Service::new(key(part * 100 + i + 1)))
+                            .unwrap();
+                        req.reply(cmd::NEW_SERVICE, &attrs)
+                    })
+                    .collect();
+                out.send(&msgs);
+            }
+            out.send(&[req.done()]);
+        } else {
+            out.obey(req);
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_listing_not_consumed_is_not_read_ahead_while_nothing_else_waits() {
+    let kernel = long_listing();
+    let ipvs = open(&kernel).await;
+    let mut listing = ipvs.service_stream().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // back-pressure: the reader stopped after a few hundred entries
+    let left = kernel.queued();
+    assert!(left > 30, "read ahead: only {left} of 41 datagrams left");
+    // another request is answered all the same (the listing is buffered meanwhile)
+    ipvs.add_destination(&key(80), &dest(1)).await.unwrap();
+    let mut n = 0u16;
+    while let Some(e) = listing.next_entry().await {
+        n += 1;
+        assert_eq!(e.unwrap().service.key, key(n));
+    }
+    assert_eq!(n, 4000);
+    assert_eq!(kernel.queued(), 0);
+}

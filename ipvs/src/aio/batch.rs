@@ -88,7 +88,7 @@ impl Ipvs {
     async fn collect(
         &self,
         chunk: &Chunk,
-        rx: &mut mpsc::UnboundedReceiver<(MsgHeader, Vec<u8>)>,
+        rx: &mut mpsc::UnboundedReceiver<Result<(MsgHeader, Vec<u8>)>>,
         ops: &[Operation],
         outcomes: &mut [OpOutcome],
     ) -> Result<()> {
@@ -96,7 +96,7 @@ impl Ipvs {
         loop {
             let timeout = self.shared().timeout();
             let (h, payload) = match tokio::time::timeout(timeout, rx.recv()).await {
-                Ok(Some(m)) => m,
+                Ok(Some(m)) => m?,
                 Ok(None) => return Err(reader_gone()),
                 Err(_) => return Err(timed_out(self.shared())),
             };

@@ -36,6 +36,9 @@ const BURST: usize = 64;
 /// Where a do-request's result goes: its replies' attributes, or why it failed.
 pub(super) type Answer = oneshot::Sender<Result<Vec<Vec<u8>>, Failure>>;
 
+/// Where a pipelined chunk's replies go, or why they were lost.
+pub(super) type ChunkTx = mpsc::UnboundedSender<Result<(MsgHeader, Vec<u8>)>>;
+
 /// What a request waits for.
 pub(super) enum Slot {
     /// A do-request: its data messages' attributes, then the end.
@@ -46,7 +49,7 @@ pub(super) enum Slot {
     /// A dump: each entry's attributes as it comes, then the end.
     Dump(DumpSlot),
     /// A pipelined chunk: its error replies and the barrier's acknowledgement.
-    Chunk(mpsc::UnboundedSender<(MsgHeader, Vec<u8>)>),
+    Chunk(ChunkTx),
 }
 
 /// The reader's side of a dump.
@@ -171,7 +174,7 @@ impl Shared {
     pub(super) fn submit_range(
         &self,
         encode: impl FnOnce(&mut Transport, &mut Vec<u8>) -> Option<Chunk>,
-        tx: mpsc::UnboundedSender<(MsgHeader, Vec<u8>)>,
+        tx: ChunkTx,
     ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
         let mut g = self.lock();
         let core = &mut *g;
@@ -256,7 +259,7 @@ impl Core {
         let finished = match slot {
             // the chunk's owner forgets it once the barrier is in; if the
             // owner is gone, nobody needs the rest
-            Slot::Chunk(tx) => tx.send((*h, payload.to_vec())).is_err(),
+            Slot::Chunk(tx) => tx.send(Ok((*h, payload.to_vec()))).is_err(),
             Slot::Single { data, tx } => match reply_end(h, payload) {
                 Ok(None) => match genl_attrs(h, payload, family) {
                     Ok(Some(a)) => {
@@ -287,7 +290,9 @@ impl Core {
                 Slot::Dump(d) => {
                     let _ = d.tx.send(DumpItem::End(Err(f())));
                 }
-                Slot::Chunk(tx) => drop(tx), // its owner sees the channel close
+                Slot::Chunk(tx) => {
+                    let _ = tx.send(Err(copy_error(e)));
+                }
             }
         }
     }
