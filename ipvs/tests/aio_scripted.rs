@@ -482,3 +482,32 @@ async fn a_listing_not_consumed_is_not_read_ahead_while_nothing_else_waits() {
     assert_eq!(n, 4000);
     assert_eq!(kernel.queued(), 0);
 }
+
+#[tokio::test]
+async fn requests_in_flight_go_out_together_and_a_failed_send_fails_each() {
+    let kernel = ScriptedKernel::obedient().fail_send(0, libc::EAGAIN);
+    let ipvs = open(&kernel).await;
+    let spawn = |n: u16| -> Vec<_> {
+        (0..n)
+            .map(|i| {
+                let ipvs = ipvs.clone();
+                tokio::spawn(async move { ipvs.add_destination(&key(80), &dest(i)).await })
+            })
+            .collect()
+    };
+    // on this one-thread runtime every task queues its request before the
+    // reader task runs: one send carries them all, and it fails
+    for t in spawn(10) {
+        let err = t.await.unwrap().unwrap_err();
+        assert!(
+            matches!(&err, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EAGAIN)),
+            "{err:?}"
+        );
+    }
+    assert_eq!(kernel.sends(), 1);
+    for t in spawn(100) {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(kernel.requests().len(), 100);
+    assert!(kernel.sends() <= 3, "{} sends", kernel.sends());
+}

@@ -1,10 +1,14 @@
 //! The demultiplexer: one non-blocking socket, one reader task, and every
 //! request in flight waiting for its own replies.
 //!
-//! A request is registered under its sequence number (a pipelined chunk
-//! under its range) and sent in one step, under one lock, with no await in
-//! between: a reply can never arrive for a request not yet registered, and a
-//! cancelled caller can never leave a request half sent. The reader task
+//! A request is encoded and registered under its sequence number (a
+//! pipelined chunk under its range) in one step, under one lock, with no
+//! await in between: a reply can never arrive for a request not yet
+//! registered, and a cancelled caller can never leave a request half
+//! encoded. Requests are queued and sent together: the reader task sends
+//! everything queued in one `sendmsg` before it waits for replies (each
+//! request still asks for its own acknowledgement), so many requests in
+//! flight cost few system calls, as a pipelined batch does. The reader task
 //! takes each datagram the transport checked (sender port 0, no truncation),
 //! reads each message with the transport's own [`reply_end`], and hands it
 //! to the request its sequence number names; replies to numbers nobody waits
@@ -12,6 +16,7 @@
 //! handle skips stale replies.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -73,6 +78,9 @@ pub(super) enum DumpItem {
 pub(super) struct Core {
     pub(super) transport: Transport,
     pub(super) buf: Vec<u8>,
+    /// Requests encoded, not sent yet, and the slots they belong to.
+    out: Vec<u8>,
+    out_seqs: Vec<u32>,
     family: u16,
     /// First sequence number -> (last, slot).
     pending: BTreeMap<u32, (u32, Slot)>,
@@ -117,6 +125,8 @@ impl Shared {
             core: Mutex::new(Core {
                 transport,
                 buf: Vec::with_capacity(512),
+                out: Vec::with_capacity(64 * 1024),
+                out_seqs: Vec::new(),
                 family,
                 pending: BTreeMap::new(),
             }),
@@ -138,13 +148,12 @@ impl Shared {
         *self.timeout.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Encodes a request with `encode` (given the buffer and a fresh
-    /// sequence number), registers `slot` under that number and sends it:
-    /// one step. Returns the sequence number.
+    /// Encodes a request with `encode` (appending to the buffer, given its
+    /// sequence number), registers `slot` under that number and queues it
+    /// for the reader task to send: one step. Returns the sequence number.
     ///
     /// # Errors
-    /// The encoder's error, or [`Error::Io`] when the send fails (then
-    /// nothing is registered).
+    /// The encoder's error (then nothing is queued or registered).
     pub(super) fn submit(
         &self,
         encode: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
@@ -153,12 +162,15 @@ impl Shared {
         let mut g = self.lock();
         let core = &mut *g;
         let seq = core.transport.next_seq();
-        core.buf.clear();
-        encode(&mut core.buf, seq)?;
-        core.pending.insert(seq, (seq, slot));
-        if let Err(e) = core.transport.send(&core.buf) {
-            core.pending.remove(&seq);
+        let start = core.out.len();
+        if let Err(e) = encode(&mut core.out, seq) {
+            core.out.truncate(start);
             return Err(e);
+        }
+        core.pending.insert(seq, (seq, slot));
+        core.out_seqs.push(seq);
+        if core.out.len() >= crate::batch::CHUNK_BYTES {
+            core.flush();
         }
         drop(g);
         self.wake.notify_one();
@@ -178,6 +190,7 @@ impl Shared {
     ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
         let mut g = self.lock();
         let core = &mut *g;
+        core.flush();
         let Some(chunk) = encode(&mut core.transport, &mut core.buf) else {
             return Ok(None);
         };
@@ -207,6 +220,24 @@ impl Shared {
 }
 
 impl Core {
+    /// Sends the queued requests in one `sendmsg`. If that fails, none of
+    /// them reached the kernel: each of their callers gets the error.
+    fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let sent = self.transport.send(&self.out);
+        self.out.clear();
+        let seqs = std::mem::take(&mut self.out_seqs);
+        if let Err(e) = sent {
+            for seq in seqs {
+                if let Some((_, slot)) = self.pending.remove(&seq) {
+                    fail_slot(slot, &e);
+                }
+            }
+        }
+    }
+
     /// The slot whose range holds `seq`, with its first number.
     fn slot_for(&mut self, seq: u32) -> Option<(u32, &mut Slot)> {
         let (&first, (last, slot)) = self.pending.range_mut(..=seq).next_back()?;
@@ -282,18 +313,23 @@ impl Core {
     /// Fails every request waiting: their replies may be among those lost.
     fn fail_all(&mut self, e: &Error) {
         for (_, (_, slot)) in std::mem::take(&mut self.pending) {
-            let f = || Failure::Local(copy_error(e));
-            match slot {
-                Slot::Single { mut tx, .. } => {
-                    finish_single(&mut tx, Err(f()));
-                }
-                Slot::Dump(d) => {
-                    let _ = d.tx.send(DumpItem::End(Err(f())));
-                }
-                Slot::Chunk(tx) => {
-                    let _ = tx.send(Err(copy_error(e)));
-                }
-            }
+            fail_slot(slot, e);
+        }
+    }
+}
+
+/// Tells a request's caller why it failed.
+fn fail_slot(slot: Slot, e: &Error) {
+    let f = Failure::Local(copy_error(e));
+    match slot {
+        Slot::Single { mut tx, .. } => {
+            finish_single(&mut tx, Err(f));
+        }
+        Slot::Dump(d) => {
+            let _ = d.tx.send(DumpItem::End(Err(f)));
+        }
+        Slot::Chunk(tx) => {
+            let _ = tx.send(Err(copy_error(e)));
         }
     }
 }
@@ -357,34 +393,63 @@ fn copy_error(e: &Error) -> Error {
     }
 }
 
-/// The reader task: reads while anyone waits, delivers, never blocks a thread.
+/// What woke the reader task.
+enum Event<'a> {
+    /// The socket may have replies.
+    Readable(std::io::Result<tokio::io::unix::AsyncFdReadyGuard<'a, Ready>>),
+    /// A request was queued, or a stream took entries.
+    Woken,
+}
+
+/// The reader task: sends what is queued, reads while anyone waits,
+/// delivers; never blocks a thread.
 pub(super) async fn read_loop(shared: Arc<Shared>) {
     loop {
-        if shared.lock().should_pause() {
+        let paused = {
+            let mut core = shared.lock();
+            core.flush();
+            core.should_pause()
+        };
+        if paused {
             shared.wake.notified().await;
             continue;
         }
-        let mut guard = match shared.fd.readable().await {
-            Ok(g) => g,
-            Err(e) => {
+        let event = {
+            let mut woken = std::pin::pin!(shared.wake.notified());
+            let mut readable = std::pin::pin!(shared.fd.readable());
+            std::future::poll_fn(|cx| {
+                if let std::task::Poll::Ready(r) = readable.as_mut().poll(cx) {
+                    return std::task::Poll::Ready(Event::Readable(r));
+                }
+                woken.as_mut().poll(cx).map(|()| Event::Woken)
+            })
+            .await
+        };
+        match event {
+            Event::Woken => continue,
+            Event::Readable(Ok(guard)) => read_burst(&shared, guard),
+            Event::Readable(Err(e)) => {
                 let e = Error::io("waiting for netlink replies", e);
                 shared.lock().fail_all(&e);
                 return;
             }
-        };
-        for _ in 0..BURST {
-            let mut core = shared.lock();
-            match core.read_one() {
-                Ok(true) if core.should_pause() => break,
-                Ok(true) => {}
-                Ok(false) => {
-                    guard.clear_ready();
-                    break;
-                }
-                Err(e) => core.fail_all(&e),
-            }
         }
-        drop(guard);
         tokio::task::yield_now().await;
+    }
+}
+
+/// Reads up to [`BURST`] datagrams that are ready.
+fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) {
+    for _ in 0..BURST {
+        let mut core = shared.lock();
+        match core.read_one() {
+            Ok(true) if core.should_pause() => break,
+            Ok(true) => {}
+            Ok(false) => {
+                guard.clear_ready();
+                break;
+            }
+            Err(e) => core.fail_all(&e),
+        }
     }
 }
