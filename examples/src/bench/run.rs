@@ -368,7 +368,7 @@ fn workloads(o: &Opts) -> Vec<Workload> {
 
     // single calls with many in flight on one async handle (lvskit::aio)
     {
-        let (s, d) = sz(1, 10_000);
+        let (s, d) = sz(100, 100);
         let own = |c: &str| Cmd::Own(strs(&[c, "create", &s.to_string(), &d.to_string()]));
         let ops = s * (d + 1);
         let e = vec![
@@ -410,8 +410,9 @@ fn workloads(o: &Opts) -> Vec<Workload> {
             ),
         ];
         out.push(Workload {
-            id: "async-1x10000".into(),
-            title: "Single add_destination calls: 1 service x 10000 destinations".into(),
+            id: "async-100x100".into(),
+            title: "Single add_destination calls: 100 services x 100 destinations (10000 calls)"
+                .into(),
             kind: Kind::Create,
             s,
             entries: e,
