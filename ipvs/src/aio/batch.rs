@@ -22,7 +22,7 @@ impl Ipvs {
         op.validate()?;
         let family = self.family_id();
         self.shared()
-            .exchange(|b, seq| op.encode(b, family, nla::NLM_F_ACK, seq))
+            .exchange(|b, seq| op.encode(b, family, nla::NLM_F_ACK, seq), true)
             .await
             .map(drop)
             .map_err(|f| op_error(op, f))

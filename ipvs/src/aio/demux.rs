@@ -15,7 +15,7 @@
 //! for any more (a dropped future, a timeout) are skipped, as the blocking
 //! handle skips stale replies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +43,15 @@ pub(super) type Answer = oneshot::Sender<Result<Vec<Vec<u8>>, Failure>>;
 
 /// Where a pipelined chunk's replies go, or why they were lost.
 pub(super) type ChunkTx = mpsc::UnboundedSender<Result<(MsgHeader, Vec<u8>)>>;
+
+/// A request queued for sending.
+struct Queued {
+    seq: u32,
+    /// Where its message starts in the queue.
+    at: usize,
+    /// A write, answered by an acknowledgement only.
+    write: bool,
+}
 
 /// What a request waits for.
 pub(super) enum Slot {
@@ -80,7 +89,11 @@ pub(super) struct Core {
     pub(super) buf: Vec<u8>,
     /// Requests encoded, not sent yet, and the slots they belong to.
     out: Vec<u8>,
-    out_seqs: Vec<u32>,
+    out_seqs: Vec<Queued>,
+    /// Barrier sequence number -> the writes sent before it without an
+    /// acknowledgement, done when the barrier is answered without an error
+    /// reply of their own.
+    barriers: HashMap<u32, Vec<u32>>,
     family: u16,
     /// First sequence number -> (last, slot).
     pending: BTreeMap<u32, (u32, Slot)>,
@@ -127,6 +140,7 @@ impl Shared {
                 buf: Vec::with_capacity(512),
                 out: Vec::with_capacity(64 * 1024),
                 out_seqs: Vec::new(),
+                barriers: HashMap::new(),
                 family,
                 pending: BTreeMap::new(),
             }),
@@ -154,10 +168,15 @@ impl Shared {
     ///
     /// # Errors
     /// The encoder's error (then nothing is queued or registered).
+    ///
+    /// A `write` is answered by its acknowledgement alone (no data): when
+    /// several go out together, only the last asks for one, as in a
+    /// pipelined batch; the kernel answers every failure anyway.
     pub(super) fn submit(
         &self,
         encode: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
         slot: Slot,
+        write: bool,
     ) -> Result<u32> {
         let mut g = self.lock();
         let core = &mut *g;
@@ -168,7 +187,11 @@ impl Shared {
             return Err(e);
         }
         core.pending.insert(seq, (seq, slot));
-        core.out_seqs.push(seq);
+        core.out_seqs.push(Queued {
+            seq,
+            at: start,
+            write,
+        });
         if core.out.len() >= crate::batch::CHUNK_BYTES {
             core.flush();
         }
@@ -226,14 +249,50 @@ impl Core {
         if self.out.is_empty() {
             return;
         }
+        let queued = std::mem::take(&mut self.out_seqs);
+        let barrier = self.set_barrier(&queued);
         let sent = self.transport.send(&self.out);
         self.out.clear();
-        let seqs = std::mem::take(&mut self.out_seqs);
         if let Err(e) = sent {
-            for seq in seqs {
-                if let Some((_, slot)) = self.pending.remove(&seq) {
+            if let Some(b) = barrier {
+                self.barriers.remove(&b);
+            }
+            for q in queued {
+                if let Some((_, slot)) = self.pending.remove(&q.seq) {
                     fail_slot(slot, &e);
                 }
+            }
+        }
+    }
+
+    /// Makes the last write of the queue the barrier of the others: they
+    /// ask for no acknowledgement (the kernel executes a `sendmsg`'s
+    /// requests in order and answers each failure, so the barrier's answer
+    /// means every earlier write without an error reply succeeded).
+    fn set_barrier(&mut self, queued: &[Queued]) -> Option<u32> {
+        let mut writes = queued.iter().filter(|q| q.write);
+        let last = writes.next_back()?;
+        let implied: Vec<u32> = writes
+            .map(|q| {
+                let at = q.at + 6;
+                let flags = u16::from_ne_bytes([self.out[at], self.out[at + 1]]) & !nla::NLM_F_ACK;
+                self.out[at..at + 2].copy_from_slice(&flags.to_ne_bytes());
+                q.seq
+            })
+            .collect();
+        if implied.is_empty() {
+            return None;
+        }
+        self.barriers.insert(last.seq, implied);
+        Some(last.seq)
+    }
+
+    /// The barrier `seq` was answered: the writes it stands for that got
+    /// no error reply are done.
+    fn barrier_answered(&mut self, seq: u32) {
+        for s in self.barriers.remove(&seq).unwrap_or_default() {
+            if let Some((_, Slot::Single { mut tx, .. })) = self.pending.remove(&s) {
+                finish_single(&mut tx, Ok(Vec::new()));
             }
         }
     }
@@ -283,6 +342,9 @@ impl Core {
 
     /// Hands one message to the request waiting for its sequence number.
     fn deliver(&mut self, h: &MsgHeader, payload: &[u8]) {
+        if h.ty == nla::NLMSG_ERROR && !self.barriers.is_empty() {
+            self.barrier_answered(h.seq);
+        }
         let family = self.family;
         let Some((first, slot)) = self.slot_for(h.seq) else {
             return; // nobody waits: a stale reply
@@ -312,6 +374,7 @@ impl Core {
 
     /// Fails every request waiting: their replies may be among those lost.
     fn fail_all(&mut self, e: &Error) {
+        self.barriers.clear();
         for (_, (_, slot)) in std::mem::take(&mut self.pending) {
             fail_slot(slot, e);
         }

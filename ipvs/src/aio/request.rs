@@ -48,16 +48,19 @@ impl Shared {
     /// Sends one acknowledged request encoded by `encode` (given the buffer
     /// and its sequence number) and returns the attributes of its data
     /// messages once the acknowledgement came.
+    ///
+    /// A `write` is answered by its acknowledgement alone (see `Shared::submit`).
     pub(super) async fn exchange(
         &self,
         encode: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
+        write: bool,
     ) -> Result<Vec<Vec<u8>>, Failure> {
         let (tx, rx) = oneshot::channel();
         let slot = Slot::Single {
             data: Vec::new(),
             tx: Some(tx),
         };
-        let seq = self.submit(encode, slot)?;
+        let seq = self.submit(encode, slot, write)?;
         let mut forget = Forget {
             shared: self,
             seq,
@@ -82,8 +85,11 @@ impl Shared {
         attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     ) -> Result<Vec<Vec<u8>>, Failure> {
         let family = self.family;
-        self.exchange(|b, seq| c::request(b, family, command, nla::NLM_F_ACK, seq, attrs))
-            .await
+        self.exchange(
+            |b, seq| c::request(b, family, command, nla::NLM_F_ACK, seq, attrs),
+            false,
+        )
+        .await
     }
 
     /// Starts a dump of `command` (after any dump before it on this socket
@@ -113,6 +119,7 @@ impl Shared {
         let seq = self.submit(
             |b, seq| c::request(b, family, command, nla::NLM_F_DUMP, seq, attrs),
             slot,
+            false,
         )?;
         Ok((seq, rx, buffered))
     }
