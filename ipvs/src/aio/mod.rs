@@ -8,11 +8,17 @@
 //! # Design
 //!
 //! - One generic netlink socket, non-blocking, registered with tokio
-//!   (`AsyncFd`); one reader task per handle. A request is encoded, registered
-//!   under its sequence number and sent in one step; the reader hands each
-//!   reply to the request it answers. Replies to requests nobody waits for any
-//!   more (a dropped future, a timeout) are skipped, so cancelling never puts
-//!   the socket out of step.
+//!   (`AsyncFd`); one reader task per handle. A request is encoded and
+//!   registered under its sequence number in one step and queued; the reader
+//!   task sends everything queued in one `sendmsg` and hands each reply to the
+//!   request it answers. Writes sent together ask for one acknowledgement, the
+//!   last one's, as a pipelined batch does: the kernel executes a `sendmsg`'s
+//!   requests in order and answers every failure, so the others are done when
+//!   it is answered. Many single calls in flight thus cost few system calls.
+//! - Replies to requests nobody waits for any more (a dropped future, a
+//!   timeout) are skipped, so cancelling never puts the socket out of step. A
+//!   request once queued is sent even if its future is dropped: dropping a
+//!   future abandons the answer, not the change.
 //! - The same code as the blocking handle underneath: the socket seam and
 //!   its checks (sender port 0, sequence numbers, truncation, overflow as
 //!   `ENOBUFS`, `NLM_F_DUMP_INTR`), [`crate::Operation`]'s validation and
