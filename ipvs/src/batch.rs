@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::nla;
 use crate::error::{Error, Result};
-use crate::transport::Transport;
+use crate::transport::{Failure, Transport};
 
 pub use crate::op::Operation;
 
@@ -114,12 +114,16 @@ pub(crate) fn single(
     buf.clear();
     let seq = t.next_seq();
     op.encode(buf, family, nla::NLM_F_ACK, seq)?;
-    t.exchange(buf, seq, false, |_, _| Ok(())).map_err(|f| {
-        f.into_error(
-            || op.context(),
-            |context, errno| op.kernel_error_for(context, errno),
-        )
-    })
+    t.exchange(buf, seq, false, |_, _| Ok(()))
+        .map_err(|f| op_error(op, f))
+}
+
+/// The typed error of an operation's failed exchange (shared with the async handle).
+pub(crate) fn op_error(op: &Operation, f: Failure) -> Error {
+    f.into_error(
+        || op.context(),
+        |context, errno| op.kernel_error_for(context, errno),
+    )
 }
 
 pub(crate) fn sequential(
@@ -135,20 +139,23 @@ pub(crate) fn sequential(
             outcomes.push(OpOutcome::NotAttempted);
             continue;
         }
-        let r = op.validate().and_then(|()| single(t, buf, family, op));
-        outcomes.push(match r {
-            Ok(()) => OpOutcome::Done,
-            Err(e @ (Error::Timeout { .. } | Error::Io { .. } | Error::Protocol { .. })) => {
-                stopped = true;
-                OpOutcome::Unknown(e)
-            }
-            Err(e) => {
-                stopped = true;
-                OpOutcome::Failed(e)
-            }
-        });
+        let outcome = outcome_of(op.validate().and_then(|()| single(t, buf, family, op)));
+        stopped = !outcome.is_done();
+        outcomes.push(outcome);
     }
     BatchReport { outcomes }
+}
+
+/// One acknowledged operation's outcome: a broken exchange leaves it unknown
+/// (shared with the async handle).
+pub(crate) fn outcome_of(r: Result<()>) -> OpOutcome {
+    match r {
+        Ok(()) => OpOutcome::Done,
+        Err(e @ (Error::Timeout { .. } | Error::Io { .. } | Error::Protocol { .. })) => {
+            OpOutcome::Unknown(e)
+        }
+        Err(e) => OpOutcome::Failed(e),
+    }
 }
 
 pub(crate) fn pipelined(
@@ -162,73 +169,142 @@ pub(crate) fn pipelined(
     // reports its failure overwrites that (a request that asks for no
     // acknowledgement gets a reply only when it fails).
     let mut outcomes: Vec<OpOutcome> = Vec::with_capacity(ops.len());
-    let mut sent: Vec<usize> = Vec::new(); // op index per sequence offset in the chunk
     while outcomes.len() < ops.len() {
-        buf.clear();
-        sent.clear();
-        // reserve generously; unused numbers are simply skipped
-        let remaining = (ops.len() - outcomes.len()).min(u32::MAX as usize / 2) as u32;
-        let base = t.reserve_seqs(remaining);
-        let mut last_start = 0;
-        while outcomes.len() < ops.len() && buf.len() < CHUNK_BYTES {
-            let i = outcomes.len();
-            let op = &ops[i];
-            let start = buf.len();
-            let seq = base.wrapping_add(sent.len() as u32);
-            match op.validate().and_then(|()| op.encode(buf, family, 0, seq)) {
-                Ok(()) => {
-                    last_start = start;
-                    sent.push(i);
-                    outcomes.push(OpOutcome::Done);
-                }
-                Err(e) => {
-                    buf.truncate(start);
-                    outcomes.push(OpOutcome::Failed(e));
-                }
-            }
-        }
-        if sent.is_empty() {
+        let base = t.reserve_seqs(chunk_seqs(ops, &outcomes));
+        let Some(chunk) = encode_chunk(buf, family, ops, &mut outcomes, base) else {
             continue;
-        }
-        // the last request of the chunk asks for an acknowledgement: the barrier
-        let flags_at = last_start + 6;
-        let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | nla::NLM_F_ACK;
-        buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
-        let barrier = base.wrapping_add(sent.len() as u32 - 1);
+        };
         if let Err(e) = t.send(buf) {
-            // nothing of this chunk reached the kernel (a netlink datagram is
-            // taken whole or not at all): its first operation carries why,
-            // the others, and everything after, were not attempted
-            for &k in &sent {
-                outcomes[k] = OpOutcome::NotAttempted;
-            }
-            outcomes[sent[0]] = OpOutcome::Failed(e);
+            chunk.not_sent(e, &mut outcomes);
             break;
         }
-        if let Err(e) = collect(t, base, barrier, &sent, ops, &mut outcomes) {
-            // replies not read: what was not reported failed is unknown
-            for &k in &sent {
-                if outcomes[k].is_done() {
-                    outcomes[k] = OpOutcome::Unknown(Error::protocol(
-                        ops[k].context(),
-                        format!("sent, but the batch's replies were lost: {e}"),
-                    ));
-                }
-            }
+        if let Err(e) = collect(t, &chunk, ops, &mut outcomes) {
+            chunk.lost(&e, ops, &mut outcomes);
             break;
         }
     }
-    // after a broken exchange, the rest is not attempted
-    outcomes.resize_with(ops.len(), || OpOutcome::NotAttempted);
+    finish(outcomes, ops.len())
+}
+
+/// The report once the chunks are done: after a broken exchange, the rest
+/// is not attempted.
+pub(crate) fn finish(mut outcomes: Vec<OpOutcome>, len: usize) -> BatchReport {
+    outcomes.resize_with(len, || OpOutcome::NotAttempted);
     BatchReport { outcomes }
+}
+
+/// How many sequence numbers to reserve for the next chunk (generously;
+/// unused numbers are simply skipped).
+pub(crate) fn chunk_seqs(ops: &[Operation], outcomes: &[OpOutcome]) -> u32 {
+    (ops.len() - outcomes.len()).min(u32::MAX as usize / 2) as u32
+}
+
+/// One chunk of a pipelined batch as sent: the operations it carries, by
+/// sequence offset from `base`, and the barrier's sequence number.
+pub(crate) struct Chunk {
+    pub(crate) base: u32,
+    pub(crate) barrier: u32,
+    sent: Vec<usize>,
+}
+
+/// Encodes the next chunk of `ops` (from `outcomes.len()`) into `buf`,
+/// pushing an outcome for each operation taken: done when encoded (a reply
+/// may overwrite it), failed when refused before sending. The last request
+/// asks for an acknowledgement: the barrier. `None` when no operation of the
+/// chunk could be encoded.
+pub(crate) fn encode_chunk(
+    buf: &mut Vec<u8>,
+    family: u16,
+    ops: &[Operation],
+    outcomes: &mut Vec<OpOutcome>,
+    base: u32,
+) -> Option<Chunk> {
+    buf.clear();
+    let mut sent = Vec::new();
+    let mut last_start = 0;
+    while outcomes.len() < ops.len() && buf.len() < CHUNK_BYTES {
+        let op = &ops[outcomes.len()];
+        let start = buf.len();
+        let seq = base.wrapping_add(sent.len() as u32);
+        match op.validate().and_then(|()| op.encode(buf, family, 0, seq)) {
+            Ok(()) => {
+                last_start = start;
+                sent.push(outcomes.len());
+                outcomes.push(OpOutcome::Done);
+            }
+            Err(e) => {
+                buf.truncate(start);
+                outcomes.push(OpOutcome::Failed(e));
+            }
+        }
+    }
+    let last = sent.len().checked_sub(1)?;
+    let flags_at = last_start + 6;
+    let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | nla::NLM_F_ACK;
+    buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
+    Some(Chunk {
+        base,
+        barrier: base.wrapping_add(last as u32),
+        sent,
+    })
+}
+
+impl Chunk {
+    /// The send failed: nothing of this chunk reached the kernel (a netlink
+    /// datagram is taken whole or not at all): its first operation carries
+    /// why, the others, and everything after, were not attempted.
+    pub(crate) fn not_sent(&self, e: Error, outcomes: &mut [OpOutcome]) {
+        for &k in &self.sent {
+            outcomes[k] = OpOutcome::NotAttempted;
+        }
+        outcomes[self.sent[0]] = OpOutcome::Failed(e);
+    }
+
+    /// The replies were not read: what was not reported failed is unknown.
+    pub(crate) fn lost(&self, e: &Error, ops: &[Operation], outcomes: &mut [OpOutcome]) {
+        for &k in &self.sent {
+            if outcomes[k].is_done() {
+                outcomes[k] = OpOutcome::Unknown(Error::protocol(
+                    ops[k].context(),
+                    format!("sent, but the batch's replies were lost: {e}"),
+                ));
+            }
+        }
+    }
+
+    /// Reads one reply message: an error reply to one of this chunk's
+    /// requests is recorded on its operation. True when it is the barrier's
+    /// acknowledgement (or error): the chunk is finished.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a malformed error reply.
+    pub(crate) fn attribute(
+        &self,
+        h: &nla::MsgHeader,
+        payload: &[u8],
+        pid: u32,
+        ops: &[Operation],
+        outcomes: &mut [OpOutcome],
+    ) -> Result<bool> {
+        if h.ty != nla::NLMSG_ERROR || (h.pid != pid && h.pid != 0) {
+            return Ok(false);
+        }
+        let off = h.seq.wrapping_sub(self.base) as usize;
+        let Some(&k) = self.sent.get(off) else {
+            return Ok(false); // not ours: a stale reply
+        };
+        let code = nla::get_u32("error code", payload)? as i32;
+        if code != 0 {
+            outcomes[k] = OpOutcome::Failed(ops[k].kernel_error(code.saturating_neg()));
+        }
+        Ok(h.seq == self.barrier)
+    }
 }
 
 /// Reads replies until the barrier's acknowledgement; records each error on its operation.
 fn collect(
     t: &mut Transport,
-    base: u32,
-    barrier: u32,
-    sent: &[usize],
+    chunk: &Chunk,
     ops: &[Operation],
     outcomes: &mut [OpOutcome],
 ) -> Result<()> {
@@ -238,20 +314,7 @@ fn collect(
         let mut finished = false;
         for m in nla::Messages::new(t.received(part)) {
             let (h, payload) = m?;
-            if h.ty != nla::NLMSG_ERROR || (h.pid != pid && h.pid != 0) {
-                continue;
-            }
-            let off = h.seq.wrapping_sub(base) as usize;
-            let Some(&k) = sent.get(off) else {
-                continue; // not ours: a stale reply
-            };
-            let code = nla::get_u32("error code", payload)? as i32;
-            if code != 0 {
-                outcomes[k] = OpOutcome::Failed(ops[k].kernel_error(code.saturating_neg()));
-            }
-            if h.seq == barrier {
-                finished = true;
-            }
+            finished |= chunk.attribute(&h, payload, pid, ops, outcomes)?;
         }
         if finished {
             return Ok(());

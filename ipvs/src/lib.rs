@@ -58,6 +58,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod aio;
 pub mod batch;
 // The codec's own path, kept public but hidden so code written against it
 // keeps compiling; `raw` is the documented way in.

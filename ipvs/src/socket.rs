@@ -63,6 +63,35 @@ pub(crate) trait NetlinkSocket {
     /// # Errors
     /// The socket option's error.
     fn set_receive_buffer(&mut self, bytes: usize) -> std::io::Result<()>;
+
+    /// Makes [`NetlinkSocket::recv`] return `EAGAIN` at once when nothing is
+    /// queued (the async handle).
+    ///
+    /// # Errors
+    /// The system call's error.
+    #[cfg(feature = "tokio")]
+    fn set_nonblocking(&mut self) -> std::io::Result<()>;
+
+    /// A descriptor that polls readable while a datagram is queued (the
+    /// socket itself, or a scripted kernel's eventfd), for the async handle's
+    /// readiness wait.
+    #[cfg(feature = "tokio")]
+    fn readiness_fd(&self) -> std::os::fd::RawFd;
+}
+
+/// Sets `O_NONBLOCK` on `fd`.
+///
+/// # Errors
+/// The `fcntl` call's error.
+#[cfg(feature = "tokio")]
+pub(crate) fn set_nonblocking(fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with integer arguments only.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Socket buffer sizes asked for (batches queue many replies).
@@ -204,5 +233,15 @@ impl NetlinkSocket for KernelSocket {
         let raw = self.sock.as_raw_fd();
         setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &v)
             .or_else(|_| setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, &v))
+    }
+
+    #[cfg(feature = "tokio")]
+    fn set_nonblocking(&mut self) -> std::io::Result<()> {
+        set_nonblocking(self.sock.as_raw_fd())
+    }
+
+    #[cfg(feature = "tokio")]
+    fn readiness_fd(&self) -> std::os::fd::RawFd {
+        self.sock.as_raw_fd()
     }
 }

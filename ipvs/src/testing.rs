@@ -12,6 +12,12 @@
 //! datagrams, or a receive that fails (`ENOBUFS`). When nothing is queued,
 //! the receive times out, as a silent kernel's does.
 //!
+//! For the async handle (`lvskit::aio`, feature `tokio`) the scripted kernel
+//! also signals readiness (an eventfd that polls readable while replies are
+//! queued), and a test may answer requests later and in any order with
+//! [`ScriptedKernel::answer`]: a script that queues nothing holds a request;
+//! a request never answered is a silent kernel.
+//!
 //! The generic netlink family lookup a handle makes when it opens is answered
 //! by the scripted kernel itself ([`FAMILY_ID`]); the script sees only IPVS
 //! requests.
@@ -206,6 +212,9 @@ struct State {
     failing_sends: Vec<(usize, i32)>,
     family: Option<u16>,
     timeout: Duration,
+    /// Readable while replies are queued (the async handle's readiness).
+    #[cfg(feature = "tokio")]
+    ready: Option<std::os::fd::OwnedFd>,
 }
 
 /// A kernel played by a script, under a handle opened with
@@ -236,6 +245,8 @@ impl ScriptedKernel {
                 failing_sends: Vec::new(),
                 family: Some(FAMILY_ID),
                 timeout: Duration::ZERO,
+                #[cfg(feature = "tokio")]
+                ready: None,
             })),
         }
     }
@@ -268,6 +279,19 @@ impl ScriptedKernel {
         self.lock().sends
     }
 
+    /// Queues replies now, from outside the script: answers to requests the
+    /// script held (queued nothing for), in any order, or anything else.
+    pub fn answer(&self, f: impl FnOnce(&mut Replies)) {
+        let mut st = self.lock();
+        f(&mut st.replies);
+        st.signal();
+    }
+
+    /// How many datagrams (or receive failures) are queued, not yet received.
+    pub fn queued(&self) -> usize {
+        self.lock().replies.queue.len()
+    }
+
     /// The receive timeout the handle set last.
     pub fn timeout(&self) -> Duration {
         self.lock().timeout
@@ -279,6 +303,24 @@ impl ScriptedKernel {
 }
 
 impl State {
+    /// Keeps the readiness eventfd readable exactly while replies are queued.
+    fn signal(&mut self) {
+        #[cfg(feature = "tokio")]
+        if let Some(fd) = &self.ready {
+            use std::os::fd::AsRawFd;
+            let mut v = 1u64;
+            let p = (&mut v as *mut u64).cast();
+            // SAFETY: eventfd reads and writes of one u64 from/to a live value.
+            let _ = unsafe {
+                if self.replies.queue.is_empty() {
+                    libc::read(fd.as_raw_fd(), p, 8)
+                } else {
+                    libc::write(fd.as_raw_fd(), p, 8)
+                }
+            };
+        }
+    }
+
     /// Answers the controller's family lookup, as the kernel does.
     fn lookup(&mut self, seq: u32) {
         let Some(id) = self.family else {
@@ -336,6 +378,7 @@ impl NetlinkSocket for ScriptedKernel {
             Some(Ok((h, _))) if h.ty == GENL_ID_CTRL => st.lookup(h.seq),
             _ => st.requests(buf)?,
         }
+        st.signal();
         Ok(buf.len())
     }
 
@@ -346,7 +389,53 @@ impl NetlinkSocket for ScriptedKernel {
         got: &mut [Received],
     ) -> std::io::Result<usize> {
         let mut st = self.lock();
-        let queue = &mut st.replies.queue;
+        let r = st.receive(buf, part, got);
+        st.signal();
+        r
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
+        self.lock().timeout = timeout;
+        Ok(())
+    }
+
+    fn set_receive_buffer(&mut self, _bytes: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    #[cfg(feature = "tokio")]
+    fn set_nonblocking(&mut self) -> std::io::Result<()> {
+        let mut st = self.lock();
+        if st.ready.is_none() {
+            // SAFETY: eventfd takes integer arguments; a negative result is an error.
+            let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: a fresh descriptor that nothing else owns.
+            st.ready =
+                Some(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        }
+        st.signal();
+        Ok(())
+    }
+
+    #[cfg(feature = "tokio")]
+    fn readiness_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.lock().ready.as_ref().map_or(-1, |fd| fd.as_raw_fd())
+    }
+}
+
+impl State {
+    /// Hands out queued datagrams as one receive call.
+    fn receive(
+        &mut self,
+        buf: &mut [u8],
+        part: usize,
+        got: &mut [Received],
+    ) -> std::io::Result<usize> {
+        let queue = &mut self.replies.queue;
         let mut n = 0;
         while n < got.len() && (n + 1) * part <= buf.len() {
             match queue.front() {
@@ -381,14 +470,5 @@ impl NetlinkSocket for ScriptedKernel {
             return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
         }
         Ok(n)
-    }
-
-    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
-        self.lock().timeout = timeout;
-        Ok(())
-    }
-
-    fn set_receive_buffer(&mut self, _bytes: usize) -> std::io::Result<()> {
-        Ok(())
     }
 }

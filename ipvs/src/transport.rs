@@ -125,6 +125,24 @@ impl NetlinkSocket for Socket {
             Socket::Scripted(s) => s.set_receive_buffer(bytes),
         }
     }
+
+    #[cfg(feature = "tokio")]
+    fn set_nonblocking(&mut self) -> std::io::Result<()> {
+        match self {
+            Socket::Kernel(s) => s.set_nonblocking(),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.set_nonblocking(),
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    fn readiness_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Socket::Kernel(s) => s.readiness_fd(),
+            #[cfg(feature = "test-kernel")]
+            Socket::Scripted(s) => s.readiness_fd(),
+        }
+    }
 }
 
 /// The default bound on every wait for a reply.
@@ -201,6 +219,24 @@ impl Transport {
             .map_err(|e| Error::io("setting the netlink receive buffer", e))
     }
 
+    /// Makes every receive call return at once (`EAGAIN` when nothing is
+    /// queued): the async handle waits for readiness instead.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket cannot be made non-blocking.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn set_nonblocking(&mut self) -> Result<()> {
+        self.sock
+            .set_nonblocking()
+            .map_err(|e| Error::io("making the netlink socket non-blocking", e))
+    }
+
+    /// The descriptor that becomes readable when a datagram is queued.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn readiness_fd(&self) -> std::os::fd::RawFd {
+        self.sock.readiness_fd()
+    }
+
     /// The next sequence number [`Transport::next_seq`] will hand out.
     #[cfg(feature = "test-kernel")]
     pub(crate) fn peek_seq(&self) -> u32 {
@@ -267,8 +303,25 @@ impl Transport {
     /// [`Error::Timeout`] when nothing came in time, [`Error::Io`] (`ENOBUFS`
     /// when replies were dropped), [`Error::Protocol`] for a truncated datagram.
     pub(crate) fn recv(&mut self) -> Result<Range<usize>> {
+        match self.try_recv()? {
+            Some(part) => Ok(part),
+            None => Err(Error::Timeout {
+                context: "waiting for a netlink reply".into(),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// As [`Transport::recv`], but `None` where the socket had nothing
+    /// (`EAGAIN`): the receive timeout of a blocking socket expired, or a
+    /// non-blocking socket (the async handle's) has nothing queued yet. The
+    /// same checks: sender port 0, no truncation.
+    ///
+    /// # Errors
+    /// As [`Transport::recv`], except the timeout.
+    pub(crate) fn try_recv(&mut self) -> Result<Option<Range<usize>>> {
         if let Some(next) = self.pending.take() {
-            return next;
+            return next.map(Some);
         }
         loop {
             let mut got = [Received::default(); RECV_PARTS];
@@ -276,6 +329,7 @@ impl Transport {
                 Ok(n) => n.min(RECV_PARTS),
                 Err(e) => match e.raw_os_error() {
                     Some(libc::EINTR) => continue,
+                    Some(libc::EAGAIN) => return Ok(None),
                     _ => return Err(self.recv_error(e)),
                 },
             };
@@ -301,17 +355,13 @@ impl Transport {
                 continue;
             };
             self.pending = parts.next();
-            return first;
+            return first.map(Some);
         }
     }
 
     /// The typed error of a failed receive call.
     fn recv_error(&self, e: std::io::Error) -> Error {
         match e.raw_os_error() {
-            Some(libc::EAGAIN) => Error::Timeout {
-                context: "waiting for a netlink reply".into(),
-                after: self.timeout,
-            },
             Some(libc::ENOBUFS) => Error::io(
                 "receiving netlink replies: the socket's receive buffer overflowed and replies were dropped",
                 e,
@@ -347,53 +397,18 @@ impl Transport {
     fn walk(
         data: &[u8],
         seq: u32,
-        dump: bool,
+        _dump: bool,
         pid: u32,
         on_msg: &mut impl FnMut(&MsgHeader, &[u8]) -> Result<()>,
     ) -> Result<Option<Result<(), Failure>>, Failure> {
         for m in Messages::new(data) {
             let (h, payload) = m?;
-            if h.seq != seq || (h.pid != pid && h.pid != 0) {
+            if h.seq != seq || !addressed_to(&h, pid) {
                 continue; // a stale reply to an earlier, abandoned request
             }
-            if h.flags & nla::NLM_F_DUMP_INTR != 0 {
-                return Err(Failure::Local(Error::protocol(
-                    "reading a dump",
-                    "the kernel reported the dump as interrupted (NLM_F_DUMP_INTR); retry",
-                )));
-            }
-            match h.ty {
-                nla::NLMSG_ERROR => {
-                    let code = nla::get_u32("error code", payload)? as i32;
-                    return Ok(Some(if code == 0 {
-                        Ok(())
-                    } else {
-                        Err(Failure::Kernel(code.saturating_neg()))
-                    }));
-                }
-                nla::NLMSG_DONE => {
-                    let code = payload
-                        .get(..4)
-                        .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                        .unwrap_or(0);
-                    return Ok(Some(if code < 0 {
-                        Err(Failure::Kernel(-code))
-                    } else {
-                        Ok(())
-                    }));
-                }
-                nla::NLMSG_OVERRUN => {
-                    return Err(Failure::Local(Error::protocol(
-                        "reading a netlink reply",
-                        "overrun",
-                    )));
-                }
-                _ => {
-                    on_msg(&h, payload)?;
-                    if !dump && h.flags & nla::NLM_F_MULTI == 0 {
-                        // a do-request's reply: the ACK follows (we always ask for one)
-                    }
-                }
+            match reply_end(&h, payload)? {
+                Some(end) => return Ok(Some(end)),
+                None => on_msg(&h, payload)?,
             }
         }
         Ok(None)
@@ -402,6 +417,61 @@ impl Transport {
     /// Raw access for pipelined batches: a datagram [`Transport::recv`] returned.
     pub(crate) fn received(&self, part: Range<usize>) -> &[u8] {
         &self.rbuf[part]
+    }
+}
+
+/// True when a reply is addressed to the socket with port id `pid` (the
+/// kernel echoes the request's port id, or 0).
+#[inline]
+pub(crate) fn addressed_to(h: &MsgHeader, pid: u32) -> bool {
+    h.pid == pid || h.pid == 0
+}
+
+/// What one reply message means for its request: `Ok(None)` for a data
+/// message, `Ok(Some(end))` when it ends the exchange (the acknowledgement or
+/// error of `NLMSG_ERROR`, the `NLMSG_DONE` of a dump, with the kernel's
+/// errno), and an error for an interrupted dump (`NLM_F_DUMP_INTR`), an
+/// overrun or a malformed error message. The one reading of replies, for the
+/// blocking and the async handle alike.
+///
+/// # Errors
+/// [`Failure::Local`] with [`Error::Protocol`] as said.
+#[allow(clippy::type_complexity)]
+pub(crate) fn reply_end(
+    h: &MsgHeader,
+    payload: &[u8],
+) -> Result<Option<Result<(), Failure>>, Failure> {
+    if h.flags & nla::NLM_F_DUMP_INTR != 0 {
+        return Err(Failure::Local(Error::protocol(
+            "reading a dump",
+            "the kernel reported the dump as interrupted (NLM_F_DUMP_INTR); retry",
+        )));
+    }
+    match h.ty {
+        nla::NLMSG_ERROR => {
+            let code = nla::get_u32("error code", payload)? as i32;
+            Ok(Some(if code == 0 {
+                Ok(())
+            } else {
+                Err(Failure::Kernel(code.saturating_neg()))
+            }))
+        }
+        nla::NLMSG_DONE => {
+            let code = payload
+                .get(..4)
+                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .unwrap_or(0);
+            Ok(Some(if code < 0 {
+                Err(Failure::Kernel(-code))
+            } else {
+                Ok(())
+            }))
+        }
+        nla::NLMSG_OVERRUN => Err(Failure::Local(Error::protocol(
+            "reading a netlink reply",
+            "overrun",
+        ))),
+        _ => Ok(None),
     }
 }
 

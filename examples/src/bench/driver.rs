@@ -210,6 +210,10 @@ pub fn drive(args: &[String]) -> Result<(), String> {
             }
             res.stop(s * (d + 1));
         }
+        ("async64", "create") => {
+            let (s, d) = (num(a, 0)?, num(a, 1)?);
+            super::aio::create(&mut res, s, d)?;
+        }
         ("batched", "list") => {
             let (s, d) = (num(a, 0)?, num(a, 1)?);
             let ipvs = Ipvs::new().map_err(|e| e.to_string())?;

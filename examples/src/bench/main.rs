@@ -13,6 +13,7 @@
 //! more under `strace -c -f` to count netlink system calls. The harness only
 //! prints figures and writes a markdown report: nothing here asserts a time.
 
+mod aio;
 mod driver;
 mod raw;
 mod run;

@@ -366,6 +366,59 @@ fn workloads(o: &Opts) -> Vec<Workload> {
         });
     }
 
+    // single calls with many in flight on one async handle (lvskit::aio)
+    {
+        let (s, d) = sz(100, 100);
+        let own = |c: &str| Cmd::Own(strs(&[c, "create", &s.to_string(), &d.to_string()]));
+        let ops = s * (d + 1);
+        let e = vec![
+            entry(
+                "floor",
+                "floor (pre-encoded, one sendmsg)",
+                s,
+                d,
+                ops,
+                false,
+                own("floor"),
+            ),
+            entry(
+                "ours-batched",
+                "ours: Ipvs::execute (Continue)",
+                s,
+                d,
+                ops,
+                false,
+                own("batched"),
+            ),
+            entry(
+                "ours-1by1",
+                "ours: add_destination, one at a time",
+                s,
+                d,
+                ops,
+                false,
+                own("onebyone"),
+            ),
+            entry(
+                "ours-async64",
+                "ours: aio::Ipvs::add_destination, 64 in flight",
+                s,
+                d,
+                ops,
+                false,
+                own("async64"),
+            ),
+        ];
+        out.push(Workload {
+            id: "async-100x100".into(),
+            title: "Single add_destination calls: 100 services x 100 destinations (10000 calls)"
+                .into(),
+            kind: Kind::Create,
+            s,
+            entries: e,
+        });
+    }
+
     // full listing
     for (s0, d0) in [(16_000, 1), (1000, 16)] {
         let (s, d) = sz(s0, d0);

@@ -62,25 +62,38 @@ impl Ipvs {
         addr: IpAddr,
         port: u16,
     ) -> Result<Destination> {
-        let found = self
-            .destinations(service)?
-            .into_iter()
-            .map(|e| e.destination)
-            .find(|d| d.addr == addr && d.port == port);
-        match found {
+        let found = self.destinations(service)?;
+        match pick_destination(found, addr, port) {
             Some(d) => Ok(d),
             None => {
                 // a dump of a missing service's destinations is empty, not an error
                 self.service(service)?;
-                Err(Error::NotFound {
-                    context: format!(
-                        "reading destination {} of service {service}",
-                        SocketAddr::new(addr, port)
-                    ),
-                    what: "no such destination",
-                    errno: libc::ENOENT,
-                })
+                Err(no_such_destination(service, addr, port))
             }
         }
+    }
+}
+
+/// The destination `addr`:`port` among `listed` (shared with the async handle).
+pub(crate) fn pick_destination(
+    listed: Vec<crate::model::DestinationEntry>,
+    addr: IpAddr,
+    port: u16,
+) -> Option<Destination> {
+    listed
+        .into_iter()
+        .map(|e| e.destination)
+        .find(|d| d.addr == addr && d.port == port)
+}
+
+/// The error for a destination that is not there.
+pub(crate) fn no_such_destination(service: &ServiceKey, addr: IpAddr, port: u16) -> Error {
+    Error::NotFound {
+        context: format!(
+            "reading destination {} of service {service}",
+            SocketAddr::new(addr, port)
+        ),
+        what: "no such destination",
+        errno: libc::ENOENT,
     }
 }

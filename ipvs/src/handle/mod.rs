@@ -9,7 +9,7 @@
 //! [`crate::batch`], [`crate::table`] and the operation model.
 
 mod batch;
-mod edit;
+pub(crate) mod edit;
 mod restore;
 mod table;
 
@@ -59,7 +59,22 @@ struct Inner {
     buf: Vec<u8>,
 }
 
-fn fail(
+/// `Ok` when the lookup of `service` found it; a missing service is
+/// reported as the destination listing's error (shared with the async handle).
+pub(crate) fn service_exists(service: &ServiceKey, found: Result<ServiceEntry>) -> Result<()> {
+    match found {
+        Ok(_) => Ok(()),
+        Err(Error::NotFound { what, errno, .. }) => Err(Error::NotFound {
+            context: format!("listing destinations of service {service}"),
+            what,
+            errno,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The typed error of a failed request of `kind` (shared with the async handle).
+pub(crate) fn fail(
     kind: OpKind,
     ctx: impl FnOnce() -> String,
     module: Option<String>,
@@ -410,15 +425,7 @@ impl Ipvs {
     /// destination dump with an empty list, not an error, so an empty list is
     /// checked with one more request (a list with entries needs none).
     fn service_exists(&self, service: &ServiceKey) -> Result<()> {
-        match self.service(service) {
-            Ok(_) => Ok(()),
-            Err(Error::NotFound { what, errno, .. }) => Err(Error::NotFound {
-                context: format!("listing destinations of service {service}"),
-                what,
-                errno,
-            }),
-            Err(e) => Err(e),
-        }
+        service_exists(service, self.service(service))
     }
 
     /// A service's destinations, without decoding counters (for tables).

@@ -7,6 +7,7 @@
 mod strategies;
 mod support;
 
+mod aio;
 mod batch;
 mod core_features;
 mod director;

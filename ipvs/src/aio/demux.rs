@@ -1,0 +1,518 @@
+//! The demultiplexer: one non-blocking socket, one reader task, and every
+//! request in flight waiting for its own replies.
+//!
+//! A request is encoded and registered under its sequence number (a
+//! pipelined chunk under its range) in one step, under one lock, with no
+//! await in between: a reply can never arrive for a request not yet
+//! registered, and a cancelled caller can never leave a request half
+//! encoded. Requests are queued and sent together: the reader task sends
+//! everything queued in one `sendmsg` before it waits for replies (each
+//! request still asks for its own acknowledgement), so many requests in
+//! flight cost few system calls, as a pipelined batch does. The reader task
+//! takes each datagram the transport checked (sender port 0, no truncation),
+//! reads each message with the transport's own [`reply_end`], and hands it
+//! to the request its sequence number names; replies to numbers nobody waits
+//! for any more (a dropped future, a timeout) are skipped, as the blocking
+//! handle skips stale replies.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+
+use crate::batch::Chunk;
+use crate::codec::nla::{self, Messages, MsgHeader};
+use crate::error::{Error, Result};
+use crate::transport::{addressed_to, reply_end, Failure, Transport};
+
+/// Dump entries buffered for a slow reader before the reader task stops
+/// reading the socket (when no other request waits): back-pressure, as the
+/// kernel makes the next part of a dump only when the socket is read.
+pub(super) const DUMP_BUFFER: usize = 512;
+/// Datagrams the reader task takes in a row before it yields.
+const BURST: usize = 64;
+
+/// Where a do-request's result goes: its replies' attributes, or why it failed.
+pub(super) type Answer = oneshot::Sender<Result<Vec<Vec<u8>>, Failure>>;
+
+/// Where a pipelined chunk's replies go, or why they were lost.
+pub(super) type ChunkTx = mpsc::UnboundedSender<Result<(MsgHeader, Vec<u8>)>>;
+
+/// A request queued for sending.
+struct Queued {
+    seq: u32,
+    /// Where its message starts in the queue.
+    at: usize,
+    /// A write, answered by an acknowledgement only.
+    write: bool,
+}
+
+/// What a request waits for.
+pub(super) enum Slot {
+    /// A do-request: its data messages' attributes, then the end.
+    Single {
+        data: Vec<Vec<u8>>,
+        tx: Option<Answer>,
+    },
+    /// A dump: each entry's attributes as it comes, then the end.
+    Dump(DumpSlot),
+    /// A pipelined chunk: its error replies and the barrier's acknowledgement.
+    Chunk(ChunkTx),
+}
+
+/// The reader's side of a dump.
+pub(super) struct DumpSlot {
+    pub(super) tx: mpsc::UnboundedSender<DumpItem>,
+    pub(super) buffered: Arc<AtomicUsize>,
+    /// One dump at a time per socket: held until the kernel ends this one.
+    pub(super) _permit: OwnedSemaphorePermit,
+}
+
+/// One message of a dump, as its stream receives it.
+pub(super) enum DumpItem {
+    /// An entry's generic netlink attributes.
+    Entry(Vec<u8>),
+    /// The end: `NLMSG_DONE`, or the error that ended it.
+    End(Result<(), Failure>),
+}
+
+/// The state behind the lock: the transport (socket, sequence numbers,
+/// receive buffer), the send buffer, and who waits for which numbers.
+pub(super) struct Core {
+    pub(super) transport: Transport,
+    pub(super) buf: Vec<u8>,
+    /// Requests encoded, not sent yet, and the slots they belong to.
+    out: Vec<u8>,
+    out_seqs: Vec<Queued>,
+    /// Barrier sequence number -> the writes sent before it without an
+    /// acknowledgement, done when the barrier is answered without an error
+    /// reply of their own.
+    barriers: HashMap<u32, Vec<u32>>,
+    family: u16,
+    /// First sequence number -> (last, slot).
+    pending: BTreeMap<u32, (u32, Slot)>,
+}
+
+/// The readiness descriptor, borrowed from the transport it belongs to.
+pub(super) struct Ready(RawFd);
+
+impl AsRawFd for Ready {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// What a handle and its reader task share.
+pub(super) struct Shared {
+    // declared first: deregistered before the transport closes the descriptor
+    fd: AsyncFd<Ready>,
+    core: Mutex<Core>,
+    /// Wakes a paused reader task: a stream took entries, or a request came.
+    wake: Notify,
+    /// One dump at a time per socket (the kernel refuses a second with EBUSY).
+    pub(super) dumps: Arc<Semaphore>,
+    pub(super) family: u16,
+    pub(super) timeout: Mutex<Duration>,
+}
+
+impl Shared {
+    /// Shares `transport` (already resolved and non-blocking) with a reader task.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the descriptor cannot be registered with tokio.
+    pub(super) fn new(transport: Transport, family: u16) -> Result<Arc<Self>> {
+        let ready = Ready(transport.readiness_fd());
+        // SAFETY: the descriptor is owned by `transport`, which moves into the
+        // same `Shared` and is never replaced; `fd` is declared before `core`,
+        // so it is deregistered before the transport closes the descriptor.
+        let fd = unsafe { AsyncFd::register_with_interest(ready, Interest::READABLE) }
+            .map_err(|e| Error::io("registering the netlink socket with tokio", e.into()))?;
+        Ok(Arc::new(Shared {
+            fd,
+            core: Mutex::new(Core {
+                transport,
+                buf: Vec::with_capacity(512),
+                out: Vec::with_capacity(64 * 1024),
+                out_seqs: Vec::new(),
+                barriers: HashMap::new(),
+                family,
+                pending: BTreeMap::new(),
+            }),
+            wake: Notify::new(),
+            dumps: Arc::new(Semaphore::new(1)),
+            family,
+            timeout: Mutex::new(crate::transport::DEFAULT_TIMEOUT),
+        }))
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Core> {
+        // nothing in Core is left half changed by a panic: slots are
+        // inserted and removed whole, the buffer is cleared before each use
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The bound on every wait for a reply.
+    pub(super) fn timeout(&self) -> Duration {
+        *self.timeout.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Encodes a request with `encode` (appending to the buffer, given its
+    /// sequence number), registers `slot` under that number and queues it
+    /// for the reader task to send: one step. Returns the sequence number.
+    ///
+    /// # Errors
+    /// The encoder's error (then nothing is queued or registered).
+    ///
+    /// A `write` is answered by its acknowledgement alone (no data): when
+    /// several go out together, only the last asks for one, as in a
+    /// pipelined batch; the kernel answers every failure anyway.
+    pub(super) fn submit(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
+        slot: Slot,
+        write: bool,
+    ) -> Result<u32> {
+        let mut g = self.lock();
+        let core = &mut *g;
+        let seq = core.transport.next_seq();
+        let start = core.out.len();
+        if let Err(e) = encode(&mut core.out, seq) {
+            core.out.truncate(start);
+            return Err(e);
+        }
+        core.pending.insert(seq, (seq, slot));
+        core.out_seqs.push(Queued {
+            seq,
+            at: start,
+            write,
+        });
+        if core.out.len() >= crate::batch::CHUNK_BYTES {
+            core.flush();
+        }
+        drop(g);
+        self.wake.notify_one();
+        Ok(seq)
+    }
+
+    /// As [`Shared::submit`] for a pipelined chunk: `encode` reserves its
+    /// numbers from the transport and encodes the chunk, or returns `None`
+    /// when it has nothing to send.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with the chunk when the send fails (then nothing is registered).
+    pub(super) fn submit_range(
+        &self,
+        encode: impl FnOnce(&mut Transport, &mut Vec<u8>) -> Option<Chunk>,
+        tx: ChunkTx,
+    ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
+        let mut g = self.lock();
+        let core = &mut *g;
+        core.flush();
+        let Some(chunk) = encode(&mut core.transport, &mut core.buf) else {
+            return Ok(None);
+        };
+        core.pending
+            .insert(chunk.base, (chunk.barrier, Slot::Chunk(tx)));
+        if let Err(e) = core.transport.send(&core.buf) {
+            core.pending.remove(&chunk.base);
+            return Err((chunk, e));
+        }
+        drop(g);
+        self.wake.notify_one();
+        Ok(Some(chunk))
+    }
+
+    /// Forgets the request registered at `seq` (its caller gave up): its
+    /// replies, if any come, are skipped.
+    pub(super) fn forget(&self, seq: u32) {
+        self.lock().pending.remove(&seq);
+    }
+
+    /// A stream took entries, or was dropped (its dump is then abandoned:
+    /// the kernel goes on until `NLMSG_DONE`, which the reader reads and
+    /// skips before the next dump may start): a paused reader may go on.
+    pub(super) fn took_entries(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Core {
+    /// Sends the queued requests in one `sendmsg`. If that fails, none of
+    /// them reached the kernel: each of their callers gets the error.
+    fn flush(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let queued = std::mem::take(&mut self.out_seqs);
+        let barrier = self.set_barrier(&queued);
+        let sent = self.transport.send(&self.out);
+        self.out.clear();
+        if let Err(e) = sent {
+            if let Some(b) = barrier {
+                self.barriers.remove(&b);
+            }
+            for q in queued {
+                if let Some((_, slot)) = self.pending.remove(&q.seq) {
+                    fail_slot(slot, &e);
+                }
+            }
+        }
+    }
+
+    /// Makes the last write of the queue the barrier of the others: they
+    /// ask for no acknowledgement (the kernel executes a `sendmsg`'s
+    /// requests in order and answers each failure, so the barrier's answer
+    /// means every earlier write without an error reply succeeded).
+    fn set_barrier(&mut self, queued: &[Queued]) -> Option<u32> {
+        let mut writes = queued.iter().filter(|q| q.write);
+        let last = writes.next_back()?;
+        let implied: Vec<u32> = writes
+            .map(|q| {
+                let at = q.at + 6;
+                let flags = u16::from_ne_bytes([self.out[at], self.out[at + 1]]) & !nla::NLM_F_ACK;
+                self.out[at..at + 2].copy_from_slice(&flags.to_ne_bytes());
+                q.seq
+            })
+            .collect();
+        if implied.is_empty() {
+            return None;
+        }
+        self.barriers.insert(last.seq, implied);
+        Some(last.seq)
+    }
+
+    /// The barrier `seq` was answered: the writes it stands for that got
+    /// no error reply are done.
+    fn barrier_answered(&mut self, seq: u32) {
+        for s in self.barriers.remove(&seq).unwrap_or_default() {
+            if let Some((_, Slot::Single { mut tx, .. })) = self.pending.remove(&s) {
+                finish_single(&mut tx, Ok(Vec::new()));
+            }
+        }
+    }
+
+    /// The slot whose range holds `seq`, with its first number.
+    fn slot_for(&mut self, seq: u32) -> Option<(u32, &mut Slot)> {
+        let (&first, (last, slot)) = self.pending.range_mut(..=seq).next_back()?;
+        (seq <= *last).then_some((first, slot))
+    }
+
+    /// True when the reader should stop reading: a dump's stream is behind
+    /// by [`DUMP_BUFFER`] entries and no other request waits.
+    fn should_pause(&self) -> bool {
+        let mut dumps_full = false;
+        for (_, slot) in self.pending.values() {
+            match slot {
+                Slot::Dump(d) if !d.tx.is_closed() => {
+                    dumps_full |= d.buffered.load(Ordering::Acquire) >= DUMP_BUFFER;
+                }
+                Slot::Dump(_) => return false, // abandoned: drain it
+                _ => return false,
+            }
+        }
+        dumps_full
+    }
+
+    /// Reads one datagram and delivers its messages. `Ok(false)` when the
+    /// socket had nothing.
+    ///
+    /// # Errors
+    /// What the transport reports (`ENOBUFS`, truncation) or a malformed
+    /// datagram: then no one can tell whose replies were lost.
+    fn read_one(&mut self) -> Result<bool> {
+        let Some(part) = self.transport.try_recv()? else {
+            return Ok(false);
+        };
+        let pid = self.transport.pid();
+        let data = self.transport.received(part).to_vec();
+        for m in Messages::new(&data) {
+            let (h, payload) = m?;
+            if addressed_to(&h, pid) {
+                self.deliver(&h, payload);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Hands one message to the request waiting for its sequence number.
+    fn deliver(&mut self, h: &MsgHeader, payload: &[u8]) {
+        if h.ty == nla::NLMSG_ERROR && !self.barriers.is_empty() {
+            self.barrier_answered(h.seq);
+        }
+        let family = self.family;
+        let Some((first, slot)) = self.slot_for(h.seq) else {
+            return; // nobody waits: a stale reply
+        };
+        let finished = match slot {
+            // the chunk's owner forgets it once the barrier is in; if the
+            // owner is gone, nobody needs the rest
+            Slot::Chunk(tx) => tx.send(Ok((*h, payload.to_vec()))).is_err(),
+            Slot::Single { data, tx } => match reply_end(h, payload) {
+                Ok(None) => match genl_attrs(h, payload, family) {
+                    Ok(Some(a)) => {
+                        data.push(a);
+                        false
+                    }
+                    Ok(None) => false,
+                    Err(e) => finish_single(tx, Err(e.into())),
+                },
+                Ok(Some(end)) => finish_single(tx, end.map(|()| std::mem::take(data))),
+                Err(f) => finish_single(tx, Err(f)),
+            },
+            Slot::Dump(d) => deliver_dump(d, h, payload, family),
+        };
+        if finished {
+            self.pending.remove(&first);
+        }
+    }
+
+    /// Fails every request waiting: their replies may be among those lost.
+    fn fail_all(&mut self, e: &Error) {
+        self.barriers.clear();
+        for (_, (_, slot)) in std::mem::take(&mut self.pending) {
+            fail_slot(slot, e);
+        }
+    }
+}
+
+/// Tells a request's caller why it failed.
+fn fail_slot(slot: Slot, e: &Error) {
+    let f = Failure::Local(copy_error(e));
+    match slot {
+        Slot::Single { mut tx, .. } => {
+            finish_single(&mut tx, Err(f));
+        }
+        Slot::Dump(d) => {
+            let _ = d.tx.send(DumpItem::End(Err(f)));
+        }
+        Slot::Chunk(tx) => {
+            let _ = tx.send(Err(copy_error(e)));
+        }
+    }
+}
+
+/// Sends a do-request's result; true (the slot is finished).
+fn finish_single(tx: &mut Option<Answer>, r: Result<Vec<Vec<u8>>, Failure>) -> bool {
+    if let Some(tx) = tx.take() {
+        let _ = tx.send(r);
+    }
+    true
+}
+
+/// Hands a dump message to its stream; true when the dump ended.
+fn deliver_dump(d: &mut DumpSlot, h: &MsgHeader, payload: &[u8], family: u16) -> bool {
+    let item = match reply_end(h, payload) {
+        Ok(None) => match genl_attrs(h, payload, family) {
+            Ok(Some(a)) => DumpItem::Entry(a),
+            Ok(None) => return false,
+            Err(e) => DumpItem::End(Err(e.into())),
+        },
+        Ok(Some(end)) => DumpItem::End(end),
+        Err(f) => DumpItem::End(Err(f)),
+    };
+    let end = matches!(item, DumpItem::End(_));
+    if d.tx.send(item).is_ok() && !end {
+        d.buffered.fetch_add(1, Ordering::AcqRel);
+    }
+    end
+}
+
+/// The attributes of an IPVS data message (after the generic netlink
+/// header); `None` for a message of another family.
+fn genl_attrs(h: &MsgHeader, payload: &[u8], family: u16) -> Result<Option<Vec<u8>>> {
+    if h.ty != family {
+        return Ok(None);
+    }
+    let attrs = payload.get(nla::GENL_HDRLEN..).ok_or_else(|| {
+        Error::protocol(
+            "reading a reply",
+            "message shorter than its generic netlink header",
+        )
+    })?;
+    Ok(Some(attrs.to_vec()))
+}
+
+/// The same error again, for each request it fails.
+fn copy_error(e: &Error) -> Error {
+    match e {
+        Error::Io { context, source } => Error::Io {
+            context: context.clone(),
+            source: match source.raw_os_error() {
+                Some(errno) => std::io::Error::from_raw_os_error(errno),
+                None => std::io::Error::new(source.kind(), source.to_string()),
+            },
+        },
+        Error::Protocol { context, detail } => Error::Protocol {
+            context: context.clone(),
+            detail: detail.clone(),
+        },
+        other => Error::protocol("receiving netlink replies", other.to_string()),
+    }
+}
+
+/// What woke the reader task.
+enum Event<'a> {
+    /// The socket may have replies.
+    Readable(std::io::Result<tokio::io::unix::AsyncFdReadyGuard<'a, Ready>>),
+    /// A request was queued, or a stream took entries.
+    Woken,
+}
+
+/// The reader task: sends what is queued, reads while anyone waits,
+/// delivers; never blocks a thread.
+pub(super) async fn read_loop(shared: Arc<Shared>) {
+    loop {
+        let paused = {
+            let mut core = shared.lock();
+            core.flush();
+            core.should_pause()
+        };
+        if paused {
+            shared.wake.notified().await;
+            continue;
+        }
+        let event = {
+            let mut woken = std::pin::pin!(shared.wake.notified());
+            let mut readable = std::pin::pin!(shared.fd.readable());
+            std::future::poll_fn(|cx| {
+                if let std::task::Poll::Ready(r) = readable.as_mut().poll(cx) {
+                    return std::task::Poll::Ready(Event::Readable(r));
+                }
+                woken.as_mut().poll(cx).map(|()| Event::Woken)
+            })
+            .await
+        };
+        match event {
+            Event::Woken => continue,
+            Event::Readable(Ok(guard)) => read_burst(&shared, guard),
+            Event::Readable(Err(e)) => {
+                let e = Error::io("waiting for netlink replies", e);
+                shared.lock().fail_all(&e);
+                return;
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Reads up to [`BURST`] datagrams that are ready.
+fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) {
+    for _ in 0..BURST {
+        let mut core = shared.lock();
+        match core.read_one() {
+            Ok(true) if core.should_pause() => break,
+            Ok(true) => {}
+            Ok(false) => {
+                guard.clear_ready();
+                break;
+            }
+            Err(e) => core.fail_all(&e),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The async IPVS handle, for tokio (cargo feature `tokio`).
+//!
+//! [`Ipvs`] has every method of the blocking [`crate::Ipvs`], awaited, and
+//! keeps many requests in flight on one socket: a control plane's tasks
+//! (health checks, drains, converging) share one handle without a thread
+//! per call and without `spawn_blocking`.
+//!
+//! # Design
+//!
+//! - One generic netlink socket, non-blocking, registered with tokio
+//!   (`AsyncFd`); one reader task per handle. A request is encoded and
+//!   registered under its sequence number in one step and queued; the reader
+//!   task sends everything queued in one `sendmsg` and hands each reply to the
+//!   request it answers. Writes sent together ask for one acknowledgement, the
+//!   last one's, as a pipelined batch does: the kernel executes a `sendmsg`'s
+//!   requests in order and answers every failure, so the others are done when
+//!   it is answered. Many single calls in flight thus cost few system calls.
+//! - Replies to requests nobody waits for any more (a dropped future, a
+//!   timeout) are skipped, so cancelling never puts the socket out of step. A
+//!   request once queued is sent even if its future is dropped: dropping a
+//!   future abandons the answer, not the change.
+//! - The same code as the blocking handle underneath: the socket seam and
+//!   its checks (sender port 0, sequence numbers, truncation, overflow as
+//!   `ENOBUFS`, `NLM_F_DUMP_INTR`), [`crate::Operation`]'s validation and
+//!   encoding, the pipelined chunks of [`crate::batch`], the error mapping.
+//!   Errors are the same [`crate::Error`] values.
+//! - Listings are [`Dump`] streams. The kernel runs one dump at a time per
+//!   socket, so listings on one handle take turns (requests do not wait for
+//!   them); a slow consumer holds the socket's reading back only while
+//!   nothing else waits (see [`Dump`]).
+//! - When replies are lost (`ENOBUFS`) or a datagram is truncated, no one
+//!   can tell whose they were: every request waiting at that moment fails
+//!   with that error.
+//! - The tunnel and FOU handles have no async twin yet.
+
+mod batch;
+mod demux;
+mod handle;
+mod request;
+mod stream;
+mod table;
+
+pub use handle::Ipvs;
+pub use stream::Dump;
