@@ -25,6 +25,7 @@ import statistics
 import sys
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -62,8 +63,16 @@ def series(rows):
 
 
 def style(contenders):
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {c: cycle[i % len(cycle)] for i, c in enumerate(sorted(contenders))}
+    """One colour per contender (up to 20 apart), the same in every panel."""
+    cmap = plt.get_cmap("tab20")
+    return {c: cmap(i % 20) for i, c in enumerate(sorted(contenders))}
+
+
+def log_axes(ax, y=True):
+    ax.set_xscale("log")
+    if y:
+        ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def scale_time(rows, path):
@@ -80,8 +89,7 @@ def scale_time(rows, path):
             dashed = d != min(r["destinations_per_service"] for r in mine)
             ax.plot(xs, ys, marker="s" if dashed else "o", linestyle="--" if dashed else "-",
                     color=colors[c], label=f"{c} (x{d})" if dashed else c)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axes(ax)
         ax.set_title(f"Scale: {title}")
         ax.set_xlabel("services in the table")
         ax.set_ylabel("µs per operation (median)")
@@ -106,7 +114,7 @@ def scale_memory(rows, path):
         name = "kernel attribute bytes" if c == "floor" else c
         ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", color=colors[c],
                 linestyle="-" if d == 1 else "--", label=f"{name} (x{d})")
-    ax.set_xscale("log")
+    log_axes(ax, y=False)
     ax.set_title("Memory per service: peak RSS added by the step")
     ax.set_xlabel("services in the table")
     ax.set_ylabel("bytes per service")
