@@ -85,7 +85,7 @@ fn parse_sizes(v: &str) -> Result<Vec<(usize, usize)>, String> {
 fn sizes(o: &Opts, so: &ScaleOpts) -> Vec<(usize, usize)> {
     match (&so.sizes, o.smoke) {
         (Some(v), _) => v.clone(),
-        (None, true) => vec![(5, 1), (20, 1), (80, 1), (20, 4)],
+        (None, true) => vec![(5, 1), (40, 1), (10, 4)],
         (None, false) => vec![(1000, 1), (10_000, 1), (100_000, 1), (10_000, 16)],
     }
 }
