@@ -14,6 +14,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -235,5 +236,83 @@ func main() {
 	res["utime_ns"] = (u1 - u0).Nanoseconds()
 	res["stime_ns"] = (s1 - s0).Nanoseconds()
 	out, _ := json.Marshal(res)
+	fmt.Printf("RESULT %s\n", out)
+}
+
+// ---------------------------------------------------------------- scale rows
+// (issue 21; examples/src/bench/scale.rs) new workloads only: init runs
+// before main and takes the command lines that are theirs.
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "memory" {
+		scaleMemory(os.Args[2:])
+		os.Exit(0)
+	}
+}
+
+func statusKiB(field string) int64 {
+	text, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		die(err)
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				return int64(atoi(f[1]))
+			}
+		}
+	}
+	die(fmt.Errorf("/proc/self/status has no %s", field))
+	return 0
+}
+
+// memory S D: the peak RSS that GetServices+GetDestinations of the whole
+// table adds over the RSS just before it (delta_bytes).
+func scaleMemory(args []string) {
+	if len(args) < 2 {
+		die(fmt.Errorf("usage: moby-driver memory S D"))
+	}
+	S, D := atoi(args[0]), atoi(args[1])
+	h, err := ipvs.New("")
+	if err != nil {
+		die(err)
+	}
+	defer h.Close()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		die(err)
+	}
+	base := statusKiB("VmRSS")
+	u0, s0 := cpu()
+	t0 := time.Now()
+	svcs, err := h.GetServices()
+	if err != nil {
+		die(err)
+	}
+	dests := make([][]*ipvs.Destination, 0, len(svcs))
+	n := 0
+	for _, s := range svcs {
+		ds, err := h.GetDestinations(s)
+		if err != nil {
+			die(err)
+		}
+		dests = append(dests, ds)
+		n += len(ds)
+	}
+	wall := time.Since(t0)
+	hwm := statusKiB("VmHWM")
+	u1, s1 := cpu()
+	if len(svcs) != S || n != S*D || len(dests) != S {
+		die(fmt.Errorf("listed %d services %d destinations, expected %d and %d", len(svcs), n, S, S*D))
+	}
+	delta := hwm - base
+	if delta < 0 {
+		delta = 0
+	}
+	out, _ := json.Marshal(map[string]interface{}{
+		"wall_ns": wall.Nanoseconds(), "ops": S,
+		"utime_ns": (u1 - u0).Nanoseconds(), "stime_ns": (s1 - s0).Nanoseconds(),
+		"delta_bytes": delta * 1024,
+	})
 	fmt.Printf("RESULT %s\n", out)
 }

@@ -254,5 +254,58 @@ def main():
     print("RESULT " + json.dumps(res), flush=True)
 
 
+# ---------------------------------------------------------------- scale rows
+# (issue 21; examples/src/bench/scale.rs) new workloads only, dispatched below
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise SystemExit(f"/proc/self/status has no {field}")
+
+
+def scale_memory(lib, what, S, D):
+    """``ipvs memory read|plan S D``: the peak RSS a read table (``Ipvs.table``)
+    or a plan for 1% changed (``Ipvs.plan``) adds over the RSS just before it
+    (``delta_bytes``), the table being S services x D destinations."""
+    if lib != "ipvs":
+        raise SystemExit(f"memory: no contender {lib}")
+    h = Ours()
+    desired = h.desired(S, D, 1) if what == "plan" else None
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak RSS restarts from the current RSS
+    base = _status_kib("VmRSS")
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter_ns()
+    if what == "read":
+        table = h.listing()
+        n = sum(len(d) for _, d in table)
+        if len(table) != S or n != S * D:
+            raise SystemExit(f"listed {len(table)} services {n} destinations, expected {S} and {S * D}")
+    elif what == "plan":
+        plan = h.h.plan(desired)
+        want = sum(1 for i in range(S) if D > 0 and changed(i, 1))
+        if len(plan) != want:
+            raise SystemExit(f"plan has {len(plan)} operations, expected {want}")
+    else:
+        raise SystemExit(f"memory: unknown step {what}")
+    wall = time.perf_counter_ns() - t0
+    hwm = _status_kib("VmHWM")
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    res = dict(
+        wall_ns=wall,
+        ops=S,
+        utime_ns=int((r1.ru_utime - r0.ru_utime) * 1e9),
+        stime_ns=int((r1.ru_stime - r0.ru_stime) * 1e9),
+        delta_bytes=max(hwm - base, 0) * 1024,
+    )
+    print("RESULT " + json.dumps(res), flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[2:3] == ["memory"]:
+        scale_memory(sys.argv[1], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        main()

@@ -26,6 +26,8 @@ pub struct RawSock {
     pending: Option<std::ops::Range<usize>>,
     /// The send buffer size last set.
     sndbuf: usize,
+    /// Attribute bytes of every dump reply so far (the scale rows' memory reference).
+    pub dumped: usize,
 }
 
 /// Bytes per receive buffer.
@@ -91,6 +93,7 @@ impl RawSock {
             rbuf: vec![0; 2 * PART],
             pending: None,
             sndbuf: 0,
+            dumped: 0,
         })
     }
 
@@ -275,7 +278,11 @@ impl RawSock {
                 match h.ty {
                     nla::NLMSG_DONE => return Ok(()),
                     nla::NLMSG_ERROR => return Err("floor: dump failed".into()),
-                    t if t == family => each(p.get(nla::GENL_HDRLEN..).unwrap_or(&[])),
+                    t if t == family => {
+                        let attrs = p.get(nla::GENL_HDRLEN..).unwrap_or(&[]);
+                        self.dumped += attrs.len();
+                        each(attrs)
+                    }
                     _ => {}
                 }
             }

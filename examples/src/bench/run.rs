@@ -11,6 +11,9 @@ use std::time::Instant;
 use lvskit::{Ipvs, Namespace};
 
 use super::driver::{ipvsadm_create_script, ipvsadm_delete_script};
+
+#[path = "scale.rs"]
+pub mod scale;
 use super::STRACE_ENV;
 
 const NS: &str = "ipvs-bench";
@@ -1159,6 +1162,9 @@ impl Ctx<'_> {
                 ));
             }
         }
+        if w.id.starts_with(scale::PREFIX) {
+            scale::verify(w, e, verify)?;
+        }
         if verify {
             let want = match w.kind {
                 Kind::Create | Kind::List | Kind::Reconcile(_) => Some((e.s, e.s * e.d)),
@@ -1239,7 +1245,8 @@ impl Ctx<'_> {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let o = parse_opts(args)?;
+    let (scale_opts, args) = scale::take_opts(args)?;
+    let o = parse_opts(&args)?;
     let exe = std::env::current_exe()
         .map_err(|e| format!("current_exe: {e}"))?
         .display()
@@ -1250,7 +1257,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let ctx = Ctx { o: &o, exe };
     let started = Instant::now();
     let mut results = Vec::new();
-    for w in workloads(&o) {
+    for w in workloads(&o)
+        .into_iter()
+        .chain(scale::workloads(&o, &scale_opts))
+    {
         eprintln!("== {} ({})", w.title, w.id);
         for r in ctx.workload(&w) {
             let e = &r.entry;
@@ -1273,7 +1283,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ns_drop();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let md = report(&o, &results, elapsed);
+    // the scale rows come last and have a report of their own
+    let split = results
+        .iter()
+        .position(|r| r.workload.starts_with(scale::PREFIX))
+        .unwrap_or(results.len());
+    let md = report(&o, &results[..split], elapsed) + &scale::report(&results[split..]);
     match &o.out {
         Some(p) => std::fs::write(p, &md).map_err(|e| format!("{}: {e}", p.display()))?,
         None => print!("{md}"),

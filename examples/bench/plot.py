@@ -1,0 +1,196 @@
+"""Figures of a benchmark run, drawn from its report.json (scripts/bench runs
+this after every run; nothing here is drawn by hand).
+
+    python3 plot.py REPORT.json OUTDIR [--soak SOAK.json]
+
+Writes SVG files into OUTDIR:
+
+- ``scale-time.svg``: time per operation against table size, per contender,
+  log-log, one panel per scale step (create, listing, plan+apply 1% changed,
+  teardown); rows with more destinations per service are drawn apart.
+- ``scale-memory.svg``: bytes per service of a read table and of a plan,
+  beside the kernel's own attribute bytes for the same table.
+- ``floor-ratio.svg``: each contender's time per operation divided by the
+  floor's (the medians), per workload, on a log scale.
+- ``soak.svg`` (with ``--soak``): the RSS, open descriptors and threads of
+  the director loop over a soak. The soak (issue 21 item 3) is not built yet;
+  its driver is to write ``{"t_s": [...], "rss_kib": [...], "fds": [...],
+  "threads": [...]}``.
+
+Exits non-zero when the report has no row to draw.
+"""
+
+import json
+import statistics
+import sys
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SCALE = "scale-"
+STEPS = [("create", "create"), ("list", "full listing"), ("reconcile", "plan+apply, 1% changed"), ("teardown", "teardown")]
+
+
+def ok_rows(rows):
+    return [r for r in rows if not r.get("error") and r.get("samples")]
+
+
+def per_op(r):
+    return statistics.median(s["wall_s"] for s in r["samples"]) / max(r["ops"], 1)
+
+
+def extra(r, key):
+    v = [s["extra"][key] for s in r["samples"] if key in s.get("extra", {})]
+    return statistics.median(v) if v else None
+
+
+def save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    print(f"plot.py: wrote {path}")
+
+
+def series(rows):
+    """{(contender, dests per service): [(services, row)]}, sorted by size."""
+    out = {}
+    for r in rows:
+        out.setdefault((r["contender"], r["destinations_per_service"]), []).append((r["services"], r))
+    return {k: sorted(v, key=lambda x: x[0]) for k, v in out.items()}
+
+
+def style(contenders):
+    """One colour per contender (up to 20 apart), the same in every panel."""
+    cmap = plt.get_cmap("tab20")
+    return {c: cmap(i % 20) for i, c in enumerate(sorted(contenders))}
+
+
+def log_axes(ax, y=True):
+    ax.set_xscale("log")
+    if y:
+        ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def scale_time(rows, path):
+    rows = [r for r in rows if r["workload"].startswith(SCALE)]
+    if not rows:
+        return False
+    colors = style({r["contender"] for r in rows})
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for ax, (step, title) in zip(axes.flat, STEPS):
+        mine = [r for r in rows if r["workload"].startswith(f"{SCALE}{step}-")]
+        for (c, d), pts in sorted(series(mine).items()):
+            xs = [s for s, _ in pts]
+            ys = [per_op(r) * 1e6 for _, r in pts]
+            dashed = d != min(r["destinations_per_service"] for r in mine)
+            ax.plot(xs, ys, marker="s" if dashed else "o", linestyle="--" if dashed else "-",
+                    color=colors[c], label=f"{c} (x{d})" if dashed else c)
+        log_axes(ax)
+        ax.set_title(f"Scale: {title}")
+        ax.set_xlabel("services in the table")
+        ax.set_ylabel("µs per operation (median)")
+        ax.grid(True, which="both", alpha=0.3)
+        if mine:
+            ax.legend(fontsize=7)
+    save(fig, path)
+    return True
+
+
+def scale_memory(rows, path):
+    rows = [r for r in rows if r["workload"].startswith(f"{SCALE}memory-")]
+    if not rows:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colors = style({r["contender"] for r in rows})
+    for (c, d), pts in sorted(series(rows).items()):
+        key = "attr_bytes" if c == "floor" else "delta_bytes"
+        xy = [(s, extra(r, key) / s) for s, r in pts if extra(r, key) is not None]
+        if not xy:
+            continue
+        name = "kernel attribute bytes" if c == "floor" else c
+        ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", color=colors[c],
+                linestyle="-" if d == 1 else "--", label=f"{name} (x{d})")
+    log_axes(ax, y=False)
+    ax.set_title("Memory per service: peak RSS added by the step")
+    ax.set_xlabel("services in the table")
+    ax.set_ylabel("bytes per service")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, path)
+    return True
+
+
+def floor_ratio(rows, path):
+    groups = {}
+    for r in rows:
+        w = r["workload"]
+        # a standard reconcile's floor is its changed operations alone, and
+        # memory rows are not timed work: neither has a ratio to the floor
+        if w.startswith("reconcile-") or w.startswith(f"{SCALE}memory-"):
+            continue
+        groups.setdefault(w, []).append(r)
+    bars = []
+    for w, rs in groups.items():
+        floor = next((r for r in rs if r["contender"] == "floor"), None)
+        if floor is None:
+            continue
+        for r in rs:
+            if r is not floor:
+                bars.append((w, r["contender"], per_op(r) / per_op(floor)))
+    if not bars:
+        return False
+    colors = style({c for _, c, _ in bars})
+    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.22 * len(bars) + 1)))
+    labels = []
+    for i, (w, c, x) in enumerate(bars):
+        ax.barh(i, x, color=colors[c])
+        labels.append(f"{w}: {c}")
+    ax.set_yticks(range(len(bars)), labels, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_title("Time per operation ÷ the floor's (medians; 1 = the kernel API's limit)")
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    save(fig, path)
+    return True
+
+
+def soak(path_in, path):
+    """The hook for the director loop's soak (issue 21 item 3)."""
+    with open(path_in) as f:
+        s = json.load(f)
+    fig, ax = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    for a, key, label in zip(ax, ["rss_kib", "fds", "threads"], ["RSS (KiB)", "open descriptors", "threads"]):
+        a.plot(s["t_s"], s[key])
+        a.set_ylabel(label)
+        a.grid(True, alpha=0.3)
+    ax[-1].set_xlabel("seconds")
+    ax[0].set_title("Soak of the director loop")
+    save(fig, path)
+
+
+def main(argv):
+    if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--soak"):
+        raise SystemExit(__doc__)
+    with open(argv[0]) as f:
+        rows = ok_rows(json.load(f))
+    out = argv[1]
+    plt.rcParams["svg.hashsalt"] = "lvskit-bench"  # stable ids: diffs show real changes
+    drawn = [
+        scale_time(rows, f"{out}/scale-time.svg"),
+        scale_memory(rows, f"{out}/scale-memory.svg"),
+        floor_ratio(rows, f"{out}/floor-ratio.svg"),
+    ]
+    if len(argv) == 4:
+        soak(argv[3], f"{out}/soak.svg")
+        drawn.append(True)
+    if not any(drawn):
+        raise SystemExit(f"plot.py: nothing to draw in {argv[0]}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
