@@ -20,6 +20,8 @@ use lvskit::tunnel::{
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use pyo3::exceptions::PyTypeError;
+use pyo3::types::PyDict;
 use pythonize::{depythonize, pythonize};
 use serde::de::DeserializeOwned;
 
@@ -28,6 +30,12 @@ use super::{namespace, to_py, Slot};
 /// A value of this module's serde form from the Python objects of a
 /// `to_dict()` (dicts, lists, numbers and text; no JSON text).
 fn from_obj<T: DeserializeOwned>(what: &str, obj: &Bound<'_, PyAny>) -> PyResult<T> {
+    if !obj.is_instance_of::<PyDict>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a dict (a value's to_dict()), not {}",
+            obj.get_type().name()?
+        )));
+    }
     depythonize(obj).map_err(|e| crate::errors::refused(format!("invalid {what}: {e}")))
 }
 

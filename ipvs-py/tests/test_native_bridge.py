@@ -20,6 +20,11 @@ from ipvs import tunnel as t
 from conftest import Netns
 
 KEY = ipvs.ServiceKey.tcp("10.0.0.1", 80)
+SVC = ipvs.Service(KEY, scheduler="rr")
+DEST = ipvs.Destination("10.0.1.1", 80, forwarding="masq")
+# the JSON texts a former request path took, made before json is switched off
+SVC_JSON, KEY_JSON, DEST_JSON = SVC.to_json(), KEY.to_json(), DEST.to_json()
+TIMEOUTS_JSON = ipvs.Timeouts(1, 2, 3).to_json()
 
 
 def test_the_native_module_has_no_json_dispatch() -> None:
@@ -59,14 +64,13 @@ def refuses_text(call: Callable[[], object]) -> None:
 def test_every_ipvs_request_is_native(netns: Netns, no_json: None) -> None:
     netns.dummy("sync0", "10.9.0.1/24")
     netns.ip("link", "set", "sync0", "multicast", "on")
-    svc = ipvs.Service(KEY, scheduler="rr")
-    dest = ipvs.Destination("10.0.1.1", 80, forwarding="masq")
+    svc, dest = SVC, DEST
     with ipvs.Ipvs(netns.name) as lb:
         h = lb._h
-        refuses_text(lambda: h.add_service(svc.to_json()))  # type: ignore[arg-type]
-        refuses_text(lambda: h.delete_service(KEY.to_json()))  # type: ignore[arg-type]
-        refuses_text(lambda: h.add_destination(KEY.to_json(), dest.to_json()))  # type: ignore[arg-type]
-        refuses_text(lambda: h.set_timeouts(ipvs.Timeouts(1, 2, 3).to_json()))  # type: ignore[arg-type]
+        refuses_text(lambda: h.add_service(SVC_JSON))  # type: ignore[arg-type]
+        refuses_text(lambda: h.delete_service(KEY_JSON))  # type: ignore[arg-type]
+        refuses_text(lambda: h.add_destination(KEY_JSON, DEST_JSON))  # type: ignore[arg-type]
+        refuses_text(lambda: h.set_timeouts(TIMEOUTS_JSON))  # type: ignore[arg-type]
         lb.add_service(svc)
         lb.update_service(ipvs.Service(KEY, scheduler="wrr"))
         lb.add_destination(KEY, dest)
