@@ -1,124 +1,65 @@
-//! The compiled half of the Python package `ipvs` (`ipvs._ipvs`).
+//! The compiled half of the Python package `ipvs` (`ipvs._ipvs`): one
+//! native bridge. No request or reply takes JSON text.
 //!
-//! The hot value classes (service keys, persistence, services, destinations,
-//! operations) are native classes wrapping the core's values (`model.rs`); the
-//! batch, table and plan functions there hand them to the core without JSON.
-//! The Python half (`python/ipvs/`) holds the other value classes (frozen
-//! dataclasses), the enums and flags, and converts them to and from the core's
-//! serde form; those values cross as JSON text in that form, so the core's own
-//! deserialisers and validators decide what is acceptable, and its messages
-//! reach Python unchanged:
-//!
-//! - [`Handle`] wraps [`lvskit::Ipvs`]: one method per core operation, the GIL
-//!   released around every netlink exchange, usable from many threads;
-//! - [`normalize`] and the `*_str` functions run the core's pure logic
-//!   (validation, serde round trip, `Display`) without a kernel;
-//! - errors become the exception classes of `ipvs._errors` (built by its
-//!   `_from_core`), bad JSON or values a `ValueError`; nothing here panics.
+//! - the value classes are native classes wrapping the core's values
+//!   (`model.rs`); what the kernel reports is handed to Python as values
+//!   (`reply.rs`); the enums and flags are defined here once (`enums.rs`);
+//! - [`Handle`] wraps [`lvskit::Ipvs`]: one method per core operation taking
+//!   and returning those values, the GIL released around every netlink
+//!   exchange, usable from many threads; the batch, table, plan and restore
+//!   functions hand the same values to the core;
+//! - the tunnel handles (`tunnel.rs`) take and return the Python objects of
+//!   their values' `to_dict()` (dicts, lists, numbers, text);
+//! - every exception is made here (`errors.rs`): the class of a core error
+//!   from [`lvskit::ErrorKind`], the binding's own refusals an
+//!   `InvalidInputError`; nothing here panics.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod sysctl;
 mod tunnel;
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lvskit::table::{self, DiffOptions, Table};
 use lvskit::{conn, rules};
-use lvskit::{
-    BatchReport, Destination, DestinationEntry, Family, Info, Ipvs, Namespace, OpOutcome,
-    Operation, Service, ServiceEntry, ServiceKey, Stats, SyncDaemon, SyncState, Timeouts,
-};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use lvskit::{BatchReport, Ipvs, Namespace, OpOutcome, Operation};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
+mod enums;
+mod errors;
 mod model;
+mod reply;
 
-/// Turns a core error into the matching exception of `ipvs._errors`.
-fn to_py(py: Python<'_>, e: lvskit::Error) -> PyErr {
-    let kind = e.kind().name();
-    let (module, hint): (Option<String>, Option<&str>) = match &e {
-        lvskit::Error::Invalid { hint, .. } => (None, *hint),
-        lvskit::Error::ModuleMissing { module, .. } => (Some(module.clone()), None),
-        _ => (None, None),
-    };
-    let made = py
-        .import("ipvs._errors")
-        .and_then(|m| m.getattr("_from_core"))
-        .and_then(|f| {
-            f.call1((
-                kind,
-                e.to_string(),
-                e.context().to_string(),
-                e.errno(),
-                module,
-                hint,
-            ))
-        });
-    match made {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(err) => err,
-    }
-}
-
-fn from_json<T: DeserializeOwned>(what: &str, json: &str) -> PyResult<T> {
-    serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
-}
-
-fn to_json<T: Serialize>(value: &T) -> PyResult<String> {
-    serde_json::to_string(value)
-        .map_err(|e| PyValueError::new_err(format!("cannot encode a value: {e}")))
-}
-
-fn family(name: &str) -> PyResult<Family> {
-    match name {
-        "ipv4" => Ok(Family::Ipv4),
-        "ipv6" => Ok(Family::Ipv6),
-        other => Err(PyValueError::new_err(format!(
-            "unknown address family {other:?} (expected \"ipv4\" or \"ipv6\")"
-        ))),
-    }
-}
-
-fn sync_state(name: &str) -> PyResult<SyncState> {
-    match name {
-        "master" => Ok(SyncState::Master),
-        "backup" => Ok(SyncState::Backup),
-        other => Err(PyValueError::new_err(format!(
-            "unknown sync daemon state {other:?} (expected \"master\" or \"backup\")"
-        ))),
-    }
-}
-
-fn parse_addr(addr: &str) -> PyResult<IpAddr> {
-    addr.parse()
-        .map_err(|_| PyValueError::new_err(format!("{addr:?} is not an IP address")))
-}
+pub(crate) use errors::{conn_error, invalid_input, rules_error, to_py};
 
 /// The namespace named by at most one of `name` (`ip netns` name), `path` (a
 /// namespace file) or `fd` (an open namespace descriptor, borrowed).
-fn namespace(name: Option<String>, path: Option<PathBuf>, fd: Option<i32>) -> PyResult<Namespace> {
+pub(crate) fn namespace(
+    name: Option<String>,
+    path: Option<PathBuf>,
+    fd: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Namespace> {
+    let fd = fd.filter(|f| !f.is_none());
     Ok(match (name, path, fd) {
         (None, None, None) => Namespace::Current,
         (Some(n), None, None) => {
             if n.is_empty() || n.contains('/') || n.contains('\0') || n == "." || n == ".." {
-                return Err(PyValueError::new_err(format!(
-                    "{n:?} is not a network namespace name"
-                )));
+                return Err(invalid_input(
+                    format!("{n:?} is not a network namespace name"),
+                    "opening a network namespace",
+                ));
             }
             Namespace::Named(n)
         }
         (None, Some(p), None) => Namespace::Path(p),
-        (None, None, Some(fd)) if fd >= 0 => Namespace::Fd(fd),
         (None, None, Some(fd)) => {
-            return Err(PyValueError::new_err(format!(
-                "{fd} is not a file descriptor"
-            )))
+            Namespace::Fd(
+                model::int_in(fd, "namespace file descriptor", 0, i64::from(i32::MAX))? as i32,
+            )
         }
         _ => {
             return Err(PyTypeError::new_err(
@@ -182,7 +123,7 @@ impl<T: Send + Sync> Slot<T> {
         py: Python<'_>,
         name: Option<String>,
         path: Option<PathBuf>,
-        fd: Option<i32>,
+        fd: Option<&Bound<'_, PyAny>>,
         open: impl FnOnce(Namespace) -> lvskit::Result<T> + Send,
     ) -> PyResult<Self> {
         let ns = namespace(name, path, fd)?;
@@ -197,7 +138,12 @@ impl<T: Send + Sync> Slot<T> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or_else(|| PyValueError::new_err(format!("operation on a closed {what} handle")))
+            .ok_or_else(|| {
+                invalid_input(
+                    format!("operation on a closed {what} handle"),
+                    "using a closed handle",
+                )
+            })
     }
 
     pub(crate) fn close(&self) {
@@ -257,7 +203,7 @@ impl Handle {
         py: Python<'_>,
         name: Option<String>,
         path: Option<PathBuf>,
-        fd: Option<i32>,
+        fd: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         Ok(Handle {
             inner: Slot::open(py, name, path, fd, Ipvs::open)?,
@@ -296,8 +242,9 @@ impl Handle {
     }
 
     /// Sets the socket's receive buffer size in bytes.
-    fn set_receive_buffer(&self, py: Python<'_>, bytes: usize) -> PyResult<()> {
-        self.run(py, move |h| h.set_receive_buffer(bytes))
+    fn set_receive_buffer(&self, py: Python<'_>, bytes: &Bound<'_, PyAny>) -> PyResult<()> {
+        let n = model::int_in(bytes, "receive buffer size", 1, i64::from(i32::MAX))? as usize;
+        self.run(py, move |h| h.set_receive_buffer(n))
     }
 
     /// Bounds every wait for the kernel's reply, in seconds.
@@ -306,111 +253,176 @@ impl Handle {
             .ok()
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "timeout must be a positive number of seconds, not {seconds}"
-                ))
+                invalid_input(
+                    format!("timeout must be a positive number of seconds, not {seconds}"),
+                    "timeout",
+                )
             })?;
         self.run(py, move |h| h.set_timeout(d))
     }
 
-    fn add_service(&self, py: Python<'_>, service: &str) -> PyResult<()> {
-        let s: Service = from_json("service", service)?;
+    /// Adds a virtual service (a native `Service`).
+    fn add_service(&self, py: Python<'_>, service: &Bound<'_, PyAny>) -> PyResult<()> {
+        let s = model::service_in(service, "service")?;
         self.run(py, move |h| h.add_service(&s))
     }
 
-    fn update_service(&self, py: Python<'_>, service: &str) -> PyResult<()> {
-        let s: Service = from_json("service", service)?;
+    /// Restates a virtual service (a native `Service`).
+    fn update_service(&self, py: Python<'_>, service: &Bound<'_, PyAny>) -> PyResult<()> {
+        let s = model::service_in(service, "service")?;
         self.run(py, move |h| h.update_service(&s))
     }
 
-    fn delete_service(&self, py: Python<'_>, key: &str) -> PyResult<()> {
-        let k: ServiceKey = from_json("service key", key)?;
+    /// Deletes the virtual service of `key`.
+    fn delete_service(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = model::key_in(key, "key")?;
         self.run(py, move |h| h.delete_service(&k))
     }
 
-    fn service(&self, py: Python<'_>, key: &str) -> PyResult<String> {
-        let k: ServiceKey = from_json("service key", key)?;
-        to_json(&self.run(py, move |h| h.service(&k))?)
+    /// One virtual service as an `ipvs.ServiceEntry`.
+    fn service<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let k = model::key_in(key, "key")?;
+        let e = self.run(py, move |h| h.service(&k))?;
+        reply::service_entry_out(py, e)
     }
 
-    fn services(&self, py: Python<'_>) -> PyResult<String> {
-        to_json(&self.run(py, |h| h.services())?)
+    /// Every virtual service as `ipvs.ServiceEntry` values.
+    fn services<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let all = self.run(py, |h| h.services())?;
+        all.into_iter()
+            .map(|e| reply::service_entry_out(py, e))
+            .collect()
     }
 
-    fn add_destination(&self, py: Python<'_>, key: &str, dest: &str) -> PyResult<()> {
-        let k: ServiceKey = from_json("service key", key)?;
-        let d: Destination = from_json("destination", dest)?;
+    /// Adds a real server (a native `Destination`) to the service of `key`.
+    fn add_destination(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        destination: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let k = model::key_in(key, "key")?;
+        let d = model::destination_in(destination, "destination")?;
         self.run(py, move |h| h.add_destination(&k, &d))
     }
 
-    fn update_destination(&self, py: Python<'_>, key: &str, dest: &str) -> PyResult<()> {
-        let k: ServiceKey = from_json("service key", key)?;
-        let d: Destination = from_json("destination", dest)?;
+    /// Restates a real server (a native `Destination`) of the service of `key`.
+    fn update_destination(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        destination: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let k = model::key_in(key, "key")?;
+        let d = model::destination_in(destination, "destination")?;
         self.run(py, move |h| h.update_destination(&k, &d))
     }
 
-    fn delete_destination(&self, py: Python<'_>, key: &str, addr: &str, port: u16) -> PyResult<()> {
-        let k: ServiceKey = from_json("service key", key)?;
-        let a = parse_addr(addr)?;
-        self.run(py, move |h| h.delete_destination(&k, a, port))
+    /// Removes a real server (address object or text, port) from the service of `key`.
+    fn delete_destination(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        addr: &Bound<'_, PyAny>,
+        port: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let k = model::key_in(key, "key")?;
+        let a = model::addr_in(addr, "real server address")?;
+        let p = model::u16_in(port, "port")?;
+        self.run(py, move |h| h.delete_destination(&k, a, p))
     }
 
     /// Sets one real server's weight, keeping the rest (read-modify-write).
     fn set_weight(
         &self,
         py: Python<'_>,
-        key: &str,
-        addr: &str,
-        port: u16,
-        weight: u32,
+        key: &Bound<'_, PyAny>,
+        addr: &Bound<'_, PyAny>,
+        port: &Bound<'_, PyAny>,
+        weight: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let k: ServiceKey = from_json("service key", key)?;
-        let a = parse_addr(addr)?;
-        self.run(py, move |h| h.set_weight(&k, a, port, weight))
+        let k = model::key_in(key, "key")?;
+        let a = model::addr_in(addr, "real server address")?;
+        let p = model::u16_in(port, "port")?;
+        let w = model::int_in(weight, "weight", 0, i64::from(i32::MAX))? as u32;
+        self.run(py, move |h| h.set_weight(&k, a, p, w))
     }
 
-    /// Sets a service's scheduler (by name), keeping the rest (read-modify-write).
-    fn set_scheduler(&self, py: Python<'_>, key: &str, scheduler: &str) -> PyResult<()> {
-        let k: ServiceKey = from_json("service key", key)?;
-        let s = lvskit::Scheduler::from_name(scheduler).map_err(|e| to_py(py, e))?;
+    /// Sets a service's scheduler (a `Scheduler` or a name), keeping the rest.
+    fn set_scheduler(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        scheduler: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let k = model::key_in(key, "key")?;
+        let s = model::scheduler_in(scheduler)?;
         self.run(py, move |h| h.set_scheduler(&k, s))
     }
 
-    fn destinations(&self, py: Python<'_>, key: &str) -> PyResult<String> {
-        let k: ServiceKey = from_json("service key", key)?;
-        to_json(&self.run(py, move |h| h.destinations(&k))?)
+    /// The real servers of the service of `key` as `ipvs.DestinationEntry` values.
+    fn destinations<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let k = model::key_in(key, "key")?;
+        let all = self.run(py, move |h| h.destinations(&k))?;
+        all.into_iter()
+            .map(|e| reply::destination_entry_out(py, e))
+            .collect()
     }
 
-    fn start_daemon(&self, py: Python<'_>, daemon: &str) -> PyResult<()> {
-        let d: SyncDaemon = from_json("sync daemon", daemon)?;
+    /// Starts a sync daemon (an `ipvs.SyncDaemon`).
+    fn start_daemon(&self, py: Python<'_>, daemon: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = model::daemon_in(daemon)?;
         self.run(py, move |h| h.start_daemon(&d))
     }
 
-    fn stop_daemon(&self, py: Python<'_>, state: &str) -> PyResult<()> {
-        let s = sync_state(state)?;
+    /// Stops the sync daemon of a state (a `SyncState`, its name, or a raw number).
+    fn stop_daemon(&self, py: Python<'_>, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        let s = model::sync_state_in(state)?;
+        // an unknown state (a raw number) is refused by the core's validation
+        let op = Operation::StopDaemon(s);
+        op.validate().map_err(|e| to_py(py, e))?;
         self.run(py, move |h| h.stop_daemon(s))
     }
 
-    fn daemons(&self, py: Python<'_>) -> PyResult<String> {
-        to_json(&self.run(py, |h| h.daemons())?)
+    /// The running sync daemons as `ipvs.SyncDaemon` values.
+    fn daemons<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let all = self.run(py, |h| h.daemons())?;
+        all.into_iter().map(|d| model::daemon_out(py, d)).collect()
     }
 
-    fn timeouts(&self, py: Python<'_>) -> PyResult<String> {
-        to_json(&self.run(py, |h| h.timeouts())?)
+    /// The connection timeouts as an `ipvs.Timeouts`.
+    fn timeouts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.run(py, |h| h.timeouts())?;
+        model::timeouts_out(py, t)
     }
 
-    fn set_timeouts(&self, py: Python<'_>, timeouts: &str) -> PyResult<()> {
-        let t: Timeouts = from_json("timeouts", timeouts)?;
+    /// Sets the connection timeouts (an `ipvs.Timeouts`).
+    fn set_timeouts(&self, py: Python<'_>, timeouts: &Bound<'_, PyAny>) -> PyResult<()> {
+        let t = model::timeouts_in(timeouts)?;
         self.run(py, move |h| h.set_timeouts(&t))
     }
 
-    fn info(&self, py: Python<'_>) -> PyResult<String> {
-        to_json(&self.run(py, |h| h.info())?)
+    /// The IPVS version and table size as an `ipvs.Info`.
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let i = self.run(py, |h| h.info())?;
+        reply::info_out(py, i)
     }
 
+    /// Zeroes the counters of the service of `key`, or of all.
     #[pyo3(signature = (key=None))]
-    fn zero(&self, py: Python<'_>, key: Option<&str>) -> PyResult<()> {
-        let k: Option<ServiceKey> = key.map(|k| from_json("service key", k)).transpose()?;
+    fn zero(&self, py: Python<'_>, key: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let k = match key.filter(|k| !k.is_none()) {
+            Some(k) => Some(model::key_in(k, "key")?),
+            None => None,
+        };
         self.run(py, move |h| h.zero(k.as_ref()))
     }
 
@@ -419,108 +431,14 @@ impl Handle {
     }
 }
 
-fn roundtrip<T: Serialize + DeserializeOwned>(what: &str, json: &str) -> PyResult<(T, String)> {
-    let v: T = from_json(what, json)?;
-    let out = to_json(&v)?;
-    Ok((v, out))
-}
-
-/// Parses `json` as the core type named by `kind`, validates it when the core
-/// has a validator (`family` is the service's, for a destination), and
-/// returns it re-encoded: the canonical serde form.
+/// Parses `ipvsadm -S` rules text into a table (its parts, as `Table._of`
+/// takes them); a parse error raises `ipvs.RulesParseError` with its line and column.
 #[pyfunction]
-#[pyo3(signature = (kind, json, family=None))]
-fn normalize(py: Python<'_>, kind: &str, json: &str, family: Option<&str>) -> PyResult<String> {
-    let checked = |r: lvskit::Result<()>| r.map_err(|e| to_py(py, e));
-    match kind {
-        "service_key" => {
-            let (v, out) = roundtrip::<ServiceKey>("service key", json)?;
-            checked(v.validate())?;
-            Ok(out)
-        }
-        "service" => {
-            let (v, out) = roundtrip::<Service>("service", json)?;
-            checked(v.validate())?;
-            Ok(out)
-        }
-        "destination" => {
-            let (v, out) = roundtrip::<Destination>("destination", json)?;
-            let fam = match family {
-                Some(f) => self::family(f)?,
-                None => v.family(),
-            };
-            checked(v.validate(fam))?;
-            Ok(out)
-        }
-        "sync_daemon" => {
-            let (v, out) = roundtrip::<SyncDaemon>("sync daemon", json)?;
-            checked(v.validate())?;
-            Ok(out)
-        }
-        "service_entry" => Ok(roundtrip::<ServiceEntry>("service entry", json)?.1),
-        "destination_entry" => Ok(roundtrip::<DestinationEntry>("destination entry", json)?.1),
-        "stats" => Ok(roundtrip::<Stats>("stats", json)?.1),
-        "timeouts" => Ok(roundtrip::<Timeouts>("timeouts", json)?.1),
-        "info" => Ok(roundtrip::<Info>("info", json)?.1),
-        "operation" => {
-            let (v, out) = roundtrip::<Operation>("operation", json)?;
-            checked(v.validate())?;
-            Ok(out)
-        }
-        "table" => Ok(roundtrip::<Table>("table", json)?.1),
-        other => Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
-    }
-}
-
-/// The core's text for a value: a service reads like a line of `ipvsadm -Ln`.
-#[pyfunction]
-fn display(kind: &str, json: &str) -> PyResult<String> {
-    Ok(match kind {
-        "service_key" => from_json::<ServiceKey>("service key", json)?.to_string(),
-        "service" => from_json::<Service>("service", json)?.to_string(),
-        "destination" => from_json::<Destination>("destination", json)?.to_string(),
-        "destination_entry" => {
-            from_json::<DestinationEntry>("destination entry", json)?.to_string()
-        }
-        "info" => from_json::<Info>("info", json)?.to_string(),
-        "operation" => from_json::<Operation>("operation", json)?.to_string(),
-        "plan" => table::Plan {
-            operations: from_json("operations", json)?,
-        }
-        .to_string(),
-        other => return Err(PyValueError::new_err(format!("unknown kind {other:?}"))),
-    })
-}
-
-/// Builds an exception of `ipvs._errors` by calling its builder `builder` with `args`.
-fn py_error<'py>(py: Python<'py>, builder: &str, args: impl pyo3::call::PyCallArgs<'py>) -> PyErr {
-    match py
-        .import("ipvs._errors")
-        .and_then(|m| m.getattr(builder))
-        .and_then(|f| f.call1(args))
-    {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(err) => err,
-    }
-}
-
-/// Parses `ipvsadm -S` rules text into a table (JSON); a parse error raises
-/// `ipvs.RulesParseError` with its line and column.
-#[pyfunction]
-fn rules_parse(py: Python<'_>, text: &str) -> PyResult<String> {
+fn rules_parse<'py>(py: Python<'py>, text: &str) -> PyResult<model::PyTableParts<'py>> {
     match rules::parse_table(text) {
-        Ok(t) => to_json(&t),
+        Ok(t) => model::table_out(py, t),
         Err(e) => Err(rules_error(py, e)),
     }
-}
-
-/// A parse error of rules text as `ipvs.RulesParseError`.
-fn rules_error(py: Python<'_>, e: rules::ParseError) -> PyErr {
-    py_error(
-        py,
-        "_rules_error",
-        (e.to_string(), e.line, e.column, e.message),
-    )
 }
 
 /// A restore as Python sees it: the operations, their line numbers and the
@@ -564,12 +482,12 @@ fn plan_rules(py: Python<'_>, ops: &Bound<'_, PyAny>) -> PyResult<String> {
     .map_err(|e| to_py(py, e))
 }
 
-/// Writes a table (JSON) as rules text: exactly `ipvsadm -Sn`, or with
-/// `lossless` also thresholds and every scheduler flag.
+/// Writes a table (an `ipvs.Table`) as rules text: exactly `ipvsadm -Sn`,
+/// or with `lossless` also thresholds and every scheduler flag.
 #[pyfunction]
 #[pyo3(signature = (table, lossless=false))]
-fn rules_save(table: &str, lossless: bool) -> PyResult<String> {
-    let t: Table = from_json("table", table)?;
+fn rules_save(table: &Bound<'_, PyAny>, lossless: bool) -> PyResult<String> {
+    let t = model::table_in(table)?;
     let format = if lossless {
         rules::Format::Lossless
     } else {
@@ -625,11 +543,7 @@ fn py_connections(conns: Vec<conn::Connection>) -> Vec<PyConnection> {
 fn conn_parse(py: Python<'_>, text: &str) -> PyResult<Vec<PyConnection>> {
     match conn::parse(text) {
         Ok(c) => Ok(py_connections(c)),
-        Err(e) => Err(py_error(
-            py,
-            "_conn_error",
-            (e.to_string(), e.line, e.message),
-        )),
+        Err(e) => Err(conn_error(py, e)),
     }
 }
 
@@ -641,7 +555,7 @@ fn conn_read(
     py: Python<'_>,
     name: Option<String>,
     path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
     sync: bool,
 ) -> PyResult<Vec<PyConnection>> {
     let ns = namespace(name, path, fd)?;
@@ -660,9 +574,10 @@ fn conn_read(
 #[pymodule]
 fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Handle>()?;
+    enums::register(m)?;
     model::register(m)?;
-    m.add_function(wrap_pyfunction!(normalize, m)?)?;
-    m.add_function(wrap_pyfunction!(display, m)?)?;
+    reply::register(m)?;
+    errors::register(m)?;
     m.add_function(wrap_pyfunction!(rules_parse, m)?)?;
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
     m.add_function(wrap_pyfunction!(handle_restore, m)?)?;

@@ -3,10 +3,12 @@
 //!
 //! Each wraps the core's Rust value: arguments are checked and parsed here
 //! (address text straight to `IpAddr`), the core's validators run on every
-//! value built, and `ipaddress` objects and the Python enums of
-//! `ipvs._model` are only made when an attribute is read. The batch, table and
-//! plan functions at the end hand these values to the core without any JSON.
-//! Messages and exception types are those of the former pure-Python classes.
+//! value built, and `ipaddress` objects and enum members (`enums.rs`) are
+//! only made when an attribute is read. The batch, table and plan functions
+//! at the end hand these values to the core without any JSON; `to_json` and
+//! `from_json` (and `to_dict`/`from_dict`, the serde form) are conveniences
+//! for users only. Messages and exception types are those of the former
+//! pure-Python classes (a refused value is an `InvalidInputError`).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
@@ -27,6 +29,10 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyTuple, PyType};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::enums::{
+    PyEnum, ENCAP_FLAGS, FAMILY, FORWARDING, OPERATION_KIND, PROTOCOL, SCHEDULER, SERVICE_FLAGS,
+    SYNC_STATE, TUNNEL_TYPE,
+};
 use crate::{outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -65,221 +71,14 @@ fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(obj.repr()?.to_string())
 }
 
-/// A Python enum of `ipvs._model` (or `ipvs._batch`) and its members, in
-/// definition order: `(value, NAME)`.
-struct PyEnum {
-    module: &'static str,
-    name: &'static str,
-    members: &'static [(&'static str, &'static str)],
-    cls: GILOnceCell<Py<PyType>>,
-    objs: GILOnceCell<Vec<Py<PyAny>>>,
-}
-
-impl PyEnum {
-    const fn new(
-        module: &'static str,
-        name: &'static str,
-        members: &'static [(&'static str, &'static str)],
-    ) -> Self {
-        PyEnum {
-            module,
-            name,
-            members,
-            cls: GILOnceCell::new(),
-            objs: GILOnceCell::new(),
-        }
-    }
-
-    fn objs<'a>(&'a self, py: Python<'_>) -> PyResult<&'a Vec<Py<PyAny>>> {
-        self.objs.get_or_try_init(py, || {
-            let cls = self.cls.import(py, self.module, self.name)?;
-            self.members
-                .iter()
-                .map(|(_, n)| cls.getattr(*n).map(Bound::unbind))
-                .collect()
-        })
-    }
-
-    /// The member at `index`.
-    fn member<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-        self.objs(py)?
-            .get(index)
-            .map(|o| o.bind(py).clone())
-            .ok_or_else(|| PyValueError::new_err(format!("no member {index} in {}", self.name)))
-    }
-
-    /// The index of a member given as itself or as its value or name text.
-    fn parse(&self, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
-        let py = obj.py();
-        let objs = self.objs(py)?;
-        if let Some(i) = objs.iter().position(|m| obj.is(m)) {
-            return Ok(i);
-        }
-        if let Ok(s) = obj.downcast::<PyString>() {
-            let s = s.to_cow()?;
-            let upper = s.to_uppercase();
-            if let Some(i) = self
-                .members
-                .iter()
-                .position(|(v, n)| *v == s || *n == upper)
-            {
-                return Ok(i);
-            }
-            let names: Vec<String> = self.members.iter().map(|(v, _)| format!("'{v}'")).collect();
-            return Err(PyValueError::new_err(format!(
-                "{what}: unknown value {} (expected one of {})",
-                py_repr(obj)?,
-                names.join(", ")
-            )));
-        }
-        if let Ok(cls) = self.cls.import(py, self.module, self.name) {
-            if obj.is_instance(cls)? {
-                // a member of the enum not in our table (cannot happen today)
-                let v = obj.getattr("value")?.str()?.to_string();
-                if let Some(i) = self.members.iter().position(|(m, _)| *m == v) {
-                    return Ok(i);
-                }
-            }
-        }
-        Err(PyTypeError::new_err(format!(
-            "{what} must be a {} or a string, not {}",
-            self.name,
-            type_name(obj)
-        )))
-    }
-}
-
-static PROTOCOL: PyEnum = PyEnum::new(
-    "ipvs._model",
-    "Protocol",
-    &[("tcp", "TCP"), ("udp", "UDP"), ("sctp", "SCTP")],
-);
-static FAMILY: PyEnum = PyEnum::new(
-    "ipvs._model",
-    "Family",
-    &[("ipv4", "IPV4"), ("ipv6", "IPV6")],
-);
-static SCHEDULER: PyEnum = PyEnum::new(
-    "ipvs._model",
-    "Scheduler",
-    &[
-        ("rr", "RR"),
-        ("wrr", "WRR"),
-        ("lc", "LC"),
-        ("wlc", "WLC"),
-        ("lblc", "LBLC"),
-        ("lblcr", "LBLCR"),
-        ("dh", "DH"),
-        ("sh", "SH"),
-        ("sed", "SED"),
-        ("nq", "NQ"),
-        ("fo", "FO"),
-        ("ovf", "OVF"),
-        ("mh", "MH"),
-        ("twos", "TWOS"),
-    ],
-);
-static FORWARDING: PyEnum = PyEnum::new(
-    "ipvs._model",
-    "Forwarding",
-    &[
-        ("masq", "MASQ"),
-        ("local", "LOCAL"),
-        ("tunnel", "TUNNEL"),
-        ("directroute", "ROUTE"),
-        ("bypass", "BYPASS"),
-    ],
-);
-static TUNNEL_TYPE: PyEnum = PyEnum::new(
-    "ipvs._model",
-    "TunnelType",
-    &[("ipip", "IPIP"), ("gue", "GUE"), ("gre", "GRE")],
-);
-static SYNC_STATE: PyEnum = PyEnum::new(
-    "ipvs._model",
-    "SyncState",
-    &[("master", "MASTER"), ("backup", "BACKUP")],
-);
-static OPERATION_KIND: PyEnum = PyEnum::new(
-    "ipvs._batch",
-    "OperationKind",
-    &[
-        ("add_service", "ADD_SERVICE"),
-        ("update_service", "UPDATE_SERVICE"),
-        ("delete_service", "DELETE_SERVICE"),
-        ("add_destination", "ADD_DESTINATION"),
-        ("update_destination", "UPDATE_DESTINATION"),
-        ("delete_destination", "DELETE_DESTINATION"),
-        ("set_timeouts", "SET_TIMEOUTS"),
-        ("start_daemon", "START_DAEMON"),
-        ("stop_daemon", "STOP_DAEMON"),
-        ("zero", "ZERO"),
-        ("flush", "FLUSH"),
-    ],
-);
-
-/// A Python flag class of `ipvs._model` and the bits its members cover.
-struct PyFlags {
-    name: &'static str,
-    known: u32,
-    cls: GILOnceCell<Py<PyType>>,
-}
-
-impl PyFlags {
-    const fn new(name: &'static str, known: u32) -> Self {
-        PyFlags {
-            name,
-            known,
-            cls: GILOnceCell::new(),
-        }
-    }
-
-    fn make<'py>(&self, py: Python<'py>, bits: u32) -> PyResult<Bound<'py, PyAny>> {
-        self.cls
-            .import(py, "ipvs._model", self.name)?
-            .call1((bits,))
-    }
-
-    fn parse(&self, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
-        let cls = self.cls.import(obj.py(), "ipvs._model", self.name)?;
-        if obj.is_instance(cls)? {
-            return obj.getattr("value")?.extract();
-        }
-        if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
-            return Err(PyTypeError::new_err(format!(
-                "{what} must be {} flags or an int, not {}",
-                self.name,
-                type_name(obj)
-            )));
-        }
-        match obj.extract::<i64>() {
-            Ok(v) if v >= 0 && (v as u64) & !u64::from(self.known) == 0 => Ok(v as u32),
-            Ok(v) if v < 0 => Err(PyValueError::new_err(format!(
-                "{what}: unknown flag bits -{:#x}",
-                v.unsigned_abs()
-            ))),
-            Ok(v) => Err(PyValueError::new_err(format!(
-                "{what}: unknown flag bits {v:#x}"
-            ))),
-            Err(_) => Err(PyValueError::new_err(format!(
-                "{what}: unknown flag bits {}",
-                obj.call_method1("__format__", ("#x",))?
-            ))),
-        }
-    }
-}
-
-static SERVICE_FLAGS: PyFlags = PyFlags::new("ServiceFlags", 0x3C);
-static ENCAP_FLAGS: PyFlags = PyFlags::new("EncapFlags", 0x3);
-
 // ---------------------------------------------------------------- argument parsing
 
 /// An address given as text or as an `ipaddress` object.
-fn addr_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<IpAddr> {
+pub(crate) fn addr_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<IpAddr> {
     if let Ok(s) = obj.downcast::<PyString>() {
         let text = s.to_cow()?;
         return text.parse().map_err(|_| {
-            PyValueError::new_err(format!(
+            crate::errors::refused(format!(
                 "{what}: {} is not an IP address",
                 py_repr(obj).unwrap_or_else(|_| format!("{text:?}"))
             ))
@@ -296,7 +95,7 @@ fn addr_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<IpAddr> {
             .downcast::<PyBytes>()?
             .as_bytes()
             .try_into()
-            .map_err(|_| PyValueError::new_err(format!("{what}: not a 16-byte IPv6 address")))?;
+            .map_err(|_| crate::errors::refused(format!("{what}: not a 16-byte IPv6 address")))?;
         return Ok(IpAddr::V6(Ipv6Addr::from(bytes)));
     }
     Err(PyTypeError::new_err(format!(
@@ -306,7 +105,7 @@ fn addr_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<IpAddr> {
 }
 
 /// The `ipaddress` object of an address.
-fn addr_out<'py>(py: Python<'py>, addr: &IpAddr) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn addr_out<'py>(py: Python<'py>, addr: &IpAddr) -> PyResult<Bound<'py, PyAny>> {
     match addr {
         IpAddr::V4(a) => ipv4_type(py)?.call1((u32::from(*a),)),
         IpAddr::V6(a) => ipv6_type(py)?.call1((u128::from(*a),)),
@@ -314,7 +113,7 @@ fn addr_out<'py>(py: Python<'py>, addr: &IpAddr) -> PyResult<Bound<'py, PyAny>> 
 }
 
 /// An int in `lo..=hi` (bool refused).
-fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64> {
+pub(crate) fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64> {
     if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
         return Err(PyTypeError::new_err(format!(
             "{what} must be an int, not {}",
@@ -323,13 +122,10 @@ fn int_in(obj: &Bound<'_, PyAny>, what: &str, lo: i64, hi: i64) -> PyResult<i64>
     }
     match obj.extract::<i64>() {
         Ok(v) if (lo..=hi).contains(&v) => Ok(v),
-        Ok(v) => Err(PyValueError::new_err(format!(
-            "{what} {v} is outside {lo}..={hi}"
-        ))),
-        Err(_) => Err(PyValueError::new_err(format!(
-            "{what} {} is outside {lo}..={hi}",
-            obj.str()?
-        ))),
+        _ => Err(crate::invalid_input(
+            format!("{what} {} is outside {lo}..={hi}", obj.str()?),
+            what,
+        )),
     }
 }
 
@@ -351,11 +147,11 @@ fn bounded_in(obj: &Bound<'_, PyAny>, what: &str, max: u32) -> PyResult<u32> {
     }
 }
 
-fn u16_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
+pub(crate) fn u16_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
     Ok(int_in(obj, what, 0, 0xFFFF)? as u16)
 }
 
-fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+pub(crate) fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
     Ok(int_in(obj, what, 0, 0xFFFF_FFFF)? as u32)
 }
 
@@ -375,11 +171,11 @@ fn hash_of<T: Hash>(v: &T) -> u64 {
 
 fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v)
-        .map_err(|e| PyValueError::new_err(format!("cannot encode a value: {e}")))
+        .map_err(|e| crate::errors::refused(format!("cannot encode a value: {e}")))
 }
 
 fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
-    serde_json::from_str(text).map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
+    serde_json::from_str(text).map_err(|e| crate::errors::refused(format!("invalid {what}: {e}")))
 }
 
 fn dict_of<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
@@ -409,6 +205,37 @@ fn str_repr(py: Python<'_>, s: &str) -> PyResult<String> {
     py_repr(PyString::new(py, s).as_any())
 }
 
+/// A copy of `obj` with some fields changed: the class called with every
+/// field in `fields` (as keyword arguments, those that are `None` left out)
+/// and `changes` over them; a name that is no field is a `TypeError`.
+fn replaced<'py>(
+    obj: &Bound<'py, PyAny>,
+    fields: &[&str],
+    changes: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let kwargs = PyDict::new(py);
+    for f in fields {
+        let v = obj.getattr(*f)?;
+        if !v.is_none() {
+            kwargs.set_item(*f, v)?;
+        }
+    }
+    if let Some(changes) = changes {
+        for (k, v) in changes.iter() {
+            let name: String = k.extract()?;
+            if !fields.contains(&name.as_str()) {
+                return Err(PyTypeError::new_err(format!(
+                    "{}.replace() got an unexpected keyword argument '{name}'",
+                    type_name(obj)
+                )));
+            }
+            kwargs.set_item(k, v)?;
+        }
+    }
+    obj.get_type().call((), Some(&kwargs))
+}
+
 /// What `__reduce__` returns: a callable and its arguments.
 type Reduced<'py, A> = (Bound<'py, PyAny>, A);
 
@@ -429,7 +256,7 @@ fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>>
     })
 }
 
-fn key_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<ServiceKey> {
+pub(crate) fn key_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<ServiceKey> {
     match obj.downcast::<PyServiceKey>() {
         Ok(k) => Ok(k.get().key),
         Err(_) => Err(PyTypeError::new_err(format!(
@@ -454,46 +281,33 @@ fn inet_key(
     Ok(key)
 }
 
-fn protocol_of(i: usize) -> Protocol {
-    match i {
-        0 => Protocol::Tcp,
-        1 => Protocol::Udp,
-        _ => Protocol::Sctp,
-    }
-}
-
-/// The member index of a known protocol; `Err` holds an unknown one's number.
-fn protocol_index(p: Protocol) -> Result<usize, u16> {
-    match p {
-        Protocol::Tcp => Ok(0),
-        Protocol::Udp => Ok(1),
-        Protocol::Sctp => Ok(2),
-        Protocol::Unknown(n) => Err(n),
-    }
-}
-
-/// A known value as its enum member (`members[index]`), an unknown one as its raw number.
-fn member_or_raw<'py>(
+/// A known value as its enum member, an unknown one (`raw`) as its number.
+fn member_or_raw<'py, T>(
     py: Python<'py>,
-    e: &PyEnum,
-    index: Result<usize, impl Into<u32>>,
+    e: &PyEnum<T>,
+    v: &T,
+    raw: Option<u32>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match index {
-        Ok(i) => e.member(py, i),
-        Err(raw) => Ok(raw.into().into_pyobject(py)?.into_any()),
+    match (e.member(py, v)?, raw) {
+        (Some(m), _) => Ok(m),
+        (None, Some(n)) => Ok(n.into_pyobject(py)?.into_any()),
+        (None, None) => Err(crate::errors::refused(format!(
+            "a value with no member of {}",
+            e.name
+        ))),
     }
 }
 
-fn family_of(i: usize) -> Family {
-    if i == 0 {
-        Family::Ipv4
-    } else {
-        Family::Ipv6
+/// The number of a protocol this library does not know.
+fn protocol_raw(p: Protocol) -> Option<u32> {
+    match p {
+        Protocol::Unknown(n) => Some(u32::from(n)),
+        _ => None,
     }
 }
 
 fn family_out(py: Python<'_>, f: Family) -> PyResult<Bound<'_, PyAny>> {
-    FAMILY.member(py, if f == Family::Ipv4 { 0 } else { 1 })
+    member_or_raw(py, &FAMILY, &f, None)
 }
 
 fn fwmark_key(
@@ -503,7 +317,7 @@ fn fwmark_key(
 ) -> PyResult<ServiceKey> {
     let mark = u32_in(mark, "firewall mark")?;
     let family = match family {
-        Some(f) => family_of(FAMILY.parse(f, "family")?),
+        Some(f) => *FAMILY.parse(f, "family")?,
         None => Family::Ipv4,
     };
     let key = ServiceKey::Fwmark { family, mark };
@@ -562,6 +376,20 @@ impl PyServiceKey {
         family_out(py, self.key.family())
     }
 
+    /// A copy with some fields changed: ``protocol``, ``addr``, ``port``
+    /// of an :class:`InetKey`, ``mark``, ``family`` of a :class:`FwmarkKey`.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fields: &[&str] = match slf.get().key {
+            ServiceKey::Inet { .. } => &["protocol", "addr", "port"],
+            ServiceKey::Fwmark { .. } => &["mark", "family"],
+        };
+        replaced(slf.as_any(), fields, changes)
+    }
+
     /// The value in the core's serde form.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         dict_of(py, &self.key)
@@ -598,10 +426,13 @@ impl PyServiceKey {
                 protocol,
                 addr,
                 port,
-            } => match protocol_index(protocol) {
-                Ok(i) => format!("ServiceKey.{}('{addr}', {port})", PROTOCOL.members[i].0),
+            } => match PROTOCOL.value_of(&protocol) {
+                Some(p) => format!("ServiceKey.{p}('{addr}', {port})"),
                 // an unknown protocol, as listed: no constructor makes one
-                Err(n) => format!("<InetKey protocol {n} '{addr}', {port}>"),
+                None => format!(
+                    "<InetKey protocol {} '{addr}', {port}>",
+                    protocol_raw(protocol).unwrap_or_default()
+                ),
             },
             ServiceKey::Fwmark { family, mark } => {
                 let fam = if family == Family::Ipv4 {
@@ -652,7 +483,7 @@ impl InetKey {
         port: &Bound<'_, PyAny>,
     ) -> PyResult<(Self, PyServiceKey)> {
         let py = protocol.py();
-        let p = protocol_of(PROTOCOL.parse(protocol, "protocol")?);
+        let p = *PROTOCOL.parse(protocol, "protocol")?;
         Ok((
             InetKey,
             PyServiceKey {
@@ -666,9 +497,9 @@ impl InetKey {
     fn protocol<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         match slf.as_super().get().key {
             ServiceKey::Inet { protocol, .. } => {
-                member_or_raw(slf.py(), &PROTOCOL, protocol_index(protocol))
+                member_or_raw(slf.py(), &PROTOCOL, &protocol, protocol_raw(protocol))
             }
-            ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
+            ServiceKey::Fwmark { .. } => Err(crate::errors::refused("not an inet key")),
         }
     }
 
@@ -677,7 +508,7 @@ impl InetKey {
     fn addr<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         match slf.as_super().get().key {
             ServiceKey::Inet { addr, .. } => addr_out(slf.py(), &addr),
-            ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
+            ServiceKey::Fwmark { .. } => Err(crate::errors::refused("not an inet key")),
         }
     }
 
@@ -686,7 +517,7 @@ impl InetKey {
     fn port(slf: &Bound<'_, Self>) -> PyResult<u16> {
         match slf.as_super().get().key {
             ServiceKey::Inet { port, .. } => Ok(port),
-            ServiceKey::Fwmark { .. } => Err(PyValueError::new_err("not an inet key")),
+            ServiceKey::Fwmark { .. } => Err(crate::errors::refused("not an inet key")),
         }
     }
 }
@@ -717,7 +548,7 @@ impl FwmarkKey {
     fn mark(slf: &Bound<'_, Self>) -> PyResult<u32> {
         match slf.as_super().get().key {
             ServiceKey::Fwmark { mark, .. } => Ok(mark),
-            ServiceKey::Inet { .. } => Err(PyValueError::new_err("not a firewall-mark key")),
+            ServiceKey::Inet { .. } => Err(crate::errors::refused("not a firewall-mark key")),
         }
     }
 }
@@ -783,7 +614,7 @@ impl PyPersistence {
                     match s.to_cow()?.parse::<Ipv4Addr>() {
                         Ok(a) => Some(Netmask::V4(a)),
                         Err(_) => {
-                            return Err(PyValueError::new_err(format!(
+                            return Err(crate::errors::refused(format!(
                                 "netmask {} is not an IPv4 netmask",
                                 py_repr(nm)?
                             )))
@@ -812,6 +643,15 @@ impl PyPersistence {
     #[getter]
     fn netmask<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         netmask_out(py, self.netmask)
+    }
+
+    /// A copy with ``timeout`` or ``netmask`` changed.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        replaced(slf.as_any(), &["timeout", "netmask"], changes)
     }
 
     /// The value in the core's serde form.
@@ -874,7 +714,7 @@ impl PyPersistence {
                 timeout: self.timeout,
                 netmask,
             }),
-            None => Err(PyValueError::new_err(
+            None => Err(crate::errors::refused(
                 "the netmask of a persistence outside a Service is not resolved",
             )),
         }
@@ -897,22 +737,43 @@ pub struct PyService {
     pub(crate) inner: Service,
 }
 
-fn scheduler_index(s: &Scheduler) -> Option<usize> {
-    let name = s.name();
-    SCHEDULER.members.iter().position(|(v, _)| *v == name)
-}
-
 fn scheduler_out<'py>(py: Python<'py>, s: &Scheduler) -> PyResult<Bound<'py, PyAny>> {
-    match (s, scheduler_index(s)) {
-        (Scheduler::Other(_), _) | (_, None) => Ok(PyString::new(py, s.name()).into_any()),
-        (_, Some(i)) => SCHEDULER.member(py, i),
+    match SCHEDULER.member(py, s)? {
+        Some(m) => Ok(m),
+        None => Ok(PyString::new(py, s.name()).into_any()),
     }
 }
 
-fn scheduler_in(obj: &Bound<'_, PyAny>) -> PyResult<Scheduler> {
+/// Service flags in Python's words, the scheduler flags by the scheduler's
+/// names (`ServiceFlags.SH_PORT` for `sh`, `MH_PORT` for `mh`, else `SCHED_2`).
+fn flags_repr(flags: ServiceFlags, scheduler: &Scheduler) -> String {
+    let (one, two) = match scheduler {
+        Scheduler::SourceHashing => ("SH_FALLBACK", "SH_PORT"),
+        Scheduler::MaglevHashing => ("MH_FALLBACK", "MH_PORT"),
+        _ => ("SCHED_1", "SCHED_2"),
+    };
+    let names = [
+        (ServiceFlags::ONE_PACKET, "ONE_PACKET"),
+        (ServiceFlags::SCHED_1, one),
+        (ServiceFlags::SCHED_2, two),
+        (ServiceFlags::SCHED_3, "SCHED_3"),
+    ];
+    let mut parts: Vec<String> = names
+        .iter()
+        .filter(|(bit, _)| flags.contains(*bit))
+        .map(|(_, name)| format!("ServiceFlags.{name}"))
+        .collect();
+    let rest = flags.bits() & !ServiceFlags::all().bits();
+    if rest != 0 {
+        parts.push(format!("ServiceFlags({rest:#x})"));
+    }
+    parts.join("|")
+}
+
+pub(crate) fn scheduler_in(obj: &Bound<'_, PyAny>) -> PyResult<Scheduler> {
     let py = obj.py();
-    if let Some(i) = SCHEDULER.objs(py)?.iter().position(|m| obj.is(m)) {
-        return checked(py, Scheduler::from_name(SCHEDULER.members[i].0));
+    if obj.is_instance(SCHEDULER.class(py)?)? {
+        return Ok(SCHEDULER.parse(obj, "scheduler")?.clone());
     }
     if let Ok(s) = obj.downcast::<PyString>() {
         return checked(py, Scheduler::from_name(&s.to_cow()?));
@@ -923,7 +784,7 @@ fn scheduler_in(obj: &Bound<'_, PyAny>) -> PyResult<Scheduler> {
     )))
 }
 
-fn service_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Service> {
+pub(crate) fn service_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Service> {
     match obj.downcast::<PyService>() {
         Ok(s) => Ok(s.get().inner.clone()),
         Err(_) => Err(PyTypeError::new_err(format!(
@@ -933,7 +794,7 @@ fn service_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Service> {
     }
 }
 
-fn service_out(py: Python<'_>, s: Service) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn service_out(py: Python<'_>, s: Service) -> PyResult<Bound<'_, PyAny>> {
     Ok(Bound::new(py, PyService { inner: s })?.into_any())
 }
 
@@ -951,7 +812,7 @@ impl PyService {
     #[new]
     #[pyo3(
         signature = (key, *, scheduler=None, flags=None, persistence=None, pe=None),
-        text_signature = "(key, *, scheduler=..., flags=..., persistence=None, pe=None)"
+        text_signature = "(key, *, scheduler=None, flags=None, persistence=None, pe=None)"
     )]
     fn new(
         key: &Bound<'_, PyAny>,
@@ -963,10 +824,11 @@ impl PyService {
         let py = key.py();
         let key = key_in(key, "key")?;
         let mut s = Service::new(key);
-        if let Some(sch) = scheduler {
+        // None is the default (wlc, no flags), as the stubs say
+        if let Some(sch) = opt(scheduler) {
             s.scheduler = scheduler_in(sch)?;
         }
-        if let Some(f) = flags {
+        if let Some(f) = opt(flags) {
             s.flags = ServiceFlags::from_bits_retain(SERVICE_FLAGS.parse(f, "service flags")?);
         }
         s.persistence = match opt(persistence) {
@@ -1040,6 +902,18 @@ impl PyService {
         self.inner.pe.as_ref().map(|n| n.as_str())
     }
 
+    /// A copy with some fields changed (keyword arguments of the
+    /// constructor: ``key``, ``scheduler``, ``flags``, ``persistence``,
+    /// ``pe``), checked as the constructor checks.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        const FIELDS: &[&str] = &["key", "scheduler", "flags", "persistence", "pe"];
+        replaced(slf.as_any(), FIELDS, changes)
+    }
+
     /// The value in the core's serde form.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         dict_of(py, &self.inner)
@@ -1072,7 +946,7 @@ impl PyService {
             ));
         }
         if !s.flags.is_empty() {
-            parts.push(format!("flags={}", py_repr(&self.flags(py)?)?));
+            parts.push(format!("flags={}", flags_repr(s.flags, &s.scheduler)));
         }
         if let Some(p) = s.persistence {
             let pp = PyPersistence {
@@ -1131,19 +1005,43 @@ pub struct PyDestination {
     pub(crate) inner: Destination,
 }
 
-/// The member index of a known method; `Err` holds an unknown one's number.
-fn forwarding_index(f: &Forward) -> Result<usize, u32> {
+/// The number of a forwarding method this library does not know.
+fn forwarding_raw(f: &Forward) -> Option<u32> {
     match f {
-        Forward::Masq => Ok(0),
-        Forward::Local => Ok(1),
-        Forward::Tunnel(_) => Ok(2),
-        Forward::DirectRoute => Ok(3),
-        Forward::Bypass => Ok(4),
-        Forward::Unknown(n) => Err(*n),
+        Forward::Unknown(n) => Some(*n),
+        _ => None,
     }
 }
 
-fn destination_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Destination> {
+/// The forwarding of a destination's arguments: tunnel options only with
+/// tunnel forwarding, a port only for GUE, checksum options not for IPIP.
+fn tunnel_forward(fwd: Forward, tun: Tunnel, port: u16, bits: u16) -> PyResult<Forward> {
+    let is_tunnel = matches!(fwd, Forward::Tunnel(_));
+    if !is_tunnel && (tun != Tunnel::Ipip || port != 0 || bits != 0) {
+        return Err(crate::errors::refused(
+            "tunnel options need forwarding=Forwarding.TUNNEL",
+        ));
+    }
+    if !matches!(tun, Tunnel::Gue { .. }) && port != 0 {
+        return Err(crate::errors::refused(
+            "a tunnel port applies to GUE tunnels only",
+        ));
+    }
+    if tun == Tunnel::Ipip && bits != 0 {
+        return Err(crate::errors::refused(
+            "checksum options apply to GUE and GRE tunnels only",
+        ));
+    }
+    let flags = EncapFlags::from_bits_retain(bits);
+    Ok(match (fwd, tun) {
+        (Forward::Tunnel(_), Tunnel::Gue { .. }) => Forward::Tunnel(Tunnel::Gue { port, flags }),
+        (Forward::Tunnel(_), Tunnel::Gre { .. }) => Forward::Tunnel(Tunnel::Gre { flags }),
+        (Forward::Tunnel(_), _) => Forward::Tunnel(Tunnel::Ipip),
+        (other, _) => other,
+    })
+}
+
+pub(crate) fn destination_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Destination> {
     match obj.downcast::<PyDestination>() {
         Ok(d) => Ok(d.get().inner),
         Err(_) => Err(PyTypeError::new_err(format!(
@@ -1153,7 +1051,7 @@ fn destination_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Destination> {
     }
 }
 
-fn destination_out(py: Python<'_>, d: Destination) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn destination_out(py: Python<'_>, d: Destination) -> PyResult<Bound<'_, PyAny>> {
     Ok(Bound::new(py, PyDestination { inner: d })?.into_any())
 }
 
@@ -1192,8 +1090,8 @@ impl PyDestination {
         let py = addr.py();
         let mut d = Destination::new(addr_in(addr, "real server address")?, u16_in(port, "port")?);
         let fwd = match forwarding {
-            Some(f) => FORWARDING.parse(f, "forwarding")?,
-            None => 3,
+            Some(f) => *FORWARDING.parse(f, "forwarding")?,
+            None => Forward::DirectRoute,
         };
         if let Some(w) = weight {
             d.weight = bounded_in(w, "weight", Destination::MAX_WEIGHT)?;
@@ -1205,8 +1103,8 @@ impl PyDestination {
             d.lower_threshold = bounded_in(t, "lower threshold", Destination::MAX_THRESHOLD)?;
         }
         let tun = match tunnel {
-            Some(t) => TUNNEL_TYPE.parse(t, "tunnel type")?,
-            None => 0,
+            Some(t) => *TUNNEL_TYPE.parse(t, "tunnel type")?,
+            None => Tunnel::Ipip,
         };
         let tport = match tunnel_port {
             Some(p) => u16_in(p, "tunnel port")?,
@@ -1216,33 +1114,7 @@ impl PyDestination {
             Some(f) => ENCAP_FLAGS.parse(f, "tunnel flags")? as u16,
             None => 0,
         };
-        if fwd != 2 && (tun != 0 || tport != 0 || tflags != 0) {
-            return Err(PyValueError::new_err(
-                "tunnel options need forwarding=Forwarding.TUNNEL",
-            ));
-        }
-        if tun != 1 && tport != 0 {
-            return Err(PyValueError::new_err(
-                "a tunnel port applies to GUE tunnels only",
-            ));
-        }
-        if tun == 0 && tflags != 0 {
-            return Err(PyValueError::new_err(
-                "checksum options apply to GUE and GRE tunnels only",
-            ));
-        }
-        let flags = EncapFlags::from_bits_retain(tflags);
-        d.forward = match fwd {
-            0 => Forward::Masq,
-            1 => Forward::Local,
-            2 => Forward::Tunnel(match tun {
-                0 => Tunnel::Ipip,
-                1 => Tunnel::Gue { port: tport, flags },
-                _ => Tunnel::Gre { flags },
-            }),
-            3 => Forward::DirectRoute,
-            _ => Forward::Bypass,
-        };
+        d.forward = tunnel_forward(fwd, tun, tport, tflags)?;
         checked(py, d.validate(d.family()))?;
         Ok(PyDestination { inner: d })
     }
@@ -1262,7 +1134,8 @@ impl PyDestination {
     /// How packets reach it.
     #[getter]
     fn forwarding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        member_or_raw(py, &FORWARDING, forwarding_index(&self.inner.forward))
+        let f = &self.inner.forward;
+        member_or_raw(py, &FORWARDING, f, forwarding_raw(f))
     }
 
     /// Relative weight.
@@ -1286,7 +1159,8 @@ impl PyDestination {
     /// The encapsulation of tunnel forwarding.
     #[getter]
     fn tunnel<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        member_or_raw(py, &TUNNEL_TYPE, self.tunnel_index())
+        let (tun, raw) = self.tunnel_type();
+        member_or_raw(py, &TUNNEL_TYPE, &tun, raw)
     }
 
     /// The GUE port, 0 otherwise.
@@ -1308,6 +1182,27 @@ impl PyDestination {
     #[getter]
     fn family<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         family_out(py, self.inner.family())
+    }
+
+    /// A copy with some fields changed (keyword arguments of the
+    /// constructor), checked as the constructor checks.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        const FIELDS: &[&str] = &[
+            "addr",
+            "port",
+            "forwarding",
+            "weight",
+            "upper_threshold",
+            "lower_threshold",
+            "tunnel",
+            "tunnel_port",
+            "tunnel_flags",
+        ];
+        replaced(slf.as_any(), FIELDS, changes)
     }
 
     /// The value in the core's serde form.
@@ -1335,13 +1230,13 @@ impl PyDestination {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let d = &self.inner;
         let mut parts = vec![format!("'{}'", d.addr), d.port.to_string()];
-        match forwarding_index(&d.forward) {
-            Ok(3) => {}
-            Ok(fwd) => parts.push(format!(
-                "forwarding=Forwarding.{}",
-                FORWARDING.members[fwd].1
+        match (&d.forward, FORWARDING.name_of(&d.forward)) {
+            (Forward::DirectRoute, _) => {}
+            (_, Some(name)) => parts.push(format!("forwarding=Forwarding.{name}")),
+            (f, None) => parts.push(format!(
+                "forwarding={}",
+                forwarding_raw(f).unwrap_or_default()
             )),
-            Err(n) => parts.push(format!("forwarding={n}")),
         }
         if d.weight != 1 {
             parts.push(format!("weight={}", d.weight));
@@ -1352,10 +1247,13 @@ impl PyDestination {
         if d.lower_threshold != 0 {
             parts.push(format!("lower_threshold={}", d.lower_threshold));
         }
-        match self.tunnel_index() {
-            Ok(0) => {}
-            Ok(tun) => parts.push(format!("tunnel=TunnelType.{}", TUNNEL_TYPE.members[tun].1)),
-            Err(n) => parts.push(format!("tunnel={n}")),
+        match self.tunnel_type() {
+            (Tunnel::Ipip, None) => {}
+            (tun, None) => parts.push(format!(
+                "tunnel=TunnelType.{}",
+                TUNNEL_TYPE.name_of(&tun).unwrap_or("IPIP")
+            )),
+            (_, Some(n)) => parts.push(format!("tunnel={n}")),
         }
         let tport = self.tunnel_port();
         if tport != 0 {
@@ -1395,13 +1293,13 @@ impl PyDestination {
 }
 
 impl PyDestination {
-    /// The member index of the tunnel type; `Err` holds an unknown one's number.
-    fn tunnel_index(&self) -> Result<usize, u16> {
+    /// The tunnel type (IPIP when not tunnelling), and the number of one
+    /// this library does not know.
+    fn tunnel_type(&self) -> (Tunnel, Option<u32>) {
         match self.inner.forward {
-            Forward::Tunnel(Tunnel::Gue { .. }) => Ok(1),
-            Forward::Tunnel(Tunnel::Gre { .. }) => Ok(2),
-            Forward::Tunnel(Tunnel::Unknown(n)) => Err(n),
-            _ => Ok(0),
+            Forward::Tunnel(Tunnel::Unknown(n)) => (Tunnel::Unknown(n), Some(u32::from(n))),
+            Forward::Tunnel(t) => (t, None),
+            _ => (Tunnel::Ipip, None),
         }
     }
 
@@ -1442,7 +1340,7 @@ fn op_checked(py: Python<'_>, op: Operation) -> PyResult<PyOperation> {
     Ok(PyOperation { inner: op })
 }
 
-fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
+pub(crate) fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
     if !obj.is_instance(timeouts_type(obj.py())?)? {
         return Err(PyTypeError::new_err(format!(
             "timeouts must be a Timeouts, not {}",
@@ -1456,54 +1354,109 @@ fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
     })
 }
 
-fn timeouts_out(py: Python<'_>, t: Timeouts) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn timeouts_out(py: Python<'_>, t: Timeouts) -> PyResult<Bound<'_, PyAny>> {
     timeouts_type(py)?.call1((t.tcp, t.tcp_fin, t.udp))
 }
 
-fn daemon_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
+pub(crate) fn daemon_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
     if !obj.is_instance(sync_daemon_type(obj.py())?)? {
         return Err(PyTypeError::new_err(format!(
             "daemon must be a SyncDaemon, not {}",
             type_name(obj)
         )));
     }
-    parse_json(
-        "sync daemon",
-        &obj.call_method0("to_json")?.extract::<String>()?,
+    let field = |name: &str| obj.getattr(name);
+    let optional = |name: &str, hi: i64| -> PyResult<Option<i64>> {
+        let v = field(name)?;
+        if v.is_none() {
+            return Ok(None);
+        }
+        int_in(&v, name, 0, hi).map(Some)
+    };
+    let interface = field("interface")?;
+    let group = field("group")?;
+    Ok(SyncDaemon {
+        state: sync_state_in(&field("state")?)?,
+        interface: interface
+            .downcast::<PyString>()
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "interface must be a string, not {}",
+                    type_name(&interface)
+                ))
+            })?
+            .to_cow()?
+            .into_owned(),
+        sync_id: u32_in(&field("sync_id")?, "sync id")?,
+        max_len: optional("max_len", 0xFFFF)?.map(|v| v as u16),
+        group: if group.is_none() {
+            None
+        } else {
+            Some(addr_in(&group, "multicast group")?)
+        },
+        port: optional("port", 0xFFFF)?.map(|v| v as u16),
+        ttl: optional("ttl", 255)?.map(|v| v as u8),
+    })
+}
+
+/// A sync state given as a `SyncState`, its value or name, or (as a listing
+/// keeps an unknown one) its raw number, which the core refuses to write.
+pub(crate) fn sync_state_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncState> {
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return Ok(SyncState::Unknown(u32_in(obj, "sync state")?));
+    }
+    Ok(*SYNC_STATE.parse(obj, "sync state")?)
+}
+
+/// An `ipvs.SyncDaemon` as a listing holds it (not validated).
+pub(crate) fn daemon_out(py: Python<'_>, d: SyncDaemon) -> PyResult<Bound<'_, PyAny>> {
+    let group = match d.group {
+        Some(g) => addr_out(py, &g)?,
+        None => py.None().into_bound(py),
+    };
+    sync_daemon_type(py)?.call_method1(
+        "_of",
+        (
+            sync_state_out(py, d.state)?,
+            d.interface,
+            d.sync_id,
+            d.max_len,
+            group,
+            d.port,
+            d.ttl,
+        ),
     )
 }
 
+/// Checks a daemon with the core's validation (`SyncDaemon.__init__`).
+#[pyfunction]
+fn check_daemon(daemon: &Bound<'_, PyAny>) -> PyResult<()> {
+    checked(daemon.py(), daemon_in(daemon)?.validate())
+}
+
 /// A sync state as its enum member, an unknown one as its raw number.
-fn sync_state_out(py: Python<'_>, s: SyncState) -> PyResult<Bound<'_, PyAny>> {
-    let index = match s {
-        SyncState::Master => Ok(0),
-        SyncState::Backup => Ok(1),
-        SyncState::Unknown(n) => Err(n),
+pub(crate) fn sync_state_out(py: Python<'_>, s: SyncState) -> PyResult<Bound<'_, PyAny>> {
+    let raw = match s {
+        SyncState::Unknown(n) => Some(n),
+        _ => None,
     };
-    member_or_raw(py, &SYNC_STATE, index)
+    member_or_raw(py, &SYNC_STATE, &s, raw)
 }
 
-fn state_of(i: usize) -> SyncState {
-    if i == 0 {
-        SyncState::Master
-    } else {
-        SyncState::Backup
-    }
-}
-
-fn op_kind_index(op: &Operation) -> usize {
+/// The serde tag of an operation: its `OperationKind` value.
+fn op_kind(op: &Operation) -> &'static str {
     match op {
-        Operation::AddService(_) => 0,
-        Operation::UpdateService(_) => 1,
-        Operation::DeleteService(_) => 2,
-        Operation::AddDestination(..) => 3,
-        Operation::UpdateDestination(..) => 4,
-        Operation::DeleteDestination(..) => 5,
-        Operation::SetTimeouts(_) => 6,
-        Operation::StartDaemon(_) => 7,
-        Operation::StopDaemon(_) => 8,
-        Operation::Zero(_) => 9,
-        _ => 10,
+        Operation::AddService(_) => "add_service",
+        Operation::UpdateService(_) => "update_service",
+        Operation::DeleteService(_) => "delete_service",
+        Operation::AddDestination(..) => "add_destination",
+        Operation::UpdateDestination(..) => "update_destination",
+        Operation::DeleteDestination(..) => "delete_destination",
+        Operation::SetTimeouts(_) => "set_timeouts",
+        Operation::StartDaemon(_) => "start_daemon",
+        Operation::StopDaemon(_) => "stop_daemon",
+        Operation::Zero(_) => "zero",
+        _ => "flush",
     }
 }
 
@@ -1534,15 +1487,15 @@ impl PyOperation {
         state: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let py = kind.py();
-        let k = OPERATION_KIND.parse(kind, "operation kind")?;
-        let need: &[&str] = match k {
-            0 | 1 => &["service"],
-            2 => &["key"],
-            3 | 4 => &["key", "destination"],
-            5 => &["key", "addr", "port"],
-            6 => &["timeouts"],
-            7 => &["daemon"],
-            8 => &["state"],
+        let kname: &str = OPERATION_KIND.parse(kind, "operation kind")?;
+        let need: &[&str] = match kname {
+            "add_service" | "update_service" => &["service"],
+            "delete_service" => &["key"],
+            "add_destination" | "update_destination" => &["key", "destination"],
+            "delete_destination" => &["key", "addr", "port"],
+            "set_timeouts" => &["timeouts"],
+            "start_daemon" => &["daemon"],
+            "stop_daemon" => &["state"],
             _ => &[],
         };
         let given = [
@@ -1555,13 +1508,12 @@ impl PyOperation {
             ("daemon", opt(daemon)),
             ("state", opt(state)),
         ];
-        let kname = OPERATION_KIND.members[k].0;
         for (name, value) in given {
             let needed = need.contains(&name);
             if value.is_none() && needed {
                 return Err(PyTypeError::new_err(format!("{kname} needs {name}")));
             }
-            if value.is_some() && !needed && !(k == 9 && name == "key") {
+            if value.is_some() && !needed && !(kname == "zero" && name == "key") {
                 return Err(PyTypeError::new_err(format!("{kname} takes no {name}")));
             }
         }
@@ -1573,23 +1525,27 @@ impl PyOperation {
         let timeouts = opt(timeouts).map(timeouts_in).transpose()?;
         let daemon = opt(daemon).map(daemon_in).transpose()?;
         let missing = || PyTypeError::new_err(format!("{kname} needs more arguments"));
-        let op = match k {
-            0 => Operation::AddService(service.ok_or_else(missing)?),
-            1 => Operation::UpdateService(service.ok_or_else(missing)?),
-            2 => Operation::DeleteService(key.ok_or_else(missing)?),
-            3 => Operation::AddDestination(key.ok_or_else(missing)?, dest.ok_or_else(missing)?),
-            4 => Operation::UpdateDestination(key.ok_or_else(missing)?, dest.ok_or_else(missing)?),
-            5 => Operation::DeleteDestination(
+        let op = match kname {
+            "add_service" => Operation::AddService(service.ok_or_else(missing)?),
+            "update_service" => Operation::UpdateService(service.ok_or_else(missing)?),
+            "delete_service" => Operation::DeleteService(key.ok_or_else(missing)?),
+            "add_destination" => {
+                Operation::AddDestination(key.ok_or_else(missing)?, dest.ok_or_else(missing)?)
+            }
+            "update_destination" => {
+                Operation::UpdateDestination(key.ok_or_else(missing)?, dest.ok_or_else(missing)?)
+            }
+            "delete_destination" => Operation::DeleteDestination(
                 key.ok_or_else(missing)?,
                 addr_in(opt(addr).ok_or_else(missing)?, "real server address")?,
                 u16_in(opt(port).ok_or_else(missing)?, "port")?,
             ),
-            6 => Operation::SetTimeouts(timeouts.ok_or_else(missing)?),
-            7 => Operation::StartDaemon(daemon.ok_or_else(missing)?),
-            8 => Operation::StopDaemon(state_of(
-                SYNC_STATE.parse(opt(state).ok_or_else(missing)?, "sync state")?,
-            )),
-            9 => Operation::Zero(key),
+            "set_timeouts" => Operation::SetTimeouts(timeouts.ok_or_else(missing)?),
+            "start_daemon" => Operation::StartDaemon(daemon.ok_or_else(missing)?),
+            "stop_daemon" => Operation::StopDaemon(
+                *SYNC_STATE.parse(opt(state).ok_or_else(missing)?, "sync state")?,
+            ),
+            "zero" => Operation::Zero(key),
             _ => Operation::Flush,
         };
         op_checked(py, op)
@@ -1675,7 +1631,7 @@ impl PyOperation {
     /// ``ipvsadm --stop-daemon``.
     #[staticmethod]
     fn stop_daemon(state: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let s = state_of(SYNC_STATE.parse(state, "sync state")?);
+        let s = *SYNC_STATE.parse(state, "sync state")?;
         op_checked(state.py(), Operation::StopDaemon(s))
     }
 
@@ -1698,7 +1654,7 @@ impl PyOperation {
     /// What the operation does.
     #[getter]
     fn kind<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        OPERATION_KIND.member(py, op_kind_index(&self.inner))
+        member_or_raw(py, &OPERATION_KIND, &op_kind(&self.inner), None)
     }
 
     /// The service key it acts on, if any.
@@ -1766,9 +1722,7 @@ impl PyOperation {
     #[getter]
     fn daemon<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.inner {
-            Operation::StartDaemon(d) => {
-                sync_daemon_type(py)?.call_method1("from_json", (json_of(d)?,))
-            }
+            Operation::StartDaemon(d) => daemon_out(py, d.clone()),
             _ => Ok(py.None().into_bound(py)),
         }
     }
@@ -1780,6 +1734,28 @@ impl PyOperation {
             Operation::StopDaemon(s) => sync_state_out(py, *s),
             _ => Ok(py.None().into_bound(py)),
         }
+    }
+
+    /// A copy with some fields changed (keyword arguments of the constructor:
+    /// ``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,
+    /// ``timeouts``, ``daemon``, ``state``), checked as the constructor checks.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        const FIELDS: &[&str] = &[
+            "kind",
+            "key",
+            "service",
+            "destination",
+            "addr",
+            "port",
+            "timeouts",
+            "daemon",
+            "state",
+        ];
+        replaced(slf.as_any(), FIELDS, changes)
     }
 
     /// The serde form: ``{"add_service": {...}}``, ``"flush"``, ...
@@ -1825,10 +1801,7 @@ impl PyOperation {
             Operation::StopDaemon(_) => py_repr(&self.state(py)?)?,
             _ => String::new(),
         };
-        Ok(format!(
-            "Operation.{}({args})",
-            OPERATION_KIND.members[op_kind_index(&self.inner)].0
-        ))
+        Ok(format!("Operation.{}({args})", op_kind(&self.inner)))
     }
 
     /// The operation in ipvsadm's words, e.g. ``ipvsadm -A -t 10.0.0.1:80 -s wlc``.
@@ -1883,14 +1856,14 @@ pub(crate) fn batch_mode(name: &str) -> PyResult<BatchMode> {
     match name {
         "continue" => Ok(BatchMode::Continue),
         "stop_on_error" => Ok(BatchMode::StopOnError),
-        other => Err(PyValueError::new_err(format!(
+        other => Err(crate::errors::refused(format!(
             "unknown batch mode {other:?} (expected \"continue\" or \"stop_on_error\")"
         ))),
     }
 }
 
 /// A table given as an `ipvs.Table` (its services' native values).
-fn table_in(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
+pub(crate) fn table_in(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
     let mut services = Vec::new();
     for ts in obj.getattr("services")?.try_iter()? {
         let ts = ts?;
@@ -1914,12 +1887,12 @@ fn table_in(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
 }
 
 /// A table as `([(Service, (Destination, ...)), ...], timeouts or None)`, for `ipvs.Table._of`.
-type PyTableParts<'py> = (
+pub(crate) type PyTableParts<'py> = (
     Vec<(Bound<'py, PyAny>, Bound<'py, PyTuple>)>,
     Bound<'py, PyAny>,
 );
 
-fn table_out(py: Python<'_>, t: Table) -> PyResult<PyTableParts<'_>> {
+pub(crate) fn table_out(py: Python<'_>, t: Table) -> PyResult<PyTableParts<'_>> {
     let mut services = Vec::with_capacity(t.services.len());
     for ts in t.services {
         let dests = ts
@@ -2122,6 +2095,7 @@ fn table_parse<'py>(py: Python<'py>, text: &str) -> PyResult<PyTableParts<'py>> 
 
 /// Registers the classes and functions of this module in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(check_daemon, m)?)?;
     m.add_class::<PyServiceKey>()?;
     m.add_class::<InetKey>()?;
     m.add_class::<FwmarkKey>()?;

@@ -96,7 +96,7 @@ pub(crate) fn vs_sysctl_read(
     knob: &str,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyObject> {
     let (k, ns) = (self::knob(py, knob)?, namespace(name, ns_path, fd)?);
     let v = py
@@ -112,7 +112,7 @@ pub(crate) fn vs_sysctl_read_all(
     py: Python<'_>,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<(&'static str, PyObject)>> {
     let ns = namespace(name, ns_path, fd)?;
     let all = py
@@ -132,7 +132,7 @@ pub(crate) fn vs_sysctl_write(
     value: &Bound<'_, PyAny>,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let k = self::knob(py, knob)?;
     let v = from_object(py, k, value)?;
@@ -150,7 +150,7 @@ pub(crate) fn vs_sysctl_apply(
     settings: Vec<(String, Bound<'_, PyAny>)>,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<(&'static str, PyObject, PyObject)>> {
     let mut wanted = Settings::new();
     for (n, v) in &settings {

@@ -14,14 +14,35 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 use lvskit::tunnel::realserver::{self, Prepared, RealServer, SysctlChange, VipDevice};
 use lvskit::tunnel::{
-    self, Address, Dev, Encap, EncapType, Fou, FouEncap, FouPort, InnerProto, Link, NewLink,
-    NewLinkKind, Rtnl, TunnelConfig, TunnelEncapFlags, TunnelKind,
+    self, Address, Dev, Encap, EncapType, Fou, FouEncap, FouPort, InnerProto, Link, NewLink, Rtnl,
+    TunnelConfig, TunnelEncapFlags, TunnelKind,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{from_json, namespace, to_json, to_py, Slot};
+use pyo3::exceptions::PyTypeError;
+use pyo3::types::PyDict;
+use pythonize::{depythonize, pythonize};
+use serde::de::DeserializeOwned;
+
+use super::{namespace, to_py, Slot};
+
+/// A value of this module's serde form from the Python objects of a
+/// `to_dict()` (dicts, lists, numbers and text; no JSON text).
+fn from_obj<T: DeserializeOwned>(what: &str, obj: &Bound<'_, PyAny>) -> PyResult<T> {
+    if !obj.is_instance_of::<PyDict>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a dict (a value's to_dict()), not {}",
+            obj.get_type().name()?
+        )));
+    }
+    depythonize(obj).map_err(|e| crate::errors::refused(format!("invalid {what}: {e}")))
+}
+
+/// The Python objects (dicts, lists, ...) of a value's serde form.
+fn to_obj<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    pythonize(py, value).map_err(|e| crate::errors::refused(format!("cannot convert a value: {e}")))
+}
 
 // ------------------------------------------------------------------ serde mirrors
 
@@ -135,7 +156,7 @@ struct PyPrepared {
 // ------------------------------------------------------------------ conversions
 
 fn bad(msg: String) -> PyErr {
-    PyValueError::new_err(msg)
+    crate::errors::refused(msg)
 }
 
 fn tunnel_kind(name: &str) -> PyResult<TunnelKind> {
@@ -315,23 +336,6 @@ fn real_server_from(r: PyRealServer) -> PyResult<RealServer> {
     })
 }
 
-fn real_server_to(r: &RealServer) -> PyRealServer {
-    let (device_type, tunnel) = match &r.device {
-        VipDevice::Tunnel { config, .. } => ("tunnel", Some(config_to(config))),
-        VipDevice::Loopback => ("loopback", None),
-        VipDevice::Dummy(_) => ("dummy", None),
-    };
-    PyRealServer {
-        device_type: device_type.into(),
-        device: r.device.name().into(),
-        tunnel,
-        vips: r.vips.clone(),
-        fou: r.fou.as_ref().map(fou_to),
-        arp: r.arp,
-        rp_filter_off: r.rp_filter_off,
-    }
-}
-
 fn network(text: &str) -> PyResult<IpNetwork> {
     text.parse().map_err(|e| {
         bad(format!(
@@ -412,60 +416,45 @@ fn timeout(seconds: f64) -> PyResult<Duration> {
 
 // ------------------------------------------------------------------ pure functions
 
-/// Parses `json` as the tunnel type named by `kind` (this module's serde
-/// form), validates it with the core's validator and returns it re-encoded.
+/// Checks tunnel parameters (a `TunnelConfig.to_dict()`) with the core's validator.
 #[pyfunction]
-pub(crate) fn tunnel_normalize(py: Python<'_>, kind: &str, json: &str) -> PyResult<String> {
-    let checked = |r: lvskit::Result<()>| r.map_err(|e| to_py(py, e));
-    match kind {
-        "tunnel_config" => {
-            let c = config_from(from_json("tunnel parameters", json)?)?;
-            checked(c.validate())?;
-            to_json(&config_to(&c))
-        }
-        "new_link" => {
-            let l: PyNewLink = from_json("new link", json)?;
-            let n = new_link_from(l)?;
-            checked(n.validate())?;
-            let NewLinkKind::Tunnel(t) = &n.kind else {
-                return to_json(&PyNewLink {
-                    name: n.name,
-                    mtu: n.mtu,
-                    up: n.up,
-                    tunnel: None,
-                });
-            };
-            let tunnel = Some(config_to(t));
-            to_json(&PyNewLink {
-                name: n.name,
-                mtu: n.mtu,
-                up: n.up,
-                tunnel,
-            })
-        }
-        "fou_port" => {
-            let p = fou_from(from_json("FOU port", json)?);
-            checked(p.validate())?;
-            to_json(&fou_to(&p))
-        }
-        "real_server" => {
-            let r = real_server_from(from_json("real server", json)?)?;
-            checked(r.validate())?;
-            to_json(&real_server_to(&r))
-        }
-        "ifname" => {
-            let n: String = from_json("interface name", json)?;
-            checked(tunnel::validate_ifname(&n))?;
-            to_json(&n)
-        }
-        other => Err(bad(format!("unknown kind {other:?}"))),
-    }
+fn check_tunnel_config(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<()> {
+    let c = config_from(from_obj("tunnel parameters", config)?)?;
+    c.validate().map_err(|e| to_py(py, e))
+}
+
+/// Checks a new link (a `NewLink.to_dict()`) with the core's validator.
+#[pyfunction]
+fn check_new_link(py: Python<'_>, new: &Bound<'_, PyAny>) -> PyResult<()> {
+    let n = new_link_from(from_obj("new link", new)?)?;
+    n.validate().map_err(|e| to_py(py, e))
+}
+
+/// Checks a FOU port (a `FouPort.to_dict()`) with the core's validator.
+#[pyfunction]
+fn check_fou_port(py: Python<'_>, port: &Bound<'_, PyAny>) -> PyResult<()> {
+    fou_from(from_obj("FOU port", port)?)
+        .validate()
+        .map_err(|e| to_py(py, e))
+}
+
+/// Checks a real server (a `RealServer.to_dict()`) with the core's validator.
+#[pyfunction]
+fn check_real_server(py: Python<'_>, real_server: &Bound<'_, PyAny>) -> PyResult<()> {
+    let r = real_server_from(from_obj("real server", real_server)?)?;
+    r.validate().map_err(|e| to_py(py, e))
+}
+
+/// Checks an interface name with the core's validator.
+#[pyfunction]
+fn check_ifname(py: Python<'_>, name: &str) -> PyResult<()> {
+    tunnel::validate_ifname(name).map_err(|e| to_py(py, e))
 }
 
 /// The sysctls `prepare` would set for a real server, in order: `(path, value)`.
 #[pyfunction]
-pub(crate) fn rs_wanted_sysctls(json: &str) -> PyResult<Vec<(String, String)>> {
-    let r = real_server_from(from_json("real server", json)?)?;
+pub(crate) fn rs_wanted_sysctls(real_server: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let r = real_server_from(from_obj("real server", real_server)?)?;
     Ok(realserver::wanted_sysctls(&r))
 }
 
@@ -477,7 +466,7 @@ pub(crate) fn sysctl_read(
     path: &str,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let ns = namespace(name, ns_path, fd)?;
     let path = path.to_owned();
@@ -494,7 +483,7 @@ pub(crate) fn sysctl_write(
     value: &str,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let ns = namespace(name, ns_path, fd)?;
     let (path, value) = (path.to_owned(), value.to_owned());
@@ -502,36 +491,36 @@ pub(crate) fn sysctl_write(
         .map_err(|e| to_py(py, e))
 }
 
-/// Prepares a real server in a namespace; returns what was changed (JSON).
+/// Prepares a real server in a namespace; returns what was changed (a `Prepared.to_dict()`).
 #[pyfunction]
 #[pyo3(signature = (real_server, name=None, ns_path=None, fd=None))]
-pub(crate) fn rs_prepare(
-    py: Python<'_>,
-    real_server: &str,
+pub(crate) fn rs_prepare<'py>(
+    py: Python<'py>,
+    real_server: &Bound<'py, PyAny>,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
-) -> PyResult<String> {
+    fd: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let ns = namespace(name, ns_path, fd)?;
-    let r = real_server_from(from_json("real server", real_server)?)?;
+    let r = real_server_from(from_obj("real server", real_server)?)?;
     let p = py
         .allow_threads(move || realserver::prepare(&ns, &r))
         .map_err(|e| to_py(py, e))?;
-    to_json(&prepared_to(&p))
+    to_obj(py, &prepared_to(&p))
 }
 
-/// Undoes what `rs_prepare` recorded (JSON), in the same namespace.
+/// Undoes what `rs_prepare` recorded (its dict), in the same namespace.
 #[pyfunction]
 #[pyo3(signature = (prepared, name=None, ns_path=None, fd=None))]
 pub(crate) fn rs_teardown(
     py: Python<'_>,
-    prepared: &str,
+    prepared: &Bound<'_, PyAny>,
     name: Option<String>,
     ns_path: Option<PathBuf>,
-    fd: Option<i32>,
+    fd: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let ns = namespace(name, ns_path, fd)?;
-    let p = prepared_from(ns, from_json("prepared real server", prepared)?)?;
+    let p = prepared_from(ns, from_obj("prepared real server", prepared)?)?;
     py.allow_threads(move || realserver::teardown(&p))
         .map_err(|e| to_py(py, e))
 }
@@ -555,7 +544,7 @@ impl RtnlHandle {
         py: Python<'_>,
         name: Option<String>,
         path: Option<PathBuf>,
-        fd: Option<i32>,
+        fd: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         Ok(RtnlHandle {
             inner: Slot::open(py, name, path, fd, Rtnl::open)?,
@@ -576,22 +565,27 @@ impl RtnlHandle {
         self.inner.run(py, RTNL, move |h| h.set_timeout(d))
     }
 
-    fn add_link(&self, py: Python<'_>, new: &str) -> PyResult<String> {
-        let n = new_link_from(from_json("new link", new)?)?;
-        to_json(&link_to(
-            &self.inner.run(py, RTNL, move |h| h.add_link(&n))?,
-        ))
+    fn add_link<'py>(
+        &self,
+        py: Python<'py>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let n = new_link_from(from_obj("new link", new)?)?;
+        to_obj(
+            py,
+            &link_to(&self.inner.run(py, RTNL, move |h| h.add_link(&n))?),
+        )
     }
 
-    fn link(&self, py: Python<'_>, dev: PyDev) -> PyResult<Option<String>> {
+    fn link<'py>(&self, py: Python<'py>, dev: PyDev) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.inner
             .run(py, RTNL, move |h| h.link(dev.dev()))?
-            .map(|l| to_json(&link_to(&l)))
+            .map(|l| to_obj(py, &link_to(&l)))
             .transpose()
     }
 
     #[pyo3(signature = (tunnels_only=false))]
-    fn links(&self, py: Python<'_>, tunnels_only: bool) -> PyResult<String> {
+    fn links<'py>(&self, py: Python<'py>, tunnels_only: bool) -> PyResult<Bound<'py, PyAny>> {
         let links = self.inner.run(
             py,
             RTNL,
@@ -603,11 +597,11 @@ impl RtnlHandle {
                 }
             },
         )?;
-        to_json(&links.iter().map(link_to).collect::<Vec<_>>())
+        to_obj(py, &links.iter().map(link_to).collect::<Vec<_>>())
     }
 
-    fn set_tunnel(&self, py: Python<'_>, dev: PyDev, config: &str) -> PyResult<()> {
-        let c = config_from(from_json("tunnel parameters", config)?)?;
+    fn set_tunnel(&self, py: Python<'_>, dev: PyDev, config: &Bound<'_, PyAny>) -> PyResult<()> {
+        let c = config_from(from_obj("tunnel parameters", config)?)?;
         self.inner
             .run(py, RTNL, move |h| h.set_tunnel(dev.dev(), &c))
     }
@@ -637,11 +631,11 @@ impl RtnlHandle {
     }
 
     #[pyo3(signature = (dev=None))]
-    fn addresses(&self, py: Python<'_>, dev: Option<PyDev>) -> PyResult<String> {
+    fn addresses<'py>(&self, py: Python<'py>, dev: Option<PyDev>) -> PyResult<Bound<'py, PyAny>> {
         let addrs = self
             .inner
             .run(py, RTNL, move |h| h.addresses(dev.as_ref().map(PyDev::dev)))?;
-        to_json(&addrs.iter().map(address_to).collect::<Vec<_>>())
+        to_obj(py, &addrs.iter().map(address_to).collect::<Vec<_>>())
     }
 }
 
@@ -662,7 +656,7 @@ impl FouHandle {
         py: Python<'_>,
         name: Option<String>,
         path: Option<PathBuf>,
-        fd: Option<i32>,
+        fd: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         Ok(FouHandle {
             inner: Slot::open(py, name, path, fd, Fou::open)?,
@@ -678,19 +672,19 @@ impl FouHandle {
         self.inner.closed()
     }
 
-    fn add(&self, py: Python<'_>, port: &str) -> PyResult<()> {
-        let p = fou_from(from_json("FOU port", port)?);
+    fn add(&self, py: Python<'_>, port: &Bound<'_, PyAny>) -> PyResult<()> {
+        let p = fou_from(from_obj("FOU port", port)?);
         self.inner.run(py, FOU, move |h| h.add(&p))
     }
 
-    fn delete(&self, py: Python<'_>, port: &str) -> PyResult<()> {
-        let p = fou_from(from_json("FOU port", port)?);
+    fn delete(&self, py: Python<'_>, port: &Bound<'_, PyAny>) -> PyResult<()> {
+        let p = fou_from(from_obj("FOU port", port)?);
         self.inner.run(py, FOU, move |h| h.del(&p))
     }
 
-    fn list(&self, py: Python<'_>) -> PyResult<String> {
+    fn list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let ports = self.inner.run(py, FOU, |h| h.list())?;
-        to_json(&ports.iter().map(fou_to).collect::<Vec<_>>())
+        to_obj(py, &ports.iter().map(fou_to).collect::<Vec<_>>())
     }
 }
 
@@ -698,7 +692,11 @@ impl FouHandle {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RtnlHandle>()?;
     m.add_class::<FouHandle>()?;
-    m.add_function(wrap_pyfunction!(tunnel_normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(check_tunnel_config, m)?)?;
+    m.add_function(wrap_pyfunction!(check_new_link, m)?)?;
+    m.add_function(wrap_pyfunction!(check_fou_port, m)?)?;
+    m.add_function(wrap_pyfunction!(check_real_server, m)?)?;
+    m.add_function(wrap_pyfunction!(check_ifname, m)?)?;
     m.add_function(wrap_pyfunction!(rs_wanted_sysctls, m)?)?;
     m.add_function(wrap_pyfunction!(sysctl_read, m)?)?;
     m.add_function(wrap_pyfunction!(sysctl_write, m)?)?;

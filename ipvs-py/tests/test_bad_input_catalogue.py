@@ -82,6 +82,18 @@ def rtnl(ns: Netns) -> t.Rtnl:
     return t.Rtnl(ns.name)
 
 
+def closed(ns: Netns) -> ipvs.Ipvs:
+    h = ipvs.Ipvs(ns.name)
+    h.close()
+    return h
+
+
+def closed_rtnl(ns: Netns) -> t.Rtnl:
+    r = t.Rtnl(ns.name)
+    r.close()
+    return r
+
+
 CASES: List[Case] = [
     # ---------------------------------------------------------------- services
     Case("service: double add", lambda ns, lb: lb.add_service(ipvs.Service(VIP)), ipvs.ExistsError, E.EEXIST, service),
@@ -139,6 +151,24 @@ CASES: List[Case] = [
     Case("namespace: missing", lambda ns, lb: ipvs.Ipvs("no-such-netns-here"), ipvs.SystemCallError, E.ENOENT),
     Case("namespace: name with a NUL", lambda ns, lb: ipvs.Ipvs("a\0b"), ValueError),
     Case("namespace: missing for tunnels", lambda ns, lb: t.Rtnl("no-such-netns-here"), ipvs.SystemCallError, E.ENOENT),
+    Case("namespace: missing is not found", lambda ns, lb: ipvs.Ipvs("no-such-netns-here"), ipvs.NotFoundError, E.ENOENT),
+    Case("namespace: missing for FOU is not found", lambda ns, lb: t.Fou("no-such-netns-here"), ipvs.NotFoundError, E.ENOENT),
+    Case("namespace: missing for the connection table", lambda ns, lb: ipvs.read_connections("no-such-netns-here"), ipvs.NotFoundError, E.ENOENT),
+    Case("namespace: fd 2**40", lambda ns, lb: ipvs.Ipvs(2**40), ipvs.InvalidInputError),
+    Case("namespace: negative fd", lambda ns, lb: ipvs.Ipvs(-1), ipvs.InvalidInputError),
+    Case("namespace: fd of the wrong type", lambda ns, lb: ipvs.Ipvs(1.5), TypeError),  # type: ignore[arg-type]
+    # ---------------------------------------------------------------- numbers and types (issue 17)
+    Case("service: port 70000", lambda ns, lb: lb.add_service(ipvs.Service(ipvs.ServiceKey.tcp("10.0.0.1", 70000))), ipvs.InvalidInputError),
+    Case("service: fwmark 2**32", lambda ns, lb: lb.add_service(ipvs.Service(ipvs.ServiceKey.fwmark(2**32))), ipvs.InvalidInputError),
+    Case("service: port of the wrong type", lambda ns, lb: lb.add_service(ipvs.Service(ipvs.ServiceKey.tcp("10.0.0.1", "80"))), TypeError),  # type: ignore[arg-type]
+    Case("service: JSON text instead of a Service", lambda ns, lb: lb.add_service(ipvs.Service(VIP).to_json()), TypeError),  # type: ignore[arg-type]
+    Case("destination: weight 2**32", lambda ns, lb: lb.add_destination(VIP, ipvs.Destination("10.0.1.2", 80, weight=2**32)), ipvs.InvalidInputError, None, service),
+    Case("destination: weight 2**64", lambda ns, lb: lb.set_weight(VIP, "10.0.1.1", 80, 2**64), ipvs.InvalidInputError, None, service_and_server),
+    Case("destination: delete with port 70000", lambda ns, lb: lb.delete_destination(VIP, "10.0.1.1", 70000), ipvs.InvalidInputError, None, service_and_server),
+    Case("timeouts: 2**40", lambda ns, lb: lb.set_timeouts(ipvs.Timeouts(tcp=2**40)), ipvs.InvalidInputError),
+    Case("handle: receive buffer 2**40", lambda ns, lb: lb.set_receive_buffer(2**40), ipvs.InvalidInputError),
+    Case("handle: call on a closed handle", lambda ns, lb: closed(ns).add_service(ipvs.Service(VIP)), ipvs.InvalidInputError),
+    Case("handle: call on a closed tunnel handle", lambda ns, lb: closed_rtnl(ns).set_up("lo"), ipvs.InvalidInputError),
     # ---------------------------------------------------------------- tunnels
     Case("tunnel: name too long", lambda ns, lb: rtnl(ns).add_link(t.NewLink("t" * 16, t.TunnelConfig("ipip"))), ipvs.InvalidInputError),
     Case("tunnel: name with NUL", lambda ns, lb: rtnl(ns).add_link(t.NewLink("tun\0", t.TunnelConfig("ipip"))), ipvs.InvalidInputError),
@@ -200,5 +230,5 @@ def test_bad_input_raises_a_typed_error_and_changes_nothing(case: Case, netns: N
 
 def test_the_catalogue_is_broad() -> None:
     areas = {c.id.split(":")[0] for c in CASES}
-    assert {"service", "destination", "daemon", "timeouts", "namespace", "tunnel"} <= areas
+    assert {"service", "destination", "daemon", "timeouts", "namespace", "tunnel", "handle"} <= areas
     assert len(CASES) >= 15

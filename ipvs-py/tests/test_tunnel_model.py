@@ -78,7 +78,7 @@ def test_values_the_kernel_reports_are_taken_as_they_are() -> None:
     odd = t.TunnelConfig("sit").to_dict() | {"proto": 200}
     with pytest.raises(ipvs.InvalidInputError, match="not supported"):
         t.TunnelConfig.from_dict(odd)
-    (link,) = t._links('[{"index": 5, "name": "sit1", "kind": "sit", "mtu": 1480, "flags": 0, "link": null, "tunnel": %s}]' % json.dumps(odd))
+    (link,) = t._links([{"index": 5, "name": "sit1", "kind": "sit", "mtu": 1480, "flags": 0, "link": None, "tunnel": odd}])
     assert link.tunnel is not None and link.tunnel.proto == 200
     assert t.TunnelConfig("sit", proto="any").proto is t.InnerProto.ANY  # and validation is back on
     with pytest.raises(ipvs.InvalidInputError):

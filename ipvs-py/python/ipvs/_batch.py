@@ -34,20 +34,8 @@ __all__ = [
 ]
 
 
-class OperationKind(_ReprEnum):
-    """What an :class:`Operation` does (its serde tag)."""
-
-    ADD_SERVICE = "add_service"
-    UPDATE_SERVICE = "update_service"
-    DELETE_SERVICE = "delete_service"
-    ADD_DESTINATION = "add_destination"
-    UPDATE_DESTINATION = "update_destination"
-    DELETE_DESTINATION = "delete_destination"
-    SET_TIMEOUTS = "set_timeouts"
-    START_DAEMON = "start_daemon"
-    STOP_DAEMON = "stop_daemon"
-    ZERO = "zero"
-    FLUSH = "flush"
+# defined in Rust with the other enums (ipvs-py/src/enums.rs)
+from ._ipvs import OperationKind as OperationKind  # noqa: E402
 
 
 def _check(value: object, cls: type, what: str) -> None:

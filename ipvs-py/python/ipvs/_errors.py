@@ -22,6 +22,7 @@ __all__ = [
     "PermissionDeniedError",
     "ModuleMissingError",
     "SystemCallError",
+    "NamespaceNotFoundError",
     "InvalidInputError",
     "ProtocolError",
     "IpvsTimeoutError",
@@ -91,6 +92,14 @@ class SystemCallError(IpvsError, OSError):
     """A system call failed (opening the namespace or the socket, sending, receiving)."""
 
 
+class NamespaceNotFoundError(NotFoundError, SystemCallError):
+    """The network namespace does not exist (``ENOENT`` opening its file).
+
+    A :class:`NotFoundError`, and still the :class:`SystemCallError` it was
+    before (the system call that failed is the opening of the namespace file).
+    """
+
+
 class InvalidInputError(IpvsError, ValueError):
     """The request was refused before anything was sent (the core's validation)."""
 
@@ -136,46 +145,3 @@ class ConnectionParseError(IpvsError, ValueError):
         super().__init__(message, "parsing the connection table")
         self.line = line
         self.reason = reason
-
-
-def _rules_error(message: str, line: int, column: int, reason: str) -> RulesParseError:
-    """Builds the exception for a rules parse error (called by the compiled module)."""
-    return RulesParseError(message, line, column, reason)
-
-
-def _conn_error(message: str, line: int, reason: str) -> ConnectionParseError:
-    """Builds the exception for a connection-table parse error (called by the compiled module)."""
-    return ConnectionParseError(message, line, reason)
-
-
-_KINDS: dict[str, type[IpvsError]] = {
-    "exists": ExistsError,
-    "not_found": NotFoundError,
-    "invalid": InvalidArgumentError,
-    "permission_denied": PermissionDeniedError,
-    "module_missing": ModuleMissingError,
-    "kernel": KernelError,
-    "invalid_input": InvalidInputError,
-    "io": SystemCallError,
-    "protocol": ProtocolError,
-    "timeout": IpvsTimeoutError,
-    "not_attempted": NotAttemptedError,
-}
-
-
-def _from_core(
-    kind: str,
-    message: str,
-    context: str,
-    errno: Optional[int],
-    module: Optional[str],
-    hint: Optional[str],
-) -> IpvsError:
-    """Builds the exception for a core error (called by the compiled module)."""
-    cls = _KINDS.get(kind, IpvsError)
-    exc = cls(message, context, errno)
-    if isinstance(exc, ModuleMissingError) and module is not None:
-        exc.module = module
-    if isinstance(exc, InvalidArgumentError):
-        exc.hint = hint
-    return exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from types import TracebackType
 from typing import Any, Iterable, List, Optional, Tuple, Type, TypeVar, Union
@@ -40,10 +39,6 @@ def _check(value: object, cls: Type[_C], what: str) -> _C:
     if not isinstance(value, cls):
         raise TypeError(f"{what} must be a {cls.__name__}, not {type(value).__name__}")
     return value
-
-
-def _key(key: object) -> str:
-    return _check(key, ServiceKey, "key").to_json()
 
 
 def _namespace_args(namespace: object) -> Tuple[Optional[str], Optional[str], Optional[int]]:
@@ -145,7 +140,7 @@ class Ipvs(_Closable):
         Replies that do not fit are dropped by the kernel and reported as a
         :class:`SystemCallError` with ``errno`` ``ENOBUFS``, never waited for.
         """
-        self._h.set_receive_buffer(_int(size, "receive buffer size", 1, 2**31 - 1))
+        self._h.set_receive_buffer(size)
 
     def set_timeout(self, seconds: float) -> None:
         """Bounds every wait for the kernel's reply."""
@@ -157,7 +152,7 @@ class Ipvs(_Closable):
 
     def add_service(self, service: Service) -> None:
         """Adds a virtual service (``ipvsadm -A``). Raises :class:`ExistsError` if it exists."""
-        self._h.add_service(_check(service, Service, "service").to_json())
+        self._h.add_service(service)
 
     def update_service(self, service: Service) -> None:
         """Changes a virtual service's configuration (``ipvsadm -E``).
@@ -166,25 +161,25 @@ class Ipvs(_Closable):
         ``service`` leaves at its default (scheduler ``wlc``, no persistence)
         is reset. To change only the scheduler, use :meth:`set_scheduler`.
         """
-        self._h.update_service(_check(service, Service, "service").to_json())
+        self._h.update_service(service)
 
     def delete_service(self, key: ServiceKey) -> None:
         """Deletes a virtual service and its real servers (``ipvsadm -D``)."""
-        self._h.delete_service(_key(key))
+        self._h.delete_service(key)
 
     def service(self, key: ServiceKey) -> ServiceEntry:
         """Reads one virtual service. Raises :class:`NotFoundError` if it does not exist."""
-        return ServiceEntry.from_dict(json.loads(self._h.service(_key(key))))
+        return self._h.service(key)
 
     def services(self) -> List[ServiceEntry]:
         """Lists every virtual service with its counters (``ipvsadm -Ln``)."""
-        return [ServiceEntry.from_dict(d) for d in _list(self._h.services())]
+        return self._h.services()
 
     # ------------------------------------------------------------ destinations
 
     def add_destination(self, key: ServiceKey, destination: Destination) -> None:
         """Adds a real server to a virtual service (``ipvsadm -a``)."""
-        self._h.add_destination(_key(key), _check(destination, Destination, "destination").to_json())
+        self._h.add_destination(key, destination)
 
     def update_destination(self, key: ServiceKey, destination: Destination) -> None:
         """Changes a real server's forwarding, weight or thresholds (``ipvsadm -e``).
@@ -194,11 +189,11 @@ class Ipvs(_Closable):
         options, no thresholds) is reset. To change only the weight (drain
         and restore), use :meth:`set_weight`.
         """
-        self._h.update_destination(_key(key), _check(destination, Destination, "destination").to_json())
+        self._h.update_destination(key, destination)
 
     def delete_destination(self, key: ServiceKey, addr: AddressLike, port: int) -> None:
         """Removes a real server from a virtual service (``ipvsadm -d``)."""
-        self._h.delete_destination(_key(key), str(_addr(addr, "real server address")), _u16(port, "port"))
+        self._h.delete_destination(key, addr, port)
 
     def set_weight(self, key: ServiceKey, addr: AddressLike, port: int, weight: int) -> None:
         """Sets one real server's weight and keeps everything else it has.
@@ -210,12 +205,7 @@ class Ipvs(_Closable):
         (like ``ipvsadm -e``). Two requests, not atomic. Raises
         :class:`NotFoundError` when the service or the real server does not exist.
         """
-        self._h.set_weight(
-            _key(key),
-            str(_addr(addr, "real server address")),
-            _u16(port, "port"),
-            _int(weight, "weight", 0, 2**31 - 1),
-        )
+        self._h.set_weight(key, addr, port, weight)
 
     def set_scheduler(self, key: ServiceKey, scheduler: Union[Scheduler, str]) -> None:
         """Sets a virtual service's scheduler and keeps everything else it has.
@@ -226,23 +216,17 @@ class Ipvs(_Closable):
         ``ipvsadm -E``). Two requests, not atomic. Raises
         :class:`NotFoundError` when the service does not exist.
         """
-        if isinstance(scheduler, Scheduler):
-            name = scheduler.value
-        elif isinstance(scheduler, str):
-            name = scheduler
-        else:
-            raise TypeError(f"scheduler must be a Scheduler or a str, not {type(scheduler).__name__}")
-        self._h.set_scheduler(_key(key), name)
+        self._h.set_scheduler(key, scheduler)
 
     def destinations(self, key: ServiceKey) -> List[DestinationEntry]:
         """Lists a virtual service's real servers; raises ``NotFoundError`` if the service does not exist."""
-        return [DestinationEntry.from_dict(d) for d in _list(self._h.destinations(_key(key)))]
+        return self._h.destinations(key)
 
     # ------------------------------------------------------------ daemons
 
     def start_daemon(self, daemon: SyncDaemon) -> None:
         """Starts a connection synchronisation daemon (``ipvsadm --start-daemon``)."""
-        self._h.start_daemon(_check(daemon, SyncDaemon, "daemon").to_json())
+        self._h.start_daemon(daemon)
 
     def stop_daemon(self, state: Union[SyncState, str, int]) -> None:
         """Stops the sync daemon of that state (``ipvsadm --stop-daemon``).
@@ -250,31 +234,29 @@ class Ipvs(_Closable):
         A state listed as a raw number (unknown to this library) is refused
         with :class:`InvalidInputError`, as every unknown value written back.
         """
-        if isinstance(state, int) and not isinstance(state, bool):
-            _ipvs.normalize("operation", json.dumps({"stop_daemon": {"unknown": state}}))
-        self._h.stop_daemon(_enum(SyncState, state, "sync state").value)
+        self._h.stop_daemon(state)
 
     def daemons(self) -> List[SyncDaemon]:
         """Lists the running sync daemons (``ipvsadm -L --daemon``)."""
-        return [SyncDaemon._from_kernel(d) for d in _list(self._h.daemons())]
+        return self._h.daemons()
 
     # ------------------------------------------------------------ global
 
     def timeouts(self) -> Timeouts:
         """Reads the connection timeouts (``ipvsadm -L --timeout``)."""
-        return Timeouts.from_dict(json.loads(self._h.timeouts()))
+        return self._h.timeouts()
 
     def set_timeouts(self, timeouts: Timeouts) -> None:
         """Sets the connection timeouts (``ipvsadm --set``); a 0 keeps that timeout."""
-        self._h.set_timeouts(_check(timeouts, Timeouts, "timeouts").to_json())
+        self._h.set_timeouts(timeouts)
 
     def info(self) -> Info:
         """Reads the IPVS version and connection table size."""
-        return Info.from_dict(json.loads(self._h.info()))
+        return self._h.info()
 
     def zero(self, key: Optional[ServiceKey] = None) -> None:
         """Zeroes the counters of one service, or of all (``ipvsadm -Z``)."""
-        self._h.zero(None if key is None else _key(key))
+        self._h.zero(key)
 
     def flush(self) -> None:
         """Deletes every virtual service (``ipvsadm -C``)."""
@@ -344,9 +326,3 @@ class Ipvs(_Closable):
         ops = tuple(ops_list)
         return Plan(ops), _report(ops, raw)
 
-
-def _list(text: str) -> List[Any]:
-    value = json.loads(text)
-    if not isinstance(value, list):
-        raise TypeError("expected a list from the core")
-    return value

@@ -1,40 +1,48 @@
 """The compiled half of :mod:`ipvs` (hand-written stub).
 
-The hot value classes (service keys, persistence, services, destinations,
-operations) are native classes wrapping the Rust core's values, handed to the
-core as they are by the batch, table and plan functions. The other values
-cross as JSON text in the core's serde form; the Python classes of
-:mod:`ipvs` build and parse it.
+The value classes (service keys, persistence, services, destinations,
+operations) are native classes wrapping the Rust core's values; every call
+to the kernel takes and returns native values or Python objects, never JSON
+text (``to_json``/``from_json`` are conveniences for users only).
 """
 
 import ipaddress
-from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple, Union, final
+from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, final
 
 from typing_extensions import disjoint_base
 
-from ._batch import OperationKind, Table
+from ._batch import Table
+from ._enumbase import _FamilyEnum, _ReprEnum, _ReprFlag, _SchedulerEnum
 from ._model import (
     AddressLike,
-    EncapFlags,
-    Family,
-    Forwarding,
     IPAddress,
     Netmask,
-    Protocol,
-    Scheduler,
-    ServiceFlags,
+    DestinationEntry,
+    Info,
+    ServiceEntry,
     SyncDaemon,
-    SyncState,
     Timeouts,
-    TunnelType,
 )
+
+_K = TypeVar("_K", bound="ServiceKey")
 
 _Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
 
 __all__ = [
+    "Protocol",
+    "Family",
+    "Scheduler",
+    "Forwarding",
+    "TunnelType",
+    "ServiceFlags",
+    "EncapFlags",
+    "SyncState",
+    "OperationKind",
     "Handle",
-    "display",
-    "normalize",
+    "_sample_error",
+    "check_daemon",
+    "destination_entry_text",
+    "info_text",
     "rules_parse",
     "rules_save",
     "handle_restore",
@@ -43,7 +51,11 @@ __all__ = [
     "conn_read",
     "RtnlHandle",
     "FouHandle",
-    "tunnel_normalize",
+    "check_tunnel_config",
+    "check_new_link",
+    "check_fou_port",
+    "check_real_server",
+    "check_ifname",
     "rs_wanted_sysctls",
     "sysctl_read",
     "sysctl_write",
@@ -76,13 +88,146 @@ __all__ = [
     "table_parse",
 ]
 
+# ---------------------------------------------------------------- enums and flags (enums.rs)
+
+class Protocol(_ReprEnum):
+    """Transport protocol of a virtual service."""
+
+    TCP = "tcp"
+    UDP = "udp"
+    SCTP = "sctp"
+
+
+class Family(_FamilyEnum):
+    """Address family."""
+
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+    @classmethod
+    def of(cls, addr: AddressLike) -> Family:
+        """The family of an address."""
+
+
+class Scheduler(_SchedulerEnum):
+    """The schedulers the kernel ships (``ipvsadm -s``); others are given by name as ``str``."""
+
+    RR = "rr"
+    """Round robin."""
+    WRR = "wrr"
+    """Weighted round robin."""
+    LC = "lc"
+    """Least connections."""
+    WLC = "wlc"
+    """Weighted least connections (the default)."""
+    LBLC = "lblc"
+    """Locality-based least connections."""
+    LBLCR = "lblcr"
+    """Locality-based least connections with replication."""
+    DH = "dh"
+    """Destination hashing."""
+    SH = "sh"
+    """Source hashing."""
+    SED = "sed"
+    """Shortest expected delay."""
+    NQ = "nq"
+    """Never queue."""
+    FO = "fo"
+    """Weighted failover."""
+    OVF = "ovf"
+    """Weighted overflow."""
+    MH = "mh"
+    """Maglev hashing."""
+    TWOS = "twos"
+    """Weighted random twos choice (kernel 6.7 and later)."""
+
+    @property
+    def module(self) -> str:
+        """The kernel module providing it, e.g. ``ip_vs_rr``."""
+
+
+class Forwarding(_ReprEnum):
+    """How packets reach a real server (``-m``, ``-i``, ``-g``)."""
+
+    MASQ = "masq"
+    """NAT (``-m``)."""
+    LOCAL = "local"
+    """The director itself serves."""
+    TUNNEL = "tunnel"
+    """Tunnelling (``-i``); see :class:`TunnelType`."""
+    ROUTE = "directroute"
+    """Direct routing (``-g``, ipvsadm's default)."""
+    BYPASS = "bypass"
+    """Bypass."""
+
+
+class TunnelType(_ReprEnum):
+    """The encapsulation of tunnel forwarding (``--tun-type``)."""
+
+    IPIP = "ipip"
+    GUE = "gue"
+    GRE = "gre"
+
+
+class ServiceFlags(_ReprFlag):
+    """Service flags a user may set (``-o``, ``-b``); persistence is :class:`Persistence`."""
+
+    ONE_PACKET = 0x0004
+    """``-o``: one-packet scheduling (UDP)."""
+    SCHED_1 = 0x0008
+    """Scheduler flag 1 (``-b flag-1``)."""
+    SCHED_2 = 0x0010
+    """Scheduler flag 2 (``-b flag-2``)."""
+    SCHED_3 = 0x0020
+    """Scheduler flag 3 (``-b flag-3``)."""
+    SH_FALLBACK = 0x0008
+    """``sh-fallback`` (alias of SCHED_1)."""
+    SH_PORT = 0x0010
+    """``sh-port`` (alias of SCHED_2)."""
+    MH_FALLBACK = 0x0008
+    """``mh-fallback`` (alias of SCHED_1)."""
+    MH_PORT = 0x0010
+    """``mh-port`` (alias of SCHED_2)."""
+
+
+class EncapFlags(_ReprFlag):
+    """Checksum options of GUE and GRE tunnels."""
+
+    CSUM = 1
+    """``--tun-csum``."""
+    REMCSUM = 2
+    """``--tun-remcsum`` (GUE only)."""
+
+
+class SyncState(_ReprEnum):
+    """Role of a connection synchronisation daemon."""
+
+    MASTER = "master"
+    BACKUP = "backup"
+
+
+class OperationKind(_ReprEnum):
+    """What an :class:`Operation` does (its serde tag)."""
+
+    ADD_SERVICE = "add_service"
+    UPDATE_SERVICE = "update_service"
+    DELETE_SERVICE = "delete_service"
+    ADD_DESTINATION = "add_destination"
+    UPDATE_DESTINATION = "update_destination"
+    DELETE_DESTINATION = "delete_destination"
+    SET_TIMEOUTS = "set_timeouts"
+    START_DAEMON = "start_daemon"
+    STOP_DAEMON = "stop_daemon"
+    ZERO = "zero"
+    FLUSH = "flush"
+
 __version__: str
 MAX_TIMEOUT: int
 MAX_SYNC_ID: int
 
 @final
 class Handle:
-    """A handle on the IPVS table of one network namespace."""
+    """A handle on the IPVS table of one namespace; every method takes and returns native values."""
 
     def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> Handle: ...
     def close(self) -> None: ...
@@ -93,37 +238,43 @@ class Handle:
     def port_id(self) -> int: ...
     def set_receive_buffer(self, bytes: int) -> None: ...
     def set_timeout(self, seconds: float) -> None: ...
-    def add_service(self, service: str) -> None: ...
-    def update_service(self, service: str) -> None: ...
-    def delete_service(self, key: str) -> None: ...
-    def service(self, key: str) -> str: ...
-    def services(self) -> str: ...
-    def add_destination(self, key: str, dest: str) -> None: ...
-    def update_destination(self, key: str, dest: str) -> None: ...
-    def delete_destination(self, key: str, addr: str, port: int) -> None: ...
-    def set_weight(self, key: str, addr: str, port: int, weight: int) -> None: ...
-    def set_scheduler(self, key: str, scheduler: str) -> None: ...
-    def destinations(self, key: str) -> str: ...
-    def start_daemon(self, daemon: str) -> None: ...
-    def stop_daemon(self, state: str) -> None: ...
-    def daemons(self) -> str: ...
-    def timeouts(self) -> str: ...
-    def set_timeouts(self, timeouts: str) -> None: ...
-    def info(self) -> str: ...
-    def zero(self, key: Optional[str] = None) -> None: ...
+    def add_service(self, service: Service) -> None: ...
+    def update_service(self, service: Service) -> None: ...
+    def delete_service(self, key: ServiceKey) -> None: ...
+    def service(self, key: ServiceKey) -> ServiceEntry: ...
+    def services(self) -> List[ServiceEntry]: ...
+    def add_destination(self, key: ServiceKey, destination: Destination) -> None: ...
+    def update_destination(self, key: ServiceKey, destination: Destination) -> None: ...
+    def delete_destination(self, key: ServiceKey, addr: AddressLike, port: int) -> None: ...
+    def set_weight(self, key: ServiceKey, addr: AddressLike, port: int, weight: int) -> None: ...
+    def set_scheduler(self, key: ServiceKey, scheduler: Union[Scheduler, str]) -> None: ...
+    def destinations(self, key: ServiceKey) -> List[DestinationEntry]: ...
+    def start_daemon(self, daemon: SyncDaemon) -> None: ...
+    def stop_daemon(self, state: Union[SyncState, str, int]) -> None: ...
+    def daemons(self) -> List[SyncDaemon]: ...
+    def timeouts(self) -> Timeouts: ...
+    def set_timeouts(self, timeouts: Timeouts) -> None: ...
+    def info(self) -> Info: ...
+    def zero(self, key: Optional[ServiceKey] = None) -> None: ...
     def flush(self) -> None: ...
 
-def normalize(kind: str, json: str, family: Optional[str] = None) -> str:
-    """Parses, validates and re-encodes a value of the core type ``kind``."""
+def _sample_error(kind: str) -> Optional[BaseException]:
+    """The exception raised for a core error of the kind named ``kind`` (for tests)."""
 
-def display(kind: str, json: str) -> str:
-    """The core's text for a value."""
+def check_daemon(daemon: SyncDaemon) -> None:
+    """Checks a sync daemon with the core's validation."""
 
-def rules_parse(text: str) -> str:
-    """Parses rules text into a table (JSON); raises ``ipvs.RulesParseError``."""
+def destination_entry_text(destination: Destination, active_conns: int, inactive_conns: int) -> str:
+    """A destination line of ``ipvsadm -Ln``."""
 
-def rules_save(table: str, lossless: bool = False) -> str:
-    """Writes a table (JSON) as rules text."""
+def info_text(version: int, conn_table_size: int) -> str:
+    """The core's text of the global information."""
+
+def rules_parse(text: str) -> _TableParts:
+    """Parses rules text into a table's parts; raises ``ipvs.RulesParseError``."""
+
+def rules_save(table: Table, lossless: bool = False) -> str:
+    """Writes a table as rules text."""
 
 def handle_restore(
     handle: Handle, text: str, mode: str
@@ -152,16 +303,16 @@ class RtnlHandle:
     @property
     def closed(self) -> bool: ...
     def set_timeout(self, seconds: float) -> None: ...
-    def add_link(self, new: str) -> str: ...
-    def link(self, dev: Union[int, str]) -> Optional[str]: ...
-    def links(self, tunnels_only: bool = False) -> str: ...
-    def set_tunnel(self, dev: Union[int, str], config: str) -> None: ...
+    def add_link(self, new: Dict[str, Any]) -> Dict[str, Any]: ...
+    def link(self, dev: Union[int, str]) -> Optional[Dict[str, Any]]: ...
+    def links(self, tunnels_only: bool = False) -> List[Dict[str, Any]]: ...
+    def set_tunnel(self, dev: Union[int, str], config: Dict[str, Any]) -> None: ...
     def set_up(self, dev: Union[int, str], up: bool) -> None: ...
     def set_mtu(self, dev: Union[int, str], mtu: int) -> None: ...
     def del_link(self, dev: Union[int, str]) -> None: ...
     def add_address(self, dev: Union[int, str], net: str) -> None: ...
     def del_address(self, dev: Union[int, str], net: str) -> None: ...
-    def addresses(self, dev: Union[int, str, None] = None) -> str: ...
+    def addresses(self, dev: Union[int, str, None] = None) -> List[Dict[str, Any]]: ...
 
 @final
 class FouHandle:
@@ -171,14 +322,26 @@ class FouHandle:
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
-    def add(self, port: str) -> None: ...
-    def delete(self, port: str) -> None: ...
-    def list(self) -> str: ...
+    def add(self, port: Dict[str, Any]) -> None: ...
+    def delete(self, port: Dict[str, Any]) -> None: ...
+    def list(self) -> List[Dict[str, Any]]: ...
 
-def tunnel_normalize(kind: str, json: str) -> str:
-    """Parses, validates and re-encodes a tunnel value of ``kind``."""
+def check_tunnel_config(config: Dict[str, Any]) -> None:
+    """Checks tunnel parameters (their ``to_dict()``) with the core's validator."""
 
-def rs_wanted_sysctls(json: str) -> List[Tuple[str, str]]:
+def check_new_link(new: Dict[str, Any]) -> None:
+    """Checks a new link (its ``to_dict()``) with the core's validator."""
+
+def check_fou_port(port: Dict[str, Any]) -> None:
+    """Checks a FOU port (its ``to_dict()``) with the core's validator."""
+
+def check_real_server(real_server: Dict[str, Any]) -> None:
+    """Checks a real server (its ``to_dict()``) with the core's validator."""
+
+def check_ifname(name: str) -> None:
+    """Checks an interface name with the core's validator."""
+
+def rs_wanted_sysctls(real_server: Dict[str, Any]) -> List[Tuple[str, str]]:
     """The sysctls ``prepare`` sets for a real server."""
 
 def sysctl_read(path: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> str:
@@ -189,10 +352,12 @@ def sysctl_write(
 ) -> None:
     """Writes a sysctl in a namespace."""
 
-def rs_prepare(real_server: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> str:
-    """Prepares a real server; returns what was changed (JSON)."""
+def rs_prepare(
+    real_server: Dict[str, Any], name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None
+) -> Dict[str, Any]:
+    """Prepares a real server; returns what was changed (its dict)."""
 
-def rs_teardown(prepared: str, name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> None:
+def rs_teardown(prepared: Dict[str, Any], name: Optional[str] = None, ns_path: Optional[str] = None, fd: Optional[int] = None) -> None:
     """Undoes what ``rs_prepare`` recorded."""
 
 _SysctlValue = Union[bool, int, Tuple[int, int], str]
@@ -235,6 +400,7 @@ class ServiceKey:
     def fwmark(mark: int, family: Union[Family, str] = ...) -> FwmarkKey: ...
     @property
     def family(self) -> Family: ...
+    def replace(self: _K, **changes: Any) -> _K: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     @classmethod
@@ -277,6 +443,7 @@ class Persistence:
     def timeout(self) -> int: ...
     @property
     def netmask(self) -> Optional[Netmask]: ...
+    def replace(self, *, timeout: int = ..., netmask: Union[ipaddress.IPv4Address, int, str, None] = ...) -> Persistence: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     @classmethod
@@ -295,11 +462,12 @@ class Service:
         cls,
         key: ServiceKey,
         *,
-        scheduler: Union[Scheduler, str] = ...,
-        flags: Union[ServiceFlags, int] = ...,
+        scheduler: Union[Scheduler, str, None] = None,
+        flags: Union[ServiceFlags, int, None] = None,
         persistence: Union[Persistence, int, None] = None,
         pe: Optional[str] = None,
-    ) -> Service: ...
+    ) -> Service:
+        """``scheduler=None`` is the default, ``wlc`` (as ipvsadm); ``flags=None`` is no flags."""
     @property
     def key(self) -> ServiceKey: ...
     @property
@@ -312,6 +480,15 @@ class Service:
     def persistence(self) -> Optional[Persistence]: ...
     @property
     def pe(self) -> Optional[str]: ...
+    def replace(
+        self,
+        *,
+        key: ServiceKey = ...,
+        scheduler: Union[Scheduler, str, None] = ...,
+        flags: Union[ServiceFlags, int, None] = ...,
+        persistence: Union[Persistence, int, None] = ...,
+        pe: Optional[str] = ...,
+    ) -> Service: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     @classmethod
@@ -365,6 +542,19 @@ class Destination:
     def tunnel_flags(self) -> EncapFlags: ...
     @property
     def family(self) -> Family: ...
+    def replace(
+        self,
+        *,
+        addr: AddressLike = ...,
+        port: int = ...,
+        forwarding: Union[Forwarding, str] = ...,
+        weight: int = ...,
+        upper_threshold: int = ...,
+        lower_threshold: int = ...,
+        tunnel: Union[TunnelType, str] = ...,
+        tunnel_port: int = ...,
+        tunnel_flags: Union[EncapFlags, int] = ...,
+    ) -> Destination: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     @classmethod
@@ -434,6 +624,7 @@ class Operation:
     def daemon(self) -> Optional[SyncDaemon]: ...
     @property
     def state(self) -> Optional[Union[SyncState, int]]: ...
+    def replace(self, **changes: Any) -> Operation: ...
     def to_dict(self) -> Any: ...
     def to_json(self) -> str: ...
     @classmethod

@@ -13,6 +13,7 @@ they return, and the values the kernel reports, are defined here.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import ipaddress
 import json
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Optional, Tuple, Type, TypeVar, Union
 
 from . import _ipvs
+from ._errors import InvalidInputError
 
 __all__ = [
     "IPAddress",
@@ -66,7 +68,7 @@ def _addr(value: object, what: str) -> IPAddress:
         try:
             return ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError(f"{what}: {value!r} is not an IP address") from None
+            raise InvalidInputError(f"{what}: {value!r} is not an IP address", "checking the arguments") from None
     raise TypeError(f"{what} must be an IP address or a string, not {type(value).__name__}")
 
 
@@ -74,7 +76,7 @@ def _int(value: object, what: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     if not lo <= value <= hi:
-        raise ValueError(f"{what} {value} is outside {lo}..={hi}")
+        raise InvalidInputError(f"{what} {value} is outside {lo}..={hi}", "checking the arguments")
     return int(value)
 
 
@@ -101,7 +103,7 @@ def _enum(cls: Type[_E], value: object, what: str) -> _E:
             if value == member.value or value.upper() == member.name:
                 return member
         names = ", ".join(repr(m.value) for m in cls)
-        raise ValueError(f"{what}: unknown value {value!r} (expected one of {names})")
+        raise InvalidInputError(f"{what}: unknown value {value!r} (expected one of {names})", "checking the arguments")
     raise TypeError(f"{what} must be a {cls.__name__} or a string, not {type(value).__name__}")
 
 
@@ -117,7 +119,7 @@ def _flags(cls: Type[_F], value: object, what: str) -> _F:
     for member in cls:
         known |= int(member.value)
     if value < 0 or value & ~known:
-        raise ValueError(f"{what}: unknown flag bits {value:#x}")
+        raise InvalidInputError(f"{what}: unknown flag bits {value:#x}", "checking the arguments")
     return cls(value)
 
 
@@ -137,14 +139,9 @@ def _one(value: object, what: str) -> Tuple[str, Any]:
         return value, None
     d = _dict(value, what)
     if len(d) != 1:
-        raise ValueError(f"{what}: expected a single variant, got {sorted(d)}")
+        raise InvalidInputError(f"{what}: expected a single variant, got {sorted(d)}", "checking the arguments")
     ((k, v),) = d.items()
     return str(k), v
-
-
-def _norm(kind: str, data: Dict[str, Any], family: Optional[str] = None) -> None:
-    """Runs the core's deserialiser and validator on a value's dict."""
-    _ipvs.normalize(kind, json.dumps(data), family)
 
 
 class _Value:
@@ -166,143 +163,25 @@ class _Value:
         """Parses the core's serde JSON form."""
         return cls.from_dict(json.loads(text))
 
-
-class _ReprEnum(enum.Enum):
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}.{self.name}"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class _ReprFlag(enum.Flag):
-    def __repr__(self) -> str:
-        cls = type(self).__name__
-        names = [m.name for m in type(self) if m.name and m in self and m.value & self.value == m.value]
-        if not names:
-            return f"{cls}(0)"
-        return "|".join(f"{cls}.{n}" for n in names)
+    def replace(self: _T, **changes: Any) -> _T:
+        """A copy with some fields changed (the constructor's keyword arguments), checked as the constructor checks."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
 # ---------------------------------------------------------------- enums and flags
 
-
-class Protocol(_ReprEnum):
-    """Transport protocol of a virtual service."""
-
-    TCP = "tcp"
-    UDP = "udp"
-    SCTP = "sctp"
-
-
-class Family(_ReprEnum):
-    """Address family."""
-
-    IPV4 = "ipv4"
-    IPV6 = "ipv6"
-
-    @classmethod
-    def of(cls, addr: AddressLike) -> Family:
-        """The family of an address."""
-        return cls.IPV4 if _addr(addr, "address").version == 4 else cls.IPV6
-
-
-class Scheduler(_ReprEnum):
-    """The schedulers the kernel ships (``ipvsadm -s``); others are given by name as ``str``."""
-
-    RR = "rr"
-    """Round robin."""
-    WRR = "wrr"
-    """Weighted round robin."""
-    LC = "lc"
-    """Least connections."""
-    WLC = "wlc"
-    """Weighted least connections (the default)."""
-    LBLC = "lblc"
-    """Locality-based least connections."""
-    LBLCR = "lblcr"
-    """Locality-based least connections with replication."""
-    DH = "dh"
-    """Destination hashing."""
-    SH = "sh"
-    """Source hashing."""
-    SED = "sed"
-    """Shortest expected delay."""
-    NQ = "nq"
-    """Never queue."""
-    FO = "fo"
-    """Weighted failover."""
-    OVF = "ovf"
-    """Weighted overflow."""
-    MH = "mh"
-    """Maglev hashing."""
-    TWOS = "twos"
-    """Weighted random twos choice (kernel 6.7 and later)."""
-
-    @property
-    def module(self) -> str:
-        """The kernel module providing it, e.g. ``ip_vs_rr``."""
-        return f"ip_vs_{self.value}"
-
-
-class Forwarding(_ReprEnum):
-    """How packets reach a real server (``-m``, ``-i``, ``-g``)."""
-
-    MASQ = "masq"
-    """NAT (``-m``)."""
-    LOCAL = "local"
-    """The director itself serves."""
-    TUNNEL = "tunnel"
-    """Tunnelling (``-i``); see :class:`TunnelType`."""
-    ROUTE = "directroute"
-    """Direct routing (``-g``, ipvsadm's default)."""
-    BYPASS = "bypass"
-    """Bypass."""
-
-
-class TunnelType(_ReprEnum):
-    """The encapsulation of tunnel forwarding (``--tun-type``)."""
-
-    IPIP = "ipip"
-    GUE = "gue"
-    GRE = "gre"
-
-
-class ServiceFlags(_ReprFlag):
-    """Service flags a user may set (``-o``, ``-b``); persistence is :class:`Persistence`."""
-
-    ONE_PACKET = 0x0004
-    """``-o``: one-packet scheduling (UDP)."""
-    SCHED_1 = 0x0008
-    """Scheduler flag 1 (``-b flag-1``)."""
-    SCHED_2 = 0x0010
-    """Scheduler flag 2 (``-b flag-2``)."""
-    SCHED_3 = 0x0020
-    """Scheduler flag 3 (``-b flag-3``)."""
-    SH_FALLBACK = 0x0008
-    """``sh-fallback`` (alias of SCHED_1)."""
-    SH_PORT = 0x0010
-    """``sh-port`` (alias of SCHED_2)."""
-    MH_FALLBACK = 0x0008
-    """``mh-fallback`` (alias of SCHED_1)."""
-    MH_PORT = 0x0010
-    """``mh-port`` (alias of SCHED_2)."""
-
-
-class EncapFlags(_ReprFlag):
-    """Checksum options of GUE and GRE tunnels."""
-
-    CSUM = 1
-    """``--tun-csum``."""
-    REMCSUM = 2
-    """``--tun-remcsum`` (GUE only)."""
-
-
-class SyncState(_ReprEnum):
-    """Role of a connection synchronisation daemon."""
-
-    MASTER = "master"
-    BACKUP = "backup"
+# Defined once, in Rust (ipvs-py/src/enums.rs): the compiled module makes each
+# of them, a real enum.Enum or enum.Flag, from its table when it is imported.
+from ._enumbase import _ReprEnum as _ReprEnum  # noqa: E402
+from ._enumbase import _ReprFlag as _ReprFlag  # noqa: E402
+from ._ipvs import EncapFlags as EncapFlags  # noqa: E402
+from ._ipvs import Family as Family  # noqa: E402
+from ._ipvs import Forwarding as Forwarding  # noqa: E402
+from ._ipvs import Protocol as Protocol  # noqa: E402
+from ._ipvs import Scheduler as Scheduler  # noqa: E402
+from ._ipvs import ServiceFlags as ServiceFlags  # noqa: E402
+from ._ipvs import SyncState as SyncState  # noqa: E402
+from ._ipvs import TunnelType as TunnelType  # noqa: E402
 
 
 # ---------------------------------------------------------------- native value classes
@@ -433,7 +312,7 @@ class DestinationEntry(_Value):
 
     def __str__(self) -> str:
         """Reads like a destination line of ``ipvsadm -Ln``."""
-        return _ipvs.display("destination_entry", self.to_json())
+        return _ipvs.destination_entry_text(self.destination, self.active_conns, self.inactive_conns)
 
 
 @dataclass(frozen=True)
@@ -486,7 +365,7 @@ class Info(_Value):
         return cls(d.get("version"), d.get("conn_table_size"))  # type: ignore[arg-type]
 
     def __str__(self) -> str:
-        return _ipvs.display("info", self.to_json())
+        return _ipvs.info_text(self.version, self.conn_table_size)
 
 
 @dataclass(frozen=True, init=False, repr=False)
@@ -527,7 +406,32 @@ class SyncDaemon(_Value):
         _set(self, "group", None if group is None else _addr(group, "multicast group"))
         _set(self, "port", None if port is None else _u16(port, "port"))
         _set(self, "ttl", None if ttl is None else _int(ttl, "ttl", 0, 255))
-        _norm("sync_daemon", self.to_dict())
+        _ipvs.check_daemon(self)
+
+    @classmethod
+    def _of(
+        cls,
+        state: Union[SyncState, int],
+        interface: str,
+        sync_id: int,
+        max_len: Optional[int],
+        group: Optional[IPAddress],
+        port: Optional[int],
+        ttl: Optional[int],
+    ) -> SyncDaemon:
+        """A daemon as a listing holds it, from the compiled module's values: not validated."""
+        daemon = cls.__new__(cls)
+        for name, value in (
+            ("state", state),
+            ("interface", interface),
+            ("sync_id", sync_id),
+            ("max_len", max_len),
+            ("group", group),
+            ("port", port),
+            ("ttl", ttl),
+        ):
+            _set(daemon, name, value)
+        return daemon
 
     @classmethod
     def _from_kernel(cls, data: Dict[str, Any]) -> SyncDaemon:

@@ -69,11 +69,11 @@ def parse(text: str) -> Table:
     """
     if not isinstance(text, str):
         raise TypeError(f"rules text must be a str, not {type(text).__name__}")
-    return Table.from_json(_ipvs.rules_parse(text))
+    return Table._of(_ipvs.rules_parse(text))
 
 
 def save(table: Table, *, lossless: bool = False) -> str:
     """Writes a table as rules text (its timeouts are not written, as ``ipvsadm -S`` does not)."""
     if not isinstance(table, Table):
         raise TypeError(f"table must be a Table, not {type(table).__name__}")
-    return _ipvs.rules_save(table.to_json(), bool(lossless))
+    return _ipvs.rules_save(table, bool(lossless))

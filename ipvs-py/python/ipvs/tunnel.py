@@ -29,13 +29,13 @@ from __future__ import annotations
 import contextlib
 import enum
 import ipaddress
-import json
 import threading
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Type, Union
 
 from . import _ipvs
+from ._errors import InvalidInputError
 from ._handle import NamespaceLike, _Closable, _namespace_args
 from ._model import (
     AddressLike,
@@ -100,11 +100,11 @@ NetworkLike = Union[str, ipaddress.IPv4Interface, ipaddress.IPv6Interface, ipadd
 _trust = threading.local()
 
 
-def _tnorm(kind: str, data: Any) -> None:
-    """Runs the core's validator on a value's dict (not on what the kernel reported)."""
+def _tcheck(check: Callable[[Any], None], value: Any) -> None:
+    """Runs one of the core's validators (not on what the kernel reported)."""
     if getattr(_trust, "depth", 0):
         return
-    _ipvs.tunnel_normalize(kind, json.dumps(data))
+    check(value)
 
 
 @contextlib.contextmanager
@@ -117,9 +117,9 @@ def _kernel_values() -> Iterator[None]:
         _trust.depth -= 1
 
 
-def _links(text: str) -> List[Link]:
+def _links(dicts: List[Dict[str, Any]]) -> List[Link]:
     with _kernel_values():
-        return [Link.from_dict(d) for d in json.loads(text)]
+        return [Link.from_dict(d) for d in dicts]
 
 
 def _opt_addr(value: object, what: str) -> Optional[IPAddress]:
@@ -159,7 +159,7 @@ def _net(value: object) -> str:
         try:
             return str(ipaddress.ip_interface(value))
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address with an optional prefix length") from None
+            raise InvalidInputError(f"{value!r} is not an IP address with an optional prefix length", "checking the arguments") from None
     raise TypeError(f"an address must be a string, an ip_interface or an ip_address, not {type(value).__name__}")
 
 
@@ -409,7 +409,7 @@ class TunnelConfig(_Value):
         if encap is not None and not isinstance(encap, Encap):
             raise TypeError(f"encap must be an Encap or None, not {type(encap).__name__}")
         _set(self, "encap", encap)
-        _tnorm("tunnel_config", self.to_dict())
+        _tcheck(_ipvs.check_tunnel_config, self.to_dict())
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -488,7 +488,7 @@ class NewLink(_Value):
         _set(self, "tunnel", tunnel)
         _set(self, "mtu", None if mtu is None else _u32(mtu, "MTU"))
         _set(self, "up", _bool(up, "up"))
-        _tnorm("new_link", self.to_dict())
+        _tcheck(_ipvs.check_new_link, self.to_dict())
 
     @classmethod
     def tunnel_device(cls, name: str, config: TunnelConfig, *, mtu: Optional[int] = None, up: bool = False) -> NewLink:
@@ -715,7 +715,7 @@ class FouPort(_Value):
         _set(self, "peer", _opt_addr(peer, "peer address"))
         _set(self, "peer_port", None if peer_port is None else _u16(peer_port, "peer port"))
         _set(self, "ifindex", None if ifindex is None else _int(ifindex, "ifindex", -(2**31), 2**31 - 1))
-        _tnorm("fou_port", self.to_dict())
+        _tcheck(_ipvs.check_fou_port, self.to_dict())
 
     @classmethod
     def gue(cls, port: int) -> FouPort:
@@ -811,13 +811,13 @@ class Rtnl(_Closable):
         """
         if not isinstance(new, NewLink):
             raise TypeError(f"new must be a NewLink, not {type(new).__name__}")
-        (link,) = _links(f"[{self._h.add_link(new.to_json())}]")
+        (link,) = _links([self._h.add_link(new.to_dict())])
         return link
 
     def link(self, dev: DeviceLike) -> Optional[Link]:
         """Reads one device; ``None`` when there is none of that name or index."""
-        text = self._h.link(_dev(dev))
-        return None if text is None else _links(f"[{text}]")[0]
+        d = self._h.link(_dev(dev))
+        return None if d is None else _links([d])[0]
 
     def links(self) -> List[Link]:
         """Lists every device."""
@@ -834,7 +834,7 @@ class Rtnl(_Closable):
         """
         if not isinstance(config, TunnelConfig):
             raise TypeError(f"config must be a TunnelConfig, not {type(config).__name__}")
-        self._h.set_tunnel(_dev(dev), config.to_json())
+        self._h.set_tunnel(_dev(dev), config.to_dict())
 
     def set_up(self, dev: DeviceLike, up: bool = True) -> None:
         """Brings a device up (or down with ``up=False``)."""
@@ -858,7 +858,7 @@ class Rtnl(_Closable):
 
     def addresses(self, dev: Optional[DeviceLike] = None) -> List[Address]:
         """Lists the addresses of one device, or of all."""
-        return [Address.from_dict(d) for d in json.loads(self._h.addresses(None if dev is None else _dev(dev)))]
+        return [Address.from_dict(d) for d in self._h.addresses(None if dev is None else _dev(dev))]
 
 
 class Fou(_Closable):
@@ -878,18 +878,18 @@ class Fou(_Closable):
         """Adds a receive port (``ip fou add``); :class:`ipvs.ExistsError` if taken."""
         if not isinstance(port, FouPort):
             raise TypeError(f"port must be a FouPort, not {type(port).__name__}")
-        self._h.add(port.to_json())
+        self._h.add(port.to_dict())
 
     def delete(self, port: FouPort) -> None:
         """Removes a receive port (``ip fou del``); :class:`ipvs.NotFoundError` without it."""
         if not isinstance(port, FouPort):
             raise TypeError(f"port must be a FouPort, not {type(port).__name__}")
-        self._h.delete(port.to_json())
+        self._h.delete(port.to_dict())
 
     def list(self) -> List[FouPort]:
         """Lists the receive ports (``ip fou show``)."""
         with _kernel_values():
-            return [FouPort.from_dict(d) for d in json.loads(self._h.list())]
+            return [FouPort.from_dict(d) for d in self._h.list()]
 
 
 # ---------------------------------------------------------------- sysctls
@@ -977,7 +977,7 @@ class RealServer(_Value):
         _set(self, "arp", _bool(arp, "arp"))
         rp = t is VipDeviceType.TUNNEL if rp_filter_off is None else _bool(rp_filter_off, "rp_filter_off")
         _set(self, "rp_filter_off", rp)
-        _tnorm("real_server", self.to_dict())
+        _tcheck(_ipvs.check_real_server, self.to_dict())
 
     @classmethod
     def tun(cls, vips: Union[AddressLike, Iterable[AddressLike]], *, fou: Optional[FouPort] = None) -> RealServer:
@@ -1030,7 +1030,7 @@ class RealServer(_Value):
 
     def wanted_sysctls(self) -> List[Tuple[str, str]]:
         """The ``(path, value)`` sysctls :func:`prepare` sets, in order."""
-        return list(_ipvs.rs_wanted_sysctls(self.to_json()))
+        return list(_ipvs.rs_wanted_sysctls(self.to_dict()))
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -1183,7 +1183,7 @@ def prepare(real_server: RealServer, *, namespace: NamespaceLike = None) -> Prep
     if not isinstance(real_server, RealServer):
         raise TypeError(f"real_server must be a RealServer, not {type(real_server).__name__}")
     name, ns_path, fd = _namespace_args(namespace)
-    d = json.loads(_ipvs.rs_prepare(real_server.to_json(), name=name, ns_path=ns_path, fd=fd))
+    d = _ipvs.rs_prepare(real_server.to_dict(), name=name, ns_path=ns_path, fd=fd)
     d["namespace"] = None
     with _kernel_values():
         p = Prepared.from_dict(d)
@@ -1203,4 +1203,4 @@ def teardown(prepared: Prepared) -> None:
     d = prepared.to_dict()
     del d["namespace"]
     name, ns_path, fd = _namespace_args(prepared.namespace)
-    _ipvs.rs_teardown(json.dumps(d), name=name, ns_path=ns_path, fd=fd)
+    _ipvs.rs_teardown(d, name=name, ns_path=ns_path, fd=fd)
