@@ -674,11 +674,16 @@ fn the_prometheus_text_parses_and_its_counters_equal_ipvsadm_stats() {
     for _ in 0..5 {
         assert!(!lab.connect().starts_with("failed"), "{}", lab.diag());
     }
-    // the counters stand still once the connections' last packets are in
+    // the kernel folds its per-CPU counters in every two seconds: wait until
+    // the five connections are counted, then for a moment the counters stand
+    // still around the metrics read
     let mut pair = None;
-    for _ in 0..20 {
+    for _ in 0..40 {
         std::thread::sleep(Duration::from_millis(300));
         let a = ipvsadm_counters(&lab);
+        if a.first().map(|(_, v)| v[0]).unwrap_or(0) < 5 {
+            continue;
+        }
         let text = d.metrics_text().unwrap();
         if ipvsadm_counters(&lab) == a {
             pair = Some((a, text));
