@@ -166,33 +166,9 @@ async fn a_thousand_requests_in_flight_each_get_their_own_result() {
     assert_eq!(next.await.unwrap().unwrap().service.key, key(5));
 }
 
-/// A kernel that answers from golden captures and obeys the rest.
-fn golden_kernel() -> ScriptedKernel {
-    ScriptedKernel::new(|req, out| match req.command {
-        cmd::GET_SERVICE if req.is_dump() => {
-            out.send(&[req.reply(cmd::NEW_SERVICE, &unhex(SVC_TCP4))]);
-            out.send(&[
-                req.reply(cmd::NEW_SERVICE, &unhex(SVC_UDP6)),
-                req.reply(cmd::NEW_SERVICE, &unhex(SVC_FWM)),
-            ]);
-            out.send(&[req.done()]);
-        }
-        cmd::GET_SERVICE => out.send(&[req.reply(cmd::NEW_SERVICE, &unhex(SVC_TCP4)), req.ack()]),
-        cmd::GET_DEST => out.send(&[
-            req.reply(cmd::NEW_DEST, &unhex(DEST_MASQ)),
-            req.reply(cmd::NEW_DEST, &unhex(DEST_DR)),
-            req.done(),
-        ]),
-        cmd::GET_DAEMON => out.send(&[req.reply(cmd::NEW_DAEMON, &unhex(DAEMON)), req.done()]),
-        cmd::GET_CONFIG => out.send(&[req.reply(cmd::SET_CONFIG, &unhex(CONFIG)), req.ack()]),
-        cmd::GET_INFO => out.send(&[req.reply(cmd::SET_INFO, &unhex(INFO)), req.ack()]),
-        _ => out.obey(req),
-    })
-}
-
 #[tokio::test]
 async fn listings_decode_as_the_blocking_handle_does() {
-    let kernel = golden_kernel();
+    let kernel = golden_kernel(DumpDatagrams::Two);
     let ipvs = open(&kernel).await;
     let blocking = lvskit::Ipvs::with_kernel(kernel.clone()).unwrap();
     let keys = |v: Vec<lvskit::ServiceEntry>| v.into_iter().map(|e| e.service).collect::<Vec<_>>();
@@ -215,7 +191,7 @@ async fn listings_decode_as_the_blocking_handle_does() {
 
 #[tokio::test]
 async fn a_slow_listing_does_not_hold_up_other_answers() {
-    let kernel = golden_kernel();
+    let kernel = golden_kernel(DumpDatagrams::Two);
     let ipvs = open(&kernel).await;
     let mut listing = ipvs.service_stream().await.unwrap();
     // the listing's replies are queued first and nobody reads them yet
@@ -231,7 +207,7 @@ async fn a_slow_listing_does_not_hold_up_other_answers() {
 
 #[tokio::test]
 async fn a_listing_dropped_midway_leaves_the_socket_in_step() {
-    let kernel = golden_kernel();
+    let kernel = golden_kernel(DumpDatagrams::Two);
     let ipvs = open(&kernel).await;
     let mut listing = ipvs.service_stream().await.unwrap();
     let first = listing.next_entry().await.unwrap().unwrap();
@@ -398,7 +374,7 @@ async fn a_pipelined_batch_beside_single_requests_attributes_each_error() {
 
 #[tokio::test]
 async fn a_restore_and_a_converge_run_as_on_the_blocking_handle() {
-    let kernel = golden_kernel();
+    let kernel = golden_kernel(DumpDatagrams::Two);
     let ipvs = open(&kernel).await;
     let report = ipvs
         .restore(

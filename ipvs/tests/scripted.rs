@@ -29,32 +29,6 @@ fn open(kernel: &ScriptedKernel) -> Ipvs {
     Ipvs::with_kernel(kernel.clone()).unwrap()
 }
 
-/// A kernel that answers requests with golden captures: a service dump with
-/// the three captured services (in one datagram, its DONE in a second), the
-/// two captured destinations, the captured daemon, config and info.
-fn golden_kernel() -> ScriptedKernel {
-    ScriptedKernel::new(|req, out| match req.command {
-        cmd::GET_SERVICE if req.is_dump() => {
-            out.send(&[
-                req.reply(cmd::NEW_SERVICE, &unhex(SVC_TCP4)),
-                req.reply(cmd::NEW_SERVICE, &unhex(SVC_UDP6)),
-                req.reply(cmd::NEW_SERVICE, &unhex(SVC_FWM)),
-            ]);
-            out.send(&[req.done()]);
-        }
-        cmd::GET_SERVICE => out.send(&[req.reply(cmd::NEW_SERVICE, &unhex(SVC_TCP4)), req.ack()]),
-        cmd::GET_DEST => out.send(&[
-            req.reply(cmd::NEW_DEST, &unhex(DEST_MASQ)),
-            req.reply(cmd::NEW_DEST, &unhex(DEST_DR)),
-            req.done(),
-        ]),
-        cmd::GET_DAEMON => out.send(&[req.reply(cmd::NEW_DAEMON, &unhex(DAEMON)), req.done()]),
-        cmd::GET_CONFIG => out.send(&[req.reply(cmd::SET_CONFIG, &unhex(CONFIG)), req.ack()]),
-        cmd::GET_INFO => out.send(&[req.reply(cmd::SET_INFO, &unhex(INFO)), req.ack()]),
-        _ => out.obey(req),
-    })
-}
-
 // ---------------------------------------------------------------- opening
 
 #[test]
@@ -169,7 +143,7 @@ fn invalid_input_is_refused_before_sending() {
 
 #[test]
 fn listings_decode_golden_replies() {
-    let ipvs = open(&golden_kernel());
+    let ipvs = open(&golden_kernel(DumpDatagrams::One));
     let services: Vec<Service> = ipvs
         .services()
         .unwrap()
@@ -259,7 +233,7 @@ fn a_service_without_destinations_lists_empty() {
 
 #[test]
 fn a_non_empty_destination_list_costs_one_request() {
-    let kernel = golden_kernel();
+    let kernel = golden_kernel(DumpDatagrams::One);
     assert_eq!(open(&kernel).destinations(&key(80)).unwrap().len(), 2);
     assert_eq!(kernel.requests().len(), 1);
 }

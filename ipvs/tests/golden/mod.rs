@@ -4,6 +4,9 @@
 //! kernel's host tests.
 #![allow(dead_code)]
 
+use lvskit::raw::ipvs::cmd;
+use lvskit::testing::ScriptedKernel;
+
 /// The bytes of a hex string.
 pub fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -30,3 +33,46 @@ pub const CONFIG: &str = "08000400840300000800050078000000080006002c010000";
 pub const INFO: &str = "08000100010201000800020000100000";
 // ipvsadm --start-daemon master --mcast-interface d0 --syncid 7 ; ipvs-capture daemons
 pub const DAEMON: &str = "3c00030008000100010000000700020064300000080003000700000006000400c00500000600070090220000050008000100000008000500e0000051";
+
+/// How [`golden_kernel`] sends the service dump's three entries.
+#[derive(Clone, Copy)]
+pub enum DumpDatagrams {
+    /// All three in one datagram.
+    One,
+    /// The first alone, the other two in a second datagram.
+    Two,
+}
+
+/// A kernel that answers requests with golden captures: a service dump with
+/// the three captured services (in one or two datagrams, its DONE in the
+/// next), the two captured destinations, the captured daemon, config and
+/// info; it obeys the rest.
+pub fn golden_kernel(services: DumpDatagrams) -> ScriptedKernel {
+    ScriptedKernel::new(move |req, out| match req.command {
+        cmd::GET_SERVICE if req.is_dump() => {
+            let first = req.reply(cmd::NEW_SERVICE, &unhex(SVC_TCP4));
+            let rest = [
+                req.reply(cmd::NEW_SERVICE, &unhex(SVC_UDP6)),
+                req.reply(cmd::NEW_SERVICE, &unhex(SVC_FWM)),
+            ];
+            match services {
+                DumpDatagrams::One => out.send(&[&[first][..], &rest].concat()),
+                DumpDatagrams::Two => {
+                    out.send(&[first]);
+                    out.send(&rest);
+                }
+            }
+            out.send(&[req.done()]);
+        }
+        cmd::GET_SERVICE => out.send(&[req.reply(cmd::NEW_SERVICE, &unhex(SVC_TCP4)), req.ack()]),
+        cmd::GET_DEST => out.send(&[
+            req.reply(cmd::NEW_DEST, &unhex(DEST_MASQ)),
+            req.reply(cmd::NEW_DEST, &unhex(DEST_DR)),
+            req.done(),
+        ]),
+        cmd::GET_DAEMON => out.send(&[req.reply(cmd::NEW_DAEMON, &unhex(DAEMON)), req.done()]),
+        cmd::GET_CONFIG => out.send(&[req.reply(cmd::SET_CONFIG, &unhex(CONFIG)), req.ack()]),
+        cmd::GET_INFO => out.send(&[req.reply(cmd::SET_INFO, &unhex(INFO)), req.ack()]),
+        _ => out.obey(req),
+    })
+}
