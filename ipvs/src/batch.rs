@@ -13,6 +13,12 @@
 //! chunk cannot be read, its operations not reported failed are
 //! [`OpOutcome::Unknown`] and every later operation is not attempted.
 //!
+//! A chunk whose last request may go unanswered (stopping a sync daemon,
+//! see `Operation::may_go_unanswered`) gets one more request, a sentinel
+//! (`IPVS_CMD_GET_INFO`), as its barrier: the kernel handles the requests
+//! of a send in order, so the sentinel's answer proves the request before it
+//! was handled, answered or not. A single such operation goes the same way.
+//!
 //! In [`BatchMode::StopOnError`] the operations are sent one at a time, each
 //! acknowledged, because the kernel executes every request of a `sendmsg`
 //! whatever happened to the previous one: stopping means not sending.
@@ -20,6 +26,7 @@
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
+use crate::codec::ipvs::{self as c, cmd};
 use crate::codec::nla;
 use crate::error::{Error, Result};
 use crate::transport::{Failure, Transport};
@@ -81,6 +88,17 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
+    /// The outcome of a report of one operation, as a result.
+    pub(crate) fn into_single(self) -> Result<()> {
+        match self.outcomes.into_iter().next() {
+            Some(OpOutcome::Done) => Ok(()),
+            Some(OpOutcome::Failed(e) | OpOutcome::Unknown(e)) => Err(e),
+            Some(OpOutcome::NotAttempted) | None => {
+                Err(Error::protocol("applying an operation", "it was not sent"))
+            }
+        }
+    }
+
     /// True when every operation was applied.
     pub fn is_ok(&self) -> bool {
         self.outcomes.iter().all(OpOutcome::is_done)
@@ -111,6 +129,10 @@ pub(crate) fn single(
     family: u16,
     op: &Operation,
 ) -> Result<()> {
+    if op.may_go_unanswered() {
+        let report = pipelined(t, buf, family, std::slice::from_ref(op));
+        return report.into_single();
+    }
     buf.clear();
     let seq = t.next_seq();
     op.encode(buf, family, nla::NLM_F_ACK, seq)?;
@@ -196,7 +218,8 @@ pub(crate) fn finish(mut outcomes: Vec<OpOutcome>, len: usize) -> BatchReport {
 /// How many sequence numbers to reserve for the next chunk (generously;
 /// unused numbers are simply skipped).
 pub(crate) fn chunk_seqs(ops: &[Operation], outcomes: &[OpOutcome]) -> u32 {
-    (ops.len() - outcomes.len()).min(u32::MAX as usize / 2) as u32
+    // one more for a sentinel
+    (ops.len() - outcomes.len()).min(u32::MAX as usize / 2) as u32 + 1
 }
 
 /// One chunk of a pipelined batch as sent: the operations it carries, by
@@ -205,13 +228,16 @@ pub(crate) struct Chunk {
     pub(crate) base: u32,
     pub(crate) barrier: u32,
     sent: Vec<usize>,
+    /// The barrier is a sentinel request after the operations.
+    sentinel: bool,
 }
 
 /// Encodes the next chunk of `ops` (from `outcomes.len()`) into `buf`,
 /// pushing an outcome for each operation taken: done when encoded (a reply
 /// may overwrite it), failed when refused before sending. The last request
-/// asks for an acknowledgement: the barrier. `None` when no operation of the
-/// chunk could be encoded.
+/// asks for an acknowledgement: the barrier (a sentinel after an operation
+/// that may go unanswered). `None` when no operation of the chunk could be
+/// encoded.
 pub(crate) fn encode_chunk(
     buf: &mut Vec<u8>,
     family: u16,
@@ -239,6 +265,17 @@ pub(crate) fn encode_chunk(
         }
     }
     let last = sent.len().checked_sub(1)?;
+    if ops[sent[last]].may_go_unanswered() {
+        let seq = base.wrapping_add(sent.len() as u32);
+        // an empty request cannot outgrow the buffer: its encoding cannot fail
+        c::request(buf, family, cmd::GET_INFO, nla::NLM_F_ACK, seq, |_| Ok(())).ok()?;
+        return Some(Chunk {
+            base,
+            barrier: seq,
+            sent,
+            sentinel: true,
+        });
+    }
     let flags_at = last_start + 6;
     let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | nla::NLM_F_ACK;
     buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
@@ -246,6 +283,7 @@ pub(crate) fn encode_chunk(
         base,
         barrier: base.wrapping_add(last as u32),
         sent,
+        sentinel: false,
     })
 }
 
@@ -288,6 +326,9 @@ impl Chunk {
     ) -> Result<bool> {
         if h.ty != nla::NLMSG_ERROR || (h.pid != pid && h.pid != 0) {
             return Ok(false);
+        }
+        if self.sentinel && h.seq == self.barrier {
+            return Ok(true);
         }
         let off = h.seq.wrapping_sub(self.base) as usize;
         let Some(&k) = self.sent.get(off) else {

@@ -217,6 +217,17 @@ impl Operation {
         }
     }
 
+    /// True for an operation the kernel may carry out without answering at
+    /// all: stopping a sync daemon whose thread has not run yet (it is
+    /// started and stopped within moments). The kernel stops it all the same,
+    /// but `kthread_stop` then returns `-EINTR`, and netlink sends neither an
+    /// acknowledgement nor an error for a request whose handler returned
+    /// `-EINTR`. Such an operation is followed by a sentinel request (see
+    /// [`crate::batch`]), whose answer proves that it was handled.
+    pub(crate) fn may_go_unanswered(&self) -> bool {
+        matches!(self, Operation::StopDaemon(_))
+    }
+
     fn module(&self) -> Option<String> {
         match self {
             Operation::AddService(s) | Operation::UpdateService(s) => Some(service_module(s)),

@@ -496,3 +496,38 @@ async fn requests_in_flight_go_out_together_and_a_failed_send_fails_each() {
     assert_eq!(kernel.requests().len(), 100);
     assert!(kernel.sends() <= 3, "{} sends", kernel.sends());
 }
+
+#[tokio::test]
+async fn a_stop_daemon_left_unanswered_is_proved_done_by_the_sentinel_after_it() {
+    // the kernel answers nothing for a sync daemon stopped before its thread
+    // ran (the handler's -EINTR): the sentinel after it is answered
+    let kernel = ScriptedKernel::new(|req, out| {
+        if req.command != cmd::DEL_DAEMON {
+            out.obey(req);
+        }
+    });
+    let ipvs = open(&kernel).await;
+    ipvs.set_timeout(Duration::from_secs(2));
+    // without the sentinel this times out
+    ipvs.stop_daemon(lvskit::SyncState::Master).await.unwrap();
+    let ops = [
+        Operation::StopDaemon(lvskit::SyncState::Backup),
+        Operation::DeleteService(key(1)),
+        Operation::StopDaemon(lvskit::SyncState::Master),
+    ];
+    let report = ipvs.execute(&ops, BatchMode::Continue).await;
+    assert!(report.is_ok(), "{report:?}");
+    let cmds: Vec<u8> = kernel.requests().iter().map(|r| r.command).collect();
+    assert_eq!(
+        cmds,
+        [
+            cmd::DEL_DAEMON,
+            cmd::GET_INFO,
+            cmd::DEL_DAEMON,
+            cmd::DEL_SERVICE,
+            cmd::DEL_DAEMON,
+            cmd::GET_INFO
+        ]
+    );
+    ipvs.add_service(&Service::new(key(80))).await.unwrap();
+}

@@ -681,3 +681,81 @@ fn a_failed_second_send_keeps_the_first_chunk_and_attempts_nothing_after() {
     assert_eq!(&s[first_chunk..first_chunk + 1], "F");
     assert!(s[first_chunk + 1..].chars().all(|c| c == 'N'), "{s}");
 }
+
+// ---------------------------------------------------------------- requests left unanswered
+
+/// A kernel that stops a sync daemon whose thread had not run yet: the
+/// handler returns -EINTR, and netlink answers nothing at all for it. The
+/// sentinel after it (GET_INFO) is answered as usual.
+fn swallowing_stop() -> ScriptedKernel {
+    ScriptedKernel::new(|req, out| {
+        if req.command != cmd::DEL_DAEMON {
+            out.obey(req);
+        }
+    })
+}
+
+#[test]
+fn a_stop_daemon_left_unanswered_is_proved_done_by_the_sentinel_after_it() {
+    let kernel = swallowing_stop();
+    let ipvs = open(&kernel);
+    ipvs.set_timeout(Duration::from_secs(2)).unwrap();
+    // without the sentinel this times out
+    ipvs.stop_daemon(SyncState::Master).unwrap();
+    let reqs = kernel.requests();
+    let cmds: Vec<u8> = reqs.iter().map(|r| r.command).collect();
+    assert_eq!(cmds, [cmd::DEL_DAEMON, cmd::GET_INFO]);
+    assert_eq!(reqs[0].send, reqs[1].send, "one send carries both");
+    assert!(reqs[1].wants_ack() && reqs[1].seq == reqs[0].seq.wrapping_add(1));
+    // and the handle stays in step
+    ipvs.add_service(&Service::new(key(80))).unwrap();
+}
+
+#[test]
+fn a_refused_stop_daemon_keeps_its_typed_error() {
+    let kernel = ScriptedKernel::new(|req, out| match req.command {
+        cmd::DEL_DAEMON => out.refuse(req, libc::ESRCH),
+        _ => out.obey(req),
+    });
+    let err = open(&kernel).stop_daemon(SyncState::Backup).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                errno: libc::ESRCH,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Backup sync daemon"), "{err}");
+}
+
+#[test]
+fn a_batch_ending_in_a_stop_left_unanswered_finishes_on_the_sentinel() {
+    let kernel = swallowing_stop();
+    let ipvs = open(&kernel);
+    ipvs.set_timeout(Duration::from_secs(2)).unwrap();
+    let ops = [
+        Operation::DeleteService(key(1)),
+        Operation::StopDaemon(SyncState::Master),
+        Operation::DeleteService(key(2)),
+        Operation::StopDaemon(SyncState::Backup),
+    ];
+    for mode in [BatchMode::Continue, BatchMode::StopOnError] {
+        let report = ipvs.execute(&ops, mode);
+        assert_eq!(summary(&report.outcomes), "DDDD", "{mode:?}");
+    }
+    // pipelined: one send, the sentinel last; a stop in the middle needs none
+    let cmds: Vec<u8> = kernel.requests()[..5].iter().map(|r| r.command).collect();
+    assert_eq!(
+        cmds,
+        [
+            cmd::DEL_SERVICE,
+            cmd::DEL_DAEMON,
+            cmd::DEL_SERVICE,
+            cmd::DEL_DAEMON,
+            cmd::GET_INFO
+        ]
+    );
+}

@@ -20,6 +20,10 @@ impl Ipvs {
     /// The operation's typed error, as [`crate::Ipvs::apply`].
     pub async fn apply(&self, op: &Operation) -> Result<()> {
         op.validate()?;
+        if op.may_go_unanswered() {
+            // with a sentinel after it, as the blocking handle does (crate::batch)
+            return self.pipelined(std::slice::from_ref(op)).await.into_single();
+        }
         let family = self.family_id();
         self.shared()
             .exchange(|b, seq| op.encode(b, family, nla::NLM_F_ACK, seq), true)
