@@ -404,6 +404,16 @@ fn refusing(ports: &'static [u16]) -> ScriptedKernel {
     })
 }
 
+fn is_esrch_not_found(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::NotFound {
+            errno: libc::ESRCH,
+            ..
+        }
+    )
+}
+
 fn summary(outcomes: &[OpOutcome]) -> String {
     outcomes
         .iter()
@@ -425,16 +435,7 @@ fn a_pipelined_batch_attributes_each_error_to_its_operation() {
     assert_eq!(summary(&report.outcomes), "DFDDFD");
     for i in [1, 4] {
         let err = report.outcomes[i].error().unwrap();
-        assert!(
-            matches!(
-                err,
-                Error::NotFound {
-                    errno: libc::ESRCH,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(is_esrch_not_found(err), "{err:?}");
         assert!(
             err.to_string().contains(&format!("10.0.0.1:{}", i + 1)),
             "{err}"
@@ -718,16 +719,7 @@ fn a_refused_stop_daemon_keeps_its_typed_error() {
         _ => out.obey(req),
     });
     let err = open(&kernel).stop_daemon(SyncState::Backup).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NotFound {
-                errno: libc::ESRCH,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(is_esrch_not_found(&err), "{err:?}");
     assert!(err.to_string().contains("Backup sync daemon"), "{err}");
 }
 
