@@ -2525,9 +2525,10 @@ lvskit_result lvskit_check_set_port(struct lvskit_check *check, uint16_t port);
 /**
  * Creates the check's sockets in the network namespace at `path` (e.g.
  * "/run/netns/NAME" or "/proc/PID/ns/net"); NULL: the namespace of the
- * thread that runs the check, i.e. the one the program started in (the
- * default). Callback checks run their callback on a thread of that
- * namespace regardless. The path is copied; it is opened at each check.
+ * thread that started the director (or called lvskit_director_set_desired()
+ * or lvskit_check_probe_once()), the default. A callback check's callback
+ * runs on a thread of that namespace regardless. The path is copied; it is
+ * opened at each check.
  *
  * # Safety
  * `check` must be NULL or a live check; `path` NULL or a NUL-terminated string.
