@@ -12,8 +12,10 @@
  *   lvskit_close()), lvskit_rtnl (lvskit_rtnl_open*(), lvskit_rtnl_close()), the
  *   list snapshots (lvskit_list_*(), lvskit_*_list_free()), batches and their
  *   reports, tables (lvskit_table_free()), plans (lvskit_plan_free()), prepared
- *   real-server records (lvskit_prepared_free()), and strings the library
- *   returns (lvskit_string_free()). The caller owns what it is handed and
+ *   real-server records (lvskit_prepared_free()), the director's health checks
+ *   (lvskit_check_free()), desired states (lvskit_desired_free()), directors
+ *   (lvskit_director_free()) and their events (lvskit_director_event_free()),
+ *   and strings the library returns (lvskit_string_free()). The caller owns what it is handed and
  *   releases it exactly once; the release functions accept NULL.
  * - Fallible functions return an lvskit_result. LVSKIT_RESULT_OK is 0; the codes
  *   are stable numbers, grouped: 1-99 the caller's mistakes caught before
