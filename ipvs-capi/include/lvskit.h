@@ -12,8 +12,10 @@
  *   lvskit_close()), lvskit_rtnl (lvskit_rtnl_open*(), lvskit_rtnl_close()), the
  *   list snapshots (lvskit_list_*(), lvskit_*_list_free()), batches and their
  *   reports, tables (lvskit_table_free()), plans (lvskit_plan_free()), prepared
- *   real-server records (lvskit_prepared_free()), and strings the library
- *   returns (lvskit_string_free()). The caller owns what it is handed and
+ *   real-server records (lvskit_prepared_free()), the director's health checks
+ *   (lvskit_check_free()), desired states (lvskit_desired_free()), directors
+ *   (lvskit_director_free()) and their events (lvskit_director_event_free()),
+ *   and strings the library returns (lvskit_string_free()). The caller owns what it is handed and
  *   releases it exactly once; the release functions accept NULL.
  * - Fallible functions return an lvskit_result. LVSKIT_RESULT_OK is 0; the codes
  *   are stable numbers, grouped: 1-99 the caller's mistakes caught before
@@ -110,6 +112,72 @@
  * `lvskit_connection.origin`: received from a sync master (`SYNC`).
  */
 #define LVSKIT_CONN_ORIGIN_SYNC 2
+
+/**
+ * lvskit_desired_add_service(): a failing real server is kept at weight 0
+ * (keepalived's inhibit_on_failure).
+ */
+#define LVSKIT_ON_FAILURE_INHIBIT 0
+
+/**
+ * lvskit_desired_add_service(): a failing real server is deleted.
+ */
+#define LVSKIT_ON_FAILURE_REMOVE 1
+
+/**
+ * Health: the real server is not checked (it counts as healthy).
+ */
+#define LVSKIT_HEALTH_UNCHECKED 0
+
+/**
+ * Health: the real server passes its checks.
+ */
+#define LVSKIT_HEALTH_UP 1
+
+/**
+ * Health: the real server fails its checks.
+ */
+#define LVSKIT_HEALTH_DOWN 2
+
+/**
+ * A drain ended: no connections were left; the real server was deleted.
+ */
+#define LVSKIT_DRAIN_IDLE 1
+
+/**
+ * A drain ended: its deadline passed; the real server was deleted.
+ */
+#define LVSKIT_DRAIN_DEADLINE 2
+
+/**
+ * A drain ended: the real server is wanted again and got its weight back.
+ */
+#define LVSKIT_DRAIN_RETURNED 3
+
+/**
+ * A drain ended: the real server vanished from the kernel.
+ */
+#define LVSKIT_DRAIN_GONE 4
+
+/**
+ * lvskit_check_set_tls(): accept any certificate (the default).
+ */
+#define LVSKIT_TLS_VERIFY_OFF 0
+
+/**
+ * lvskit_check_set_tls(): verify against the CA certificates in `ca` (PEM text).
+ */
+#define LVSKIT_TLS_VERIFY_CA_PEM 1
+
+/**
+ * lvskit_check_set_tls(): verify against the CA certificates in the PEM file at path `ca`.
+ */
+#define LVSKIT_TLS_VERIFY_CA_FILE 2
+
+/**
+ * The bytes of the reason buffer handed to a check callback, with its NUL.
+ */
+#define LVSKIT_CHECK_REASON_MAX 256
 
 /**
  * The bytes of lvskit_sysctl_value::text, with its terminating NUL.
@@ -488,6 +556,66 @@ typedef uint32_t lvskit_result;
 #endif // __cplusplus
 
 /**
+ * What an ::lvskit_event reports. The numbers are stable; new kinds may be
+ * added (keep a default branch).
+ */
+enum lvskit_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A real server's health changed: `service`, `destination`, `health`,
+     * `text` (the failure's reason, or empty).
+     */
+    LVSKIT_EVENT_KIND_HEALTH = 1,
+    /**
+     * A plan was made: `count` operations, `text` them, one per line.
+     */
+    LVSKIT_EVENT_KIND_PLANNED = 2,
+    /**
+     * A plan was applied: `count` operations done, `failures` failed,
+     * `text` the failures ("operation: error"), one per line.
+     */
+    LVSKIT_EVENT_KIND_APPLIED = 3,
+    /**
+     * A real server started draining (or a drain was resumed): `service`, `destination`.
+     */
+    LVSKIT_EVENT_KIND_DRAIN_STARTED = 4,
+    /**
+     * A drain ended: `service`, `destination`, `drain_end`.
+     */
+    LVSKIT_EVENT_KIND_DRAIN_FINISHED = 5,
+    /**
+     * A reconcile failed: `text` the error; the next in `retry_in_ms`.
+     */
+    LVSKIT_EVENT_KIND_FAILED = 6,
+    /**
+     * New desired state was taken: `text` where from ("caller" or a file).
+     */
+    LVSKIT_EVENT_KIND_DESIRED_CHANGED = 7,
+    /**
+     * A desired-state file could not be reloaded: `text` the file and error.
+     */
+    LVSKIT_EVENT_KIND_RELOAD_FAILED = 8,
+    /**
+     * The director stopped.
+     */
+    LVSKIT_EVENT_KIND_STOPPED = 9,
+    /**
+     * An event this version of the binding does not know.
+     */
+    LVSKIT_EVENT_KIND_OTHER = 99,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum lvskit_event_kind lvskit_event_kind;
+#else
+typedef uint32_t lvskit_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A snapshot of addresses, from lvskit_rtnl_list_addresses(). Read it with
  * lvskit_address_list_len() and lvskit_address_list_get(); release it with
  * lvskit_address_list_free().
@@ -514,6 +642,13 @@ typedef struct lvskit_batch lvskit_batch;
 typedef struct lvskit_batch_report lvskit_batch_report;
 
 /**
+ * A health check: made by an `lvskit_check_new_*` function, released by
+ * lvskit_check_free(). A desired state or a director keeps its own copy:
+ * the check may be freed once added.
+ */
+typedef struct lvskit_check lvskit_check;
+
+/**
  * A snapshot of the connection table, from lvskit_list_connections().
  *
  * Read it with lvskit_connection_list_len(), lvskit_connection_list_get()
@@ -523,12 +658,33 @@ typedef struct lvskit_batch_report lvskit_batch_report;
 typedef struct lvskit_connection_list lvskit_connection_list;
 
 /**
+ * A desired state: services with their real servers, check, failure
+ * policy, quorum and sorry server. Made by lvskit_desired_new(), released
+ * by lvskit_desired_free(); a director keeps its own copy.
+ */
+typedef struct lvskit_desired lvskit_desired;
+
+/**
  * A snapshot of the real servers of one service, from lvskit_list_destinations().
  *
  * Read it with lvskit_destination_list_len() and
  * lvskit_destination_list_get(); release it with lvskit_destination_list_free().
  */
 typedef struct lvskit_destination_list lvskit_destination_list;
+
+/**
+ * A running director. Made by lvskit_director_start(), stopped by
+ * lvskit_director_stop() and released by lvskit_director_free(). May be
+ * used from several threads at once.
+ */
+typedef struct lvskit_director lvskit_director;
+
+/**
+ * A director's event as the caller owns it, from
+ * lvskit_director_poll_event(): read it with lvskit_director_event_get(),
+ * release it with lvskit_director_event_free().
+ */
+typedef struct lvskit_director_event lvskit_director_event;
 
 /**
  * A snapshot of the FOU/GUE receive ports, from
@@ -935,6 +1091,137 @@ typedef struct lvskit_connection {
      */
     char pe_name[LVSKIT_NAME_LEN];
 } lvskit_connection;
+
+/**
+ * How a director runs; fill it with lvskit_director_options_init().
+ */
+typedef struct lvskit_director_options {
+    /**
+     * Time between two reconciles when nothing happens (default 5000).
+     */
+    uint32_t period_ms;
+    /**
+     * How long a draining real server keeps its connections at most (default 300000).
+     */
+    uint32_t drain_deadline_ms;
+    /**
+     * The first back-off after a failed reconcile (default 200), doubled
+     * after each failure up to `backoff_max_ms` (default 30000).
+     */
+    uint32_t backoff_min_ms;
+    /**
+     * The longest back-off.
+     */
+    uint32_t backoff_max_ms;
+    /**
+     * Events kept for lvskit_director_poll_event() (default 1024; the
+     * oldest are dropped beyond it); 0: no queue, events go only to the callback.
+     */
+    uint32_t event_queue;
+} lvskit_director_options;
+
+/**
+ * One event of a director. Fields a kind does not use are zero (`service`
+ * and `destination` as lvskit_service_init() and lvskit_destination_init()
+ * leave them); `text` is never NULL (empty when unused).
+ */
+typedef struct lvskit_event {
+    /**
+     * What happened.
+     */
+    lvskit_event_kind kind;
+    /**
+     * The service (its key fields) of HEALTH and DRAIN_* events.
+     */
+    struct lvskit_service service;
+    /**
+     * The real server (its family, address and port) of HEALTH and DRAIN_* events.
+     */
+    struct lvskit_destination destination;
+    /**
+     * HEALTH: LVSKIT_HEALTH_UP or LVSKIT_HEALTH_DOWN.
+     */
+    uint32_t health;
+    /**
+     * DRAIN_FINISHED: LVSKIT_DRAIN_*.
+     */
+    uint32_t drain_end;
+    /**
+     * PLANNED: operations planned; APPLIED: operations done.
+     */
+    uint32_t count;
+    /**
+     * APPLIED: operations failed.
+     */
+    uint32_t failures;
+    /**
+     * FAILED: the back-off before the next attempt, in milliseconds.
+     */
+    uint64_t retry_in_ms;
+    /**
+     * NUL-terminated text (see the kinds); valid as long as the event.
+     */
+    const char *text;
+} lvskit_event;
+
+/**
+ * Called with each event of a director, on the director's threads, while
+ * the event is valid (copy what is kept). It must not call back into the
+ * director; `user` must be usable from any thread.
+ */
+typedef void (*lvskit_event_fn)(void *user, const struct lvskit_event *event);
+
+/**
+ * An address and port: the family (LVSKIT_AF_INET or LVSKIT_AF_INET6),
+ * the port in host byte order and the address in network byte order
+ * (IPv4: the first 4 bytes, the rest zero).
+ */
+typedef struct lvskit_socket_address {
+    /**
+     * LVSKIT_AF_INET or LVSKIT_AF_INET6.
+     */
+    uint16_t family;
+    /**
+     * The port, in host byte order.
+     */
+    uint16_t port;
+    /**
+     * The address in network byte order.
+     */
+    uint8_t addr[16];
+} lvskit_socket_address;
+
+/**
+ * What a check callback is asked to check.
+ */
+typedef struct lvskit_check_target {
+    /**
+     * The address and port to check.
+     */
+    struct lvskit_socket_address target;
+    /**
+     * How long the check may take; a callback that returns later counts as failed.
+     */
+    uint32_t timeout_ms;
+    /**
+     * A buffer of `reason_len` bytes the callback may fill with a
+     * NUL-terminated reason for a failure (reported in the health event).
+     */
+    char *reason;
+    /**
+     * The size of `reason` (LVSKIT_CHECK_REASON_MAX).
+     */
+    size_t reason_len;
+} lvskit_check_target;
+
+/**
+ * A caller-supplied check: returns 0 when the server at `target` is
+ * healthy, anything else when not. It runs on the library's threads (one
+ * per checked real server, a fresh one per call), possibly several at once:
+ * `user` must be usable from any thread. It must not call back into a
+ * director.
+ */
+typedef int (*lvskit_check_fn)(void *user, const struct lvskit_check_target *target);
 
 /**
  * The parameters of a tunnel device. Fill it with
@@ -1868,6 +2155,204 @@ size_t lvskit_connection_list_pe_data(const struct lvskit_connection_list *list,
 void lvskit_connection_list_free(struct lvskit_connection_list *list);
 
 /**
+ * Makes an empty desired state. On success `*desired_out` receives it,
+ * owned by the caller (lvskit_desired_free()).
+ *
+ * # Safety
+ * `desired_out` must be NULL or writable.
+ */
+lvskit_result lvskit_desired_new(struct lvskit_desired **desired_out);
+
+/**
+ * Adds a service (copied) with no real servers yet: each of its real
+ * servers is checked with `check` (copied; NULL: not checked, all count as
+ * healthy), and a failing one is handled as `on_failure` says
+ * (LVSKIT_ON_FAILURE_INHIBIT or LVSKIT_ON_FAILURE_REMOVE). A service
+ * already in the desired state is `LVSKIT_RESULT_INVALID_INPUT`.
+ *
+ * # Safety
+ * `desired` NULL or live; `service` NULL or valid; `check` NULL or live.
+ */
+lvskit_result lvskit_desired_add_service(struct lvskit_desired *desired,
+                                         const struct lvskit_service *service,
+                                         const struct lvskit_check *check,
+                                         uint32_t on_failure);
+
+/**
+ * Adds a real server (copied, with its desired weight) to the service of
+ * the desired state found by the key fields of `service`
+ * (`LVSKIT_RESULT_INVALID_INPUT` when it is not there).
+ *
+ * # Safety
+ * `desired` NULL or live; `service` and `destination` NULL or valid.
+ */
+lvskit_result lvskit_desired_add_destination(struct lvskit_desired *desired,
+                                             const struct lvskit_service *service,
+                                             const struct lvskit_destination *destination);
+
+/**
+ * Sets the quorum of the service found by the key fields of `service`:
+ * while fewer than `quorum` of its real servers are healthy, the sorry
+ * server `sorry` (copied; NULL: none) takes the new connections and the
+ * healthy real servers are set to weight 0. 0: no quorum.
+ *
+ * # Safety
+ * `desired` NULL or live; `service` NULL or valid; `sorry` NULL or valid.
+ */
+lvskit_result lvskit_desired_set_quorum(struct lvskit_desired *desired,
+                                        const struct lvskit_service *service,
+                                        uint32_t quorum,
+                                        const struct lvskit_destination *sorry);
+
+/**
+ * Checks the whole desired state as a director would before using it:
+ * `LVSKIT_RESULT_INVALID_INPUT` with a message naming the service for a
+ * real server listed twice, a sorry server that is also a real server, a
+ * quorum above the number of real servers, a bad check (zero interval, rise
+ * or fall 0, a target that points at nothing, ...).
+ *
+ * # Safety
+ * `desired` must be NULL or live.
+ */
+lvskit_result lvskit_desired_validate(const struct lvskit_desired *desired);
+
+/**
+ * Releases a desired state. NULL is accepted and ignored.
+ *
+ * # Safety
+ * `desired` must be NULL or live, not used afterwards.
+ */
+void lvskit_desired_free(struct lvskit_desired *desired);
+
+/**
+ * Fills `options` with the defaults.
+ *
+ * # Safety
+ * `options` must be NULL or writable.
+ */
+lvskit_result lvskit_director_options_init(struct lvskit_director_options *options);
+
+/**
+ * Starts a director on `desired` (copied) in the network namespace at
+ * `netns_path` (e.g. "/run/netns/NAME"; NULL: the calling thread's), with
+ * `options` (NULL: the defaults). It validates the desired state and the
+ * options first (`LVSKIT_RESULT_INVALID_INPUT`, nothing started, nothing
+ * sent), then starts one thread per checked real server and one for the
+ * loop, which converges at once. Every event goes to `on_event(user,
+ * event)` when it is not NULL, and to the queue (see
+ * lvskit_director_options.event_queue). It only touches the services it
+ * was given. On success `*director_out` receives the director, owned by the
+ * caller (lvskit_director_free()).
+ *
+ * # Safety
+ * `desired` NULL or live; `options` NULL or valid; `netns_path` NULL or a
+ * NUL-terminated string; `on_event` NULL or as lvskit_event_fn describes;
+ * `director_out` NULL or writable.
+ */
+lvskit_result lvskit_director_start(const struct lvskit_desired *desired,
+                                    const struct lvskit_director_options *options,
+                                    const char *netns_path,
+                                    lvskit_event_fn on_event,
+                                    void *user,
+                                    struct lvskit_director **director_out);
+
+/**
+ * Replaces the director's desired state with `desired` (copied); the loop
+ * converges to it at once. A desired state that does not validate is
+ * `LVSKIT_RESULT_INVALID_INPUT` and the previous one stays.
+ *
+ * # Safety
+ * `director` NULL or live; `desired` NULL or live.
+ */
+lvskit_result lvskit_director_set_desired(const struct lvskit_director *director,
+                                          const struct lvskit_desired *desired);
+
+/**
+ * Converges now rather than at the next period.
+ *
+ * # Safety
+ * `director` must be NULL or live.
+ */
+lvskit_result lvskit_director_reconcile_now(const struct lvskit_director *director);
+
+/**
+ * Takes the oldest queued event, waiting up to `timeout_ms` for one. On
+ * success `*event_out` receives the event, owned by the caller
+ * (lvskit_director_event_free()), or NULL when none came in time. Works
+ * after lvskit_director_stop() too (the last event is LVSKIT_EVENT_KIND_STOPPED).
+ *
+ * # Safety
+ * `director` NULL or live; `event_out` NULL or writable.
+ */
+lvskit_result lvskit_director_poll_event(const struct lvskit_director *director,
+                                         uint32_t timeout_ms,
+                                         struct lvskit_director_event **event_out);
+
+/**
+ * The event inside `event` (valid until lvskit_director_event_free()); NULL for NULL.
+ *
+ * # Safety
+ * `event` must be NULL or live.
+ */
+const struct lvskit_event *lvskit_director_event_get(const struct lvskit_director_event *event);
+
+/**
+ * Releases an event from lvskit_director_poll_event(). NULL is accepted and ignored.
+ *
+ * # Safety
+ * `event` must be NULL or live, not used afterwards.
+ */
+void lvskit_director_event_free(struct lvskit_director_event *event);
+
+/**
+ * Writes the health of the real server `destination` (its address and
+ * port) of the service found by the key fields of `service` to
+ * `*health_out`: LVSKIT_HEALTH_UP, LVSKIT_HEALTH_DOWN, or
+ * LVSKIT_HEALTH_UNCHECKED when the director does not check it.
+ *
+ * # Safety
+ * `director` NULL or live; `service` and `destination` NULL or valid;
+ * `health_out` NULL or writable.
+ */
+lvskit_result lvskit_director_health(const struct lvskit_director *director,
+                                     const struct lvskit_service *service,
+                                     const struct lvskit_destination *destination,
+                                     uint32_t *health_out);
+
+/**
+ * The director's metrics in the Prometheus text format (per service and
+ * real server: the kernel's counters, weights, connections, health,
+ * drains). On success `*text_out` receives a NUL-terminated string owned
+ * by the caller (lvskit_string_free()).
+ *
+ * # Safety
+ * `director` NULL or live; `text_out` NULL or writable.
+ */
+lvskit_result lvskit_director_metrics_text(const struct lvskit_director *director, char **text_out);
+
+/**
+ * Stops the checks and the loop and waits for them (and for running check
+ * callbacks). The kernel's table is left as it is: a new director with the
+ * same desired state takes it over, drains included. Later calls other
+ * than lvskit_director_poll_event() and lvskit_director_free() give
+ * `LVSKIT_RESULT_INVALID_INPUT`; stopping twice is fine. Must not be called
+ * from a callback of this director.
+ *
+ * # Safety
+ * `director` must be NULL or live.
+ */
+lvskit_result lvskit_director_stop(const struct lvskit_director *director);
+
+/**
+ * Stops the director as lvskit_director_stop() does and releases it. NULL
+ * is accepted and ignored. Must not be called from a callback of this director.
+ *
+ * # Safety
+ * `director` must be NULL or live, not used afterwards.
+ */
+void lvskit_director_free(struct lvskit_director *director);
+
+/**
  * Sets the weight of one real server and keeps everything else it has
  * (forwarding method, tunnel type, port and flags, thresholds): weight 0
  * drains it, a positive weight restores it. The service is found by the key
@@ -1903,6 +2388,192 @@ lvskit_result lvskit_set_weight(const struct lvskit_handle *handle,
 lvskit_result lvskit_set_scheduler(const struct lvskit_handle *handle,
                                    const struct lvskit_service *service,
                                    const char *scheduler);
+
+/**
+ * Makes a TCP connect check (healthy when a connection is accepted),
+ * every 5 s with a 2 s timeout, rise 1 and fall 1. On success
+ * `*check_out` receives a new check owned by the caller (lvskit_check_free()).
+ *
+ * # Safety
+ * `check_out` must be NULL or writable.
+ */
+lvskit_result lvskit_check_new_tcp(struct lvskit_check **check_out);
+
+/**
+ * Makes an HTTP check: `GET path` (HTTP/1.0) answered with `status`. See
+ * lvskit_check_set_body() and lvskit_check_set_host(). Ownership as
+ * lvskit_check_new_tcp().
+ *
+ * # Safety
+ * `path` must be NULL or a NUL-terminated string; `check_out` NULL or writable.
+ */
+lvskit_result lvskit_check_new_http(const char *path,
+                                    uint16_t status,
+                                    struct lvskit_check **check_out);
+
+/**
+ * Makes an HTTPS check: as lvskit_check_new_http() over TLS, accepting any
+ * certificate until lvskit_check_set_tls() says otherwise.
+ *
+ * # Safety
+ * `path` must be NULL or a NUL-terminated string; `check_out` NULL or writable.
+ */
+lvskit_result lvskit_check_new_https(const char *path,
+                                     uint16_t status,
+                                     struct lvskit_check **check_out);
+
+/**
+ * Makes a DNS check: a query (type A) for `name` over UDP, healthy when
+ * answered. Ownership as lvskit_check_new_tcp().
+ *
+ * # Safety
+ * `name` must be NULL or a NUL-terminated string; `check_out` NULL or writable.
+ */
+lvskit_result lvskit_check_new_dns(const char *name, struct lvskit_check **check_out);
+
+/**
+ * Makes a check that calls `check(user, target)` (see lvskit_check_fn).
+ * `user` must stay valid until every check, desired state and director
+ * made with it is freed: lvskit_director_free(), lvskit_director_stop()
+ * and lvskit_check_probe_once() return only once no call of `check` runs.
+ * Ownership as lvskit_check_new_tcp().
+ *
+ * # Safety
+ * `check` NULL or a function as lvskit_check_fn describes; `check_out` NULL or writable.
+ */
+lvskit_result lvskit_check_new_callback(lvskit_check_fn check,
+                                        void *user,
+                                        struct lvskit_check **check_out);
+
+/**
+ * Sets the timing: a check every `interval_ms`, each taking at most
+ * `timeout_ms` (no more than the interval); `fall` consecutive failures
+ * take a healthy server down, `rise` consecutive successes bring it back
+ * up. Checked when the check is used.
+ *
+ * # Safety
+ * `check` must be NULL or a live check.
+ */
+lvskit_result lvskit_check_set_timing(struct lvskit_check *check,
+                                      uint32_t interval_ms,
+                                      uint32_t timeout_ms,
+                                      uint32_t rise,
+                                      uint32_t fall);
+
+/**
+ * Requires the HTTP(S) response body to contain `text` (copied).
+ * `LVSKIT_RESULT_INVALID_INPUT` for other checks.
+ *
+ * # Safety
+ * `check` must be NULL or a live check; `text` NULL or a NUL-terminated string.
+ */
+lvskit_result lvskit_check_set_body(struct lvskit_check *check, const char *text);
+
+/**
+ * Sets the HTTP(S) `Host` header (copied); by default the target address.
+ * `LVSKIT_RESULT_INVALID_INPUT` for other checks.
+ *
+ * # Safety
+ * `check` must be NULL or a live check; `host` NULL or a NUL-terminated string.
+ */
+lvskit_result lvskit_check_set_host(struct lvskit_check *check, const char *host);
+
+/**
+ * Sets an HTTPS check's certificate verification: LVSKIT_TLS_VERIFY_OFF
+ * (`ca` NULL), LVSKIT_TLS_VERIFY_CA_PEM (`ca` is PEM text of one or more CA
+ * certificates) or LVSKIT_TLS_VERIFY_CA_FILE (`ca` is the path of such a
+ * file), and the name sent as SNI and verified (`server_name`; NULL: the
+ * Host header's name, else the target address). Both strings are copied.
+ * `LVSKIT_RESULT_INVALID_INPUT` for other checks or an unknown mode;
+ * certificates that do not parse are refused when the check is used.
+ *
+ * # Safety
+ * `check` must be NULL or a live check; `ca` and `server_name` NULL or NUL-terminated strings.
+ */
+lvskit_result lvskit_check_set_tls(struct lvskit_check *check,
+                                   uint32_t verify,
+                                   const char *ca,
+                                   const char *server_name);
+
+/**
+ * Sends the checks from `source` (its port must be 0); NULL: the
+ * kernel's choice (the default).
+ *
+ * # Safety
+ * `check` must be NULL or a live check; `source` NULL or valid.
+ */
+lvskit_result lvskit_check_set_source(struct lvskit_check *check,
+                                      const struct lvskit_socket_address *source);
+
+/**
+ * Checks `target` instead of the real server's own address and port;
+ * NULL: the real server (the default). See also lvskit_check_set_port().
+ *
+ * # Safety
+ * `check` must be NULL or a live check; `target` NULL or valid.
+ */
+lvskit_result lvskit_check_set_target(struct lvskit_check *check,
+                                      const struct lvskit_socket_address *target);
+
+/**
+ * Checks `port` on the real server's address instead of its own port; 0:
+ * its own port (the default).
+ *
+ * # Safety
+ * `check` must be NULL or a live check.
+ */
+lvskit_result lvskit_check_set_port(struct lvskit_check *check, uint16_t port);
+
+/**
+ * Creates the check's sockets in the network namespace at `path` (e.g.
+ * "/run/netns/NAME" or "/proc/PID/ns/net"); NULL: the namespace of the
+ * thread that started the director (or called lvskit_director_set_desired()
+ * or lvskit_check_probe_once()), the default. A callback check's callback
+ * runs on a thread of that namespace regardless. The path is copied; it is
+ * opened at each check.
+ *
+ * # Safety
+ * `check` must be NULL or a live check; `path` NULL or a NUL-terminated string.
+ */
+lvskit_result lvskit_check_set_netns_path(struct lvskit_check *check, const char *path);
+
+/**
+ * Whether a server counts as up before its first checks (non-zero, the
+ * default, so that a restarted director does not take healthy servers out)
+ * or down (0).
+ *
+ * # Safety
+ * `check` must be NULL or a live check.
+ */
+lvskit_result lvskit_check_set_initially_up(struct lvskit_check *check, int up);
+
+/**
+ * Runs `check` once against the real server `server` (its address and
+ * port; the check's target or port settings apply), as a director's check
+ * threads do, after validating it (`LVSKIT_RESULT_INVALID_INPUT` for a zero
+ * interval, rise or fall 0, a target that points at nothing, ...). On
+ * success `*healthy_out` is 1 or 0 and, when `reason` is not NULL, the
+ * failure's reason (empty when healthy) is written into `reason` as at
+ * most `reason_len - 1` bytes plus a NUL.
+ *
+ * # Safety
+ * `check` NULL or live; `server` NULL or valid; `healthy_out` NULL or
+ * writable; `reason` NULL or writable for `reason_len` bytes.
+ */
+lvskit_result lvskit_check_probe_once(const struct lvskit_check *check,
+                                      const struct lvskit_destination *server,
+                                      int *healthy_out,
+                                      char *reason,
+                                      size_t reason_len);
+
+/**
+ * Releases a check. NULL is accepted and ignored. Desired states and
+ * directors made with it keep their own copies.
+ *
+ * # Safety
+ * `check` must be NULL or a live check, not used afterwards.
+ */
+void lvskit_check_free(struct lvskit_check *check);
 
 /**
  * Lists every network device of the handle's namespace (`ip link`), each

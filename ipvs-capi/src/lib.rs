@@ -24,9 +24,11 @@
 
 mod batch;
 mod conn;
+mod director;
 mod edit;
 mod error;
 mod ffi;
+mod health_check;
 mod rtnl_lists;
 mod sysctl;
 mod table;
@@ -41,10 +43,12 @@ use ipvs_core::{Ipvs, Namespace};
 
 pub use batch::*;
 pub use conn::*;
+pub use director::*;
 pub use error::lvskit_result;
 use error::{guard, guard_value, input, with_last, CResult};
 pub(crate) use ffi::{arg, c_str, out, put};
 use ffi::{give, optional, owned, release, snapshot, snapshot_get, snapshot_len};
+pub use health_check::*;
 pub use rtnl_lists::*;
 pub use sysctl::*;
 pub use table::*;

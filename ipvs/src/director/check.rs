@@ -1,10 +1,11 @@
-//! What a health check is: its kind (TCP connect, HTTP GET, DNS over UDP or
-//! a caller's closure), its timing (interval, timeout, rise, fall) and where
+//! What a health check is: its kind (TCP connect, HTTP GET, HTTPS GET, DNS
+//! over UDP or a caller's closure), its timing (interval, timeout, rise, fall) and where
 //! it runs from (source address, network namespace). Validated before anything
 //! starts; the probes themselves are in `probe.rs`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,20 @@ pub enum CheckKind {
         /// The `Host` header; the target address when `None`.
         host: Option<String>,
     },
+    /// As [`CheckKind::Http`], over TLS (needs the crate's `tls` feature;
+    /// without it the check does not validate).
+    Https {
+        /// The request path, starting with `/`.
+        path: String,
+        /// The expected status code (100..=599).
+        status: u16,
+        /// A text the response body must contain.
+        body_contains: Option<String>,
+        /// The `Host` header; the target address when `None`.
+        host: Option<String>,
+        /// Certificate verification and the server name.
+        tls: TlsOptions,
+    },
     /// Healthy when a DNS query (type A) for `name`, sent over UDP, is
     /// answered with a response carrying the query's id.
     Dns {
@@ -62,10 +77,54 @@ impl fmt::Debug for CheckKind {
                 .field("body_contains", body_contains)
                 .field("host", host)
                 .finish(),
+            CheckKind::Https {
+                path,
+                status,
+                body_contains,
+                host,
+                tls,
+            } => f
+                .debug_struct("Https")
+                .field("path", path)
+                .field("status", status)
+                .field("body_contains", body_contains)
+                .field("host", host)
+                .field("tls", tls)
+                .finish(),
             CheckKind::Dns { name } => f.debug_struct("Dns").field("name", name).finish(),
             CheckKind::Custom(_) => f.write_str("Custom(..)"),
         }
     }
+}
+
+/// How an HTTPS check treats the server's certificate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsVerify {
+    /// Any certificate is accepted (as keepalived's `SSL_GET` does): the
+    /// check proves that the server completes a TLS handshake and answers,
+    /// not who it is. The default.
+    #[default]
+    Off,
+    /// The server's chain must lead to one of these CA certificates (PEM,
+    /// one or more) and name the server (see [`TlsOptions::server_name`]):
+    /// self-signed backends are checked with their own CA.
+    CaPem(Vec<u8>),
+    /// As [`TlsVerify::CaPem`], read from this PEM file (when the check is
+    /// validated, and at each check).
+    CaFile(PathBuf),
+}
+
+/// The TLS side of an HTTPS check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Certificate verification.
+    pub verify: TlsVerify,
+    /// The name sent as SNI and verified in the certificate; `None`: the
+    /// check's `Host` when it is a DNS name, else the target address (an
+    /// address is verified against the certificate's IP names and sends no
+    /// SNI).
+    pub server_name: Option<String>,
 }
 
 /// A health check of one real server, with its timing.
@@ -139,6 +198,18 @@ impl Check {
         })
     }
 
+    /// An HTTPS GET of `path` expecting `status`, accepting any certificate
+    /// (see [`Check::with_tls_verify`]); needs the crate's `tls` feature.
+    pub fn https(path: impl Into<String>, status: u16) -> Self {
+        Check::new(CheckKind::Https {
+            path: path.into(),
+            status,
+            body_contains: None,
+            host: None,
+            tls: TlsOptions::default(),
+        })
+    }
+
     /// A DNS query for `name` over UDP.
     pub fn dns(name: impl Into<String>) -> Self {
         Check::new(CheckKind::Dns { name: name.into() })
@@ -151,10 +222,36 @@ impl Check {
         Check::new(CheckKind::Custom(Arc::new(f)))
     }
 
-    /// Requires the HTTP body to contain `text` (HTTP checks only).
+    /// Requires the HTTP body to contain `text` (HTTP and HTTPS checks only).
     pub fn with_body(mut self, text: impl Into<String>) -> Self {
-        if let CheckKind::Http { body_contains, .. } = &mut self.kind {
+        if let CheckKind::Http { body_contains, .. } | CheckKind::Https { body_contains, .. } =
+            &mut self.kind
+        {
             *body_contains = Some(text.into());
+        }
+        self
+    }
+
+    /// Sets the `Host` header (HTTP and HTTPS checks only).
+    pub fn with_host(mut self, name: impl Into<String>) -> Self {
+        if let CheckKind::Http { host, .. } | CheckKind::Https { host, .. } = &mut self.kind {
+            *host = Some(name.into());
+        }
+        self
+    }
+
+    /// Sets how the certificate is verified (HTTPS checks only).
+    pub fn with_tls_verify(mut self, verify: TlsVerify) -> Self {
+        if let CheckKind::Https { tls, .. } = &mut self.kind {
+            tls.verify = verify;
+        }
+        self
+    }
+
+    /// Sets the name sent as SNI and verified in the certificate (HTTPS checks only).
+    pub fn with_server_name(mut self, name: impl Into<String>) -> Self {
+        if let CheckKind::Https { tls, .. } = &mut self.kind {
+            tls.server_name = Some(name.into());
         }
         self
     }
@@ -221,7 +318,10 @@ impl Check {
     /// unspecified or multicast address, port 0 for a TCP, HTTP or DNS check), a
     /// zero interval or timeout, a timeout longer than the interval, a rise or
     /// fall of 0, a source address of another family than the target, an HTTP
-    /// path not starting with `/` or a status outside 100..=599, an empty DNS name.
+    /// path not starting with `/` or a status outside 100..=599, an empty DNS
+    /// name; for HTTPS a server name that is no DNS name or address, CA
+    /// certificates that do not parse (or a CA file that cannot be read), or
+    /// a library built without the `tls` feature.
     pub fn validate(&self, addr: IpAddr, port: u16) -> Result<()> {
         let target = self.target_for(addr, port);
         let bad = |reason: String| {
@@ -266,14 +366,17 @@ impl Check {
         };
         match &self.kind {
             CheckKind::Http { path, status, .. } => {
-                if !path.starts_with('/') || path.contains(['\r', '\n', ' ']) {
-                    return bad(format!(
-                        "HTTP path {path:?} must start with / and hold no spaces"
-                    ));
-                }
-                if !(100..=599).contains(status) {
-                    return bad(format!("HTTP status {status} is not in 100..=599"));
-                }
+                validate_http(path, *status).or_else(bad)?;
+            }
+            CheckKind::Https {
+                path,
+                status,
+                host,
+                tls,
+                ..
+            } => {
+                validate_http(path, *status).or_else(bad)?;
+                super::tls::validate(tls, host.as_deref(), target).or_else(bad)?;
             }
             CheckKind::Dns { name } => {
                 let labels_ok = name
@@ -288,4 +391,16 @@ impl Check {
         }
         Ok(())
     }
+}
+
+fn validate_http(path: &str, status: u16) -> std::result::Result<(), String> {
+    if !path.starts_with('/') || path.contains(['\r', '\n', ' ']) {
+        return Err(format!(
+            "HTTP path {path:?} must start with / and hold no spaces"
+        ));
+    }
+    if !(100..=599).contains(&status) {
+        return Err(format!("HTTP status {status} is not in 100..=599"));
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! The director's job: keep a namespace's IPVS table right while real
 //! servers fail and come back, and while they are taken out of service.
 //!
-//! - [`Check`] (`check`): TCP connect, HTTP GET (status, body), DNS over
+//! - [`Check`] (`check`): TCP connect, HTTP GET (status, body), HTTPS GET
+//!   (`tls` feature: certificate verification off or against a CA, SNI), DNS over
 //!   UDP, or the caller's closure; interval, timeout, rise and fall, source
 //!   address and network namespace. Each real server is checked on a thread
 //!   of its own, so one slow check never delays another.
@@ -35,8 +36,9 @@ mod policy;
 mod probe;
 mod reconcile;
 mod source;
+mod tls;
 
-pub use check::{Check, CheckKind, CustomCheck};
+pub use check::{Check, CheckKind, CustomCheck, TlsOptions, TlsVerify};
 pub use drain::{settle, DrainBook, DrainChange, DrainEnd};
 pub use events::{Event, EventCallback};
 pub use health::{DestinationId, Health, HealthState};

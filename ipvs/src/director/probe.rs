@@ -1,7 +1,7 @@
 //! Running one check once: the sockets (created in the check's network
 //! namespace, bound to its source address) and the protocols (TCP connect,
-//! HTTP/1.0 GET, a DNS query over UDP, the caller's closure). Every probe is
-//! bounded by the check's timeout.
+//! HTTP/1.0 GET, the same over TLS, a DNS query over UDP, the caller's
+//! closure). Every probe is bounded by the check's timeout.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
@@ -29,6 +29,18 @@ pub(crate) fn probe(check: &Check, target: SocketAddr) -> Result<(), String> {
             let mut s = connect(check, target, deadline)?;
             let host = host.clone().unwrap_or_else(|| target.to_string());
             http_get(&mut s, path, &host, deadline)
+                .and_then(|resp| judge_http(&resp, *status, body_contains.as_deref()))
+        }
+        CheckKind::Https {
+            path,
+            status,
+            body_contains,
+            host,
+            tls,
+        } => {
+            let s = connect(check, target, deadline)?;
+            let name = host.clone().unwrap_or_else(|| target.to_string());
+            https_get(s, tls, host.as_deref(), target, (path, &name), deadline)
                 .and_then(|resp| judge_http(&resp, *status, body_contains.as_deref()))
         }
         CheckKind::Dns { name } => dns(check, target, name, deadline),
@@ -174,8 +186,27 @@ fn wait_connected(fd: &OwnedFd, deadline: Instant) -> Result<(), String> {
     Ok(())
 }
 
+/// A connection an HTTP request goes over: plain TCP or TLS over TCP, with
+/// the socket underneath (whose timeouts bound every read and write).
+trait Conn: Read + Write {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Conn for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Conn for super::tls::TlsStream {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
 fn http_get(
-    s: &mut TcpStream,
+    s: &mut impl Conn,
     path: &str,
     host: &str,
     deadline: Instant,
@@ -183,22 +214,53 @@ fn http_get(
     let req = format!(
         "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: lvskit-director\r\nConnection: close\r\n\r\n"
     );
-    s.set_write_timeout(Some(remaining(deadline)?))
+    s.tcp()
+        .set_write_timeout(Some(remaining(deadline)?))
         .map_err(|e| e.to_string())?;
     s.write_all(req.as_bytes())
+        .and_then(|()| s.flush())
         .map_err(|e| format!("send: {e}"))?;
     let mut resp = Vec::new();
     let mut buf = [0u8; 4096];
     while resp.len() < HTTP_MAX {
-        s.set_read_timeout(Some(remaining(deadline)?))
+        s.tcp()
+            .set_read_timeout(Some(remaining(deadline)?))
             .map_err(|e| e.to_string())?;
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => resp.extend_from_slice(&buf[..n]),
+            // a TLS server closing without close_notify after its answer
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !resp.is_empty() => break,
             Err(e) => return Err(format!("receive: {e}")),
         }
     }
     Ok(resp)
+}
+
+/// `GET path` with `Host: name` over TLS on the connected socket `s`.
+#[cfg(feature = "tls")]
+fn https_get(
+    s: TcpStream,
+    tls: &super::check::TlsOptions,
+    host: Option<&str>,
+    target: SocketAddr,
+    (path, name): (&str, &str),
+    deadline: Instant,
+) -> Result<Vec<u8>, String> {
+    let mut s = super::tls::handshake(s, tls, host, target)?;
+    http_get(&mut s, path, name, deadline)
+}
+
+#[cfg(not(feature = "tls"))]
+fn https_get(
+    _: TcpStream,
+    _: &super::check::TlsOptions,
+    _: Option<&str>,
+    _: SocketAddr,
+    _: (&str, &str),
+    _: Instant,
+) -> Result<Vec<u8>, String> {
+    Err("HTTPS checks need lvskit built with its `tls` feature".into())
 }
 
 /// Judges an HTTP response: its status, and its body when `body` is given.

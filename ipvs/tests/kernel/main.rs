@@ -11,6 +11,7 @@ mod aio;
 mod batch;
 mod core_features;
 mod director;
+mod director_https;
 mod kproptest;
 mod partial;
 mod restore;
