@@ -78,7 +78,7 @@ fn configured(
     if let Some(opts) = options {
         for (k, v) in opts.iter() {
             let k: String = k.extract()?;
-            if !v.is_none() {
+            if !v.is_none() || !OPTIONS.contains(&k.as_str()) {
                 set_option(&mut c, &k, &v)?;
             }
         }

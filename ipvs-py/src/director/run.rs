@@ -92,7 +92,7 @@ fn options_in(options: Option<&Bound<'_, PyDict>>) -> PyResult<DirectorOptions> 
     if let Some(opts) = options {
         for (k, v) in opts.iter() {
             let k: String = k.extract()?;
-            if !v.is_none() {
+            if !v.is_none() || !OPTIONS.contains(&k.as_str()) {
                 set_option(&mut o, &k, &v)?;
             }
         }
