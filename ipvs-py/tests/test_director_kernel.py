@@ -17,6 +17,7 @@ import os
 import queue
 import socket
 import subprocess
+import sys
 import threading
 import time
 from typing import Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
@@ -496,7 +497,7 @@ def test_the_prometheus_text_parses_and_its_counters_equal_ipvsadm_stats(lab2: L
         assert m.entry.service.key == KEY and {x.health for x in m.destinations} == {HealthState.UP}
 
 
-def test_a_custom_check_that_raises_counts_as_failing(lab2: Lab) -> None:
+def test_a_custom_check_that_raises_counts_as_failing(lab2: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     lab2.serve(0)
     lab2.serve(1)
     broken = {lab2.addr(1)}
@@ -505,8 +506,22 @@ def test_a_custom_check_that_raises_counts_as_failing(lab2: Lab) -> None:
         if str(addr) in broken:
             raise ConnectionError(f"{addr} is on fire")
 
+    # the event callback may use the director, but not stop it (that would wait
+    # for itself): what it raises is reported as unraisable, the director goes on
+    unraisable: List[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(u.exc_value) if u.exc_value else None)
+    holder: List[Director] = []
+    checked: List[int] = []
+
+    def on_event(e: Event) -> None:
+        if holder:
+            checked.append(len(holder[0].health()))
+            holder[0].stop()
+
     custom = Check.custom(check, interval=INTERVAL, timeout=INTERVAL, rise=RISE, fall=FALL)
-    with start(lab2, DesiredState([lab2.service(2, check=custom)]), Events()) as d:
+    d = Director.start(DesiredState([lab2.service(2, check=custom)]), namespace=lab2.director.name, period=0.3, on_event=on_event)
+    holder.append(d)
+    with d:
         sub = d.subscribe()
         e = None
         for _ in range(600):
@@ -522,6 +537,11 @@ def test_a_custom_check_that_raises_counts_as_failing(lab2: Lab) -> None:
 
         broken.clear()
         wait_for("rs2 restored", lab2, lambda: lab2.weight(1) == 1)
+        assert d.running
+    assert not d.running
     # the subscription ends with the director
     kinds = [ev.kind for ev in sub]
     assert kinds and kinds[-1] is EventKind.STOPPED
+    assert checked and set(checked) == {2}, checked
+    refused = [x for x in unraisable if "would wait for itself" in str(x)]
+    assert refused and all(isinstance(x, ipvs.InvalidInputError) for x in refused), unraisable

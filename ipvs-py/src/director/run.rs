@@ -24,11 +24,15 @@ use super::{duration, namespace_like, python_running, FILE_FORMAT, HEALTH_STATE}
 use crate::reply::{destination_entry_out, service_entry_out};
 use crate::to_py;
 
-type Slot = Arc<Mutex<Option<Director>>>;
+/// The running director, shared only for the length of a call: the lock is
+/// never held while the core runs, so that an event callback or a custom
+/// check may use the director while another thread is in one of its calls.
+type Running = Mutex<Option<Arc<Director>>>;
+type Slot = Arc<Running>;
 
 /// Every director started from Python, so that they are stopped before the
 /// interpreter finalizes (`director_stop_all`, registered with `atexit`).
-static LIVE: Mutex<Vec<Weak<Mutex<Option<Director>>>>> = Mutex::new(Vec::new());
+static LIVE: Mutex<Vec<Weak<Running>>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -137,7 +141,7 @@ impl PyDirector {
         start: impl FnOnce() -> lvskit::Result<Director> + Send,
     ) -> PyResult<Self> {
         let d = py.allow_threads(start).map_err(|e| to_py(py, e))?;
-        let slot: Slot = Arc::new(Mutex::new(Some(d)));
+        let slot: Slot = Arc::new(Mutex::new(Some(Arc::new(d))));
         let mut live = lock(&LIVE);
         live.retain(|w| w.strong_count() > 0);
         live.push(Arc::downgrade(&slot));
@@ -146,14 +150,25 @@ impl PyDirector {
 
     /// Runs `f` on the running director with the GIL released.
     fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Director) -> R + Send) -> PyResult<R> {
-        py.allow_threads(|| lock(&self.slot).as_ref().map(f))
-            .ok_or_else(stopped)
+        let d = lock(&self.slot).clone().ok_or_else(stopped)?;
+        Ok(py.allow_threads(move || f(&d)))
     }
 }
 
-/// Stops a director taken out of its slot, with the GIL released.
-fn halt(py: Python<'_>, d: Director) {
-    py.allow_threads(move || d.stop());
+/// Stops a director taken out of its slot, with the GIL released, once the
+/// calls still running on other threads are done (10 s at most: then the
+/// last of them stops it).
+fn halt(py: Python<'_>, d: Arc<Director>) {
+    py.allow_threads(move || {
+        let mut d = d;
+        for _ in 0..2000 {
+            match Arc::try_unwrap(d) {
+                Ok(d) => return d.stop(),
+                Err(shared) => d = shared,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    });
 }
 
 #[pymethods]
@@ -254,7 +269,7 @@ impl PyDirector {
     /// is left as it is. Stopping a stopped director does nothing.
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
         refuse_on_director_thread("stopping the director")?;
-        let d = py.allow_threads(|| lock(&self.slot).take());
+        let d = lock(&self.slot).take();
         if let Some(d) = d {
             halt(py, d);
         }
@@ -281,7 +296,7 @@ impl Drop for PyDirector {
             // dropped by a callback: stopped on a thread of its own
             let _ = std::thread::Builder::new()
                 .name("director-stop".into())
-                .spawn(move || d.stop());
+                .spawn(move || drop(d));
         } else {
             Python::with_gil(|py| halt(py, d));
         }
@@ -294,7 +309,7 @@ impl Drop for PyDirector {
 fn director_stop_all(py: Python<'_>) {
     let all: Vec<Slot> = lock(&LIVE).drain(..).filter_map(|w| w.upgrade()).collect();
     for slot in all {
-        let d = py.allow_threads(|| lock(&slot).take());
+        let d = lock(&slot).take();
         if let Some(d) = d {
             halt(py, d);
         }
