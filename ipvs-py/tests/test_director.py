@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import ipaddress
+import pathlib
 import socket
 import threading
 from typing import Iterator, List, Tuple
@@ -130,6 +131,21 @@ def test_a_director_with_bad_options_starts_nothing() -> None:
         Director.start(DesiredState(), drain_deadline=-1)
     with pytest.raises(TypeError, match="on_event"):
         Director.start(DesiredState(), on_event=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bool"):
+        Director.start(DesiredState(), period=True)
+
+
+def test_watch_refuses_a_file_it_cannot_read_or_parse(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ipvs.SystemCallError, match="no-such-file"):
+        Director.watch(tmp_path / "no-such-file", FileFormat.JSON, namespace="no-such-ns")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"services": [}')
+    with pytest.raises(ipvs.InvalidInputError, match="JSON"):
+        Director.watch(bad, "json", namespace="no-such-ns")
+    rules = tmp_path / "rules"
+    rules.write_text("-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w -3\n")
+    with pytest.raises(ipvs.InvalidInputError):
+        Director.watch(str(rules), FileFormat.RULES, namespace="no-such-ns")
 
 
 def test_parse_file_reads_rules_and_json() -> None:

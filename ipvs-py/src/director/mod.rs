@@ -127,7 +127,7 @@ pub(crate) fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> 
 
 /// `s` seconds as a duration; a negative, infinite or NaN number is refused
 /// as `InvalidInputError` naming `what`.
-pub(crate) fn duration(s: f64, what: &str) -> PyResult<Duration> {
+fn duration(s: f64, what: &str) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s).map_err(|_| {
         crate::invalid_input(
             format!("{what}: {s} is not a number of seconds (0 or more)"),

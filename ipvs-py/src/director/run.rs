@@ -20,7 +20,7 @@ use pyo3::types::PyDict;
 
 use super::events::{event_out, id_out, PyDestinationId, PyHealth, PySubscription};
 use super::state::PyDesiredState;
-use super::{duration, namespace_like, python_running, FILE_FORMAT, HEALTH_STATE};
+use super::{namespace_like, python_running, seconds, FILE_FORMAT, HEALTH_STATE};
 use crate::reply::{destination_entry_out, service_entry_out};
 use crate::to_py;
 
@@ -67,12 +67,7 @@ fn callback(f: Py<PyAny>) -> EventCallback {
 }
 
 fn set_option(o: &mut DirectorOptions, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
-    let secs = |what: &str| -> PyResult<std::time::Duration> {
-        let s: f64 = v
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("{what} takes seconds")))?;
-        duration(s, what)
-    };
+    let secs = |what: &str| seconds(v, what);
     match name {
         "namespace" => o.namespace = namespace_like(Some(v))?,
         "period" => o.period = secs(name)?,
