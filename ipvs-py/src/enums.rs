@@ -27,7 +27,7 @@ pub(crate) struct PyEnum<T: 'static> {
     objs: GILOnceCell<Vec<Py<PyAny>>>,
 }
 
-fn equal<T: PartialEq>(a: &T, b: &T) -> bool {
+pub(crate) fn equal<T: PartialEq>(a: &T, b: &T) -> bool {
     a == b
 }
 
@@ -61,7 +61,7 @@ fn make_class<'py, V: IntoPyObject<'py> + Copy>(
 }
 
 impl<T: 'static> PyEnum<T> {
-    const fn new(
+    pub(crate) const fn new(
         name: &'static str,
         base: &'static str,
         doc: &'static str,

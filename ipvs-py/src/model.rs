@@ -248,7 +248,7 @@ pub struct PyServiceKey {
 }
 
 /// A key made from its core value: an `InetKey` or a `FwmarkKey`.
-fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>> {
     let base = PyClassInitializer::from(PyServiceKey { key });
     Ok(match key {
         ServiceKey::Inet { .. } => Bound::new(py, base.add_subclass(InetKey))?.into_any(),

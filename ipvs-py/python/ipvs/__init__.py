@@ -33,6 +33,7 @@ from ._batch import (
     simulate,
 )
 from . import rules, sysctl, tunnel
+from . import director as director
 from .rules import RestoreReport
 from ._conn import Connection, ConnectionOrigin, parse_connections, read_connections
 from ._errors import (

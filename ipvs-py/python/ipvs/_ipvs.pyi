@@ -672,3 +672,346 @@ def table_json(table: Table) -> str:
 
 def table_parse(text: str) -> _TableParts:
     """Parses a table from the core's serde JSON form."""
+
+# ---------------------------------------------------------------- the director (director/)
+
+from os import PathLike as _PathLike
+
+__all__ += [
+    "OnFailure",
+    "HealthState",
+    "DrainEnd",
+    "FileFormat",
+    "EventKind",
+    "CheckKind",
+    "Check",
+    "probe_once",
+    "DirectedService",
+    "DesiredState",
+    "parse_file",
+    "DestinationId",
+    "Health",
+    "Event",
+    "Subscription",
+    "Director",
+    "ServiceMetrics",
+    "DestinationMetrics",
+    "metrics_render",
+    "director_stop_all",
+    "METRICS_CONTENT_TYPE",
+]
+
+class OnFailure(_ReprEnum):
+    """What happens to a real server whose checks fail: kept at weight 0 (inhibit) or deleted."""
+
+    INHIBIT = "inhibit"
+    REMOVE = "remove"
+
+class HealthState(_ReprEnum):
+    """Whether a real server passes its checks."""
+
+    UP = "up"
+    DOWN = "down"
+
+class DrainEnd(_ReprEnum):
+    """Why a drain ended."""
+
+    IDLE = "idle"
+    DEADLINE = "deadline"
+    RETURNED = "returned"
+    GONE = "gone"
+
+class FileFormat(_ReprEnum):
+    """The format of a desired-state file: ipvsadm rules or JSON."""
+
+    RULES = "rules"
+    JSON = "json"
+
+class EventKind(_ReprEnum):
+    """What an :class:`Event` reports."""
+
+    HEALTH = "health"
+    PLANNED = "planned"
+    APPLIED = "applied"
+    DRAIN_STARTED = "drain_started"
+    DRAIN_FINISHED = "drain_finished"
+    FAILED = "failed"
+    DESIRED_CHANGED = "desired_changed"
+    RELOAD_FAILED = "reload_failed"
+    STOPPED = "stopped"
+
+class CheckKind(_ReprEnum):
+    """What a :class:`Check` does."""
+
+    TCP = "tcp"
+    HTTP = "http"
+    DNS = "dns"
+    CUSTOM = "custom"
+
+_NamespaceLike = Union[str, "_PathLike[str]", int, None]
+_CustomCheck = Callable[[IPAddress, int, float], object]
+
+@final
+class Check:
+    """A health check of a real server, with its timing (seconds) and where it runs from."""
+
+    @staticmethod
+    def tcp(
+        *,
+        interval: float = ...,
+        timeout: float = ...,
+        rise: int = ...,
+        fall: int = ...,
+        port: Optional[int] = ...,
+        target: Optional[Tuple[AddressLike, int]] = ...,
+        source: Optional[AddressLike] = ...,
+        namespace: _NamespaceLike = ...,
+        initially_up: bool = ...,
+    ) -> Check: ...
+    @staticmethod
+    def http(
+        path: str = "/",
+        status: int = 200,
+        *,
+        body: Optional[str] = None,
+        host: Optional[str] = None,
+        interval: float = ...,
+        timeout: float = ...,
+        rise: int = ...,
+        fall: int = ...,
+        port: Optional[int] = ...,
+        target: Optional[Tuple[AddressLike, int]] = ...,
+        source: Optional[AddressLike] = ...,
+        namespace: _NamespaceLike = ...,
+        initially_up: bool = ...,
+    ) -> Check: ...
+    @staticmethod
+    def dns(
+        name: str,
+        *,
+        interval: float = ...,
+        timeout: float = ...,
+        rise: int = ...,
+        fall: int = ...,
+        port: Optional[int] = ...,
+        target: Optional[Tuple[AddressLike, int]] = ...,
+        source: Optional[AddressLike] = ...,
+        namespace: _NamespaceLike = ...,
+        initially_up: bool = ...,
+    ) -> Check: ...
+    @staticmethod
+    def custom(
+        func: _CustomCheck,
+        *,
+        interval: float = ...,
+        timeout: float = ...,
+        rise: int = ...,
+        fall: int = ...,
+        port: Optional[int] = ...,
+        target: Optional[Tuple[AddressLike, int]] = ...,
+        source: Optional[AddressLike] = ...,
+        namespace: _NamespaceLike = ...,
+        initially_up: bool = ...,
+    ) -> Check: ...
+    @property
+    def kind(self) -> CheckKind: ...
+    @property
+    def interval(self) -> float: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def rise(self) -> int: ...
+    @property
+    def fall(self) -> int: ...
+    @property
+    def port(self) -> Optional[int]: ...
+    @property
+    def target(self) -> Optional[Tuple[IPAddress, int]]: ...
+    @property
+    def source(self) -> Optional[IPAddress]: ...
+    @property
+    def initially_up(self) -> bool: ...
+    @property
+    def http_request(self) -> Optional[Tuple[str, int, Optional[str], Optional[str]]]:
+        """The HTTP check's path, status, body text and Host header (``None`` for other kinds)."""
+    @property
+    def dns_name(self) -> Optional[str]:
+        """The DNS check's name (``None`` for other kinds)."""
+
+def probe_once(check: Check, addr: AddressLike, port: int) -> Optional[str]:
+    """Runs ``check`` once against a real server: ``None`` when it passes, else why not."""
+
+@final
+class DirectedService:
+    """One virtual service as the director keeps it; validated when made."""
+
+    def __new__(
+        cls,
+        service: Service,
+        destinations: Optional[Iterable[Destination]] = None,
+        *,
+        check: Optional[Check] = None,
+        on_failure: Union[OnFailure, str, None] = None,
+        quorum: int = 0,
+        sorry_server: Optional[Destination] = None,
+    ) -> DirectedService: ...
+    @property
+    def service(self) -> Service: ...
+    @property
+    def destinations(self) -> List[Destination]: ...
+    @property
+    def check(self) -> Optional[Check]: ...
+    @property
+    def on_failure(self) -> OnFailure: ...
+    @property
+    def quorum(self) -> int: ...
+    @property
+    def sorry_server(self) -> Optional[Destination]: ...
+
+@final
+class DesiredState:
+    """Everything a director keeps in the kernel; validated when made."""
+
+    def __new__(cls, services: Optional[Iterable[DirectedService]] = None) -> DesiredState: ...
+    @staticmethod
+    def from_table(table: Table) -> DesiredState: ...
+    @property
+    def services(self) -> List[DirectedService]: ...
+    def __len__(self) -> int: ...
+
+def parse_file(text: str, format: Union[FileFormat, str]) -> DesiredState:
+    """Parses desired state from ipvsadm rules or the JSON form; validated."""
+
+@final
+class DestinationId:
+    """One real server of one service."""
+
+    def __new__(cls, service: ServiceKey, addr: AddressLike, port: int) -> DestinationId: ...
+    @property
+    def service(self) -> ServiceKey: ...
+    @property
+    def addr(self) -> IPAddress: ...
+    @property
+    def port(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Health:
+    """The health of one checked real server."""
+
+    @property
+    def state(self) -> HealthState: ...
+    @property
+    def streak(self) -> int: ...
+    @property
+    def checks(self) -> int: ...
+    @property
+    def last_error(self) -> Optional[str]: ...
+
+@final
+class Event:
+    """Something the director did or saw; fields that do not apply to its kind are ``None`` or empty."""
+
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def destination(self) -> Optional[DestinationId]: ...
+    @property
+    def state(self) -> Optional[HealthState]: ...
+    @property
+    def reason(self) -> Optional[str]: ...
+    @property
+    def operations(self) -> List[Operation]: ...
+    @property
+    def done(self) -> int: ...
+    @property
+    def failed(self) -> List[Tuple[Operation, str]]: ...
+    @property
+    def drain_end(self) -> Optional[DrainEnd]: ...
+    @property
+    def error(self) -> Optional[str]: ...
+    @property
+    def retry_in(self) -> Optional[float]: ...
+    @property
+    def source(self) -> Optional[str]: ...
+    @property
+    def path(self) -> Optional[str]: ...
+
+@final
+class Subscription:
+    """A director's events from when subscribed; iteration ends after the ``STOPPED`` event."""
+
+    def get(self, timeout: Optional[float] = None) -> Optional[Event]:
+        """The next event within ``timeout`` seconds (``None``: no limit), or ``None``."""
+    def __iter__(self) -> Subscription: ...
+    def __next__(self) -> Event: ...
+
+@final
+class Director:
+    """Keeps a namespace's IPVS table equal to desired state x health x quorum x drains."""
+
+    @staticmethod
+    def start(
+        desired: DesiredState,
+        *,
+        namespace: _NamespaceLike = ...,
+        period: float = ...,
+        drain_deadline: float = ...,
+        backoff_min: float = ...,
+        backoff_max: float = ...,
+        on_event: Optional[Callable[[Event], object]] = ...,
+    ) -> Director: ...
+    @staticmethod
+    def watch(
+        path: Union[str, "_PathLike[str]"],
+        format: Union[FileFormat, str],
+        *,
+        namespace: _NamespaceLike = ...,
+        period: float = ...,
+        drain_deadline: float = ...,
+        backoff_min: float = ...,
+        backoff_max: float = ...,
+        on_event: Optional[Callable[[Event], object]] = ...,
+    ) -> Director: ...
+    def set_desired(self, desired: DesiredState) -> None: ...
+    def reconcile_now(self) -> None: ...
+    def subscribe(self) -> Subscription: ...
+    def health(self) -> Dict[DestinationId, Health]: ...
+    def draining(self) -> List[DestinationId]: ...
+    def metrics(self) -> List[ServiceMetrics]: ...
+    def metrics_text(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
+    def __enter__(self) -> Director: ...
+    def __exit__(self, *_exc: object) -> bool: ...
+
+@final
+class ServiceMetrics:
+    """One service's metrics: the kernel's listing with counters, and its real servers."""
+
+    @property
+    def entry(self) -> ServiceEntry: ...
+    @property
+    def destinations(self) -> List[DestinationMetrics]: ...
+
+@final
+class DestinationMetrics:
+    """One real server's metrics: the kernel's listing, health and drain."""
+
+    @property
+    def entry(self) -> DestinationEntry: ...
+    @property
+    def health(self) -> Optional[HealthState]: ...
+    @property
+    def draining(self) -> bool: ...
+
+def metrics_render(services: Iterable[ServiceMetrics]) -> str:
+    """Metrics in the Prometheus text format."""
+
+def director_stop_all() -> None:
+    """Stops every director still running (registered with ``atexit``)."""
+
+METRICS_CONTENT_TYPE: str
