@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod aio;
 mod sysctl;
 mod tunnel;
 
@@ -586,6 +587,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conn_read, m)?)?;
     tunnel::register(m)?;
     sysctl::register(m)?;
+    aio::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_TIMEOUT", lvskit::Timeouts::MAX)?;
     m.add("MAX_SYNC_ID", lvskit::SyncDaemon::MAX_SYNC_ID)?;
