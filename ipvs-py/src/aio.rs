@@ -19,6 +19,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -543,17 +544,49 @@ impl Stream {
 
 fn listing(py: Python<'_>, s: Stream) -> PyResult<Bound<'_, PyAny>> {
     let l = Listing {
-        stream: Arc::new(tokio::sync::Mutex::new(Some(s))),
+        shared: Arc::new(ListingShared {
+            stream: tokio::sync::Mutex::new(Some(s)),
+            closed: AtomicBool::new(false),
+        }),
     };
     Ok(Bound::new(py, l)?.into_any())
 }
 
+struct ListingShared {
+    stream: tokio::sync::Mutex<Option<Stream>>,
+    /// Set by `close`: the listing ends (and its `Dump` is dropped, freeing
+    /// the socket's one dump) as soon as no `__anext__` holds it.
+    closed: AtomicBool,
+}
+
+impl ListingShared {
+    /// Drops the listing if it was closed and no one holds it. Called by
+    /// `close` after setting the flag, and by each `__anext__` after
+    /// releasing the lock, so one of the two sees both the flag and a free lock.
+    fn drop_if_closed(&self) {
+        if self.closed.load(Ordering::SeqCst) {
+            if let Ok(mut s) = self.stream.try_lock() {
+                s.take();
+            }
+        }
+    }
+}
+
+/// Releases an `__anext__`'s hold on a listing, finished or dropped (cancelled).
+struct Hold<'a>(&'a ListingShared);
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.0.drop_if_closed();
+    }
+}
+
 /// A listing read as it is consumed: an async iterator of entries (the
-/// core's `Dump`, with its back-pressure). Dropping it early, or
-/// `aclose()`, discards the rest of the kernel's listing.
+/// core's `Dump`, with its back-pressure). Dropping it early, or `close()`,
+/// discards the rest of the kernel's listing.
 #[pyclass(frozen, module = "ipvs._ipvs._aio", name = "Listing")]
 pub struct Listing {
-    stream: Arc<tokio::sync::Mutex<Option<Stream>>>,
+    shared: Arc<ListingShared>,
 }
 
 #[pymethods]
@@ -564,17 +597,21 @@ impl Listing {
 
     /// The next entry; `StopAsyncIteration` at the end.
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let stream = Arc::clone(&self.stream);
+        let shared = Arc::clone(&self.shared);
         let done: PyFuture = Box::pin(async move {
-            let mut s = stream.lock().await;
-            let next = match s.as_mut() {
-                Some(st) => st.next().await,
-                None => None,
+            let next = {
+                let _hold = Hold(&shared);
+                let mut s = shared.stream.lock().await;
+                let next = match s.as_mut() {
+                    Some(st) if !shared.closed.load(Ordering::SeqCst) => st.next().await,
+                    _ => None,
+                };
+                if !matches!(next, Some(Ok(_))) {
+                    // the end, an error, or closed: the listing is over
+                    *s = None;
+                }
+                next
             };
-            if !matches!(next, Some(Ok(_))) {
-                // the end or an error: the listing is over
-                *s = None;
-            }
             Python::with_gil(|py| match next {
                 None => Err(PyStopAsyncIteration::new_err(())),
                 Some(Err(e)) => Err(to_py(py, e)),
@@ -587,14 +624,11 @@ impl Listing {
         future_into_py(py, done)
     }
 
-    /// Ends the listing early (the rest is read and discarded).
-    fn aclose<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let stream = Arc::clone(&self.stream);
-        let done: PyFuture = Box::pin(async move {
-            stream.lock().await.take();
-            Python::with_gil(|py| Ok(py.None()))
-        });
-        future_into_py(py, done)
+    /// Ends the listing (the rest of the kernel's listing is read and
+    /// discarded); later `__anext__` calls end the iteration. Never waits.
+    fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.drop_if_closed();
     }
 }
 

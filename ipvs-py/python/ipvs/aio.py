@@ -35,6 +35,7 @@ while other tasks write are not snapshots, as with ``ipvsadm``.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any, AsyncIterator, Generic, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
@@ -70,8 +71,9 @@ class Listing(Generic[_T]):
     Entries arrive as the kernel sends them (back-pressure: a consumer that
     falls behind holds the kernel's listing back). Only one listing runs at a
     time on a handle's socket (the kernel allows no more); other requests go
-    on meanwhile. Leaving the loop early, or :meth:`aclose`, discards the
-    rest; a new listing starts once it is discarded.
+    on meanwhile. Leaving the loop early, cancelling the task that reads it,
+    or :meth:`close` discards the rest; a new listing starts once it is
+    discarded.
     """
 
     def __init__(self, native: Any) -> None:
@@ -81,12 +83,23 @@ class Listing(Generic[_T]):
         return self
 
     async def __anext__(self) -> _T:
-        entry: _T = await self._l.__anext__()
+        try:
+            entry: _T = await self._l.__anext__()
+        except asyncio.CancelledError:
+            # a cancelled consumer ends the listing at once: the socket's
+            # one dump is freed for the next listing without waiting for
+            # this object to be collected
+            self._l.close()
+            raise
         return entry
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
         """Ends the listing early; the rest of the kernel's listing is discarded."""
-        await self._l.aclose()
+        self._l.close()
+
+    async def aclose(self) -> None:
+        """As :meth:`close` (the async iterator protocol's name)."""
+        self._l.close()
 
 
 class Ipvs:
