@@ -5,9 +5,9 @@
 //!   raises at once (`InvalidInputError`, `TypeError`) and nothing is sent;
 //!   writes are the core's [`Operation`]s, validated here before they go.
 //! - Then the core's future is handed to the one tokio runtime this module
-//!   shares (pyo3-async-runtimes: a multi-thread runtime of [`WORKERS`]
-//!   threads, started on first use), and the call returns an asyncio future
-//!   of the calling event loop, completed from that runtime. The event loop
+//!   shares, and the call returns an asyncio future of the calling event
+//!   loop, completed on the loop's thread when the core's future is done
+//!   (`bridge`: the runtime's threads never take the GIL). The event loop
 //!   never waits for the kernel; no thread is started per call.
 //! - Results are the blocking handle's native values (`model.rs`,
 //!   `reply.rs`), errors its exceptions (`errors.rs`): no second conversion.
@@ -18,7 +18,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -28,35 +27,34 @@ use lvskit::{rules, DestinationEntry, Operation, ServiceEntry};
 use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use pyo3_async_runtimes::tokio::future_into_py;
 
 use crate::{invalid_input, model, reply, rules_error, to_py};
 
-/// Worker threads of the module's tokio runtime: the reader tasks of the
-/// open handles and the completion of the awaited calls (each takes the GIL
-/// briefly to build its result).
-const WORKERS: usize = 2;
+mod bridge;
 
-/// A result handed to the event loop.
-type PyFuture = Pin<Box<dyn Future<Output = PyResult<PyObject>> + Send>>;
+use bridge::{spawn, Make};
 
-/// The asyncio future of `fut`, completed on the module's runtime with its
-/// value converted by `out` (GIL held), or its error as the blocking
-/// handle raises it.
+/// The asyncio future of `fut`, run on the module's runtime: its value
+/// converted by `out`, or its error as the blocking handle raises it.
 fn awaitable<'py, T, F, O>(py: Python<'py>, fut: F, out: O) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = lvskit::Result<T>> + Send + 'static,
     T: Send + 'static,
     O: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
-    let done: PyFuture = Box::pin(async move {
+    spawn(py, async move {
         let r = fut.await;
-        Python::with_gil(|py| match r {
+        let make: Make = Box::new(move |py| match r {
             Ok(v) => out(py, v).map(Bound::unbind),
             Err(e) => Err(to_py(py, e)),
-        })
-    });
-    future_into_py(py, done)
+        });
+        make
+    })
+}
+
+/// A [`Make`] raising `e`.
+fn raise(e: PyErr) -> Make {
+    Box::new(move |_| Err(e))
 }
 
 fn none(py: Python<'_>, (): ()) -> PyResult<Bound<'_, PyAny>> {
@@ -126,19 +124,22 @@ impl AioHandle {
         let desired = model::table_in(desired)?;
         let (opts, raised) = model::diff_options(scope, drain_before_remove)?;
         let h = self.get()?;
-        let done: PyFuture = Box::pin(async move {
-            let plan = h.plan(&desired, &opts).await;
-            let plan = Python::with_gil(|py| {
-                let plan = plan.map_err(|e| to_py(py, e))?;
-                crate::raised_or(&raised, plan)
-            })?;
+        spawn(py, async move {
+            let plan = match h.plan(&desired, &opts).await {
+                Ok(plan) => plan,
+                Err(e) => return Box::new(move |py: Python<'_>| Err(to_py(py, e))) as Make,
+            };
+            // what a scope predicate raised, before anything is applied
+            let plan = match crate::raised_or(&raised, plan) {
+                Ok(plan) => plan,
+                Err(e) => return raise(e),
+            };
             let report = match apply {
                 true => Some(h.apply_plan(&plan).await),
                 false => None,
             };
-            Python::with_gil(|py| plan_out(py, plan, report))
-        });
-        future_into_py(py, done)
+            Box::new(move |py: Python<'_>| plan_out(py, plan, report))
+        })
     }
 }
 
@@ -488,16 +489,15 @@ impl AioHandle {
         let ops = rules::parse(text).map_err(|e| rules_error(py, e))?;
         let h = self.get()?;
         let text = text.to_owned();
-        let done: PyFuture = Box::pin(async move {
+        spawn(py, async move {
             let restored = h.restore(&text, mode).await;
-            Python::with_gil(|py| {
+            Box::new(move |py: Python<'_>| {
                 let r = restored.map_err(|e| rules_error(py, e))?;
                 let ops = model::operations_out(py, ops)?;
                 let out = (ops, r.lines, crate::outcomes(py, r.report));
                 Ok(out.into_pyobject(py)?.into_any().unbind())
-            })
-        });
-        future_into_py(py, done)
+            }) as Make
+        })
     }
 
     /// Starts a listing of every virtual service: a `Listing` of `ipvs.ServiceEntry`.
@@ -598,7 +598,7 @@ impl Listing {
     /// The next entry; `StopAsyncIteration` at the end.
     fn __anext__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let shared = Arc::clone(&self.shared);
-        let done: PyFuture = Box::pin(async move {
+        spawn(py, async move {
             let next = {
                 let _hold = Hold(&shared);
                 let mut s = shared.stream.lock().await;
@@ -612,16 +612,15 @@ impl Listing {
                 }
                 next
             };
-            Python::with_gil(|py| match next {
+            Box::new(move |py: Python<'_>| match next {
                 None => Err(PyStopAsyncIteration::new_err(())),
                 Some(Err(e)) => Err(to_py(py, e)),
                 Some(Ok(Entry::Service(e))) => Ok(reply::service_entry_out(py, e)?.unbind()),
                 Some(Ok(Entry::Destination(e))) => {
                     Ok(reply::destination_entry_out(py, e)?.unbind())
                 }
-            })
-        });
-        future_into_py(py, done)
+            }) as Make
+        })
     }
 
     /// Ends the listing (the rest of the kernel's listing is read and
@@ -635,14 +634,10 @@ impl Listing {
 /// Registers the private submodule `_aio` (the compiled half of `ipvs.aio`)
 /// and sets up the tokio runtime it shares (started on first use).
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.worker_threads(WORKERS)
-        .thread_name("ipvs-aio")
-        .enable_all();
-    pyo3_async_runtimes::tokio::init(rt);
     let sub = PyModule::new(m.py(), "_aio")?;
     sub.add_class::<AioHandle>()?;
     sub.add_class::<Listing>()?;
+    sub.add_class::<bridge::Bridge>()?;
     // an attribute, not in `__all__`: private to `ipvs.aio`
     m.setattr("_aio", sub)
 }
