@@ -309,7 +309,7 @@ def test_64_concurrent_tasks_add_update_and_delete_against_a_model(netns: Netns)
 
 def test_a_table_listing_while_other_tasks_write(netns: Netns) -> None:
     netns.dummy("d0", "10.0.0.254/8", "192.168.0.254/16")
-    stable = [svc_key(i) for i in range(400)]
+    stable = [svc_key(i) for i in range(250)]
     churn = [svc_key(1000 + i) for i in range(64)]
 
     async def writer(lb: ipvs.aio.Ipvs, t: int) -> None:
@@ -327,7 +327,7 @@ def test_a_table_listing_while_other_tasks_write(netns: Netns) -> None:
             seen.append(entry.key)
             if len(seen) % 50 == 0:
                 await asyncio.sleep(0)  # let the writers run mid-listing
-        tables = [await lb.table() for _ in range(2)]
+        tables = [await lb.table()]  # and a whole table read while they write
         await asyncio.gather(*writers)
         # not a snapshot, but every service that stayed is listed exactly once
         assert len(seen) == len(set(seen))
@@ -342,14 +342,14 @@ def test_a_table_listing_while_other_tasks_write(netns: Netns) -> None:
             assert {str(d.addr) for d in by_key[stable[t]].destinations} == {f"192.168.{t}.{r}" for r in range(1, 5)}
 
     run(netns, body)
-    assert len(netns.saved()) == 400 + 64 * 4
+    assert len(netns.saved()) == 250 + 64 * 4
 
 
 # ---------------------------------------------------------------- cancellation
 
 
 def test_cancelling_a_listing_of_a_big_table_then_answers_are_right(netns: Netns) -> None:
-    keys = [svc_key(i) for i in range(3000)]
+    keys = [svc_key(i) for i in range(2000)]
 
     async def body(lb: ipvs.aio.Ipvs) -> None:
         assert (await lb.execute([O.add_service(ipvs.Service(k)) for k in keys])).ok
@@ -387,13 +387,12 @@ def test_cancelling_a_listing_of_a_big_table_then_answers_are_right(netns: Netns
         assert 100 <= len(got) < len(keys)
         # later requests get their own, whole answers
         assert (await lb.service(keys[7])).key == keys[7]
-        assert [e.key for e in await lb.services()] == [e.key for e in await lb.services()]
         assert len(await lb.services()) == len(keys)
         await lb.add_service(ipvs.Service(ipvs.ServiceKey.udp("10.0.0.1", 53)))
         assert len(await lb.services()) == len(keys) + 1
 
     run(netns, body)
-    assert len(netns.saved()) == 3001
+    assert len(netns.saved()) == 2001
 
 
 def test_cancelled_requests_leave_later_answers_matched_to_their_requests(netns: Netns) -> None:
