@@ -304,8 +304,74 @@ def scale_memory(lib, what, S, D):
     print("RESULT " + json.dumps(res), flush=True)
 
 
+# ---------------------------------------------------------------- single calls, asyncio
+# (issue 20; the async-100x100 workload of examples/src/bench/run.rs) new
+# workloads only, dispatched below
+
+
+AIO_IN_FLIGHT = 64
+
+
+def single_calls(lib, how, S, D):
+    """``ipvs single|async64 S D``: S ``add_service`` calls, then S x D
+    ``add_destination`` calls, each its own request: one at a time on the
+    blocking ``ipvs.Ipvs`` (``single``), or on one ``ipvs.aio.Ipvs`` with
+    AIO_IN_FLIGHT calls in flight (``async64``: as many tasks, each taking
+    the next call when its last one is answered, as examples/src/bench/aio.rs
+    does in Rust). The clock starts after the handle is open."""
+    if lib != "ipvs":
+        raise SystemExit(f"{how}: no contender {lib}")
+    import ipvs
+
+    Service, Destination, tcp, masq = ipvs.Service, ipvs.Destination, ipvs.ServiceKey.tcp, ipvs.Forwarding.MASQ
+
+    def dest(n):
+        return Destination(dst_addr(n % D), 8080, forwarding=masq, weight=1)
+
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    if how == "single":
+        with ipvs.Ipvs() as h:
+            t0 = time.perf_counter_ns()
+            for i in range(S):
+                h.add_service(Service(tcp(svc_addr(i), 80)))
+            for n in range(S * D):
+                h.add_destination(tcp(svc_addr(n // D), 80), dest(n))
+            wall = time.perf_counter_ns() - t0
+    elif how == "async64":
+        import asyncio
+        import ipvs.aio
+
+        async def run():
+            async with ipvs.aio.Ipvs() as h:
+                t0 = time.perf_counter_ns()
+                for i in range(S):
+                    await h.add_service(Service(tcp(svc_addr(i), 80)))
+                calls = iter(range(S * D))  # shared by the tasks
+
+                async def task():
+                    for n in calls:
+                        await h.add_destination(tcp(svc_addr(n // D), 80), dest(n))
+
+                await asyncio.gather(*(task() for _ in range(AIO_IN_FLIGHT)))
+                return time.perf_counter_ns() - t0
+
+        wall = asyncio.run(run())
+    else:
+        raise SystemExit(f"unknown single-call mode {how}")
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    res = dict(
+        wall_ns=wall,
+        ops=S * (D + 1),
+        utime_ns=int((r1.ru_utime - r0.ru_utime) * 1e9),
+        stime_ns=int((r1.ru_stime - r0.ru_stime) * 1e9),
+    )
+    print("RESULT " + json.dumps(res), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[2:3] == ["memory"]:
         scale_memory(sys.argv[1], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[2:3] in (["single"], ["async64"]):
+        single_calls(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         main()

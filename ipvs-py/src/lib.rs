@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod aio;
 mod director;
 mod sysctl;
 mod tunnel;
@@ -588,6 +589,7 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tunnel::register(m)?;
     sysctl::register(m)?;
     director::register(m)?;
+    aio::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_TIMEOUT", lvskit::Timeouts::MAX)?;
     m.add("MAX_SYNC_ID", lvskit::SyncDaemon::MAX_SYNC_ID)?;

@@ -1460,7 +1460,7 @@ fn op_kind(op: &Operation) -> &'static str {
     }
 }
 
-fn operation_in(obj: &Bound<'_, PyAny>) -> PyResult<Operation> {
+pub(crate) fn operation_in(obj: &Bound<'_, PyAny>) -> PyResult<Operation> {
     match obj.downcast::<PyOperation>() {
         Ok(o) => Ok(o.get().inner.clone()),
         Err(_) => Err(PyTypeError::new_err(format!(
@@ -1915,7 +1915,7 @@ pub(crate) fn table_out(py: Python<'_>, t: Table) -> PyResult<PyTableParts<'_>> 
 /// planner for each key of both tables (with the GIL). The predicate's first
 /// exception is kept in the returned slot (the key then counts as out of
 /// scope) and `crate::plan` raises it instead of returning the plan.
-fn diff_options(
+pub(crate) fn diff_options(
     scope: Option<&Bound<'_, PyAny>>,
     drain_before_remove: bool,
 ) -> PyResult<(DiffOptions, crate::Raised)> {

@@ -374,7 +374,7 @@ fn workloads(o: &Opts) -> Vec<Workload> {
         let (s, d) = sz(100, 100);
         let own = |c: &str| Cmd::Own(strs(&[c, "create", &s.to_string(), &d.to_string()]));
         let ops = s * (d + 1);
-        let e = vec![
+        let mut e = vec![
             entry(
                 "floor",
                 "floor (pre-encoded, one sendmsg)",
@@ -412,6 +412,28 @@ fn workloads(o: &Opts) -> Vec<Workload> {
                 own("async64"),
             ),
         ];
+        if have_py {
+            // the same calls from Python (examples/bench/py_driver.py, single_calls)
+            let py = |how: &str| Cmd::Py(strs(&["ipvs", how, &s.to_string(), &d.to_string()]));
+            e.push(entry(
+                "ours-py-1by1",
+                "ours (Python): Ipvs.add_destination, one at a time",
+                s,
+                d,
+                ops,
+                false,
+                py("single"),
+            ));
+            e.push(entry(
+                "ours-py-async64",
+                "ours (Python): ipvs.aio add_destination, 64 in flight",
+                s,
+                d,
+                ops,
+                false,
+                py("async64"),
+            ));
+        }
         out.push(Workload {
             id: "async-100x100".into(),
             title: "Single add_destination calls: 100 services x 100 destinations (10000 calls)"
@@ -1695,6 +1717,17 @@ fn targets(res: &[RowResult]) -> String {
                 Some(x >= 100.0),
             );
         }
+    }
+    if let (Some(one), Some(aio)) = (
+        find(res, "async-100x100", "ours-py-1by1"),
+        find(res, "async-100x100", "ours-py-async64"),
+    ) {
+        // issue 20 asks for the Python figure, with no target of its own
+        line(
+            "async-100x100 (Python): ipvs.aio with 64 in flight vs the blocking handle one at a time".to_string(),
+            format!("{:.2}x", paired(one, aio).unwrap_or(f64::NAN)),
+            None,
+        );
     }
     m.push('\n');
     m
