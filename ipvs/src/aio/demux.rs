@@ -700,29 +700,39 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
                 armed = None;
                 continue;
             }
-            Event::Readable(Ok(guard)) => read_burst(&shared, guard),
+            Event::Readable(Ok(guard)) => {
+                // the socket may still hold replies after a full burst: let
+                // the others run first. Otherwise no yield: the tasks just
+                // answered run while this one waits for their next requests
+                // (a yield would cost the runtime an extra poll of its
+                // driver, a system call, per round of requests)
+                if read_burst(&shared, guard) {
+                    tokio::task::yield_now().await;
+                }
+            }
             Event::Readable(Err(e)) => {
                 let e = Error::io("waiting for netlink replies", e);
                 shared.lock().fail_all(&e);
                 return;
             }
         }
-        tokio::task::yield_now().await;
     }
 }
 
-/// Reads up to [`BURST`] datagrams that are ready.
-fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) {
+/// Reads up to [`BURST`] datagrams that are ready; true when it read them
+/// all and the socket may hold more.
+fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) -> bool {
     for _ in 0..BURST {
         let mut core = shared.lock();
         match core.read_one() {
-            Ok(true) if core.should_pause() => break,
+            Ok(true) if core.should_pause() => return false,
             Ok(true) => {}
             Ok(false) => {
                 guard.clear_ready();
-                break;
+                return false;
             }
             Err(e) => core.fail_all(&e),
         }
     }
+    true
 }
