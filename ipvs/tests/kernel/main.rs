@@ -8,6 +8,7 @@ mod strategies;
 mod support;
 
 mod aio;
+mod aio_director;
 mod aio_tunnel;
 mod batch;
 mod core_features;
