@@ -139,6 +139,9 @@ pub(super) enum Slot {
 pub(super) struct DumpSlot {
     pub(super) tx: mpsc::UnboundedSender<DumpItem>,
     pub(super) buffered: Arc<AtomicUsize>,
+    /// The stream got its end (an error) before the kernel ended the dump:
+    /// the rest is read and skipped until the kernel's end.
+    pub(super) ended: bool,
     /// One dump at a time per socket: held until the kernel ends this one.
     pub(super) _permit: OwnedSemaphorePermit,
 }
@@ -623,11 +626,18 @@ fn deliver_dump(d: &mut DumpSlot, h: &MsgHeader, payload: &[u8], protocol: Proto
         Ok(Some(end)) => DumpItem::End(end),
         Err(f) => DumpItem::End(Err(f)),
     };
+    // the kernel's dump ends with NLMSG_DONE (or an error message); an
+    // error before that (an rtnetlink dump interrupted by a change,
+    // NLM_F_DUMP_INTR, or an entry that does not decode) ends the stream,
+    // but the socket's one dump stays taken until the kernel's end, so that
+    // the next dump is not refused (EBUSY)
+    let kernel_end = h.ty == nla::NLMSG_DONE || h.ty == nla::NLMSG_ERROR;
     let end = matches!(item, DumpItem::End(_));
-    if d.tx.send(item).is_ok() && !end {
+    if !d.ended && d.tx.send(item).is_ok() && !end {
         d.buffered.fetch_add(1, Ordering::AcqRel);
     }
-    end
+    d.ended |= end;
+    kernel_end
 }
 
 /// The same error again, for each request it fails.

@@ -98,6 +98,7 @@ impl Shared {
         let slot = Slot::Dump(DumpSlot {
             tx,
             buffered: Arc::clone(&buffered),
+            ended: false,
             _permit: permit,
         });
         let seq = self.submit(encode, slot, false)?;

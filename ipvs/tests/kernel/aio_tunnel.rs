@@ -193,13 +193,25 @@ fn many_requests_in_flight_on_one_rtnetlink_and_one_fou_socket() {
                 })
             })
             .collect();
+        // a link listing taken while devices change may be interrupted
+        // (NLM_F_DUMP_INTR: Linux 6.12 walks the links without the RTNL
+        // lock): then the stream ends with that error, and the socket's next
+        // listing is not refused
         let mut stream = r.link_stream().await.unwrap();
-        let mut streamed = 0;
+        let (mut streamed, mut interrupted) = (0, false);
         while let Some(l) = stream.next_entry().await {
-            assert!(l.unwrap().index > 0);
-            streamed += 1;
+            match l {
+                Ok(l) => {
+                    assert!(l.index > 0);
+                    streamed += 1;
+                }
+                Err(Error::Protocol { detail, .. }) if detail.contains("NLM_F_DUMP_INTR") => {
+                    interrupted = true;
+                }
+                Err(e) => panic!("listing links while others write: {e}"),
+            }
         }
-        assert!(streamed >= 1, "the listing has at least lo");
+        assert!(streamed >= 1 || interrupted, "the listing has at least lo");
         let mut made = Vec::new();
         for t in tasks {
             made.push(t.await.unwrap().unwrap());
