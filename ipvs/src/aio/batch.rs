@@ -116,6 +116,6 @@ struct ForgetChunk<'a>(&'a Ipvs, u32);
 
 impl Drop for ForgetChunk<'_> {
     fn drop(&mut self) {
-        self.0.shared().forget(self.1);
+        self.0.shared().forget_chunk(self.1);
     }
 }

@@ -14,21 +14,37 @@
 //! to the request its sequence number names; replies to numbers nobody waits
 //! for any more (a dropped future, a timeout) are skipped, as the blocking
 //! handle skips stale replies.
+//!
+//! The demultiplexer knows nothing of IPVS: a [`Protocol`] says which data
+//! messages are answers (a generic netlink family's, with its header
+//! stripped, or rtnetlink's link and address messages), so the IPVS, FOU and
+//! rtnetlink handles share it.
+//!
+//! The hot path is kept short, since many single requests in flight are
+//! worth having only when each costs little beyond the kernel's own work:
+//! single requests are found by a hash of their sequence number (pipelined
+//! chunks, which hold a range of numbers, by an ordered map); no timer is
+//! armed per request (the reader task keeps one, at the earliest deadline of
+//! the requests waiting, and fails those whose time is up); the reader task is
+//! woken once per burst of queued requests, not once per request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::batch::Chunk;
 use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
+use crate::fasthash::{self, FastMap};
 use crate::transport::{addressed_to, reply_end, Failure, Transport};
 
 /// Dump entries buffered for a slow reader before the reader task stops
@@ -44,6 +60,57 @@ pub(super) type Answer = oneshot::Sender<Result<Vec<Vec<u8>>, Failure>>;
 /// Where a pipelined chunk's replies go, or why they were lost.
 pub(super) type ChunkTx = mpsc::UnboundedSender<Result<(MsgHeader, Vec<u8>)>>;
 
+/// Which data messages of a socket are answers, and what of them a
+/// request gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Protocol {
+    /// A generic netlink family: its messages' attributes, after the
+    /// generic netlink header.
+    Genl {
+        /// The family's id (the message type of its messages).
+        family: u16,
+    },
+    /// rtnetlink: link and address messages (`RTM_NEWLINK`,
+    /// `RTM_NEWADDR`), whole (the fixed header, then the attributes).
+    Route,
+}
+
+impl Protocol {
+    /// The part of a data message its request gets; `None` for a message
+    /// that is no answer of this protocol.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for a generic netlink message shorter than its header.
+    fn data(self, h: &MsgHeader, payload: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self {
+            Protocol::Genl { family } if h.ty == family => {
+                let attrs = payload.get(nla::GENL_HDRLEN..).ok_or_else(|| {
+                    Error::protocol(
+                        "reading a reply",
+                        "message shorter than its generic netlink header",
+                    )
+                })?;
+                Ok(Some(attrs.to_vec()))
+            }
+            Protocol::Route
+                if h.ty == crate::tunnel::codec::rtm::NEWLINK
+                    || h.ty == crate::tunnel::codec::rtm::NEWADDR =>
+            {
+                Ok(Some(payload.to_vec()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The generic netlink family id (0 for rtnetlink).
+    pub(super) fn family(self) -> u16 {
+        match self {
+            Protocol::Genl { family } => family,
+            Protocol::Route => 0,
+        }
+    }
+}
+
 /// A request queued for sending.
 struct Queued {
     seq: u32,
@@ -53,23 +120,28 @@ struct Queued {
     write: bool,
 }
 
-/// What a request waits for.
+/// What a request with one sequence number waits for. (A pipelined chunk,
+/// which holds a range of numbers, waits for its error replies and its
+/// barrier's acknowledgement on a [`ChunkTx`].)
 pub(super) enum Slot {
-    /// A do-request: its data messages' attributes, then the end.
+    /// A do-request: its data messages, then the end, by its deadline
+    /// (set when it is sent).
     Single {
         data: Vec<Vec<u8>>,
         tx: Option<Answer>,
+        deadline: Option<Instant>,
     },
-    /// A dump: each entry's attributes as it comes, then the end.
+    /// A dump: each entry as it comes, then the end.
     Dump(DumpSlot),
-    /// A pipelined chunk: its error replies and the barrier's acknowledgement.
-    Chunk(ChunkTx),
 }
 
 /// The reader's side of a dump.
 pub(super) struct DumpSlot {
     pub(super) tx: mpsc::UnboundedSender<DumpItem>,
     pub(super) buffered: Arc<AtomicUsize>,
+    /// The stream got its end (an error) before the kernel ended the dump:
+    /// the rest is read and skipped until the kernel's end.
+    pub(super) ended: bool,
     /// One dump at a time per socket: held until the kernel ends this one.
     pub(super) _permit: OwnedSemaphorePermit,
 }
@@ -93,10 +165,14 @@ pub(super) struct Core {
     /// Barrier sequence number -> the writes sent before it without an
     /// acknowledgement, done when the barrier is answered without an error
     /// reply of their own.
-    barriers: HashMap<u32, Vec<u32>>,
-    family: u16,
-    /// First sequence number -> (last, slot).
-    pending: BTreeMap<u32, (u32, Slot)>,
+    barriers: FastMap<u32, Vec<u32>>,
+    protocol: Protocol,
+    /// Sequence number -> the request waiting for it.
+    pending: FastMap<u32, Slot>,
+    /// First sequence number -> (last, where the replies go): pipelined chunks.
+    chunks: BTreeMap<u32, (u32, ChunkTx)>,
+    /// No single request waiting has a deadline before this one.
+    next_deadline: Option<Instant>,
 }
 
 /// The readiness descriptor, borrowed from the transport it belongs to.
@@ -117,8 +193,46 @@ pub(super) struct Shared {
     wake: Notify,
     /// One dump at a time per socket (the kernel refuses a second with EBUSY).
     pub(super) dumps: Arc<Semaphore>,
-    pub(super) family: u16,
-    pub(super) timeout: Mutex<Duration>,
+    pub(super) protocol: Protocol,
+    /// The bound on every wait, in nanoseconds.
+    timeout_ns: AtomicU64,
+}
+
+/// A socket with its reader task, shared by a handle's clones and its
+/// streams: the reader task stops when the last of them is dropped.
+pub(super) struct Conn {
+    pub(super) shared: Arc<Shared>,
+    reader: JoinHandle<()>,
+}
+
+impl Conn {
+    /// Hands `transport` (resolved, still blocking) to a new reader task on
+    /// the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::Io`] outside a tokio runtime, or when the descriptor cannot
+    /// be made non-blocking or registered.
+    pub(super) fn start(mut transport: Transport, protocol: Protocol) -> Result<Arc<Conn>> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|e| {
+            Error::io(
+                "opening an async netlink handle",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        transport.set_nonblocking()?;
+        let shared = {
+            let _enter = rt.enter();
+            Shared::new(transport, protocol)?
+        };
+        let reader = rt.spawn(read_loop(Arc::clone(&shared)));
+        Ok(Arc::new(Conn { shared, reader }))
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 impl Shared {
@@ -126,7 +240,7 @@ impl Shared {
     ///
     /// # Errors
     /// [`Error::Io`] when the descriptor cannot be registered with tokio.
-    pub(super) fn new(transport: Transport, family: u16) -> Result<Arc<Self>> {
+    pub(super) fn new(transport: Transport, protocol: Protocol) -> Result<Arc<Self>> {
         let ready = Ready(transport.readiness_fd());
         // SAFETY: the descriptor is owned by `transport`, which moves into the
         // same `Shared` and is never replaced; `fd` is declared before `core`,
@@ -140,14 +254,16 @@ impl Shared {
                 buf: Vec::with_capacity(512),
                 out: Vec::with_capacity(64 * 1024),
                 out_seqs: Vec::new(),
-                barriers: HashMap::new(),
-                family,
-                pending: BTreeMap::new(),
+                barriers: fasthash::map(8),
+                protocol,
+                pending: fasthash::map(256),
+                chunks: BTreeMap::new(),
+                next_deadline: None,
             }),
             wake: Notify::new(),
             dumps: Arc::new(Semaphore::new(1)),
-            family,
-            timeout: Mutex::new(crate::transport::DEFAULT_TIMEOUT),
+            protocol,
+            timeout_ns: AtomicU64::new(nanos(crate::transport::DEFAULT_TIMEOUT)),
         }))
     }
 
@@ -159,7 +275,12 @@ impl Shared {
 
     /// The bound on every wait for a reply.
     pub(super) fn timeout(&self) -> Duration {
-        *self.timeout.lock().unwrap_or_else(|p| p.into_inner())
+        Duration::from_nanos(self.timeout_ns.load(Ordering::Relaxed))
+    }
+
+    /// Sets the bound on every wait for a reply.
+    pub(super) fn set_timeout(&self, timeout: Duration) {
+        self.timeout_ns.store(nanos(timeout), Ordering::Relaxed);
     }
 
     /// Encodes a request with `encode` (appending to the buffer, given its
@@ -186,17 +307,22 @@ impl Shared {
             core.out.truncate(start);
             return Err(e);
         }
-        core.pending.insert(seq, (seq, slot));
+        core.pending.insert(seq, slot);
         core.out_seqs.push(Queued {
             seq,
             at: start,
             write,
         });
+        // the reader task sends the whole queue when it runs: wake it for
+        // the first request queued, not for each
+        let first = core.out_seqs.len() == 1;
         if core.out.len() >= crate::batch::CHUNK_BYTES {
-            core.flush();
+            core.flush(self.timeout());
         }
         drop(g);
-        self.wake.notify_one();
+        if first {
+            self.wake.notify_one();
+        }
         Ok(seq)
     }
 
@@ -213,14 +339,13 @@ impl Shared {
     ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
         let mut g = self.lock();
         let core = &mut *g;
-        core.flush();
+        core.flush(self.timeout());
         let Some(chunk) = encode(&mut core.transport, &mut core.buf) else {
             return Ok(None);
         };
-        core.pending
-            .insert(chunk.base, (chunk.barrier, Slot::Chunk(tx)));
+        core.chunks.insert(chunk.base, (chunk.barrier, tx));
         if let Err(e) = core.transport.send(&core.buf) {
-            core.pending.remove(&chunk.base);
+            core.chunks.remove(&chunk.base);
             return Err((chunk, e));
         }
         drop(g);
@@ -234,6 +359,11 @@ impl Shared {
         self.lock().pending.remove(&seq);
     }
 
+    /// Forgets the pipelined chunk whose range starts at `base`.
+    pub(super) fn forget_chunk(&self, base: u32) {
+        self.lock().chunks.remove(&base);
+    }
+
     /// A stream took entries, or was dropped (its dump is then abandoned:
     /// the kernel goes on until `NLMSG_DONE`, which the reader reads and
     /// skips before the next dump may start): a paused reader may go on.
@@ -243,13 +373,21 @@ impl Shared {
 }
 
 impl Core {
-    /// Sends the queued requests in one `sendmsg`. If that fails, none of
-    /// them reached the kernel: each of their callers gets the error.
-    fn flush(&mut self) {
+    /// Sends the queued requests in one `sendmsg`, their deadlines `timeout`
+    /// from now (one clock reading for all). If that fails, none of them
+    /// reached the kernel: each of their callers gets the error.
+    fn flush(&mut self, timeout: Duration) {
         if self.out.is_empty() {
             return;
         }
         let queued = std::mem::take(&mut self.out_seqs);
+        let deadline = Instant::now() + timeout;
+        for q in &queued {
+            if let Some(Slot::Single { deadline: d, .. }) = self.pending.get_mut(&q.seq) {
+                *d = Some(deadline);
+            }
+        }
+        self.next_deadline = Some(self.next_deadline.map_or(deadline, |n| n.min(deadline)));
         let barrier = self.set_barrier(&queued);
         let sent = self.transport.send(&self.out);
         self.out.clear();
@@ -258,7 +396,7 @@ impl Core {
                 self.barriers.remove(&b);
             }
             for q in queued {
-                if let Some((_, slot)) = self.pending.remove(&q.seq) {
+                if let Some(slot) = self.pending.remove(&q.seq) {
                     fail_slot(slot, &e);
                 }
             }
@@ -287,27 +425,42 @@ impl Core {
         Some(last.seq)
     }
 
-    /// The barrier `seq` was answered: the writes it stands for that got
-    /// no error reply are done.
-    fn barrier_answered(&mut self, seq: u32) {
-        for s in self.barriers.remove(&seq).unwrap_or_default() {
-            if let Some((_, Slot::Single { mut tx, .. })) = self.pending.remove(&s) {
-                finish_single(&mut tx, Ok(Vec::new()));
+    /// Fails the single requests whose deadline passed by `now` with a
+    /// timeout, and finds the next deadline.
+    fn expire(&mut self, now: Instant, timeout: Duration) {
+        let mut next: Option<Instant> = None;
+        self.pending.retain(|_, slot| match slot {
+            Slot::Single {
+                tx,
+                deadline: Some(d),
+                ..
+            } if *d <= now => {
+                let e = Error::Timeout {
+                    context: "waiting for a netlink reply".into(),
+                    after: timeout,
+                };
+                !finish_single(tx, Err(e.into()))
             }
-        }
-    }
-
-    /// The slot whose range holds `seq`, with its first number.
-    fn slot_for(&mut self, seq: u32) -> Option<(u32, &mut Slot)> {
-        let (&first, (last, slot)) = self.pending.range_mut(..=seq).next_back()?;
-        (seq <= *last).then_some((first, slot))
+            Slot::Single {
+                deadline: Some(d), ..
+            } => {
+                next = Some(next.map_or(*d, |n| n.min(*d)));
+                true
+            }
+            Slot::Single { deadline: None, .. } => true,
+            Slot::Dump(_) => true,
+        });
+        self.next_deadline = next;
     }
 
     /// True when the reader should stop reading: a dump's stream is behind
     /// by [`DUMP_BUFFER`] entries and no other request waits.
     fn should_pause(&self) -> bool {
+        if !self.chunks.is_empty() {
+            return false;
+        }
         let mut dumps_full = false;
-        for (_, slot) in self.pending.values() {
+        for slot in self.pending.values() {
             match slot {
                 Slot::Dump(d) if !d.tx.is_closed() => {
                     dumps_full |= d.buffered.load(Ordering::Acquire) >= DUMP_BUFFER;
@@ -330,14 +483,61 @@ impl Core {
             return Ok(false);
         };
         let pid = self.transport.pid();
-        let data = self.transport.received(part).to_vec();
-        for m in Messages::new(&data) {
+        // the datagram stays in the transport's buffer; the rest of the
+        // state is borrowed apart from it
+        let Core {
+            transport,
+            barriers,
+            protocol,
+            pending,
+            chunks,
+            ..
+        } = self;
+        let mut waiting = Waiting {
+            barriers,
+            protocol: *protocol,
+            pending,
+            chunks,
+        };
+        for m in Messages::new(transport.received(part)) {
             let (h, payload) = m?;
             if addressed_to(&h, pid) {
-                self.deliver(&h, payload);
+                waiting.deliver(&h, payload);
             }
         }
         Ok(true)
+    }
+
+    /// Fails every request waiting: their replies may be among those lost.
+    fn fail_all(&mut self, e: &Error) {
+        self.barriers.clear();
+        for (_, slot) in self.pending.drain() {
+            fail_slot(slot, e);
+        }
+        for (_, (_, tx)) in std::mem::take(&mut self.chunks) {
+            let _ = tx.send(Err(copy_error(e)));
+        }
+    }
+}
+
+/// Who waits for which replies: the part of [`Core`] a datagram is
+/// delivered to, borrowed apart from the transport that holds the datagram.
+struct Waiting<'a> {
+    barriers: &'a mut FastMap<u32, Vec<u32>>,
+    protocol: Protocol,
+    pending: &'a mut FastMap<u32, Slot>,
+    chunks: &'a mut BTreeMap<u32, (u32, ChunkTx)>,
+}
+
+impl Waiting<'_> {
+    /// The barrier `seq` was answered: the writes it stands for that got
+    /// no error reply are done.
+    fn barrier_answered(&mut self, seq: u32) {
+        for s in self.barriers.remove(&seq).unwrap_or_default() {
+            if let Some(Slot::Single { mut tx, .. }) = self.pending.remove(&s) {
+                finish_single(&mut tx, Ok(Vec::new()));
+            }
+        }
     }
 
     /// Hands one message to the request waiting for its sequence number.
@@ -345,16 +545,14 @@ impl Core {
         if h.ty == nla::NLMSG_ERROR && !self.barriers.is_empty() {
             self.barrier_answered(h.seq);
         }
-        let family = self.family;
-        let Some((first, slot)) = self.slot_for(h.seq) else {
-            return; // nobody waits: a stale reply
+        let protocol = self.protocol;
+        let Some(slot) = self.pending.get_mut(&h.seq) else {
+            self.deliver_chunk(h, payload);
+            return;
         };
         let finished = match slot {
-            // the chunk's owner forgets it once the barrier is in; if the
-            // owner is gone, nobody needs the rest
-            Slot::Chunk(tx) => tx.send(Ok((*h, payload.to_vec()))).is_err(),
-            Slot::Single { data, tx } => match reply_end(h, payload) {
-                Ok(None) => match genl_attrs(h, payload, family) {
+            Slot::Single { data, tx, .. } => match reply_end(h, payload) {
+                Ok(None) => match protocol.data(h, payload) {
                     Ok(Some(a)) => {
                         data.push(a);
                         false
@@ -365,20 +563,35 @@ impl Core {
                 Ok(Some(end)) => finish_single(tx, end.map(|()| std::mem::take(data))),
                 Err(f) => finish_single(tx, Err(f)),
             },
-            Slot::Dump(d) => deliver_dump(d, h, payload, family),
+            Slot::Dump(d) => deliver_dump(d, h, payload, protocol),
         };
         if finished {
-            self.pending.remove(&first);
+            self.pending.remove(&h.seq);
         }
     }
 
-    /// Fails every request waiting: their replies may be among those lost.
-    fn fail_all(&mut self, e: &Error) {
-        self.barriers.clear();
-        for (_, (_, slot)) in std::mem::take(&mut self.pending) {
-            fail_slot(slot, e);
+    /// Hands one message to the pipelined chunk whose range holds its
+    /// number; a stale reply (nobody waits) is skipped.
+    fn deliver_chunk(&mut self, h: &MsgHeader, payload: &[u8]) {
+        let Some((first, last, tx)) = self
+            .chunks
+            .range(..=h.seq)
+            .next_back()
+            .map(|(&f, (l, tx))| (f, *l, tx))
+        else {
+            return;
+        };
+        // the chunk's owner forgets it once the barrier is in; if the owner
+        // is gone, nobody needs the rest
+        if h.seq <= last && tx.send(Ok((*h, payload.to_vec()))).is_err() {
+            self.chunks.remove(&first);
         }
     }
+}
+
+/// A duration in nanoseconds, saturated.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Tells a request's caller why it failed.
@@ -390,9 +603,6 @@ fn fail_slot(slot: Slot, e: &Error) {
         }
         Slot::Dump(d) => {
             let _ = d.tx.send(DumpItem::End(Err(f)));
-        }
-        Slot::Chunk(tx) => {
-            let _ = tx.send(Err(copy_error(e)));
         }
     }
 }
@@ -406,9 +616,9 @@ fn finish_single(tx: &mut Option<Answer>, r: Result<Vec<Vec<u8>>, Failure>) -> b
 }
 
 /// Hands a dump message to its stream; true when the dump ended.
-fn deliver_dump(d: &mut DumpSlot, h: &MsgHeader, payload: &[u8], family: u16) -> bool {
+fn deliver_dump(d: &mut DumpSlot, h: &MsgHeader, payload: &[u8], protocol: Protocol) -> bool {
     let item = match reply_end(h, payload) {
-        Ok(None) => match genl_attrs(h, payload, family) {
+        Ok(None) => match protocol.data(h, payload) {
             Ok(Some(a)) => DumpItem::Entry(a),
             Ok(None) => return false,
             Err(e) => DumpItem::End(Err(e.into())),
@@ -416,26 +626,18 @@ fn deliver_dump(d: &mut DumpSlot, h: &MsgHeader, payload: &[u8], family: u16) ->
         Ok(Some(end)) => DumpItem::End(end),
         Err(f) => DumpItem::End(Err(f)),
     };
+    // the kernel's dump ends with NLMSG_DONE (or an error message); an
+    // error before that (an rtnetlink dump interrupted by a change,
+    // NLM_F_DUMP_INTR, or an entry that does not decode) ends the stream,
+    // but the socket's one dump stays taken until the kernel's end, so that
+    // the next dump is not refused (EBUSY)
+    let kernel_end = h.ty == nla::NLMSG_DONE || h.ty == nla::NLMSG_ERROR;
     let end = matches!(item, DumpItem::End(_));
-    if d.tx.send(item).is_ok() && !end {
+    if !d.ended && d.tx.send(item).is_ok() && !end {
         d.buffered.fetch_add(1, Ordering::AcqRel);
     }
-    end
-}
-
-/// The attributes of an IPVS data message (after the generic netlink
-/// header); `None` for a message of another family.
-fn genl_attrs(h: &MsgHeader, payload: &[u8], family: u16) -> Result<Option<Vec<u8>>> {
-    if h.ty != family {
-        return Ok(None);
-    }
-    let attrs = payload.get(nla::GENL_HDRLEN..).ok_or_else(|| {
-        Error::protocol(
-            "reading a reply",
-            "message shorter than its generic netlink header",
-        )
-    })?;
-    Ok(Some(attrs.to_vec()))
+    d.ended |= end;
+    kernel_end
 }
 
 /// The same error again, for each request it fails.
@@ -462,27 +664,40 @@ enum Event<'a> {
     Readable(std::io::Result<tokio::io::unix::AsyncFdReadyGuard<'a, Ready>>),
     /// A request was queued, or a stream took entries.
     Woken,
+    /// The earliest deadline of the requests waiting passed.
+    Deadline,
 }
 
 /// The reader task: sends what is queued, reads while anyone waits,
-/// delivers; never blocks a thread.
+/// delivers, fails the requests whose time is up; never blocks a thread.
+/// One timer serves every request: it is armed at the earliest deadline of
+/// those waiting and moved only when that changes.
 pub(super) async fn read_loop(shared: Arc<Shared>) {
+    let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
+    let mut armed: Option<Instant> = None;
     loop {
-        let paused = {
+        let (paused, deadline) = {
             let mut core = shared.lock();
-            core.flush();
-            core.should_pause()
+            core.flush(shared.timeout());
+            (core.should_pause(), core.next_deadline)
         };
-        if paused {
-            shared.wake.notified().await;
-            continue;
+        if deadline != armed {
+            if let Some(d) = deadline {
+                sleep.as_mut().reset(d);
+            }
+            armed = deadline;
         }
         let event = {
             let mut woken = std::pin::pin!(shared.wake.notified());
             let mut readable = std::pin::pin!(shared.fd.readable());
             std::future::poll_fn(|cx| {
-                if let std::task::Poll::Ready(r) = readable.as_mut().poll(cx) {
-                    return std::task::Poll::Ready(Event::Readable(r));
+                if armed.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(Event::Deadline);
+                }
+                if !paused {
+                    if let std::task::Poll::Ready(r) = readable.as_mut().poll(cx) {
+                        return std::task::Poll::Ready(Event::Readable(r));
+                    }
                 }
                 woken.as_mut().poll(cx).map(|()| Event::Woken)
             })
@@ -490,29 +705,44 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
         };
         match event {
             Event::Woken => continue,
-            Event::Readable(Ok(guard)) => read_burst(&shared, guard),
+            Event::Deadline => {
+                shared.lock().expire(Instant::now(), shared.timeout());
+                armed = None;
+                continue;
+            }
+            Event::Readable(Ok(guard)) => {
+                // the socket may still hold replies after a full burst: let
+                // the others run first. Otherwise no yield: the tasks just
+                // answered run while this one waits for their next requests
+                // (a yield would cost the runtime an extra poll of its
+                // driver, a system call, per round of requests)
+                if read_burst(&shared, guard) {
+                    tokio::task::yield_now().await;
+                }
+            }
             Event::Readable(Err(e)) => {
                 let e = Error::io("waiting for netlink replies", e);
                 shared.lock().fail_all(&e);
                 return;
             }
         }
-        tokio::task::yield_now().await;
     }
 }
 
-/// Reads up to [`BURST`] datagrams that are ready.
-fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) {
+/// Reads up to [`BURST`] datagrams that are ready; true when it read them
+/// all and the socket may hold more.
+fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) -> bool {
     for _ in 0..BURST {
         let mut core = shared.lock();
         match core.read_one() {
-            Ok(true) if core.should_pause() => break,
+            Ok(true) if core.should_pause() => return false,
             Ok(true) => {}
             Ok(false) => {
                 guard.clear_ready();
-                break;
+                return false;
             }
             Err(e) => core.fail_all(&e),
         }
     }
+    true
 }

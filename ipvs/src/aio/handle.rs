@@ -4,11 +4,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-
-use super::demux::{read_loop, Shared};
-use super::stream::{Decode, Dump};
+use super::demux::{Conn, Protocol, Shared};
+use super::request::Started;
+use super::stream::{Decode, Dump, ErrorMap};
 use crate::codec::ipvs::{self as c, cmd};
+use crate::codec::nla;
 use crate::error::{Error, Result};
 use crate::fasthash;
 use crate::handle::{fail, service_exists};
@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::netns::Namespace;
 use crate::op::{OpKind, Operation};
-use crate::transport::{resolve_family, Transport};
+use crate::transport::{resolve_family, Failure, Transport};
 
 /// An async handle on the IPVS table of one network namespace, for tokio.
 ///
@@ -59,21 +59,14 @@ pub struct Ipvs {
 }
 
 struct Inner {
-    shared: Arc<Shared>,
-    reader: JoinHandle<()>,
+    conn: Arc<Conn>,
     namespace: Namespace,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
 }
 
 impl std::fmt::Debug for Ipvs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("aio::Ipvs")
-            .field("family", &self.inner.shared.family)
+            .field("family", &self.family_id())
             .field("namespace", &self.inner.namespace)
             .finish_non_exhaustive()
     }
@@ -112,35 +105,59 @@ impl Ipvs {
     /// Resolves the family on the still blocking socket (the controller
     /// answers at once), then hands the socket to a reader task.
     fn over(mut transport: Transport, namespace: Namespace) -> Result<Self> {
-        let rt = tokio::runtime::Handle::try_current().map_err(|e| {
+        tokio::runtime::Handle::try_current().map_err(|e| {
             Error::io(
                 "opening an async IPVS handle",
                 std::io::Error::other(e.to_string()),
             )
         })?;
         let family = resolve_family(&mut transport, c::FAMILY_NAME)?;
-        transport.set_nonblocking()?;
-        let shared = {
-            let _enter = rt.enter();
-            Shared::new(transport, family)?
-        };
-        let reader = rt.spawn(read_loop(Arc::clone(&shared)));
+        let conn = Conn::start(transport, Protocol::Genl { family })?;
         Ok(Ipvs {
-            inner: Arc::new(Inner {
-                shared,
-                reader,
-                namespace,
-            }),
+            inner: Arc::new(Inner { conn, namespace }),
         })
     }
 
     pub(super) fn shared(&self) -> &Arc<Shared> {
-        &self.inner.shared
+        &self.inner.conn.shared
     }
 
     /// The generic netlink family id of IPVS in this namespace.
     pub fn family_id(&self) -> u16 {
-        self.inner.shared.family
+        self.shared().protocol.family()
+    }
+
+    /// One IPVS command, acknowledged: the attributes of its replies.
+    async fn command(
+        &self,
+        command: u8,
+        attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<Vec<Vec<u8>>, Failure> {
+        let family = self.family_id();
+        self.shared()
+            .exchange(
+                |b, seq| c::request(b, family, command, nla::NLM_F_ACK, seq, attrs),
+                false,
+            )
+            .await
+    }
+
+    /// Starts a dump of an IPVS command.
+    async fn start_dump(
+        &self,
+        command: u8,
+        attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<Started, Failure> {
+        let family = self.family_id();
+        self.shared()
+            .start_dump(|b, seq| c::request(b, family, command, nla::NLM_F_DUMP, seq, attrs))
+            .await
+    }
+
+    /// A stream of a started dump, its errors mapped as `kind`'s.
+    fn dump<T>(&self, started: Started, decode: Decode<T>, kind: OpKind, ctx: String) -> Dump<T> {
+        let error: ErrorMap = Box::new(move |f| fail(kind, || ctx.clone(), None)(f));
+        Dump::new(Arc::clone(&self.inner.conn), started, decode, error)
     }
 
     /// The namespace this handle talks to.
@@ -150,18 +167,13 @@ impl Ipvs {
 
     /// The netlink port id of this handle's socket.
     pub fn port_id(&self) -> u32 {
-        self.inner.shared.lock().transport.pid()
+        self.shared().lock().transport.pid()
     }
 
     /// Bounds every wait for a reply (default 30 s): a request, each next
     /// entry of a listing, a listing's turn on the socket.
     pub fn set_timeout(&self, timeout: Duration) {
-        *self
-            .inner
-            .shared
-            .timeout
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = timeout;
+        self.shared().set_timeout(timeout);
     }
 
     /// Sets the socket's receive buffer size, as [`crate::Ipvs::set_receive_buffer`].
@@ -169,7 +181,7 @@ impl Ipvs {
     /// # Errors
     /// [`Error::Io`] if the socket option cannot be set.
     pub fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
-        self.inner.shared.lock().transport.set_receive_buffer(bytes)
+        self.shared().lock().transport.set_receive_buffer(bytes)
     }
 
     /// Adds a virtual service (`ipvsadm -A`).
@@ -275,8 +287,6 @@ impl Ipvs {
     pub async fn service(&self, key: &ServiceKey) -> Result<ServiceEntry> {
         let ctx = || format!("getting service {key}");
         let replies = self
-            .inner
-            .shared
             .command(cmd::GET_SERVICE, |b| c::put_service_key_nest(b, key))
             .await
             .map_err(fail(OpKind::GetService, ctx, None))?;
@@ -298,8 +308,6 @@ impl Ipvs {
     pub async fn timeouts(&self) -> Result<Timeouts> {
         let ctx = || "reading timeouts".to_string();
         let replies = self
-            .inner
-            .shared
             .command(cmd::GET_CONFIG, |_| Ok(()))
             .await
             .map_err(fail(OpKind::GetConfig, ctx, None))?;
@@ -315,12 +323,11 @@ impl Ipvs {
     /// As [`crate::Ipvs::info`].
     pub async fn info(&self) -> Result<Info> {
         let ctx = || "reading IPVS info".to_string();
-        let replies = self
-            .inner
-            .shared
-            .command(cmd::GET_INFO, |_| Ok(()))
-            .await
-            .map_err(fail(OpKind::GetInfo, ctx, None))?;
+        let replies = self.command(cmd::GET_INFO, |_| Ok(())).await.map_err(fail(
+            OpKind::GetInfo,
+            ctx,
+            None,
+        ))?;
         match replies.last() {
             Some(attrs) => c::decode_info(attrs),
             None => Err(Error::protocol(ctx(), "no reply")),
@@ -360,8 +367,6 @@ impl Ipvs {
     ) -> Result<Dump<T>> {
         let ctx = || "listing services".to_string();
         let started = self
-            .inner
-            .shared
             .start_dump(cmd::GET_SERVICE, |_| Ok(()))
             .await
             .map_err(fail(OpKind::GetService, ctx, None))?;
@@ -374,13 +379,7 @@ impl Ipvs {
             // the kernel may repeat an entry (see `crate::Ipvs::services`): keep the first
             Ok(seen.insert(key(&v)).then_some(v))
         });
-        Ok(Dump::new(
-            self.clone(),
-            started,
-            decode,
-            OpKind::GetService,
-            ctx(),
-        ))
+        Ok(self.dump(started, decode, OpKind::GetService, ctx()))
     }
 
     /// Lists a virtual service's real servers with their counters, as a
@@ -432,8 +431,6 @@ impl Ipvs {
         let ctx = format!("listing destinations of service {service}");
         let fam = service.family();
         let started = self
-            .inner
-            .shared
             .start_dump(cmd::GET_DEST, |b| c::put_service_key_nest(b, service))
             .await
             .map_err(fail(OpKind::GetDest, || ctx.clone(), None))?;
@@ -445,13 +442,7 @@ impl Ipvs {
             let v = decode(p, fam)?;
             Ok(seen.insert(id(&v)).then_some(v))
         });
-        Ok(Dump::new(
-            self.clone(),
-            started,
-            decode,
-            OpKind::GetDest,
-            ctx,
-        ))
+        Ok(self.dump(started, decode, OpKind::GetDest, ctx))
     }
 
     /// Lists the running sync daemons (`ipvsadm -L --daemon`).
@@ -461,8 +452,6 @@ impl Ipvs {
     pub async fn daemons(&self) -> Result<Vec<SyncDaemon>> {
         let ctx = || "listing sync daemons".to_string();
         let started = self
-            .inner
-            .shared
             .start_dump(cmd::GET_DAEMON, |_| Ok(()))
             .await
             .map_err(fail(OpKind::GetDaemon, ctx, None))?;
@@ -471,7 +460,7 @@ impl Ipvs {
                 .map(c::decode_daemon)
                 .transpose()
         });
-        Dump::new(self.clone(), started, decode, OpKind::GetDaemon, ctx())
+        self.dump(started, decode, OpKind::GetDaemon, ctx())
             .collect_all()
             .await
     }

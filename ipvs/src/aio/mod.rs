@@ -1,13 +1,15 @@
-//! The async IPVS handle, for tokio (cargo feature `tokio`).
+//! The async IPVS, rtnetlink and FOU handles, for tokio (cargo feature `tokio`).
 //!
-//! [`Ipvs`] has every method of the blocking [`crate::Ipvs`], awaited, and
-//! keeps many requests in flight on one socket: a control plane's tasks
+//! [`Ipvs`] has every method of the blocking [`crate::Ipvs`], awaited;
+//! [`Rtnl`] and [`Fou`] those of [`crate::tunnel::Rtnl`] and
+//! [`crate::tunnel::Fou`]. Each keeps many requests in flight on one
+//! socket: a control plane's tasks
 //! (health checks, drains, converging) share one handle without a thread
 //! per call and without `spawn_blocking`.
 //!
 //! # Design
 //!
-//! - One generic netlink socket, non-blocking, registered with tokio
+//! - One netlink socket per handle, non-blocking, registered with tokio
 //!   (`AsyncFd`); one reader task per handle. A request is encoded and
 //!   registered under its sequence number in one step and queued; the reader
 //!   task sends everything queued in one `sendmsg` and hands each reply to the
@@ -31,14 +33,19 @@
 //! - When replies are lost (`ENOBUFS`) or a datagram is truncated, no one
 //!   can tell whose they were: every request waiting at that moment fails
 //!   with that error.
-//! - The tunnel and FOU handles have no async twin yet.
+//! - The tunnel and FOU handles have async twins on the same demultiplexer:
+//!   [`Rtnl`] (links, tunnels, addresses) and [`Fou`] (FOU/GUE ports).
 
 mod batch;
 mod demux;
+mod fou;
 mod handle;
 mod request;
+mod rtnl;
 mod stream;
 mod table;
 
+pub use fou::Fou;
 pub use handle::Ipvs;
+pub use rtnl::Rtnl;
 pub use stream::Dump;

@@ -1,5 +1,5 @@
-//! One request on the demultiplexer: sent, waited for with the handle's
-//! timeout, forgotten when its caller gives up.
+//! One request on the demultiplexer: sent, waited for until its deadline
+//! (the reader task fails it then), forgotten when its caller gives up.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -7,8 +7,6 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::demux::{DumpItem, DumpSlot, Shared, Slot};
-use crate::codec::ipvs as c;
-use crate::codec::nla;
 use crate::error::{Error, Result};
 use crate::transport::Failure;
 
@@ -59,6 +57,9 @@ impl Shared {
         let slot = Slot::Single {
             data: Vec::new(),
             tx: Some(tx),
+            // no timer per request: the reader task keeps one for all, and
+            // sets the deadline when it sends the request
+            deadline: None,
         };
         let seq = self.submit(encode, slot, write)?;
         let mut forget = Forget {
@@ -66,40 +67,24 @@ impl Shared {
             seq,
             armed: true,
         };
-        let r = match tokio::time::timeout(self.timeout(), rx).await {
-            Ok(Ok(r)) => {
+        let r = match rx.await {
+            Ok(r) => {
                 forget.armed = false; // the reader removed it
                 r
             }
-            Ok(Err(_)) => Err(reader_gone().into()),
-            Err(_) => Err(timed_out(self).into()),
+            Err(_) => Err(reader_gone().into()),
         };
         drop(forget);
         r
     }
 
-    /// One IPVS command, acknowledged: the attributes of its replies.
-    pub(super) async fn command(
-        &self,
-        command: u8,
-        attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-    ) -> Result<Vec<Vec<u8>>, Failure> {
-        let family = self.family;
-        self.exchange(
-            |b, seq| c::request(b, family, command, nla::NLM_F_ACK, seq, attrs),
-            false,
-        )
-        .await
-    }
-
-    /// Starts a dump of `command` (after any dump before it on this socket
-    /// ended): returns its sequence number, its messages' channel and its
-    /// count of buffered entries.
+    /// Starts a dump encoded by `encode` (after any dump before it on this
+    /// socket ended): returns its sequence number, its messages' channel
+    /// and its count of buffered entries.
     pub(super) async fn start_dump(
         self: &Arc<Self>,
-        command: u8,
-        attrs: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-    ) -> Result<(u32, mpsc::UnboundedReceiver<DumpItem>, Arc<AtomicUsize>), Failure> {
+        encode: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
+    ) -> Result<Started, Failure> {
         let permit =
             match tokio::time::timeout(self.timeout(), Arc::clone(&self.dumps).acquire_owned())
                 .await
@@ -113,14 +98,14 @@ impl Shared {
         let slot = Slot::Dump(DumpSlot {
             tx,
             buffered: Arc::clone(&buffered),
+            ended: false,
             _permit: permit,
         });
-        let family = self.family;
-        let seq = self.submit(
-            |b, seq| c::request(b, family, command, nla::NLM_F_DUMP, seq, attrs),
-            slot,
-            false,
-        )?;
+        let seq = self.submit(encode, slot, false)?;
         Ok((seq, rx, buffered))
     }
 }
+
+/// A started dump: its sequence number, its messages' channel, its count of
+/// buffered entries.
+pub(super) type Started = (u32, mpsc::UnboundedReceiver<DumpItem>, Arc<AtomicUsize>);

@@ -1,4 +1,5 @@
-//! [`Dump`]: an IPVS listing as a [`Stream`] of entries, read as it is consumed.
+//! [`Dump`]: a netlink listing (IPVS, links, addresses, FOU ports) as a
+//! [`Stream`] of entries, read as it is consumed.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,17 +11,18 @@ use futures_core::Stream;
 use tokio::sync::mpsc;
 use tokio::time::Sleep;
 
-use super::demux::{DumpItem, DUMP_BUFFER};
-use super::handle::Ipvs;
-use super::request::timed_out;
+use super::demux::{Conn, DumpItem, DUMP_BUFFER};
+use super::request::{timed_out, Started};
 use crate::error::{Error, Result};
-use crate::handle::fail;
-use crate::op::OpKind;
 use crate::transport::Failure;
 
 /// Decodes one entry's attributes; `None` to skip it (not an entry, or
 /// one the kernel repeated).
 pub(super) type Decode<T> = Box<dyn FnMut(&[u8]) -> Result<Option<T>> + Send>;
+
+/// Turns what ended a listing into the typed error of its handle (naming
+/// the listing).
+pub(super) type ErrorMap = Box<dyn Fn(Failure) -> Error + Send>;
 
 /// A listing in progress: a [`Stream`] of decoded entries, then its end.
 ///
@@ -42,46 +44,42 @@ pub(super) type Decode<T> = Box<dyn FnMut(&[u8]) -> Result<Option<T>> + Send>;
 pub struct Dump<T> {
     // declared first: dropped (closing the channel) before the handle
     rx: mpsc::UnboundedReceiver<DumpItem>,
-    ipvs: Ipvs,
+    conn: Arc<Conn>,
     seq: u32,
     buffered: Arc<AtomicUsize>,
     decode: Decode<T>,
     sleep: Pin<Box<Sleep>>,
-    kind: OpKind,
-    context: String,
+    error: ErrorMap,
     done: bool,
 }
 
 impl<T> std::fmt::Debug for Dump<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dump")
-            .field("context", &self.context)
+            .field("seq", &self.seq)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }
 }
 
 impl<T> Dump<T> {
-    /// A started dump (see `Shared::start_dump`).
-    #[allow(clippy::too_many_arguments)]
+    /// A started dump (see `Shared::start_dump`) on `conn`.
     pub(super) fn new(
-        ipvs: Ipvs,
-        started: (u32, mpsc::UnboundedReceiver<DumpItem>, Arc<AtomicUsize>),
+        conn: Arc<Conn>,
+        started: Started,
         decode: Decode<T>,
-        kind: OpKind,
-        context: String,
+        error: ErrorMap,
     ) -> Self {
         let (seq, rx, buffered) = started;
-        let sleep = Box::pin(tokio::time::sleep(ipvs.shared().timeout()));
+        let sleep = Box::pin(tokio::time::sleep(conn.shared.timeout()));
         Dump {
             rx,
-            ipvs,
+            conn,
             seq,
             buffered,
             decode,
             sleep,
-            kind,
-            context,
+            error,
             done: false,
         }
     }
@@ -105,8 +103,7 @@ impl<T> Dump<T> {
     }
 
     fn error(&self, f: Failure) -> Error {
-        let ctx = self.context.clone();
-        fail(self.kind, move || ctx, None)(f)
+        (self.error)(f)
     }
 
     /// Handles one item from the reader; `None` to go on reading.
@@ -114,7 +111,7 @@ impl<T> Dump<T> {
         match item {
             DumpItem::Entry(attrs) => {
                 if self.buffered.fetch_sub(1, Ordering::AcqRel) == DUMP_BUFFER {
-                    self.ipvs.shared().took_entries();
+                    self.conn.shared.took_entries();
                 }
                 match (self.decode)(&attrs) {
                     Ok(Some(v)) => Some(Some(Ok(v))),
@@ -141,7 +138,7 @@ impl<T> Stream for Dump<T> {
         while !this.done {
             match this.rx.poll_recv(cx) {
                 Poll::Ready(Some(item)) => {
-                    let deadline = tokio::time::Instant::now() + this.ipvs.shared().timeout();
+                    let deadline = tokio::time::Instant::now() + this.conn.shared.timeout();
                     this.sleep.as_mut().reset(deadline);
                     if let Some(out) = this.item(item) {
                         return Poll::Ready(out);
@@ -159,8 +156,8 @@ impl<T> Stream for Dump<T> {
                     // nothing in time: give the dump up (and the socket's
                     // one dump with it); whatever comes later is skipped
                     this.done = true;
-                    this.ipvs.shared().forget(this.seq);
-                    let f = timed_out(this.ipvs.shared()).into();
+                    this.conn.shared.forget(this.seq);
+                    let f = timed_out(&this.conn.shared).into();
                     return Poll::Ready(Some(Err(this.error(f))));
                 }
             }
@@ -174,7 +171,7 @@ impl<T> Drop for Dump<T> {
         if !self.done {
             // the channel closes with `rx`: the reader drains the rest
             self.rx.close();
-            self.ipvs.shared().took_entries();
+            self.conn.shared.took_entries();
         }
     }
 }

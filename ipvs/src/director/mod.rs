@@ -23,10 +23,17 @@
 //!   reports [`Event`]s to a callback and to subscribers.
 //! - [`metrics`]: the kernel's counters plus health in the Prometheus text format.
 //!
+//! - [`AsyncDirector`] (feature `tokio`): the same loop as a tokio task on
+//!   the async handle ([`crate::aio::Ipvs`]).
+//!
 //! The decisions (`effective`, `settle`, `Health::record`, `metrics::render`)
-//! are pure functions of values, apart from the I/O, so that the loop can run
-//! on another handle later.
+//! are pure functions of values, apart from the I/O; the loop's state, its
+//! pacing and what it makes of what the kernel holds are one code for the
+//! blocking and the async loop, which differ only in how they read and write
+//! the kernel.
 
+#[cfg(feature = "tokio")]
+mod aio;
 mod check;
 mod drain;
 mod events;
@@ -38,6 +45,8 @@ mod reconcile;
 mod source;
 mod tls;
 
+#[cfg(feature = "tokio")]
+pub use aio::AsyncDirector;
 pub use check::{Check, CheckKind, CustomCheck, TlsOptions, TlsVerify};
 pub use drain::{settle, DrainBook, DrainChange, DrainEnd};
 pub use events::{Event, EventCallback};

@@ -16,11 +16,12 @@ use super::health::{Board, DestinationId, Health, HealthState, Notify, Runner};
 use super::metrics::{self, DestinationMetrics, ServiceMetrics};
 use super::policy::{effective, DesiredState};
 use super::source::{FileFormat, Watched};
+use crate::batch::BatchReport;
 use crate::error::{Error, Result};
 use crate::handle::Ipvs;
-use crate::model::{DestinationEntry, ServiceKey};
+use crate::model::{DestinationEntry, ServiceEntry, ServiceKey};
 use crate::netns::Namespace;
-use crate::table::{diff, DiffOptions, Scope, Table, TableService};
+use crate::table::{diff, DiffOptions, Plan, Scope, Table, TableService};
 
 /// How a [`Director`] runs.
 #[derive(Clone)]
@@ -92,15 +93,25 @@ struct Desired {
     owned: HashSet<ServiceKey>,
 }
 
-struct Shared {
-    ipvs: Ipvs,
-    opts: DirectorOptions,
+/// The kernel's services in a director's scope, with their real servers
+/// (with counters), as both loops read them.
+pub(super) type Current = Vec<(ServiceEntry, Vec<DestinationEntry>)>;
+
+/// What the blocking and the async loop share: desired state, health,
+/// drains, events and the wake-ups; and every decision (what to plan from
+/// what the kernel holds, what a batch's report means, the metrics). Only
+/// the reading and writing of the kernel differ between the loops.
+pub(super) struct State {
+    pub(super) opts: DirectorOptions,
     desired: Mutex<Desired>,
     wake: Mutex<Wake>,
     cond: Condvar,
+    /// Wakes the async loop (the blocking one waits on `cond`).
+    #[cfg(feature = "tokio")]
+    notify: tokio::sync::Notify,
     board: Arc<Board>,
     drains: Mutex<DrainBook>,
-    sink: Sink,
+    pub(super) sink: Sink,
     runner: Mutex<Option<Runner>>,
 }
 
@@ -108,10 +119,45 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Shared {
-    fn poke(&self) {
+impl State {
+    /// Validates `desired` and `opts`; nothing started.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad desired state or options.
+    pub(super) fn new(desired: &DesiredState, opts: DirectorOptions) -> Result<Arc<State>> {
+        desired.validate()?;
+        opts.validate()?;
+        let owned = desired.services.iter().map(|s| s.service.key).collect();
+        Ok(Arc::new(State {
+            sink: Sink::new(opts.on_event.clone()),
+            opts,
+            desired: Mutex::new(Desired {
+                state: DesiredState::default(),
+                owned,
+            }),
+            wake: Mutex::new(Wake::default()),
+            cond: Condvar::new(),
+            #[cfg(feature = "tokio")]
+            notify: tokio::sync::Notify::new(),
+            board: Arc::new(Board::default()),
+            drains: Mutex::new(DrainBook::default()),
+            runner: Mutex::new(None),
+        }))
+    }
+
+    /// A change: the loop converges at once.
+    pub(super) fn poke(&self) {
         lock(&self.wake).dirty = true;
         self.cond.notify_all();
+        #[cfg(feature = "tokio")]
+        self.notify.notify_one();
+    }
+
+    /// Takes the wake flags: (stopped, poked).
+    fn take_wake(&self) -> (bool, bool) {
+        let mut w = lock(&self.wake);
+        let poked = std::mem::take(&mut w.dirty);
+        (w.stop, poked)
     }
 
     /// Waits for a poke, a stop or `timeout`: (stopped, poked).
@@ -127,9 +173,281 @@ impl Shared {
                 Err(p) => p.into_inner().0,
             };
         }
-        let poked = std::mem::take(&mut w.dirty);
-        (w.stop, poked)
+        drop(w);
+        self.take_wake()
     }
+
+    /// As [`State::wait`], awaited.
+    #[cfg(feature = "tokio")]
+    pub(super) async fn wait_async(&self, timeout: Duration) -> (bool, bool) {
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            {
+                let w = lock(&self.wake);
+                if w.dirty || w.stop {
+                    break;
+                }
+            }
+            if tokio::time::timeout_at(until, notified).await.is_err() {
+                break;
+            }
+        }
+        self.take_wake()
+    }
+
+    /// Stops the checks (joining their threads) and tells the loop to end.
+    pub(super) fn stop(&self) {
+        lock(&self.wake).stop = true;
+        self.cond.notify_all();
+        #[cfg(feature = "tokio")]
+        self.notify.notify_one();
+        drop(lock(&self.runner).take());
+    }
+
+    /// Replaces the desired state and restarts the checks; health of the
+    /// real servers kept is kept.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a check thread cannot be started.
+    pub(super) fn set_desired(self: &Arc<Self>, desired: DesiredState, source: &str) -> Result<()> {
+        let mut keep = HashMap::new();
+        let mut checks = Vec::new();
+        for (id, c) in desired.checked() {
+            let initial = if c.initially_up {
+                HealthState::Up
+            } else {
+                HealthState::Down
+            };
+            keep.insert(id, initial);
+            checks.push((id, c.target_for(id.addr, id.port), c.clone()));
+        }
+        let mut slot = lock(&self.runner);
+        drop(slot.take());
+        self.board.retain(&keep);
+        let weak = Arc::downgrade(self);
+        let notify: Notify = Arc::new(move |t| {
+            if let Some(s) = weak.upgrade() {
+                s.sink.emit(Event::Health {
+                    id: t.id,
+                    state: t.state,
+                    reason: t.reason,
+                });
+                s.poke();
+            }
+        });
+        *slot = Some(
+            Runner::start(checks, self.board.clone(), notify)
+                .map_err(|e| Error::io("starting the health checks", e))?,
+        );
+        drop(slot);
+        {
+            let mut d = lock(&self.desired);
+            d.owned
+                .extend(desired.services.iter().map(|s| s.service.key));
+            d.state = desired;
+        }
+        self.sink.emit(Event::DesiredChanged {
+            source: source.into(),
+        });
+        self.poke();
+        Ok(())
+    }
+
+    /// Takes a new desired state from the file, if it changed.
+    pub(super) fn reload(self: &Arc<Self>, w: &mut Watched) {
+        let path = w.path.display().to_string();
+        let error = match w.poll() {
+            None => return,
+            Some(Ok(state)) => match self.set_desired(state, &path) {
+                Ok(()) => return,
+                Err(e) => e.to_string(),
+            },
+            Some(Err(e)) => e.to_string(),
+        };
+        self.sink.emit(Event::ReloadFailed { path, error });
+    }
+
+    /// The desired state and the services in scope, now.
+    pub(super) fn desired(&self) -> (DesiredState, HashSet<ServiceKey>) {
+        let d = lock(&self.desired);
+        (d.state.clone(), d.owned.clone())
+    }
+
+    /// The services in scope.
+    pub(super) fn scope(&self) -> HashSet<ServiceKey> {
+        lock(&self.desired).owned.clone()
+    }
+
+    /// The health of every checked real server.
+    pub(super) fn health(&self) -> HashMap<DestinationId, Health> {
+        self.board.snapshot()
+    }
+
+    /// The real servers draining.
+    pub(super) fn draining(&self) -> Vec<DestinationId> {
+        lock(&self.drains).draining().copied().collect()
+    }
+
+    /// The decision of one convergence, from what the kernel holds: the
+    /// effective table with drains settled, planned; `None` when nothing is
+    /// to change. Reports drains and the plan as events.
+    pub(super) fn plan(
+        &self,
+        desired: &DesiredState,
+        scope: HashSet<ServiceKey>,
+        current: Current,
+    ) -> Option<Plan> {
+        let mut eff = effective(desired, &|id| self.board.state(id));
+        let per_service: Vec<(ServiceKey, Vec<DestinationEntry>)> = current
+            .iter()
+            .map(|(s, ds)| (s.service.key, ds.clone()))
+            .collect();
+        let changes = settle(
+            &mut lock(&self.drains),
+            &per_service,
+            &mut eff,
+            Instant::now(),
+            self.opts.drain_deadline,
+        );
+        for c in changes {
+            self.sink.emit(match c {
+                DrainChange::Started(id) => Event::DrainStarted(id),
+                DrainChange::Finished(id, end) => Event::DrainFinished(id, end),
+            });
+        }
+        let table = Table {
+            services: current
+                .into_iter()
+                .map(|(s, ds)| TableService {
+                    service: s.service,
+                    destinations: ds.into_iter().map(|d| d.destination).collect(),
+                })
+                .collect(),
+            timeouts: None,
+        };
+        let opts = DiffOptions {
+            scope: Scope::Services(scope),
+            drain_before_remove: false,
+        };
+        let plan = diff(&table, &eff.table, &opts);
+        if plan.is_empty() {
+            return None;
+        }
+        self.sink.emit(Event::Planned {
+            operations: plan.operations.clone(),
+        });
+        Some(plan)
+    }
+
+    /// What an applied plan's report means: reported as an event; the first
+    /// failure's text when any operation failed.
+    pub(super) fn applied(
+        &self,
+        plan: &Plan,
+        report: &BatchReport,
+    ) -> std::result::Result<(), String> {
+        let failed: Vec<_> = report
+            .failures()
+            .filter_map(|(i, o)| Some((plan.operations.get(i)?.clone(), outcome_text(o))))
+            .collect();
+        let first = failed.first().map(|(op, e)| format!("{op}: {e}"));
+        self.sink.emit(Event::Applied {
+            done: report.done(),
+            failed,
+        });
+        match first {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// The metrics of what the kernel holds, with health and drains.
+    pub(super) fn metrics(&self, current: Current) -> Vec<ServiceMetrics> {
+        let health = self.board.snapshot();
+        let drains = lock(&self.drains).clone();
+        current
+            .into_iter()
+            .map(|(entry, ds)| {
+                let key = entry.service.key;
+                let destinations = ds
+                    .into_iter()
+                    .map(|e| {
+                        let id = DestinationId {
+                            service: key,
+                            addr: e.destination.addr,
+                            port: e.destination.port,
+                        };
+                        DestinationMetrics {
+                            entry: e,
+                            health: health.get(&id).map(|h| h.state),
+                            draining: drains.contains(&id),
+                        }
+                    })
+                    .collect();
+                ServiceMetrics {
+                    entry,
+                    destinations,
+                }
+            })
+            .collect()
+    }
+}
+
+/// When a loop converges: on every change (unless backing off), at every
+/// period, and after a failure once its back-off ran out. Both loops pace
+/// themselves with it.
+pub(super) struct Pace {
+    backoff: Option<Duration>,
+    next_at: Instant,
+    /// A change came since the last convergence.
+    pub(super) dirty: bool,
+}
+
+impl Pace {
+    /// Converging at once.
+    pub(super) fn new() -> Self {
+        Pace {
+            backoff: None,
+            next_at: Instant::now(),
+            dirty: true,
+        }
+    }
+
+    /// True when the loop should converge now.
+    pub(super) fn due(&self) -> bool {
+        Instant::now() >= self.next_at || (self.dirty && self.backoff.is_none())
+    }
+
+    /// Records a convergence's result (a failure is reported with its
+    /// back-off) and schedules the next.
+    pub(super) fn done(&mut self, state: &State, r: std::result::Result<(), String>) {
+        match r {
+            Ok(()) => self.backoff = None,
+            Err(error) => {
+                let b = next_backoff(self.backoff, &state.opts);
+                self.backoff = Some(b);
+                state.sink.emit(Event::Failed { error, retry_in: b });
+            }
+        }
+        self.next_at = Instant::now() + self.backoff.unwrap_or(state.opts.period);
+    }
+
+    /// How long to wait for a change (shorter while a file is watched).
+    pub(super) fn wait(&self, watching: bool) -> Duration {
+        let wait = self.next_at.saturating_duration_since(Instant::now());
+        if watching {
+            wait.min(Watched::EVERY)
+        } else {
+            wait
+        }
+    }
+}
+
+/// The blocking loop's handle and state.
+struct Shared {
+    ipvs: Ipvs,
+    state: Arc<State>,
 }
 
 /// Keeps a namespace's IPVS table equal to desired state x health x quorum x
@@ -200,29 +518,14 @@ impl Director {
         opts: DirectorOptions,
         file: Option<Watched>,
     ) -> Result<Director> {
-        desired.validate()?;
-        opts.validate()?;
-        let ipvs = Ipvs::open(opts.namespace.clone())?;
-        let owned = desired.services.iter().map(|s| s.service.key).collect();
-        let shared = Arc::new(Shared {
-            ipvs,
-            sink: Sink::new(opts.on_event.clone()),
-            opts,
-            desired: Mutex::new(Desired {
-                state: DesiredState::default(),
-                owned,
-            }),
-            wake: Mutex::new(Wake::default()),
-            cond: Condvar::new(),
-            board: Arc::new(Board::default()),
-            drains: Mutex::new(DrainBook::default()),
-            runner: Mutex::new(None),
-        });
+        let state = State::new(&desired, opts)?;
+        let ipvs = Ipvs::open(state.opts.namespace.clone())?;
+        let shared = Arc::new(Shared { ipvs, state });
         let mut director = Director {
             shared: shared.clone(),
             thread: None,
         };
-        director.take(desired, "caller")?;
+        director.shared.state.set_desired(desired, "caller")?;
         let t = std::thread::Builder::new()
             .name("lvskit-director".into())
             .spawn(move || run(&shared, file))
@@ -239,31 +542,27 @@ impl Director {
     /// [`Error::Io`] when a check thread cannot be started.
     pub fn set_desired(&self, desired: DesiredState) -> Result<()> {
         desired.validate()?;
-        self.take(desired, "caller")
-    }
-
-    fn take(&self, desired: DesiredState, source: &str) -> Result<()> {
-        set_desired(&self.shared, desired, source)
+        self.shared.state.set_desired(desired, "caller")
     }
 
     /// Converges now rather than at the next period.
     pub fn reconcile_now(&self) {
-        self.shared.poke();
+        self.shared.state.poke();
     }
 
     /// A new receiver of every event from now on (an iterator: `.iter()`).
     pub fn subscribe(&self) -> Receiver<Event> {
-        self.shared.sink.subscribe()
+        self.shared.state.sink.subscribe()
     }
 
     /// The health of every checked real server.
     pub fn health(&self) -> HashMap<DestinationId, Health> {
-        self.shared.board.snapshot()
+        self.shared.state.health()
     }
 
     /// The real servers draining.
     pub fn draining(&self) -> Vec<DestinationId> {
-        lock(&self.shared.drains).draining().copied().collect()
+        self.shared.state.draining()
     }
 
     /// The kernel's counters of every directed service and real server, with
@@ -272,7 +571,9 @@ impl Director {
     /// # Errors
     /// Any error of [`Ipvs::services`] or [`Ipvs::destinations`].
     pub fn metrics(&self) -> Result<Vec<ServiceMetrics>> {
-        collect_metrics(&self.shared)
+        let state = &self.shared.state;
+        let current = read_scope(&self.shared.ipvs, &state.scope())?;
+        Ok(state.metrics(current))
     }
 
     /// [`Director::metrics`] in the Prometheus text format ([`metrics::render`]).
@@ -291,9 +592,7 @@ impl Director {
     }
 
     fn halt(&mut self) {
-        lock(&self.shared.wake).stop = true;
-        self.shared.cond.notify_all();
-        drop(lock(&self.shared.runner).take());
+        self.shared.state.stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -306,80 +605,24 @@ impl Drop for Director {
     }
 }
 
-fn set_desired(shared: &Arc<Shared>, desired: DesiredState, source: &str) -> Result<()> {
-    let mut keep = HashMap::new();
-    let mut checks = Vec::new();
-    for (id, c) in desired.checked() {
-        let initial = if c.initially_up {
-            HealthState::Up
-        } else {
-            HealthState::Down
-        };
-        keep.insert(id, initial);
-        checks.push((id, c.target_for(id.addr, id.port), c.clone()));
-    }
-    let mut slot = lock(&shared.runner);
-    drop(slot.take());
-    shared.board.retain(&keep);
-    let weak = Arc::downgrade(shared);
-    let notify: Notify = Arc::new(move |t| {
-        if let Some(s) = weak.upgrade() {
-            s.sink.emit(Event::Health {
-                id: t.id,
-                state: t.state,
-                reason: t.reason,
-            });
-            s.poke();
-        }
-    });
-    *slot = Some(
-        Runner::start(checks, shared.board.clone(), notify)
-            .map_err(|e| Error::io("starting the health checks", e))?,
-    );
-    {
-        let mut d = lock(&shared.desired);
-        d.owned
-            .extend(desired.services.iter().map(|s| s.service.key));
-        d.state = desired;
-    }
-    shared.sink.emit(Event::DesiredChanged {
-        source: source.into(),
-    });
-    shared.poke();
-    Ok(())
-}
-
 /// The loop: converge, then wait for a change, the period, or the back-off.
-fn run(shared: &Arc<Shared>, mut file: Option<Watched>) {
-    let mut backoff: Option<Duration> = None;
-    let mut next_at = Instant::now();
-    let mut dirty = true;
+fn run(shared: &Shared, mut file: Option<Watched>) {
+    let state = &shared.state;
+    let mut pace = Pace::new();
     loop {
         if let Some(w) = &mut file {
-            reload(shared, w);
+            state.reload(w);
         }
-        if Instant::now() >= next_at || (dirty && backoff.is_none()) {
-            match reconcile(shared) {
-                Ok(()) => backoff = None,
-                Err(error) => {
-                    let b = next_backoff(backoff, &shared.opts);
-                    backoff = Some(b);
-                    shared.sink.emit(Event::Failed { error, retry_in: b });
-                }
-            }
-            next_at = Instant::now() + backoff.unwrap_or(shared.opts.period);
+        if pace.due() {
+            pace.done(state, reconcile(shared));
         }
-        let mut wait = next_at.saturating_duration_since(Instant::now());
-        if file.is_some() {
-            wait = wait.min(Watched::EVERY);
-        }
-        let (stopped, poked) = shared.wait(wait);
+        let (stopped, poked) = state.wait(pace.wait(file.is_some()));
         if stopped {
             break;
         }
-        dirty = poked;
+        pace.dirty = poked;
     }
-    shared.sink.emit(Event::Stopped);
+    state.sink.emit(Event::Stopped);
 }
 
 /// The back-off after one more failure: `backoff_min` first, then doubled
@@ -391,30 +634,8 @@ fn next_backoff(last: Option<Duration>, opts: &DirectorOptions) -> Duration {
     })
 }
 
-fn reload(shared: &Arc<Shared>, w: &mut Watched) {
-    let path = w.path.display().to_string();
-    match w.poll() {
-        None => {}
-        Some(Ok(state)) => {
-            if let Err(e) = set_desired(shared, state, &path) {
-                shared.sink.emit(Event::ReloadFailed {
-                    path,
-                    error: e.to_string(),
-                });
-            }
-        }
-        Some(Err(e)) => shared.sink.emit(Event::ReloadFailed {
-            path,
-            error: e.to_string(),
-        }),
-    }
-}
-
 /// The kernel's services in `scope` with their real servers (with counters).
-fn read_scope(
-    ipvs: &Ipvs,
-    scope: &HashSet<ServiceKey>,
-) -> Result<Vec<(crate::model::ServiceEntry, Vec<DestinationEntry>)>> {
+fn read_scope(ipvs: &Ipvs, scope: &HashSet<ServiceKey>) -> Result<Current> {
     let mut out = Vec::new();
     for s in ipvs.services()? {
         if scope.contains(&s.service.key) {
@@ -425,67 +646,15 @@ fn read_scope(
     Ok(out)
 }
 
-/// One convergence: read, compute the effective table with drains, plan, apply.
+/// One convergence: read, decide (see [`State::plan`]), apply.
 fn reconcile(shared: &Shared) -> std::result::Result<(), String> {
-    let (desired, scope) = {
-        let d = lock(&shared.desired);
-        (d.state.clone(), d.owned.clone())
-    };
+    let (desired, scope) = shared.state.desired();
     let current = read_scope(&shared.ipvs, &scope).map_err(|e| e.to_string())?;
-    let mut eff = effective(&desired, &|id| shared.board.state(id));
-    let per_service: Vec<(ServiceKey, Vec<DestinationEntry>)> = current
-        .iter()
-        .map(|(s, ds)| (s.service.key, ds.clone()))
-        .collect();
-    let changes = settle(
-        &mut lock(&shared.drains),
-        &per_service,
-        &mut eff,
-        Instant::now(),
-        shared.opts.drain_deadline,
-    );
-    for c in changes {
-        shared.sink.emit(match c {
-            DrainChange::Started(id) => Event::DrainStarted(id),
-            DrainChange::Finished(id, end) => Event::DrainFinished(id, end),
-        });
-    }
-    let table = Table {
-        services: current
-            .into_iter()
-            .map(|(s, ds)| TableService {
-                service: s.service,
-                destinations: ds.into_iter().map(|d| d.destination).collect(),
-            })
-            .collect(),
-        timeouts: None,
-    };
-    let opts = DiffOptions {
-        scope: Scope::Services(scope),
-        drain_before_remove: false,
-    };
-    let plan = diff(&table, &eff.table, &opts);
-    if plan.is_empty() {
+    let Some(plan) = shared.state.plan(&desired, scope, current) else {
         return Ok(());
-    }
-    shared.sink.emit(Event::Planned {
-        operations: plan.operations.clone(),
-    });
+    };
     let report = shared.ipvs.apply_plan(&plan);
-    let failed: Vec<_> = report
-        .failures()
-        .filter_map(|(i, o)| Some((plan.operations.get(i)?.clone(), outcome_text(o))))
-        .collect();
-    let ok = failed.is_empty();
-    let first = failed.first().map(|(op, e)| format!("{op}: {e}"));
-    shared.sink.emit(Event::Applied {
-        done: report.done(),
-        failed,
-    });
-    match (ok, first) {
-        (true, _) | (false, None) => Ok(()),
-        (false, Some(e)) => Err(e),
-    }
+    shared.state.applied(&plan, &report)
 }
 
 /// The text of a failed outcome: the error's (operation, object, errno).
@@ -496,38 +665,6 @@ fn outcome_text(o: &crate::batch::OpOutcome) -> String {
         OpOutcome::NotAttempted => "not attempted (an earlier operation failed)".into(),
         OpOutcome::Done => "done".into(),
     }
-}
-
-fn collect_metrics(shared: &Shared) -> Result<Vec<ServiceMetrics>> {
-    let scope = lock(&shared.desired).owned.clone();
-    let current = read_scope(&shared.ipvs, &scope)?;
-    let health = shared.board.snapshot();
-    let drains = lock(&shared.drains).clone();
-    Ok(current
-        .into_iter()
-        .map(|(entry, ds)| {
-            let key = entry.service.key;
-            let destinations = ds
-                .into_iter()
-                .map(|e| {
-                    let id = DestinationId {
-                        service: key,
-                        addr: e.destination.addr,
-                        port: e.destination.port,
-                    };
-                    DestinationMetrics {
-                        entry: e,
-                        health: health.get(&id).map(|h| h.state),
-                        draining: drains.contains(&id),
-                    }
-                })
-                .collect();
-            ServiceMetrics {
-                entry,
-                destinations,
-            }
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -265,6 +265,57 @@ pub fn decode_port(attrs: &[u8]) -> Result<FouPort> {
     Ok(p)
 }
 
+/// Resolves the `fou` family on `t`.
+///
+/// # Errors
+/// [`Error::ModuleMissing`] (module `fou`) when the family is not
+/// registered; transport errors.
+pub(crate) fn resolve(t: &mut Transport) -> Result<u16> {
+    match crate::transport::resolve_family(t, FAMILY_NAME) {
+        Err(Error::ModuleMissing { context, errno, .. }) => Err(Error::ModuleMissing {
+            context,
+            module: "fou".into(),
+            errno,
+        }),
+        other => other,
+    }
+}
+
+/// The typed error of a refused `FOU_CMD_ADD`.
+pub(crate) fn add_error(p: &FouPort) -> impl FnOnce(Failure) -> Error {
+    let p = *p;
+    let ctx = move || format!("adding FOU port {}", describe(&p));
+    move |f| match f {
+        // EALREADY: the same FOU port exists; EADDRINUSE: its UDP port is
+        // taken (by a FOU port, which is how Linux 6.1 answers a duplicate, or another socket)
+        Failure::Kernel(errno @ (libc::EALREADY | libc::EADDRINUSE)) => Error::Exists {
+            context: ctx(),
+            errno,
+        },
+        f => fail(RtOp::Fou, ctx)(f),
+    }
+}
+
+/// The typed error of a refused `FOU_CMD_DEL`.
+pub(crate) fn del_error(p: &FouPort) -> impl FnOnce(Failure) -> Error {
+    let p = *p;
+    let ctx = move || format!("removing FOU port {}", describe(&p));
+    move |f| match f {
+        // the kernel answers EINVAL when there is no such port
+        Failure::Kernel(libc::EINVAL) => Error::NotFound {
+            context: ctx(),
+            what: "no such FOU port",
+            errno: libc::EINVAL,
+        },
+        f => fail(RtOp::Fou, ctx)(f),
+    }
+}
+
+/// The error of a failed listing of FOU ports.
+pub(crate) fn list_error(f: Failure) -> Error {
+    fail(RtOp::Fou, || "listing FOU ports".into())(f)
+}
+
 /// A handle on the FOU/GUE receive ports of one network namespace.
 pub struct Fou {
     inner: Mutex<(Transport, Vec<u8>)>,
@@ -279,17 +330,7 @@ impl Fou {
     /// registered; [`Error::Io`] when the namespace or socket cannot be opened.
     pub fn open(namespace: Namespace) -> Result<Self> {
         let mut t = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
-        let family = match crate::transport::resolve_family(&mut t, FAMILY_NAME) {
-            Ok(f) => f,
-            Err(Error::ModuleMissing { context, errno, .. }) => {
-                return Err(Error::ModuleMissing {
-                    context,
-                    module: "fou".into(),
-                    errno,
-                })
-            }
-            Err(e) => return Err(e),
-        };
+        let family = resolve(&mut t)?;
         Ok(Fou {
             inner: Mutex::new((t, Vec::with_capacity(128))),
             family,
@@ -330,20 +371,9 @@ impl Fou {
     /// port is already a FOU port or another socket holds it (`EALREADY` or
     /// `EADDRINUSE`).
     pub fn add(&self, p: &FouPort) -> Result<()> {
-        let ctx = || format!("adding FOU port {}", self.describe(p));
         p.validate()?;
-        match self.run(cmd::ADD, Some(p), |_| Ok(())) {
-            Ok(()) => Ok(()),
-            // EALREADY: the same FOU port exists; EADDRINUSE: its UDP port is
-            // taken (by a FOU port, which is how Linux 6.1 answers a duplicate, or another socket)
-            Err(Failure::Kernel(errno @ (libc::EALREADY | libc::EADDRINUSE))) => {
-                Err(Error::Exists {
-                    context: ctx(),
-                    errno,
-                })
-            }
-            Err(f) => Err(fail(RtOp::Fou, ctx)(f)),
-        }
+        self.run(cmd::ADD, Some(p), |_| Ok(()))
+            .map_err(add_error(p))
     }
 
     /// Removes a receive port (`ip fou del`); matched by port, family and,
@@ -352,17 +382,9 @@ impl Fou {
     /// # Errors
     /// [`Error::NotFound`] when there is no such port (the kernel answers `EINVAL`).
     pub fn del(&self, p: &FouPort) -> Result<()> {
-        let ctx = || format!("removing FOU port {}", self.describe(p));
         p.validate()?;
-        match self.run(cmd::DEL, Some(p), |_| Ok(())) {
-            Ok(()) => Ok(()),
-            Err(Failure::Kernel(libc::EINVAL)) => Err(Error::NotFound {
-                context: ctx(),
-                what: "no such FOU port",
-                errno: libc::EINVAL,
-            }),
-            Err(f) => Err(fail(RtOp::Fou, ctx)(f)),
-        }
+        self.run(cmd::DEL, Some(p), |_| Ok(()))
+            .map_err(del_error(p))
     }
 
     /// Lists the receive ports (`ip fou show`).
@@ -375,19 +397,20 @@ impl Fou {
             out.push(decode_port(a)?);
             Ok(())
         })
-        .map_err(fail(RtOp::Fou, || "listing FOU ports".into()))?;
+        .map_err(list_error)?;
         Ok(out)
     }
+}
 
-    fn describe(&self, p: &FouPort) -> String {
-        format!(
-            "{}{} {}",
-            p.port,
-            if p.ipv6 { " (IPv6)" } else { "" },
-            match p.encap {
-                FouEncap::Gue => "gue".to_string(),
-                FouEncap::Direct { ipproto } => format!("ipproto {ipproto}"),
-            }
-        )
-    }
+/// A port as error messages name it.
+fn describe(p: &FouPort) -> String {
+    format!(
+        "{}{} {}",
+        p.port,
+        if p.ipv6 { " (IPv6)" } else { "" },
+        match p.encap {
+            FouEncap::Gue => "gue".to_string(),
+            FouEncap::Direct { ipproto } => format!("ipproto {ipproto}"),
+        }
+    )
 }

@@ -110,6 +110,52 @@ pub(crate) fn fail(op: RtOp, ctx: impl FnOnce() -> String) -> impl FnOnce(Failur
     move |f| f.into_error(ctx, |context, errno| rt_error(op, context, errno))
 }
 
+/// The module a new link's kind needs (named when the kernel lacks it).
+pub(crate) fn link_module(l: &NewLink) -> &'static str {
+    match &l.kind {
+        NewLinkKind::Tunnel(t) => t.kind.module(),
+        NewLinkKind::Dummy => "dummy",
+    }
+}
+
+/// The answer to reading one device: `None` when the kernel has none
+/// (`ENODEV`).
+pub(crate) fn link_answer(
+    res: std::result::Result<Option<Link>, Failure>,
+    ctx: impl FnOnce() -> String,
+) -> Result<Option<Link>> {
+    match res {
+        Ok(found) => Ok(found),
+        Err(Failure::Kernel(libc::ENODEV)) => Ok(None),
+        Err(f) => Err(fail(RtOp::Link, ctx)(f)),
+    }
+}
+
+/// The error when a device named by the caller is not there.
+pub(crate) fn no_such_device(name: &str) -> Error {
+    Error::NotFound {
+        context: format!("looking up device {name}"),
+        what: "no such network interface",
+        errno: libc::ENODEV,
+    }
+}
+
+/// The error when a device the kernel acknowledged creating is not there.
+pub(crate) fn created_not_there(ctx: String) -> Error {
+    Error::protocol(
+        ctx,
+        "the kernel acknowledged it but the device is not there",
+    )
+}
+
+/// Refuses an MTU below the minimum before anything is sent.
+pub(crate) fn check_mtu(mtu: u32, ctx: impl FnOnce() -> String) -> Result<()> {
+    if mtu < 68 {
+        return Err(Error::invalid_input(ctx(), "the minimum MTU is 68"));
+    }
+    Ok(())
+}
+
 /// Names a device by name or index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dev<'a> {
@@ -234,19 +280,10 @@ impl Rtnl {
     /// is taken, [`Error::ModuleMissing`] if the kind's module is missing.
     pub fn add_link(&self, l: &NewLink) -> Result<Link> {
         let ctx = || format!("creating {} device {}", l.kind_str(), l.name);
-        let module = match &l.kind {
-            NewLinkKind::Tunnel(t) => t.kind.module(),
-            NewLinkKind::Dummy => "dummy",
-        };
         l.validate()?;
         self.run(false, |b, s| codec::new_link(b, s, l), |_, _| Ok(()))
-            .map_err(fail(RtOp::NewLink(Some(module)), ctx))?;
-        self.link(&l.name)?.ok_or_else(|| {
-            Error::protocol(
-                ctx(),
-                "the kernel acknowledged it but the device is not there",
-            )
-        })
+            .map_err(fail(RtOp::NewLink(Some(link_module(l))), ctx))?;
+        self.link(&l.name)?.ok_or_else(|| created_not_there(ctx()))
     }
 
     /// Reads one device; `Ok(None)` when there is none of that name or index.
@@ -273,11 +310,7 @@ impl Rtnl {
                 Ok(())
             },
         );
-        match res {
-            Ok(()) => Ok(found),
-            Err(Failure::Kernel(libc::ENODEV)) => Ok(None),
-            Err(f) => Err(fail(RtOp::Link, ctx)(f)),
-        }
+        link_answer(res.map(|()| found), ctx)
     }
 
     fn index_of(&self, dev: &Dev<'_>) -> Result<u32> {
@@ -285,11 +318,7 @@ impl Rtnl {
             Dev::Index(i) => Ok(*i),
             Dev::Name(n) => match self.link(*n)? {
                 Some(l) => Ok(l.index),
-                None => Err(Error::NotFound {
-                    context: format!("looking up device {n}"),
-                    what: "no such network interface",
-                    errno: libc::ENODEV,
-                }),
+                None => Err(no_such_device(n)),
             },
         }
     }
@@ -371,9 +400,7 @@ impl Rtnl {
     pub fn set_mtu<'a>(&self, dev: impl Into<Dev<'a>>, mtu: u32) -> Result<()> {
         let dev = dev.into();
         let ctx = || format!("setting the MTU of {dev} to {mtu}");
-        if mtu < 68 {
-            return Err(Error::invalid_input(ctx(), "the minimum MTU is 68"));
-        }
+        check_mtu(mtu, ctx)?;
         // unlike creation, where the kernel silently clamps or ignores an MTU
         // a tunnel cannot carry, a change beyond it is refused (EINVAL)
         let index = self.index_of(&dev)?;

@@ -78,7 +78,7 @@ s.close()
 
 /// Client, director (VIP on eth0) and real servers on one bridge; each real
 /// server with the VIP on `lo` for direct routing.
-struct Lab {
+pub(crate) struct Lab {
     _lan: TestNs,
     client: TestNs,
     director: TestNs,
@@ -90,7 +90,7 @@ fn real_addr(i: usize) -> [u8; 4] {
 }
 
 impl Lab {
-    fn new(n: usize) -> Lab {
+    pub(crate) fn new(n: usize) -> Lab {
         let lan = TestNs::new();
         lan.ip(&["link", "add", "br0", "type", "bridge"]);
         lan.ip(&["link", "set", "br0", "up"]);
@@ -148,7 +148,7 @@ impl Lab {
         }
     }
 
-    fn serve(&self, i: usize, status: u16) -> Child {
+    pub(crate) fn serve(&self, i: usize, status: u16) -> Child {
         let mut child = Command::new("ip")
             .args([
                 "netns",
@@ -172,22 +172,22 @@ impl Lab {
     }
 
     /// The name of the server one new connection reaches.
-    fn connect(&self) -> String {
+    pub(crate) fn connect(&self) -> String {
         self.client
             .exec("python3", &["-c", CLIENT])
             .trim()
             .to_owned()
     }
 
-    fn ns(&self) -> Namespace {
+    pub(crate) fn ns(&self) -> Namespace {
         Namespace::Named(self.director.name().to_owned())
     }
 
-    fn dest(&self, i: usize) -> Destination {
+    pub(crate) fn dest(&self, i: usize) -> Destination {
         Destination::new(real_addr(i), PORT)
     }
 
-    fn id(&self, i: usize) -> DestinationId {
+    pub(crate) fn id(&self, i: usize) -> DestinationId {
         DestinationId {
             service: key(),
             addr: real_addr(i).into(),
@@ -196,7 +196,7 @@ impl Lab {
     }
 
     /// `ipvsadm -Ln` weight of real server `i`; `None` when not listed.
-    fn weight(&self, i: usize) -> Option<u32> {
+    pub(crate) fn weight(&self, i: usize) -> Option<u32> {
         let a = real_addr(i);
         let needle = format!("-> {}.{}.{}.{}:{PORT}", a[0], a[1], a[2], a[3]);
         let listing = self.director.ipvsadm(&["-Ln"]);
@@ -204,7 +204,7 @@ impl Lab {
         line.split_whitespace().nth(3)?.parse().ok()
     }
 
-    fn diag(&self) -> String {
+    pub(crate) fn diag(&self) -> String {
         format!(
             "{}{}",
             self.director.ipvsadm(&["-Ln", "--stats"]),
@@ -213,13 +213,13 @@ impl Lab {
     }
 }
 
-fn key() -> ServiceKey {
+pub(crate) fn key() -> ServiceKey {
     ServiceKey::tcp(VIP, PORT)
 }
 
 /// Checks every second with a generous timeout (the emulated VM is slow,
 /// and shared), falling after 3 failures and rising after 2 successes.
-fn check(lab: &Lab) -> Check {
+pub(crate) fn check(lab: &Lab) -> Check {
     Check::tcp()
         .with_interval(Duration::from_millis(1000))
         .with_timeout(Duration::from_millis(900))
@@ -227,11 +227,11 @@ fn check(lab: &Lab) -> Check {
         .with_namespace(lab.ns())
 }
 
-const RISE: u32 = 2;
-const FALL: u32 = 3;
+pub(crate) const RISE: u32 = 2;
+pub(crate) const FALL: u32 = 3;
 
 /// Whether `e` plans setting real server `i` to `weight`.
-fn plans_weight(lab: &Lab, e: &Event, i: usize, weight: u32) -> bool {
+pub(crate) fn plans_weight(lab: &Lab, e: &Event, i: usize, weight: u32) -> bool {
     let Event::Planned { operations } = e else {
         return false;
     };
@@ -241,7 +241,7 @@ fn plans_weight(lab: &Lab, e: &Event, i: usize, weight: u32) -> bool {
         .any(|op| matches!(op, Operation::UpdateDestination(_, d) if *d == want))
 }
 
-fn opts(lab: &Lab) -> (DirectorOptions, Receiver<Event>) {
+pub(crate) fn opts(lab: &Lab) -> (DirectorOptions, Receiver<Event>) {
     let (tx, rx) = channel();
     let tx = std::sync::Mutex::new(tx);
     let o = DirectorOptions {
@@ -256,7 +256,7 @@ fn opts(lab: &Lab) -> (DirectorOptions, Receiver<Event>) {
     (o, rx)
 }
 
-fn service(lab: &Lab, n: usize) -> DirectedService {
+pub(crate) fn service(lab: &Lab, n: usize) -> DirectedService {
     DirectedService::new(
         Service::new(key()).with_scheduler(Scheduler::RoundRobin),
         (0..n).map(|i| lab.dest(i)).collect(),
@@ -265,7 +265,7 @@ fn service(lab: &Lab, n: usize) -> DirectedService {
 
 /// Polls `f` every 100 ms, at most 400 times (40 s); panics with `what` and
 /// `diag()` when it never holds.
-fn wait_for(what: &str, diag: impl Fn() -> String, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, diag: impl Fn() -> String, mut f: impl FnMut() -> bool) {
     for _ in 0..400 {
         if f() {
             return;
@@ -280,7 +280,7 @@ fn checks_of(d: &Director, id: &DestinationId) -> u64 {
 }
 
 /// Waits for an event matching `f` among those received, 60 s at most.
-fn wait_event(rx: &Receiver<Event>, what: &str, f: impl Fn(&Event) -> bool) -> Event {
+pub(crate) fn wait_event(rx: &Receiver<Event>, what: &str, f: impl Fn(&Event) -> bool) -> Event {
     for _ in 0..600 {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(e) if f(&e) => return e,
@@ -644,7 +644,7 @@ fn ipvsadm_counters(lab: &Lab) -> Vec<(String, [u64; 5])> {
         .collect()
 }
 
-fn metric(text: &str, name: &str, addr: &str) -> u64 {
+pub(crate) fn metric(text: &str, name: &str, addr: &str) -> u64 {
     let label = if name.starts_with("lvskit_service") {
         format!("{{service=\"TCP {addr}\"}}")
     } else {

@@ -8,6 +8,8 @@ mod strategies;
 mod support;
 
 mod aio;
+mod aio_director;
+mod aio_tunnel;
 mod batch;
 mod core_features;
 mod director;

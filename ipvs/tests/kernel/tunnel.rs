@@ -65,7 +65,7 @@ fn ip_proto(kind: TunnelKind, s: &str) -> InnerProto {
 
 /// Asserts that what `ip -d -j link show` prints for `link` equals what the
 /// library decoded, field by field.
-fn assert_ip_agrees(ns: &TestNs, link: &Link) {
+pub(crate) fn assert_ip_agrees(ns: &TestNs, link: &Link) {
     let j = ip_link(ns, &link.name);
     let ctx = format!("{}: ip says {j:#}", link.name);
     assert_eq!(j["ifindex"].as_u64(), Some(u64::from(link.index)), "{ctx}");
@@ -145,7 +145,7 @@ fn assert_ip_agrees(ns: &TestNs, link: &Link) {
 }
 
 /// Asserts the fields the library was asked to set came back.
-fn assert_same_params(want: &TunnelConfig, got: &TunnelConfig) {
+pub(crate) fn assert_same_params(want: &TunnelConfig, got: &TunnelConfig) {
     let ctx = format!("asked {want:?}\ngot {got:?}");
     assert_eq!(got.kind, want.kind, "{ctx}");
     assert_eq!(got.local, want.local, "{ctx}");
@@ -170,7 +170,7 @@ fn v4(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-fn library_specs(d0: u32) -> Vec<(&'static str, TunnelConfig)> {
+pub(crate) fn library_specs(d0: u32) -> Vec<(&'static str, TunnelConfig)> {
     use TunnelKind::*;
     vec![
         (
@@ -313,7 +313,7 @@ fn every_kind_created_by_the_library_reads_back_the_same_in_ip() {
     }
 }
 
-fn ns_out_has_link(ns: &TestNs, name: &str) -> bool {
+pub(crate) fn ns_out_has_link(ns: &TestNs, name: &str) -> bool {
     let v = json(&ns.ip(&["-j", "link", "show"]));
     v.as_array()
         .unwrap()
@@ -665,7 +665,7 @@ fn addresses_cross_checked_with_ip() {
     assert!(!ns.ip(&["addr", "show", "dev", "d1"]).contains("10.20.0.9"));
 }
 
-fn ip_fou(ns: &TestNs) -> Vec<(u64, String, bool)> {
+pub(crate) fn ip_fou(ns: &TestNs) -> Vec<(u64, String, bool)> {
     let v = json(&ns.ip(&["-j", "fou", "show"]));
     let mut out: Vec<_> = v
         .as_array()
