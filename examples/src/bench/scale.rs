@@ -591,49 +591,6 @@ pub(super) fn verify(w: &Workload, e: &Entry, referee: bool) -> Result<(), Strin
     Ok(())
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    /// Issue 21: each run is checked against the table it must leave; the
-    /// check must fail on a table that differs in one real server.
-    #[test]
-    fn the_table_check_fails_on_a_missing_server_or_a_wrong_weight() {
-        let want = desired(3, 2, 50);
-        assert_eq!(check_table("row", &want, &want), Ok(()));
-        let mut shuffled = want.clone();
-        shuffled.services.reverse();
-        assert_eq!(check_table("row", &shuffled, &want), Ok(()));
-
-        let mut missing = want.clone();
-        missing.services[1].destinations.pop();
-        let err = check_table("row", &missing, &want).unwrap_err();
-        assert_eq!(
-            err,
-            "row: service TCP 10.0.0.2:80: real server 172.16.0.2:8080 is missing"
-        );
-
-        let mut heavy = want.clone();
-        heavy.services[0].destinations[0].weight = 1; // the change never applied
-        let err = check_table("row", &heavy, &want).unwrap_err();
-        assert_eq!(
-            err,
-            "row: service TCP 10.0.0.1:80: real server 172.16.0.1:8080 has weight 1, expected 2"
-        );
-
-        let mut extra = want.clone();
-        extra.services[2].destinations.push(dest(7, 1));
-        let err = check_table("row", &extra, &want).unwrap_err();
-        assert!(err.contains("172.16.0.8:8080 should not be there"), "{err}");
-
-        let err = check_table("row", &Table::default(), &want).unwrap_err();
-        assert_eq!(err, "row: service TCP 10.0.0.1:80 is missing");
-        let err = check_table("row", &want, &Table::default()).unwrap_err();
-        assert!(err.contains("should not be there"), "{err}");
-    }
-}
-
 // ------------------------------------------------------------------ drivers
 
 fn status_kib(field: &str) -> Result<u64, String> {
@@ -952,4 +909,47 @@ pub(super) fn report(res: &[RowResult]) -> String {
     }
     targets(&mut m, res);
     m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Issue 21: each run is checked against the table it must leave; the
+    /// check must fail on a table that differs in one real server.
+    #[test]
+    fn the_table_check_fails_on_a_missing_server_or_a_wrong_weight() {
+        let want = desired(3, 2, 50);
+        assert_eq!(check_table("row", &want, &want), Ok(()));
+        let mut shuffled = want.clone();
+        shuffled.services.reverse();
+        assert_eq!(check_table("row", &shuffled, &want), Ok(()));
+
+        let mut missing = want.clone();
+        missing.services[1].destinations.pop();
+        let err = check_table("row", &missing, &want).unwrap_err();
+        assert_eq!(
+            err,
+            "row: service TCP 10.0.0.2:80: real server 172.16.0.2:8080 is missing"
+        );
+
+        let mut heavy = want.clone();
+        heavy.services[0].destinations[0].weight = 1; // the change never applied
+        let err = check_table("row", &heavy, &want).unwrap_err();
+        assert_eq!(
+            err,
+            "row: service TCP 10.0.0.1:80: real server 172.16.0.1:8080 has weight 1, expected 2"
+        );
+
+        let mut extra = want.clone();
+        extra.services[2].destinations.push(dest(7, 1));
+        let err = check_table("row", &extra, &want).unwrap_err();
+        assert!(err.contains("172.16.0.8:8080 should not be there"), "{err}");
+
+        let err = check_table("row", &Table::default(), &want).unwrap_err();
+        assert_eq!(err, "row: service TCP 10.0.0.1:80 is missing");
+        let err = check_table("row", &want, &Table::default()).unwrap_err();
+        assert!(err.contains("should not be there"), "{err}");
+    }
 }
