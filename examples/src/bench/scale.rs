@@ -6,8 +6,8 @@
 //! `ipvs-bench run --scale [--scale-sizes 1000x1,10000x1,...]` adds them to
 //! a run; `--only scale` (or `scale-create`, `scale-memory`, ...) runs them
 //! alone; `--smoke` runs them at tiny sizes. Every run of every row is
-//! checked against the table it must leave (counts and changed weights read
-//! back with the library; on the first round also `ipvsadm -Sn`'s line
+//! checked against the table it must leave (every service, real server and
+//! weight read back with the library; on the first round also `ipvsadm -Sn`'s line
 //! counts as an outside referee), so a broken run prints no figure.
 //!
 //! This module is a child of `run` (the harness) so that it reuses the
@@ -15,10 +15,7 @@
 //! (`ipvs-bench drive mem read|plan S D`, `drive floor dumpbytes S D`) are
 //! reached from `driver::drive`.
 //!
-//! The soak of the director loop (issue 21 item 3) belongs here too once the
-//! director exists: a `soak` step whose driver samples RSS, descriptors and
-//! threads once a second and writes the series examples/bench/plot.py draws
-//! (`plot.py --soak FILE.json`).
+//! The soak of the director loop (issue 21 item 3) is in `soak.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -893,7 +890,7 @@ pub(super) fn report(res: &[RowResult]) -> String {
     if res.is_empty() {
         return m;
     }
-    let _ = writeln!(m, "## Scale\n\nTime per operation at each table size (median of the runs; × floor paired as above) and its growth from the smallest to the largest size with one destination per service. Every run of every row was checked against the table it must leave (counts and changed weights read back; `ipvsadm -Sn` line counts on the first round). Rows marked \\* ran the smaller table shown (slow contender, bounded as in the standard rows).\n");
+    let _ = writeln!(m, "## Scale\n\nTime per operation at each table size (median of the runs; × floor paired as above) and its growth from the smallest to the largest size with one destination per service. Every run of every row was checked against the table it must leave (every service, real server and weight read back; `ipvsadm -Sn` line counts on the first round). Rows marked \\* ran the smaller table shown (slow contender, bounded as in the standard rows).\n");
     for step in ["create", "list", "reconcile", "teardown"] {
         let sizes = step_rows(res, step);
         if sizes.is_empty() {
