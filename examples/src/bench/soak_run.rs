@@ -13,8 +13,13 @@ use ipvs_examples::scenario::{Mode, RealServer, Scenario};
 use ipvs_examples::traffic;
 use lvskit::Scheduler;
 
-use super::super::{Cmd, Entry, RowResult, Sample};
+use super::super::{sh, Cmd, Entry, RowResult, Sample};
 use super::WORKLOAD;
+
+/// The soak section's first and last lines in the report and in
+/// BENCHMARKS.md, where `scripts/bench --soak MINUTES` replaces it.
+const BEGIN: &str = "<!-- soak:begin (scripts/bench writes this section) -->";
+const END: &str = "<!-- soak:end -->";
 
 /// How long each flap keeps a real server's service stopped, and the pause
 /// before the next one.
@@ -209,13 +214,24 @@ fn flap(servers: &mut [RealServer], secs: u64) -> u64 {
     n
 }
 
-/// The samples after the first minute (or, in a shorter soak, the first
-/// third) and at the end: (reference time, value then, value at the end).
+/// Where a series was after the first minute (a soak shorter than 90 s:
+/// after its first third) and where it ended, each the median of a window of samples (a
+/// tenth of the soak, at most ten), so that one sample caught in a
+/// transient (a check thread starting) does not decide: (the reference
+/// window's start time, its median, the median of the last window).
 pub fn drift(t: &[f64], v: &[f64]) -> Option<(f64, f64, f64)> {
     let end = *t.last()?;
-    let at = 60f64.min(end / 3.0);
+    let at = if end >= 90.0 { 60.0 } else { end / 3.0 };
     let i = t.iter().position(|x| *x >= at)?;
-    Some((t[i], v[i], *v.last()?))
+    let n = (v.len() / 10).clamp(1, 10);
+    let median = |w: &[f64]| {
+        let mut w = w.to_vec();
+        w.sort_by(f64::total_cmp);
+        w.get(w.len() / 2).copied()
+    };
+    let reference = median(v.get(i..(i + n).min(v.len()))?)?;
+    let last = median(v.get(v.len().saturating_sub(n)..)?)?;
+    Some((t[i], reference, last))
 }
 
 fn numbers(v: &serde_json::Value, key: &str) -> Vec<f64> {
@@ -229,17 +245,25 @@ fn numbers(v: &serde_json::Value, key: &str) -> Vec<f64> {
 pub fn report(res: &[RowResult]) -> String {
     let mut m = String::new();
     for r in res.iter().filter(|r| r.workload == WORKLOAD) {
-        let _ = writeln!(m, "\n## Soak of the director loop\n");
+        let _ = writeln!(m, "\n{BEGIN}\n## Soak of the director loop\n");
+        let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+        let kernel = sh("uname", &["-r"]).unwrap_or_default();
+        let _ = writeln!(
+            m,
+            "- date: {}; kernel: Linux {} (the QEMU test VM, TCG, 2 vCPUs, on a shared machine)\n",
+            date.trim(),
+            kernel.trim()
+        );
         let Some(v) = &r.soak else {
             let _ = writeln!(m, "The soak failed: {}", r.error.as_deref().unwrap_or("?"));
             continue;
         };
         let _ = writeln!(
             m,
-            "`lvskit::director` in a process of its own for {} s, its desired state changed once a second ({} changes: services and real servers added and removed, weights changed), the real servers' service stopped and started in turn ({} flaps), and HTTP requests to the VIP all along ({} answered, {} failed while a stopped server was still being detected). RSS, open descriptors and threads sampled once a second (figures `bench-figures/soak-*.svg`). Target: RSS and descriptors end within 5% of where they were after the first minute.\n",
+            "`lvskit::director` in a process of its own for {} s, its desired state changed once a second ({} changes: services and real servers added and removed, weights changed), the real servers' service stopped and started in turn ({} flaps), and HTTP requests to the VIP all along ({} answered, {} failed while a stopped server was still being detected). RSS, open descriptors and threads sampled once a second, half-way between two changes (figures `bench-figures/soak-*.svg`; the process runs with transparent huge pages off, so that RSS moves by pages, not by 2 MiB blocks); each value below is the median of a window of a tenth of the soak (at most ten samples). Target: RSS and descriptors end within 5% of where they were after the first minute.\n",
             v["seconds"], v["changes"], v["flaps"], v["traffic"]["ok"], v["traffic"]["failed"]
         );
-        let _ = writeln!(m, "| series | after the first minute (a shorter soak: its first third) | at the end | change | target |\n|---|---|---|---|---|");
+        let _ = writeln!(m, "| series | after the first minute (a soak under 90 s: its first third), median of a window | at the end, median of the last window | change | target |\n|---|---|---|---|---|");
         let t = numbers(v, "t_s");
         for (key, name, target) in [
             ("rss_kib", "RSS (KiB)", true),
@@ -250,7 +274,8 @@ pub fn report(res: &[RowResult]) -> String {
                 let pct = if a > 0.0 { 100.0 * (b - a) / a } else { 0.0 };
                 let verdict = match target {
                     true if pct.abs() <= 5.0 => "met (within 5%)",
-                    true => "MISSED",
+                    true if pct < 0.0 => "no growth (ended lower)",
+                    true => "MISSED (grew)",
                     false => "-",
                 };
                 let _ = writeln!(
@@ -278,6 +303,14 @@ pub fn report(res: &[RowResult]) -> String {
                 Some(e) => format!("**FAILED**: {e}"),
             }
         );
+        for (f, what) in [
+            ("rss", "RSS"),
+            ("fds", "open descriptors"),
+            ("threads", "threads"),
+        ] {
+            let _ = writeln!(m, "\n![soak: {what}](bench-figures/soak-{f}.svg)");
+        }
+        let _ = writeln!(m, "\n{END}");
     }
     m
 }
