@@ -1,7 +1,7 @@
 """Figures of a benchmark run, drawn from its report.json (scripts/bench runs
 this after every run; nothing here is drawn by hand).
 
-    python3 plot.py REPORT.json OUTDIR [--soak SOAK.json]
+    python3 plot.py REPORT.json OUTDIR
 
 Writes SVG files into OUTDIR:
 
@@ -12,10 +12,10 @@ Writes SVG files into OUTDIR:
   beside the kernel's own attribute bytes for the same table.
 - ``floor-ratio.svg``: each contender's time per operation divided by the
   floor's (the medians), per workload, on a log scale.
-- ``soak.svg`` (with ``--soak``): the RSS, open descriptors and threads of
-  the director loop over a soak. The soak (issue 21 item 3) is not built yet;
-  its driver is to write ``{"t_s": [...], "rss_kib": [...], "fds": [...],
-  "threads": [...]}``.
+- ``soak-rss.svg``, ``soak-fds.svg``, ``soak-threads.svg`` (when the run had
+  the soak): the director loop's RSS, open descriptors and threads over the
+  soak (the ``soak`` of the row whose workload is ``soak``), the first two
+  with the target's band: within 5% of the value after the first minute.
 
 Exits non-zero when the report has no row to draw.
 """
@@ -159,35 +159,71 @@ def floor_ratio(rows, path):
     return True
 
 
-def soak(path_in, path):
-    """The hook for the director loop's soak (issue 21 item 3)."""
-    with open(path_in) as f:
-        s = json.load(f)
-    fig, ax = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
-    for a, key, label in zip(ax, ["rss_kib", "fds", "threads"], ["RSS (KiB)", "open descriptors", "threads"]):
-        a.plot(s["t_s"], s[key])
-        a.set_ylabel(label)
-        a.grid(True, alpha=0.3)
-    ax[-1].set_xlabel("seconds")
-    ax[0].set_title("Soak of the director loop")
-    save(fig, path)
+def soak_drift(t, v):
+    """As the harness judges it (soak_run.rs, drift): the lowest value of a window
+    (a tenth of the soak, at most ten samples) after the first minute (a
+    soak under 90 s: its first third), and of the last window: (index, reference, end)."""
+    at = 60.0 if t[-1] >= 90.0 else t[-1] / 3.0
+    i = next(k for k, x in enumerate(t) if x >= at)
+    n = max(1, min(10, len(v) // 10))
+    return i, min(v[i:i + n]), min(v[-n:])
+
+
+def soak(rows, out):
+    """The director loop's soak: RSS, open descriptors and threads over time,
+    each in a figure of its own, the first two with the target's band (within
+    5% of the value after the first minute); threads beside the number of
+    real servers checked (one check thread each)."""
+    runs = [r for r in rows if r["workload"] == "soak" and r.get("soak")]
+    if not runs:
+        return False
+    s = runs[-1]["soak"]
+    t = s["t_s"]
+    if not t:
+        return False
+    for key, name, label in [("rss_kib", "rss", "RSS (KiB)"), ("fds", "fds", "open descriptors")]:
+        fig, ax = plt.subplots(figsize=(9, 4))
+        v = s[key]
+        ref, start, end = soak_drift(t, v)
+        ax.plot(t, v, color="tab:blue", label=label)
+        band = (start * 0.95, start * 1.05)
+        ax.axhspan(*band, xmin=0, xmax=1, color="tab:green", alpha=0.15,
+                   label=f"target: the end ({end:g}) within 5% of {start:g} (lowest of a window from {t[ref]:.0f} s and at the end)")
+        ax.axvline(t[ref], color="tab:green", linewidth=0.8, linestyle="--")
+        ax.set_ylim(bottom=0, top=max(max(v), band[1]) * 1.15)
+        ax.set_title(f"Soak of the director loop: {label}, sampled once a second")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+        save(fig, f"{out}/soak-{name}.svg")
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(t, s["threads"], color="tab:blue", label="threads")
+    if s.get("checks"):
+        ax.plot(t, s["checks"], color="tab:orange", linestyle="--", label="real servers checked (a thread each)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Soak of the director loop: threads, sampled once a second")
+    ax.set_xlabel("seconds")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    save(fig, f"{out}/soak-threads.svg")
+    return True
 
 
 def main(argv):
-    if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--soak"):
+    if len(argv) != 2:
         raise SystemExit(__doc__)
     with open(argv[0]) as f:
-        rows = ok_rows(json.load(f))
+        all_rows = json.load(f)
+    rows = ok_rows(all_rows)
     out = argv[1]
     plt.rcParams["svg.hashsalt"] = "lvskit-bench"  # stable ids: diffs show real changes
     drawn = [
         scale_time(rows, f"{out}/scale-time.svg"),
         scale_memory(rows, f"{out}/scale-memory.svg"),
         floor_ratio(rows, f"{out}/floor-ratio.svg"),
+        soak(all_rows, out),
     ]
-    if len(argv) == 4:
-        soak(argv[3], f"{out}/soak.svg")
-        drawn.append(True)
     if not any(drawn):
         raise SystemExit(f"plot.py: nothing to draw in {argv[0]}")
 

@@ -16,6 +16,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use ipnetwork::IpNetwork;
 use lvskit::tunnel::Rtnl;
 use lvskit::{Ipvs, Namespace};
 
@@ -130,7 +131,7 @@ impl Netns {
     /// replies legitimately come back another way than requests went.
     pub fn new(name: &str) -> Result<Self> {
         let ns = Self::create(name, true)?;
-        ns.ip(&["link", "set", "lo", "up"])?;
+        ns.rtnl()?.set_up("lo", true)?;
         Ok(ns)
     }
 
@@ -191,9 +192,9 @@ impl Netns {
     /// Writes a sysctl of this namespace, `key` as a path under /proc/sys
     /// (`net/ipv4/ip_forward`).
     pub fn sysctl(&self, key: &str, value: &str) -> Result<()> {
-        let path = Path::new("/proc/sys").join(key);
-        self.run(|| std::fs::write(&path, value))?
-            .map_err(|e| format!("{}: sysctl {key}={value}: {e}", self.name).into())
+        let here = Namespace::Named(self.name.clone());
+        lvskit::tunnel::write_sysctl(&here, key, value)
+            .map_err(|e| format!("{}: {e}", self.name).into())
     }
 
     /// Reads a file of this namespace's /proc/net (`ip_vs_conn`): /proc/net
@@ -229,14 +230,18 @@ impl Drop for Netns {
 /// `e2e1234-0tun-director` in tests, so that labs never collide). Segments
 /// are bridges in a private switch namespace.
 ///
-/// Wiring is queued and applied by [`Lab::commit`] with one `ip -batch` per
-/// namespace: the switch first (bridges, veths), then each namespace in the
-/// order it was first given work.
+/// Wiring is queued and applied by [`Lab::commit`]: the switch first (one
+/// `ip -batch` for bridges and veths: the library creates neither), then
+/// every namespace's links up and addresses through the library's
+/// rtnetlink handle ([`Rtnl`]), then one `ip -batch` per namespace for the
+/// rest (routes: the library has none), in the order each was first given work.
 pub struct Lab {
     prefix: String,
     switch: Netns,
     veths: u32,
     queue: Vec<(String, Vec<String>)>,
+    /// (namespace, device, addresses): brought up and addressed by `commit`.
+    links: Vec<(String, String, Vec<IpNetwork>)>,
     spaces: Vec<String>,
 }
 
@@ -250,9 +255,10 @@ impl Lab {
             switch,
             veths: 0,
             queue: Vec::new(),
+            links: Vec::new(),
             spaces: vec![name.clone()],
         };
-        lab.ip(&name, "link set lo up");
+        lab.links.push((name, "lo".into(), Vec::new()));
         Ok(lab)
     }
 
@@ -284,7 +290,7 @@ impl Lab {
         for ns in &out {
             ns.sysctl("net/ipv4/conf/all/rp_filter", "0")?;
             ns.sysctl("net/ipv4/conf/default/rp_filter", "0")?;
-            self.ip(&ns.name, "link set lo up");
+            self.links.push((ns.name.clone(), "lo".into(), Vec::new()));
         }
         Ok(out)
     }
@@ -310,7 +316,10 @@ impl Lab {
 
     /// Queues plugging `ns` into `segment` with a veth whose end in `ns` is
     /// `ifname`, given `addrs` (CIDR) and brought up.
-    pub fn plug(&mut self, ns: &Netns, ifname: &str, segment: &str, addrs: &[&str]) {
+    ///
+    /// # Errors
+    /// An address that does not parse.
+    pub fn plug(&mut self, ns: &Netns, ifname: &str, segment: &str, addrs: &[&str]) -> Result<()> {
         let port = format!("p{}", self.veths);
         self.veths += 1;
         let sw = self.switch.name.clone();
@@ -323,16 +332,32 @@ impl Lab {
         );
         self.ip(&sw, &format!("link set {port} master br-{segment}"));
         self.ip(&sw, &format!("link set {port} up"));
-        for a in addrs {
-            self.ip(&ns.name, &format!("addr add {a} dev {ifname}"));
-        }
-        self.ip(&ns.name, &format!("link set {ifname} up"));
+        let nets = addrs
+            .iter()
+            .map(|a| a.parse().map_err(|e| format!("bad address {a}: {e}")))
+            .collect::<std::result::Result<_, _>>()?;
+        self.links.push((ns.name.clone(), ifname.into(), nets));
+        Ok(())
     }
 
-    /// Applies everything queued: the switch namespace first, then the others.
+    /// Applies everything queued: the switch namespace first, then links
+    /// and addresses through the library, then the other namespaces' lines.
     pub fn commit(&mut self) -> Result<()> {
         let mut queue = std::mem::take(&mut self.queue);
         queue.sort_by_key(|(ns, _)| *ns != self.switch.name);
+        let mut queue = queue.into_iter().peekable();
+        if let Some((ns, lines)) = queue.next_if(|(ns, _)| *ns == self.switch.name) {
+            ip_batch(Some(&ns), &lines)?;
+        }
+        for (ns, dev, nets) in std::mem::take(&mut self.links) {
+            let rtnl = Rtnl::open(Namespace::Named(ns.clone()))?;
+            for net in nets {
+                rtnl.add_address(dev.as_str(), net)
+                    .map_err(|e| format!("{ns}: {e}"))?;
+            }
+            rtnl.set_up(dev.as_str(), true)
+                .map_err(|e| format!("{ns}: {e}"))?;
+        }
         for (ns, lines) in queue {
             ip_batch(Some(&ns), &lines)?;
         }

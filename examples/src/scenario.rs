@@ -149,18 +149,18 @@ impl Scenario {
         for seg in ["client", "dc1", "dc2"] {
             lab.segment(seg);
         }
-        lab.plug(&core, "eth0", "client", &["10.0.0.1/24"]);
-        lab.plug(&core, "eth1", "dc1", &["10.1.0.1/24"]);
-        lab.plug(&core, "eth2", "dc2", &["10.2.0.1/24"]);
+        lab.plug(&core, "eth0", "client", &["10.0.0.1/24"])?;
+        lab.plug(&core, "eth1", "dc1", &["10.1.0.1/24"])?;
+        lab.plug(&core, "eth2", "dc2", &["10.2.0.1/24"])?;
         lab.ip(core.name(), "route add 10.100.0.100/32 via 10.1.0.11");
-        lab.plug(&client, "eth0", "client", &["10.0.0.10/24"]);
+        lab.plug(&client, "eth0", "client", &["10.0.0.10/24"])?;
         lab.ip(client.name(), "route add default via 10.0.0.1");
         for (n, ns) in [(1, &rp1), (2, &rp2)] {
-            lab.plug(ns, "eth0", &format!("dc{n}"), &[&format!("10.{n}.0.21/24")]);
+            lab.plug(ns, "eth0", &format!("dc{n}"), &[&format!("10.{n}.0.21/24")])?;
             lab.ip(ns.name(), &format!("route add default via 10.{n}.0.1"));
         }
         for (n, ns) in [(1, &lb11), (2, &lb21)] {
-            lab.plug(ns, "eth0", &format!("dc{n}"), &[&format!("10.{n}.0.11/24")]);
+            lab.plug(ns, "eth0", &format!("dc{n}"), &[&format!("10.{n}.0.11/24")])?;
             lab.ip(ns.name(), &format!("route add default via 10.{n}.0.1"));
         }
         lab.commit()?;
@@ -237,10 +237,10 @@ impl Scenario {
         } else {
             "front"
         };
-        lab.plug(&client, "eth0", "front", &["10.0.0.10/24"]);
-        lab.plug(&lb, "eth0", "front", &["10.0.0.1/24", "10.0.0.100/32"]);
+        lab.plug(&client, "eth0", "front", &["10.0.0.10/24"])?;
+        lab.plug(&lb, "eth0", "front", &["10.0.0.1/24", "10.0.0.100/32"])?;
         if mode == Mode::Nat {
-            lab.plug(&lb, "eth1", "back", &["10.10.0.1/24"]);
+            lab.plug(&lb, "eth1", "back", &["10.10.0.1/24"])?;
         }
         let net = if mode == Mode::Nat {
             "10.10.0"
@@ -251,7 +251,7 @@ impl Scenario {
             .map(|i| format!("{net}.{}", 11 + i))
             .collect();
         for (ns, rip) in spaces.iter().zip(&rips) {
-            lab.plug(ns, "eth0", back, &[&format!("{rip}/24")]);
+            lab.plug(ns, "eth0", back, &[&format!("{rip}/24")])?;
             if mode == Mode::Nat {
                 lab.ip(ns.name(), "route add default via 10.10.0.1");
             }
@@ -318,11 +318,11 @@ impl Scenario {
         let mut spaces = lab.netnses(&["client", "rproxy1", "rproxy2", "ipvslb11", "ipvslb12"])?;
         let client = spaces.remove(0);
         lab.segment("lan");
-        lab.plug(&client, "eth0", "lan", &["10.0.0.10/24"]);
-        lab.plug(&spaces[0], "eth0", "lan", &["10.0.0.11/24"]);
-        lab.plug(&spaces[1], "eth0", "lan", &["10.0.0.12/24"]);
-        lab.plug(&spaces[2], "eth0", "lan", &["10.0.0.2/24", "10.0.0.100/32"]);
-        lab.plug(&spaces[3], "eth0", "lan", &["10.0.0.3/24"]);
+        lab.plug(&client, "eth0", "lan", &["10.0.0.10/24"])?;
+        lab.plug(&spaces[0], "eth0", "lan", &["10.0.0.11/24"])?;
+        lab.plug(&spaces[1], "eth0", "lan", &["10.0.0.12/24"])?;
+        lab.plug(&spaces[2], "eth0", "lan", &["10.0.0.2/24", "10.0.0.100/32"])?;
+        lab.plug(&spaces[3], "eth0", "lan", &["10.0.0.3/24"])?;
         lab.commit()?;
         let mut spaces = spaces.into_iter();
         let mut servers = Vec::new();

@@ -6,6 +6,7 @@
 
 use std::process::{Command, ExitCode};
 
+use lvskit::tunnel::{NewLink, Rtnl};
 use lvskit::{Destination, Forward, Ipvs, Namespace, Scheduler, Service, ServiceKey, Tunnel};
 
 const NS: &str = "ipvs-demo";
@@ -26,12 +27,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if std::path::Path::new("/run/netns").join(NS).exists() {
         ip(&["netns", "del", NS])?;
     }
+    // the library has no call that creates a namespace: `ip` makes it
     ip(&["netns", "add", NS])?;
-    ip(&["-n", NS, "link", "set", "lo", "up"])?;
+    let rtnl = Rtnl::open(Namespace::Named(NS.into()))?;
+    rtnl.set_up("lo", true)?;
     // a link towards the real servers, so the kernel has a route to them
-    ip(&["-n", NS, "link", "add", "dc0", "type", "dummy"])?;
-    ip(&["-n", NS, "addr", "add", "192.168.10.1/24", "dev", "dc0"])?;
-    ip(&["-n", NS, "link", "set", "dc0", "up"])?;
+    rtnl.add_link(&NewLink::dummy("dc0").with_up(true))?;
+    rtnl.add_address("dc0", "192.168.10.1/24".parse()?)?;
 
     let ipvs = Ipvs::open(Namespace::Named(NS.into()))?;
     let info = ipvs.info()?;

@@ -11,8 +11,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ipvs_examples::health::{Event, HealthChecker, Policy};
+use ipvs_examples::directing;
 use ipvs_examples::scenario::{conn_key, tally, Mode, Scenario};
+use lvskit::director::{HealthState, OnFailure};
 use lvskit::sysctl::{self, Knob, Value};
 use lvskit::{Namespace, Scheduler};
 
@@ -222,8 +223,20 @@ fn drained_server_gets_no_new_connections_but_keeps_established_ones() {
     );
 }
 
-/// `fall`/`rise`: consecutive probes before the checker acts.
-fn failed_server_round_trip(policy: Policy, tag: &str, fall: u32, rise: u32) {
+/// Real servers checked by `lvskit::director` every `INTERVAL` (a TCP
+/// connect from the director's namespace, timing out after `INTERVAL`).
+const INTERVAL: Duration = Duration::from_millis(1500);
+
+/// How long a health transition may take at most, with `n` checks needed:
+/// `n` intervals and one timeout, and as much again for a slow, loaded VM.
+fn within(n: u32) -> Duration {
+    2 * (INTERVAL * n + INTERVAL)
+}
+
+/// Issue 19 item 7: a real server whose service stops is inhibited or
+/// removed by the director after `fall` failed checks, gets no new
+/// connection, and is restored with its weight after `rise` good ones.
+fn failed_server_round_trip(policy: OnFailure, tag: &str, fall: u32, rise: u32) {
     let mut s = Scenario::one_director(
         &prefix(tag),
         Mode::DirectRoute,
@@ -232,71 +245,67 @@ fn failed_server_round_trip(policy: Policy, tag: &str, fall: u32, rise: u32) {
     )
     .unwrap();
     let rs2 = s.dest("rproxy2").unwrap();
-    let mut checker = HealthChecker::new(s.directors[0].ns.name(), s.key, &s.dests, policy)
+    let id = directing::id_of(&s, &rs2);
+    let check = directing::tcp_check(&s, 0, INTERVAL)
         .unwrap()
-        .with_thresholds(fall, rise)
-        // generous: a healthy probe must not time out in a slow, loaded VM
-        .with_timeout(Duration::from_secs(2));
+        .with_rise_fall(rise, fall);
+    let desired = directing::desired(&s, 0, check, policy).unwrap();
+    let (director, events) = directing::start(&s, 0, desired, Duration::from_secs(1)).unwrap();
+    assert_alternates(&s.requests(6).unwrap());
     assert_eq!(
-        checker.check_once().unwrap(),
-        vec![],
+        director.health().get(&id).map(|h| h.state),
+        Some(HealthState::Up),
         "all healthy at first"
     );
-    assert_alternates(&s.requests(6).unwrap());
 
     s.server("rproxy2").unwrap().stop();
-    for _ in 1..fall {
-        assert_eq!(
-            checker.check_once().unwrap(),
-            vec![],
-            "fewer than {fall} failures"
-        );
-        assert_eq!(checker.is_up(&rs2), Some(true));
-    }
-    assert_eq!(checker.check_once().unwrap(), vec![Event::Down(rs2)]);
-    assert_eq!(checker.is_up(&rs2), Some(false));
+    let down = directing::wait_health(&events, &id, HealthState::Down, within(fall), |_| {});
+    assert!(down, "the director must see rproxy2 fail");
+    let gone = |w: Option<u32>| match policy {
+        OnFailure::Inhibit => w == Some(0),
+        _ => w.is_none(),
+    };
+    let applied = directing::wait_until(within(1), || {
+        Ok(gone(directing::kernel_weight(&s, 0, &rs2)?))
+    });
+    assert!(applied.unwrap(), "{policy:?} must reach the kernel");
     let during = s.requests(10).unwrap();
     assert!(
         during.iter().all(|w| w == "rproxy1"),
         "a failed server gets no traffic once detected: {during:?}"
     );
-    let listed = s.directors[0].ipvs.destinations(&s.key).unwrap();
-    let entry = listed.iter().find(|e| e.destination.addr == rs2.addr);
+    // the referee: ipvsadm in the director's namespace
+    let listed = s.directors[0].ns.exec("ipvsadm", &["-Ln"]).unwrap();
+    let line = listed.lines().find(|l| l.contains("10.0.0.12:80"));
     match policy {
-        Policy::Drain => assert_eq!(entry.unwrap().destination.weight, 0),
-        Policy::Remove => assert!(entry.is_none(), "removed: {listed:?}"),
+        OnFailure::Inhibit => {
+            let w = line.and_then(|l| l.split_whitespace().nth(3));
+            assert_eq!(w, Some("0"), "inhibited at weight 0: {listed}");
+        }
+        _ => assert!(line.is_none(), "removed: {listed}"),
     }
 
     s.server("rproxy2").unwrap().start().unwrap();
-    for _ in 1..rise {
-        assert_eq!(
-            checker.check_once().unwrap(),
-            vec![],
-            "fewer than {rise} successes"
-        );
-        assert_eq!(checker.is_up(&rs2), Some(false));
-    }
-    assert_eq!(checker.check_once().unwrap(), vec![Event::Up(rs2)]);
-    let after = s.requests(10).unwrap();
-    assert_alternates(&after);
-    let listed = s.directors[0].ipvs.destinations(&s.key).unwrap();
-    let entry = listed
-        .iter()
-        .find(|e| e.destination.addr == rs2.addr)
-        .unwrap();
-    assert_eq!(entry.destination.weight, rs2.weight, "weight restored");
+    let up = directing::wait_health(&events, &id, HealthState::Up, within(rise), |_| {});
+    assert!(up, "the director must see rproxy2 come back");
+    let restored = directing::wait_until(within(1), || {
+        Ok(directing::kernel_weight(&s, 0, &rs2)? == Some(rs2.weight))
+    });
+    assert!(restored.unwrap(), "weight {} restored", rs2.weight);
+    assert_alternates(&s.requests(10).unwrap());
+    director.stop();
 }
 
 #[test]
 #[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
 fn failed_server_is_drained_and_gets_traffic_again_after_recovery() {
-    failed_server_round_trip(Policy::Drain, "hcd", 1, 1);
+    failed_server_round_trip(OnFailure::Inhibit, "hcd", 1, 1);
 }
 
 #[test]
 #[ignore = "needs root and an IPVS kernel: run in the VM by scripts/vm-suites"]
 fn failed_server_is_removed_and_gets_traffic_again_after_recovery() {
-    failed_server_round_trip(Policy::Remove, "hcr", 2, 2);
+    failed_server_round_trip(OnFailure::Remove, "hcr", 2, 2);
 }
 
 #[test]

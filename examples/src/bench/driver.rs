@@ -119,6 +119,9 @@ pub fn drive(args: &[String]) -> Result<(), String> {
     let contender = args.first().ok_or("drive: missing contender")?.as_str();
     let work = args.get(1).ok_or("drive: missing workload")?.as_str();
     let a = &args[2..];
+    if (contender, work) == ("soak", "director") {
+        return super::run::soak::child::drive(a);
+    }
     if let Some(res) = super::run::scale::drive(contender, work, a)? {
         println!("RESULT {}", res.json());
         return Ok(());

@@ -4,7 +4,9 @@
 //! ipvs-bench run [--runs N] [--smoke] [--no-strace] [--only WORKLOAD,...]
 //!                [--moby PATH] [--python PYTHON] [--py-driver PATH]
 //!                [--host-load TEXT] [--out FILE.md] [--json FILE.json]
+//!                [--scale] [--scale-sizes SxD,...] [--soak-secs N]
 //! ipvs-bench drive CONTENDER WORKLOAD ARGS...      (a child, see driver.rs)
+//! ipvs-bench drive soak director NS VIP RIPS SECONDS SEED   (the soak's director, soak_child.rs)
 //! ```
 //!
 //! `run` must be root on a kernel with IPVS (scripts/bench runs it in the

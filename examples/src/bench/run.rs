@@ -14,6 +14,8 @@ use super::driver::{ipvsadm_create_script, ipvsadm_delete_script};
 
 #[path = "scale.rs"]
 pub mod scale;
+#[path = "soak.rs"]
+pub mod soak;
 use super::STRACE_ENV;
 
 const NS: &str = "ipvs-bench";
@@ -26,6 +28,8 @@ struct Opts {
     smoke: bool,
     strace: bool,
     only: Option<Vec<String>>,
+    /// Seconds of the director soak (`--soak-secs`); 0: none.
+    soak_secs: Option<u64>,
     moby: Option<PathBuf>,
     python: Option<String>,
     py_driver: Option<PathBuf>,
@@ -96,6 +100,8 @@ struct RowResult {
     samples: Vec<Sample>,
     syscalls: Option<u64>,
     error: Option<String>,
+    /// The soak's series and checks (soak.rs), for report.json.
+    soak: Option<serde_json::Value>,
 }
 
 /// The median of sorted values (NaN for none).
@@ -145,6 +151,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         smoke: false,
         strace: true,
         only: None,
+        soak_secs: None,
         moby: None,
         python: None,
         py_driver: None,
@@ -172,6 +179,10 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--no-strace" => o.strace = false,
             "--only" => {
                 o.only = Some(val(i)?.split(',').map(str::to_string).collect());
+                i += 1;
+            }
+            "--soak-secs" => {
+                o.soak_secs = Some(val(i)?.parse().map_err(|e| format!("--soak-secs: {e}"))?);
                 i += 1;
             }
             "--moby" => {
@@ -1220,6 +1231,7 @@ impl Ctx<'_> {
                 samples: Vec::new(),
                 syscalls: None,
                 error: None,
+                soak: None,
             })
             .collect();
         // listing workloads read a table prepared once per size; rows of
@@ -1304,13 +1316,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         ns_drop();
     }
+    if let Some(secs) = soak_seconds(&o) {
+        eprintln!(
+            "== soak of the director loop, {secs} s ({})",
+            soak::WORKLOAD
+        );
+        let r = soak::row(&ctx.exe, secs);
+        match &r.error {
+            Some(err) => eprintln!("  soak FAILED: {err}"),
+            None => eprintln!("  soak passed its end checks"),
+        }
+        results.push(r);
+    }
     let elapsed = started.elapsed().as_secs_f64();
-    // the scale rows come last and have a report of their own
+    // the scale rows and the soak come last and have reports of their own
     let split = results
         .iter()
-        .position(|r| r.workload.starts_with(scale::PREFIX))
+        .position(|r| r.workload.starts_with(scale::PREFIX) || r.workload == soak::WORKLOAD)
         .unwrap_or(results.len());
-    let md = report(&o, &results[..split], elapsed) + &scale::report(&results[split..]);
+    let soak_at = results
+        .iter()
+        .position(|r| r.workload == soak::WORKLOAD)
+        .unwrap_or(results.len());
+    let md = report(&o, &results[..split], elapsed)
+        + &scale::report(&results[split..soak_at])
+        + &soak::report(&results[soak_at..]);
     match &o.out {
         Some(p) => std::fs::write(p, &md).map_err(|e| format!("{}: {e}", p.display()))?,
         None => print!("{md}"),
@@ -1323,6 +1353,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("{failed} contender runs failed (see the report)"));
     }
     Ok(())
+}
+
+/// How long the soak runs: `--soak-secs`, else 20 s in a smoke run and
+/// 120 s in a full one, when the run includes it (no `--only`, or one
+/// naming `soak`).
+fn soak_seconds(o: &Opts) -> Option<u64> {
+    let wanted = o
+        .only
+        .as_ref()
+        .map_or(true, |only| only.iter().any(|x| x == soak::WORKLOAD));
+    let secs = o.soak_secs.unwrap_or(if o.smoke { 20 } else { 120 });
+    (wanted && secs > 0).then_some(secs)
 }
 
 fn json(results: &[RowResult]) -> String {
@@ -1338,6 +1380,7 @@ fn json(results: &[RowResult]) -> String {
                 "ops": r.entry.ops,
                 "error": r.error,
                 "syscalls": r.syscalls,
+                "soak": r.soak,
                 "samples": r.samples.iter().map(|s| serde_json::json!({
                     "wall_s": s.wall, "user_s": s.user, "sys_s": s.sys, "maxrss_kib": s.rss_kib, "extra": s.extra,
                 })).collect::<Vec<_>>(),

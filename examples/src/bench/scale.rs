@@ -6,8 +6,8 @@
 //! `ipvs-bench run --scale [--scale-sizes 1000x1,10000x1,...]` adds them to
 //! a run; `--only scale` (or `scale-create`, `scale-memory`, ...) runs them
 //! alone; `--smoke` runs them at tiny sizes. Every run of every row is
-//! checked against the table it must leave (counts and changed weights read
-//! back with the library; on the first round also `ipvsadm -Sn`'s line
+//! checked against the table it must leave (every service, real server and
+//! weight read back with the library; on the first round also `ipvsadm -Sn`'s line
 //! counts as an outside referee), so a broken run prints no figure.
 //!
 //! This module is a child of `run` (the harness) so that it reuses the
@@ -15,17 +15,18 @@
 //! (`ipvs-bench drive mem read|plan S D`, `drive floor dumpbytes S D`) are
 //! reached from `driver::drive`.
 //!
-//! The soak of the director loop (issue 21 item 3) belongs here too once the
-//! director exists: a `soak` step whose driver samples RSS, descriptors and
-//! threads once a second and writes the series examples/bench/plot.py draws
-//! (`plot.py --soak FILE.json`).
+//! The soak of the director loop (issue 21 item 3) is in `soak.rs`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use lvskit::table::{DiffOptions, Table};
-use lvskit::{Ipvs, Namespace};
+use lvskit::{Ipvs, Namespace, ServiceKey};
 
 use super::{cap_size, fmt_t, paired, sh, strs, Cmd, Entry, Kind, Opts, RowResult, Workload, NS};
+#[cfg(test)]
+use crate::driver::dest;
 use crate::driver::{changed, desired};
 use crate::raw::RawSock;
 use crate::Res;
@@ -491,20 +492,68 @@ fn memory_rows(o: &Opts, s: usize, d: usize) -> Vec<Entry> {
 
 // ------------------------------------------------------------------ checks
 
-/// The table a row must leave: (services, destinations, weight-2 destinations).
-fn expected(w: &Workload, e: &Entry) -> (usize, usize, usize) {
-    let changed_n = (0..e.s).filter(|&i| e.d > 0 && changed(i, PCT)).count();
+/// The table a row must leave.
+fn expected(w: &Workload, e: &Entry) -> Table {
     match w.kind {
-        Kind::Teardown => (0, 0, 0),
-        Kind::Reconcile(_) if e.id != "ours-read" => (e.s, e.s * e.d, changed_n),
-        _ => (e.s, e.s * e.d, 0),
+        Kind::Teardown => Table::default(),
+        Kind::Reconcile(_) if e.id != "ours-read" => desired(e.s, e.d, PCT),
+        _ => desired(e.s, e.d, 0),
     }
 }
 
-/// Checks the namespace's table after one run of a scale row: counts and
-/// changed weights through the library on every run, and on the first round
-/// the line counts of `ipvsadm -Sn` as an independent referee (once per
-/// listing, whose rows share one table they only read).
+/// What a run must leave of a table: per service, its real servers'
+/// address, port and weight.
+type Shape = BTreeMap<ServiceKey, BTreeSet<(IpAddr, u16, u32)>>;
+
+fn shape(t: &Table) -> Shape {
+    t.services
+        .iter()
+        .map(|s| {
+            let ds = s.destinations.iter().map(|d| (d.addr, d.port, d.weight));
+            (s.service.key, ds.collect())
+        })
+        .collect()
+}
+
+/// Compares a table read back after a run with the table the run must
+/// leave: the same services, each with the same real servers at the same
+/// weights. The error names the first difference.
+///
+/// # Errors
+/// `label`, then what is missing, extra or at another weight.
+pub(super) fn check_table(label: &str, got: &Table, want: &Table) -> Result<(), String> {
+    let (got, want) = (shape(got), shape(want));
+    let bad = |what: String| Err(format!("{label}: {what}"));
+    if let Some(k) = want.keys().find(|k| !got.contains_key(k)) {
+        return bad(format!("service {k} is missing"));
+    }
+    if let Some(k) = got.keys().find(|k| !want.contains_key(k)) {
+        return bad(format!("service {k} should not be there"));
+    }
+    for (k, ds) in &want {
+        let have = got.get(k).cloned().unwrap_or_default();
+        if let Some((a, p, w)) = ds.difference(&have).next() {
+            let other = have.iter().find(|(ha, hp, _)| (ha, hp) == (a, p));
+            return bad(match other {
+                Some((_, _, hw)) => {
+                    format!("service {k}: real server {a}:{p} has weight {hw}, expected {w}")
+                }
+                None => format!("service {k}: real server {a}:{p} is missing"),
+            });
+        }
+        if let Some((a, p, _)) = have.difference(ds).next() {
+            return bad(format!(
+                "service {k}: real server {a}:{p} should not be there"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the namespace's table after one run of a scale row: every
+/// service, real server and weight through the library on every run, and
+/// on the first round the line counts of `ipvsadm -Sn` as an independent
+/// referee (once per listing, whose rows share one table they only read).
 ///
 /// # Errors
 /// The table differs from what the row must leave.
@@ -512,23 +561,19 @@ pub(super) fn verify(w: &Workload, e: &Entry, referee: bool) -> Result<(), Strin
     let want = expected(w, e);
     let h = Ipvs::open(Namespace::Named(NS.into())).map_err(|e| e.to_string())?;
     let t = Table::read(&h).map_err(|e| e.to_string())?;
-    let dests = t.services.iter().flat_map(|s| s.destinations.iter());
-    let got = (
-        t.services.len(),
-        dests.clone().count(),
-        dests.filter(|d| d.weight == 2).count(),
+    check_table(&format!("{} {}", w.id, e.id), &t, &want)?;
+    let want = (
+        want.services.len(),
+        want.services
+            .iter()
+            .map(|s| s.destinations.len())
+            .sum::<usize>(),
     );
-    if got != want {
-        return Err(format!(
-            "{} {}: the table has {got:?} (services, destinations, weight 2), expected {want:?}",
-            w.id, e.id
-        ));
-    }
     // a listing's table is prepared once for all its rows: one referee will do
     if referee && (w.kind != Kind::List || w.entries.first().map(|x| x.id) == Some(e.id)) {
         let text = sh("ip", &["netns", "exec", NS, "ipvsadm", "-Sn"])?;
         let n = |p: &str| text.lines().filter(|l| l.starts_with(p)).count();
-        if (n("-A "), n("-a ")) != (want.0, want.1) {
+        if (n("-A "), n("-a ")) != want {
             return Err(format!(
                 "{} {}: ipvsadm -Sn shows {} services and {} destinations, expected {} and {}",
                 w.id,
@@ -845,7 +890,7 @@ pub(super) fn report(res: &[RowResult]) -> String {
     if res.is_empty() {
         return m;
     }
-    let _ = writeln!(m, "## Scale\n\nTime per operation at each table size (median of the runs; × floor paired as above) and its growth from the smallest to the largest size with one destination per service. Every run of every row was checked against the table it must leave (counts and changed weights read back; `ipvsadm -Sn` line counts on the first round). Rows marked \\* ran the smaller table shown (slow contender, bounded as in the standard rows).\n");
+    let _ = writeln!(m, "## Scale\n\nTime per operation at each table size (median of the runs; × floor paired as above) and its growth from the smallest to the largest size with one destination per service. Every run of every row was checked against the table it must leave (every service, real server and weight read back; `ipvsadm -Sn` line counts on the first round). Rows marked \\* ran the smaller table shown (slow contender, bounded as in the standard rows).\n");
     for step in ["create", "list", "reconcile", "teardown"] {
         let sizes = step_rows(res, step);
         if sizes.is_empty() {
@@ -861,4 +906,47 @@ pub(super) fn report(res: &[RowResult]) -> String {
     }
     targets(&mut m, res);
     m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Issue 21: each run is checked against the table it must leave; the
+    /// check must fail on a table that differs in one real server.
+    #[test]
+    fn the_table_check_fails_on_a_missing_server_or_a_wrong_weight() {
+        let want = desired(3, 2, 50);
+        assert_eq!(check_table("row", &want, &want), Ok(()));
+        let mut shuffled = want.clone();
+        shuffled.services.reverse();
+        assert_eq!(check_table("row", &shuffled, &want), Ok(()));
+
+        let mut missing = want.clone();
+        missing.services[1].destinations.pop();
+        let err = check_table("row", &missing, &want).unwrap_err();
+        assert_eq!(
+            err,
+            "row: service TCP 10.0.0.2:80: real server 172.16.0.2:8080 is missing"
+        );
+
+        let mut heavy = want.clone();
+        heavy.services[0].destinations[0].weight = 1; // the change never applied
+        let err = check_table("row", &heavy, &want).unwrap_err();
+        assert_eq!(
+            err,
+            "row: service TCP 10.0.0.1:80: real server 172.16.0.1:8080 has weight 1, expected 2"
+        );
+
+        let mut extra = want.clone();
+        extra.services[2].destinations.push(dest(7, 1));
+        let err = check_table("row", &extra, &want).unwrap_err();
+        assert!(err.contains("172.16.0.8:8080 should not be there"), "{err}");
+
+        let err = check_table("row", &Table::default(), &want).unwrap_err();
+        assert_eq!(err, "row: service TCP 10.0.0.1:80 is missing");
+        let err = check_table("row", &want, &Table::default()).unwrap_err();
+        assert!(err.contains("should not be there"), "{err}");
+    }
 }
