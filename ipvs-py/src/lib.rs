@@ -29,6 +29,7 @@ use lvskit::{BatchReport, Ipvs, Namespace, OpOutcome, Operation};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
+mod dicts;
 mod enums;
 mod errors;
 mod model;

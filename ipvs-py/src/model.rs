@@ -33,14 +33,13 @@ use crate::enums::{
     PyEnum, ENCAP_FLAGS, FAMILY, FORWARDING, OPERATION_KIND, PROTOCOL, SCHEDULER, SERVICE_FLAGS,
     SYNC_STATE, TUNNEL_TYPE,
 };
-use crate::{outcomes, to_py, Handle, PyOutcome};
+use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
 
 static IPV4: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static IPV6: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static JSON_DUMPS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
-static JSON_LOADS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 static TIMEOUTS: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static SYNC_DAEMON: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 
@@ -176,12 +175,6 @@ fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
 
 fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| crate::errors::refused(format!("invalid {what}: {e}")))
-}
-
-fn dict_of<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
-    JSON_LOADS
-        .import(py, "json", "loads")?
-        .call1((json_of(v)?,))
 }
 
 /// `json.dumps(data)`: the serde form of a dict built in Python.
@@ -390,9 +383,10 @@ impl PyServiceKey {
         replaced(slf.as_any(), fields, changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.key)
+    /// The constructor's keyword arguments: ``{"protocol", "addr", "port"}``
+    /// of an :class:`InetKey`, ``{"mark", "family"}`` of a :class:`FwmarkKey`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::key_dict(py, &self.key)
     }
 
     /// The value in the core's serde JSON form.
@@ -400,14 +394,15 @@ impl PyServiceKey {
         json_of(&self.key)
     }
 
-    /// Parses the serde form: ``{"inet": {...}}`` or ``{"fwmark": {...}}``.
+    /// A key from its ``to_dict()`` (an :class:`InetKey` or, with ``mark``,
+    /// a :class:`FwmarkKey`) or from the core's serde form
+    /// (``{"inet": {...}}``, ``{"fwmark": {...}}``).
     #[classmethod]
     fn from_dict<'py>(
         _cls: &Bound<'py, PyType>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = dumps(data)?;
-        Self::parse(data.py(), &text)
+        Self::from_any_dict(data)
     }
 
     /// Parses the core's serde JSON form.
@@ -463,6 +458,17 @@ impl PyServiceKey {
 }
 
 impl PyServiceKey {
+    /// A key from a dict of either form (see `from_dict`).
+    pub(crate) fn from_any_dict<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if dicts::is_serde_key(data) {
+            Self::parse(data.py(), &dumps(data)?)
+        } else if dicts::has(data, "mark") {
+            dicts::build::<FwmarkKey>(data, "service key")
+        } else {
+            dicts::build::<InetKey>(data, "service key")
+        }
+    }
+
     fn parse<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
         let key: ServiceKey = parse_json("service key", text)?;
         checked(py, key.validate())?;
@@ -654,9 +660,10 @@ impl PyPersistence {
         replaced(slf.as_any(), &["timeout", "netmask"], changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.resolved()?)
+    /// The constructor's keyword arguments: ``{"timeout", "netmask"}``, the
+    /// netmask as text (IPv4), a prefix length (IPv6) or ``None``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::persistence_dict(py, self.timeout, self.netmask)
     }
 
     /// The value in the core's serde JSON form.
@@ -664,10 +671,20 @@ impl PyPersistence {
         json_of(&self.resolved()?)
     }
 
-    /// Parses the serde form.
+    /// A persistence from its ``to_dict()`` or from the core's serde form
+    /// (a netmask of ``{"v4": ...}`` or ``{"v6": ...}``).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(&dumps(data)?)
+        let serde = dicts::item(data, "netmask").is_some_and(|n| n.is_instance_of::<PyDict>());
+        if serde {
+            return Self::parse(&dumps(data)?);
+        }
+        let built = dicts::build::<PyPersistence>(data, "persistence")?;
+        let p = built.downcast::<PyPersistence>()?.get();
+        Ok(PyPersistence {
+            timeout: p.timeout,
+            netmask: p.netmask,
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -822,7 +839,7 @@ impl PyService {
         pe: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let py = key.py();
-        let key = key_in(key, "key")?;
+        let key = dicts::key_arg(key, "key")?;
         let mut s = Service::new(key);
         // None is the default (wlc, no flags), as the stubs say
         if let Some(sch) = opt(scheduler) {
@@ -834,6 +851,7 @@ impl PyService {
         s.persistence = match opt(persistence) {
             None => None,
             Some(p) => {
+                let p = &dicts::via_dict::<PyPersistence>(p)?;
                 let (timeout, netmask) = if let Ok(pp) = p.downcast::<PyPersistence>() {
                     (pp.get().timeout, pp.get().netmask)
                 } else if p.is_instance_of::<PyInt>() && !p.is_instance_of::<PyBool>() {
@@ -914,9 +932,11 @@ impl PyService {
         replaced(slf.as_any(), FIELDS, changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.inner)
+    /// The constructor's keyword arguments: ``key`` (its own ``to_dict()``),
+    /// ``scheduler`` (the kernel's name), ``flags`` (bits), ``persistence``
+    /// (its own ``to_dict()`` or ``None``), ``pe``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::service_dict(py, &self.inner)
     }
 
     /// The value in the core's serde JSON form.
@@ -924,10 +944,17 @@ impl PyService {
         json_of(&self.inner)
     }
 
-    /// Parses the serde form.
+    /// A service from its ``to_dict()`` or from the core's serde form (a
+    /// ``key`` of ``{"inet": ...}`` or ``{"fwmark": ...}``).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(data.py(), &dumps(data)?)
+        if dicts::item(data, "key").is_some_and(|k| dicts::is_serde_key(&k)) {
+            return Self::parse(data.py(), &dumps(data)?);
+        }
+        let built = dicts::build::<PyService>(data, "service")?;
+        Ok(PyService {
+            inner: built.downcast::<PyService>()?.get().inner.clone(),
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -1205,9 +1232,11 @@ impl PyDestination {
         replaced(slf.as_any(), FIELDS, changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.inner)
+    /// The constructor's keyword arguments: ``addr`` (text), ``port``,
+    /// ``forwarding`` and ``tunnel`` (their values), ``weight``, the
+    /// thresholds, ``tunnel_port`` and ``tunnel_flags`` (bits).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::destination_dict(py, &self.inner)
     }
 
     /// The value in the core's serde JSON form.
@@ -1215,10 +1244,17 @@ impl PyDestination {
         json_of(&self.inner)
     }
 
-    /// Parses the serde form.
+    /// A destination from its ``to_dict()`` or from the core's serde form
+    /// (with a ``forward`` key).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(data.py(), &dumps(data)?)
+        if dicts::has(data, "forward") {
+            return Self::parse(data.py(), &dumps(data)?);
+        }
+        let built = dicts::build::<PyDestination>(data, "destination")?;
+        Ok(PyDestination {
+            inner: built.downcast::<PyDestination>()?.get().inner,
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -1354,6 +1390,22 @@ pub(crate) fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
     })
 }
 
+/// Timeouts given as a `Timeouts` or as its dict.
+fn timeouts_arg(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
+    if let Ok(d) = obj.downcast::<PyDict>() {
+        return timeouts_in(&timeouts_type(obj.py())?.call((), Some(d))?);
+    }
+    timeouts_in(obj)
+}
+
+/// A daemon given as a `SyncDaemon` or as its dict.
+fn daemon_arg(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
+    if let Ok(d) = obj.downcast::<PyDict>() {
+        return daemon_in(&sync_daemon_type(obj.py())?.call((), Some(d))?);
+    }
+    daemon_in(obj)
+}
+
 pub(crate) fn timeouts_out(py: Python<'_>, t: Timeouts) -> PyResult<Bound<'_, PyAny>> {
     timeouts_type(py)?.call1((t.tcp, t.tcp_fin, t.udp))
 }
@@ -1444,7 +1496,7 @@ pub(crate) fn sync_state_out(py: Python<'_>, s: SyncState) -> PyResult<Bound<'_,
 }
 
 /// The serde tag of an operation: its `OperationKind` value.
-fn op_kind(op: &Operation) -> &'static str {
+pub(crate) fn op_kind(op: &Operation) -> &'static str {
     match op {
         Operation::AddService(_) => "add_service",
         Operation::UpdateService(_) => "update_service",
@@ -1517,13 +1569,15 @@ impl PyOperation {
                 return Err(PyTypeError::new_err(format!("{kname} takes no {name}")));
             }
         }
-        let key = opt(key).map(|k| key_in(k, "key")).transpose()?;
-        let service = opt(service).map(|s| service_in(s, "service")).transpose()?;
-        let dest = opt(destination)
-            .map(|d| destination_in(d, "destination"))
+        let key = opt(key).map(|k| dicts::key_arg(k, "key")).transpose()?;
+        let service = opt(service)
+            .map(|s| service_in(&dicts::via_dict::<PyService>(s)?, "service"))
             .transpose()?;
-        let timeouts = opt(timeouts).map(timeouts_in).transpose()?;
-        let daemon = opt(daemon).map(daemon_in).transpose()?;
+        let dest = opt(destination)
+            .map(|d| destination_in(&dicts::via_dict::<PyDestination>(d)?, "destination"))
+            .transpose()?;
+        let timeouts = opt(timeouts).map(timeouts_arg).transpose()?;
+        let daemon = opt(daemon).map(daemon_arg).transpose()?;
         let missing = || PyTypeError::new_err(format!("{kname} needs more arguments"));
         let op = match kname {
             "add_service" => Operation::AddService(service.ok_or_else(missing)?),
@@ -1758,9 +1812,10 @@ impl PyOperation {
         replaced(slf.as_any(), FIELDS, changes)
     }
 
-    /// The serde form: ``{"add_service": {...}}``, ``"flush"``, ...
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.inner)
+    /// The constructor's keyword arguments: ``kind`` (its value) and the
+    /// fields its kind uses, nested values as their own ``to_dict()``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::operation_dict(py, &self.inner)
     }
 
     /// The value in the core's serde JSON form.
@@ -1768,10 +1823,17 @@ impl PyOperation {
         json_of(&self.inner)
     }
 
-    /// Parses the serde form: ``{"add_service": {...}}``, ``"flush"``, ...
+    /// An operation from its ``to_dict()`` (with a ``kind`` key) or from
+    /// the core's serde form (``{"add_service": {...}}``, ``"flush"``, ...).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(data.py(), &dumps(data)?)
+        if !dicts::has(data, "kind") {
+            return Self::parse(data.py(), &dumps(data)?);
+        }
+        let built = dicts::build::<PyOperation>(data, "operation")?;
+        Ok(PyOperation {
+            inner: built.downcast::<PyOperation>()?.get().inner.clone(),
+        })
     }
 
     /// Parses the core's serde JSON form.

@@ -14,6 +14,7 @@ from ._model import (
     Timeouts,
     _dict,
     _ReprEnum,
+    _serde_of,
     _set,
     _Value,
 )
@@ -202,9 +203,14 @@ class TableService(_Value):
     service: Service
     destinations: Tuple[Destination, ...]
 
-    def __init__(self, service: Service, destinations: Iterable[Destination] = ()) -> None:
+    def __init__(
+        self, service: Union[Service, Dict[str, Any]], destinations: Iterable[Union[Destination, Dict[str, Any]]] = ()
+    ) -> None:
+        # a nested value may be given as its dict (what to_dict() gives)
+        if isinstance(service, dict):
+            service = Service(**service)
         _check(service, Service, "service")
-        ds = tuple(destinations)
+        ds = tuple(Destination(**d) if isinstance(d, dict) else d for d in destinations)
         for d in ds:
             _check(d, Destination, "destination")
         _set(self, "service", service)
@@ -218,6 +224,12 @@ class TableService(_Value):
     def to_dict(self) -> Dict[str, Any]:
         return {"service": self.service.to_dict(), "destinations": [d.to_dict() for d in self.destinations]}
 
+    def _serde(self) -> Any:
+        return {
+            "service": _serde_of(self.service),
+            "destinations": [_serde_of(d) for d in self.destinations],
+        }
+
     @classmethod
     def _of(cls, service: Service, destinations: Tuple[Destination, ...]) -> TableService:
         """Builds one from values the core made (already checked)."""
@@ -228,6 +240,7 @@ class TableService(_Value):
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> TableService:
+        """From its ``to_dict()`` or the core's serde form."""
         d = _dict(data, "table service")
         return cls(Service.from_dict(d.get("service")), [Destination.from_dict(x) for x in d.get("destinations", [])])  # type: ignore[arg-type]
 
@@ -242,10 +255,17 @@ class Table(_Value):
     services: Tuple[TableService, ...]
     timeouts: Optional[Timeouts]
 
-    def __init__(self, services: Iterable[TableService] = (), timeouts: Optional[Timeouts] = None) -> None:
-        ss = tuple(services)
+    def __init__(
+        self,
+        services: Iterable[Union[TableService, Dict[str, Any]]] = (),
+        timeouts: Union[Timeouts, Dict[str, Any], None] = None,
+    ) -> None:
+        # a nested value may be given as its dict (what to_dict() gives)
+        ss = tuple(TableService(**s) if isinstance(s, dict) else s for s in services)
         for s in ss:
             _check(s, TableService, "table service")
+        if isinstance(timeouts, dict):
+            timeouts = Timeouts(**timeouts)
         if timeouts is not None:
             _check(timeouts, Timeouts, "timeouts")
         _set(self, "services", ss)
@@ -261,8 +281,12 @@ class Table(_Value):
         def dkey(d: Destination) -> Tuple[int, int, int]:
             return (d.addr.version, int(d.addr), d.port)
 
-        svcs = [TableService(s.service, sorted(s.destinations, key=dkey)) for s in self.services]
-        return Table(sorted(svcs, key=lambda s: s.key.to_json()), self.timeouts)
+        svcs: List[TableService] = []
+        for s in self.services:
+            dests: List[Destination] = sorted(s.destinations, key=dkey)
+            svcs.append(TableService(s.service, dests))
+        ordered: List[TableService] = sorted(svcs, key=lambda s: s.key.to_json())
+        return Table(ordered, self.timeouts)
 
     def to_dict(self) -> Dict[str, Any]:
         return {

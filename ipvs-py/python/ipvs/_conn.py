@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _ipvs
 from ._handle import NamespaceLike, _namespace_args
@@ -45,6 +45,37 @@ class Connection:
     pe_name: Optional[str] = None
     pe_data: Optional[str] = None
     origin: Optional[ConnectionOrigin] = None
+
+    def __post_init__(self) -> None:
+        # what to_dict() gives: addresses as text, the origin as its value
+        for name in ("client_addr", "virtual_addr", "destination_addr"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, ipaddress.ip_address(value))
+        if isinstance(self.origin, str):
+            object.__setattr__(self, "origin", ConnectionOrigin(self.origin))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The constructor's keyword arguments, addresses as text and the origin as its value."""
+        return {
+            "protocol": self.protocol,
+            "client_addr": str(self.client_addr),
+            "client_port": self.client_port,
+            "virtual_addr": str(self.virtual_addr),
+            "virtual_port": self.virtual_port,
+            "destination_addr": str(self.destination_addr),
+            "destination_port": self.destination_port,
+            "state": self.state,
+            "expires": self.expires,
+            "pe_name": self.pe_name,
+            "pe_data": self.pe_data,
+            "origin": None if self.origin is None else self.origin.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Connection:
+        """The inverse of :meth:`to_dict`."""
+        return cls(**data)
 
     @property
     def is_template(self) -> bool:

@@ -1,5 +1,9 @@
 """The compiled half of :mod:`ipvs` (hand-written stub).
 
+``to_dict()`` of every value class gives its constructor's keyword arguments
+in plain data, a nested value as its own dict (which the constructors take
+too); ``from_dict`` reads that and the core's serde form of ``to_json``.
+
 The value classes (service keys, persistence, services, destinations,
 operations) are native classes wrapping the Rust core's values; every call
 to the kernel takes and returns native values or Python objects, never JSON
@@ -460,14 +464,16 @@ class Service:
 
     def __new__(
         cls,
-        key: ServiceKey,
+        key: Union[ServiceKey, Dict[str, Any]],
         *,
         scheduler: Union[Scheduler, str, None] = None,
         flags: Union[ServiceFlags, int, None] = None,
-        persistence: Union[Persistence, int, None] = None,
+        persistence: Union[Persistence, int, Dict[str, Any], None] = None,
         pe: Optional[str] = None,
     ) -> Service:
-        """``scheduler=None`` is the default, ``wlc`` (as ipvsadm); ``flags=None`` is no flags."""
+        """``scheduler=None`` is the default, ``wlc`` (as ipvsadm); ``flags=None`` is no flags.
+
+        ``key`` and ``persistence`` may be given as their ``to_dict()``."""
     @property
     def key(self) -> ServiceKey: ...
     @property
@@ -575,13 +581,13 @@ class Operation:
         cls,
         kind: Union[OperationKind, str],
         *,
-        key: Optional[ServiceKey] = None,
-        service: Optional[Service] = None,
-        destination: Optional[Destination] = None,
+        key: Union[ServiceKey, Dict[str, Any], None] = None,
+        service: Union[Service, Dict[str, Any], None] = None,
+        destination: Union[Destination, Dict[str, Any], None] = None,
         addr: Optional[AddressLike] = None,
         port: Optional[int] = None,
-        timeouts: Optional[Timeouts] = None,
-        daemon: Optional[SyncDaemon] = None,
+        timeouts: Union[Timeouts, Dict[str, Any], None] = None,
+        daemon: Union[SyncDaemon, Dict[str, Any], None] = None,
         state: Union[SyncState, str, None] = None,
     ) -> Operation: ...
     @staticmethod
@@ -625,10 +631,12 @@ class Operation:
     @property
     def state(self) -> Optional[Union[SyncState, int]]: ...
     def replace(self, **changes: Any) -> Operation: ...
-    def to_dict(self) -> Any: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """The constructor's keyword arguments (``kind`` and the fields it uses), nested values as their dicts."""
     def to_json(self) -> str: ...
     @classmethod
-    def from_dict(cls, data: Any) -> Operation: ...
+    def from_dict(cls, data: Any) -> Operation:
+        """From ``to_dict()`` or the core's serde form (``to_json``'s)."""
     @classmethod
     def from_json(cls, text: str) -> Operation: ...
     def __hash__(self) -> int: ...

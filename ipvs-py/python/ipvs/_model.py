@@ -1,9 +1,13 @@
 """The IPVS model as frozen, hashable value classes.
 
-Each class converts to and from the Rust core's serde form (``to_dict`` /
-``from_dict``, ``to_json`` / ``from_json``), and the core validates every
-value when it is built: invalid input raises :class:`ipvs.InvalidInputError`
-(a ``ValueError``) with the core's message, a wrong type ``TypeError``.
+``to_dict()`` gives each class's constructor keyword arguments in plain
+data (text, numbers, ``None``, lists, dicts; a nested value as its own
+dict), so ``Cls(**value.to_dict())`` builds an equal value and every
+constructor taking a nested value also takes its dict; ``from_dict`` is its
+inverse and also reads the core's serde form, which ``to_json`` /
+``from_json`` speak. The core validates every value when it is built:
+invalid input raises :class:`ipvs.InvalidInputError` (a ``ValueError``)
+with the core's message, a wrong type ``TypeError``.
 
 The classes on the hot path of batches and tables (:class:`ServiceKey`,
 :class:`Persistence`, :class:`Service`, :class:`Destination`) are native
@@ -133,6 +137,26 @@ def _dict(value: object, what: str) -> Dict[str, Any]:
     return value
 
 
+def _serde_of(value: Any) -> Any:
+    """The serde form of a nested native value (``to_json`` parsed)."""
+    return json.loads(value.to_json())
+
+
+def _listed_service(data: object) -> Service:
+    """A listed service from a dict of either form (the serde form kept unvalidated)."""
+    d = _dict(data, "service")
+    key = d.get("key")
+    if isinstance(key, dict) and len(key) == 1 and ("inet" in key or "fwmark" in key):
+        return Service._from_kernel(d)
+    return Service(**d)
+
+
+def _listed_destination(data: object) -> Destination:
+    """A listed destination from a dict of either form (the serde form kept unvalidated)."""
+    d = _dict(data, "destination")
+    return Destination._from_kernel(d) if "forward" in d else Destination(**d)
+
+
 def _one(value: object, what: str) -> Tuple[str, Any]:
     """The single key and value of a serde externally tagged enum."""
     if isinstance(value, str):
@@ -156,7 +180,11 @@ class _Value:
 
     def to_json(self) -> str:
         """The value in the core's serde JSON form."""
-        return json.dumps(self.to_dict())
+        return json.dumps(self._serde())
+
+    def _serde(self) -> Any:
+        """The core's serde form (the dict form unless a nested value differs)."""
+        return self.to_dict()
 
     @classmethod
     def from_json(cls: Type[_T], text: str) -> _T:
@@ -253,6 +281,13 @@ class ServiceEntry(_Value):
     service: Service
     stats: Stats = field(default_factory=Stats)
 
+    def __post_init__(self) -> None:
+        # the dict forms of the nested values, as to_dict() gives them
+        if isinstance(self.service, dict):
+            _set(self, "service", Service(**self.service))
+        if isinstance(self.stats, dict):
+            _set(self, "stats", Stats(**self.stats))
+
     @property
     def key(self) -> ServiceKey:
         """The service's key."""
@@ -261,13 +296,16 @@ class ServiceEntry(_Value):
     def to_dict(self) -> Dict[str, Any]:
         return {"service": self.service.to_dict(), "stats": self.stats.to_dict()}
 
+    def _serde(self) -> Any:
+        return {"service": _serde_of(self.service), "stats": self.stats.to_dict()}
+
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> ServiceEntry:
         d = _dict(data, "service entry")
-        # a listing is kept as the kernel holds it: not validated (a persistence
-        # timeout of 0 from another client, unknown protocols are listed)
-        service = Service._from_kernel(d.get("service"))  # type: ignore[arg-type]
-        return cls(service, Stats.from_dict(d.get("stats", {})))
+        # a listing in the serde form is kept as the kernel holds it: not
+        # validated (a persistence timeout of 0 from another client, unknown
+        # protocols are listed)
+        return cls(_listed_service(d.get("service")), Stats.from_dict(d.get("stats", {})))
 
 
 @dataclass(frozen=True)
@@ -279,6 +317,13 @@ class DestinationEntry(_Value):
     inactive_conns: int = 0
     persistent_conns: int = 0
     stats: Stats = field(default_factory=Stats)
+
+    def __post_init__(self) -> None:
+        # the dict forms of the nested values, as to_dict() gives them
+        if isinstance(self.destination, dict):
+            _set(self, "destination", Destination(**self.destination))
+        if isinstance(self.stats, dict):
+            _set(self, "stats", Stats(**self.stats))
 
     @property
     def addr(self) -> IPAddress:
@@ -299,11 +344,14 @@ class DestinationEntry(_Value):
             "stats": self.stats.to_dict(),
         }
 
+    def _serde(self) -> Any:
+        return dict(self.to_dict(), destination=_serde_of(self.destination))
+
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> DestinationEntry:
         d = _dict(data, "destination entry")
         return cls(
-            Destination._from_kernel(d.get("destination")),  # type: ignore[arg-type]
+            _listed_destination(d.get("destination")),
             _u32(d.get("active_conns", 0), "active_conns"),
             _u32(d.get("inactive_conns", 0), "inactive_conns"),
             _u32(d.get("persistent_conns", 0), "persistent_conns"),
