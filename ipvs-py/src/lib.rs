@@ -23,17 +23,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lvskit::rules;
 use lvskit::table::{self, DiffOptions, Table};
-use lvskit::{conn, rules};
 use lvskit::{BatchReport, Ipvs, Namespace, OpOutcome, Operation};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
+mod conn;
+mod dataclass;
 mod dicts;
 mod enums;
 mod errors;
 mod model;
 mod reply;
+mod settings;
 
 pub(crate) use errors::{conn_error, invalid_input, rules_error, to_py};
 
@@ -497,80 +500,6 @@ fn rules_save(table: &Bound<'_, PyAny>, lossless: bool) -> PyResult<String> {
     Ok(rules::save(&t, format))
 }
 
-/// One connection as Python sees it: protocol, client address and port,
-/// virtual address and port, destination address and port, state, expiry,
-/// persistence engine (name, data) and origin (`"local"`, `"sync"`).
-type PyConnection = (
-    String,
-    String,
-    u16,
-    String,
-    u16,
-    String,
-    u16,
-    String,
-    u32,
-    Option<(String, String)>,
-    Option<&'static str>,
-);
-
-fn py_connections(conns: Vec<conn::Connection>) -> Vec<PyConnection> {
-    conns
-        .into_iter()
-        .map(|c| {
-            (
-                c.protocol.as_str().to_owned(),
-                c.client.ip().to_string(),
-                c.client.port(),
-                c.virtual_addr.ip().to_string(),
-                c.virtual_addr.port(),
-                c.destination.ip().to_string(),
-                c.destination.port(),
-                c.state,
-                c.expires,
-                c.pe,
-                c.origin.map(|o| match o {
-                    conn::Origin::Local => "local",
-                    conn::Origin::Sync => "sync",
-                }),
-            )
-        })
-        .collect()
-}
-
-/// Parses the text of `/proc/net/ip_vs_conn` (or `ip_vs_conn_sync`); a bad
-/// line raises `ipvs.ConnectionParseError` with its line.
-#[pyfunction]
-fn conn_parse(py: Python<'_>, text: &str) -> PyResult<Vec<PyConnection>> {
-    match conn::parse(text) {
-        Ok(c) => Ok(py_connections(c)),
-        Err(e) => Err(conn_error(py, e)),
-    }
-}
-
-/// Reads the connection table of a namespace (at most one of `name`, `path`,
-/// `fd`); `sync` reads `ip_vs_conn_sync` (with each entry's origin).
-#[pyfunction]
-#[pyo3(signature = (name=None, path=None, fd=None, sync=false))]
-fn conn_read(
-    py: Python<'_>,
-    name: Option<String>,
-    path: Option<PathBuf>,
-    fd: Option<&Bound<'_, PyAny>>,
-    sync: bool,
-) -> PyResult<Vec<PyConnection>> {
-    let ns = namespace(name, path, fd)?;
-    let which = if sync {
-        conn::Table::ConnSync
-    } else {
-        conn::Table::Conn
-    };
-    let conns = py
-        .allow_threads(move || conn::read(&ns, which))
-        .map_err(|e| to_py(py, e))?;
-    Ok(py_connections(conns))
-}
-
 /// The compiled module `ipvs._ipvs`.
 #[pymodule]
 fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -583,8 +512,8 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
     m.add_function(wrap_pyfunction!(handle_restore, m)?)?;
     m.add_function(wrap_pyfunction!(plan_rules, m)?)?;
-    m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
-    m.add_function(wrap_pyfunction!(conn_read, m)?)?;
+    conn::register(m)?;
+    settings::register(m)?;
     tunnel::register(m)?;
     sysctl::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -33,6 +33,7 @@ use crate::enums::{
     PyEnum, ENCAP_FLAGS, FAMILY, FORWARDING, OPERATION_KIND, PROTOCOL, SCHEDULER, SERVICE_FLAGS,
     SYNC_STATE, TUNNEL_TYPE,
 };
+use crate::settings::{PySyncDaemon, PyTimeouts};
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -40,8 +41,6 @@ use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 static IPV4: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static IPV6: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static JSON_DUMPS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
-static TIMEOUTS: GILOnceCell<Py<PyType>> = GILOnceCell::new();
-static SYNC_DAEMON: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 
 fn ipv4_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     IPV4.import(py, "ipaddress", "IPv4Address")
@@ -51,22 +50,14 @@ fn ipv6_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     IPV6.import(py, "ipaddress", "IPv6Address")
 }
 
-fn timeouts_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    TIMEOUTS.import(py, "ipvs._model", "Timeouts")
-}
-
-fn sync_daemon_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    SYNC_DAEMON.import(py, "ipvs._model", "SyncDaemon")
-}
-
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "object".to_string())
 }
 
-fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(obj.repr()?.to_string())
 }
 
@@ -154,38 +145,43 @@ pub(crate) fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
     Ok(int_in(obj, what, 0, 0xFFFF_FFFF)? as u32)
 }
 
-fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+pub(crate) fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
     obj.filter(|o| !o.is_none())
 }
 
-fn checked<T>(py: Python<'_>, r: lvskit::Result<T>) -> PyResult<T> {
+pub(crate) fn checked<T>(py: Python<'_>, r: lvskit::Result<T>) -> PyResult<T> {
     r.map_err(|e| to_py(py, e))
 }
 
-fn hash_of<T: Hash>(v: &T) -> u64 {
+pub(crate) fn hash_of<T: Hash>(v: &T) -> u64 {
     let mut h = DefaultHasher::new();
     v.hash(&mut h);
     h.finish()
 }
 
-fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
+pub(crate) fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v)
         .map_err(|e| crate::errors::refused(format!("cannot encode a value: {e}")))
 }
 
-fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| crate::errors::refused(format!("invalid {what}: {e}")))
 }
 
 /// `json.dumps(data)`: the serde form of a dict built in Python.
-fn dumps(data: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn dumps(data: &Bound<'_, PyAny>) -> PyResult<String> {
     JSON_DUMPS
         .import(data.py(), "json", "dumps")?
         .call1((data,))?
         .extract()
 }
 
-fn richcmp<T: PartialEq>(py: Python<'_>, a: &T, b: Option<&T>, op: CompareOp) -> PyObject {
+pub(crate) fn richcmp<T: PartialEq>(
+    py: Python<'_>,
+    a: &T,
+    b: Option<&T>,
+    op: CompareOp,
+) -> PyObject {
     match (b, op) {
         (Some(b), CompareOp::Eq) => PyBool::new(py, a == b).to_owned().into_any().unbind(),
         (Some(b), CompareOp::Ne) => PyBool::new(py, a != b).to_owned().into_any().unbind(),
@@ -201,7 +197,7 @@ fn str_repr(py: Python<'_>, s: &str) -> PyResult<String> {
 /// A copy of `obj` with some fields changed: the class called with every
 /// field in `fields` (as keyword arguments, those that are `None` left out)
 /// and `changes` over them; a name that is no field is a `TypeError`.
-fn replaced<'py>(
+pub(crate) fn replaced<'py>(
     obj: &Bound<'py, PyAny>,
     fields: &[&str],
     changes: Option<&Bound<'py, PyDict>>,
@@ -241,7 +237,7 @@ pub struct PyServiceKey {
 }
 
 /// A key made from its core value: an `InetKey` or a `FwmarkKey`.
-fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>> {
     let base = PyClassInitializer::from(PyServiceKey { key });
     Ok(match key {
         ServiceKey::Inet { .. } => Bound::new(py, base.add_subclass(InetKey))?.into_any(),
@@ -275,7 +271,7 @@ fn inet_key(
 }
 
 /// A known value as its enum member, an unknown one (`raw`) as its number.
-fn member_or_raw<'py, T>(
+pub(crate) fn member_or_raw<'py, T>(
     py: Python<'py>,
     e: &PyEnum<T>,
     v: &T,
@@ -1377,78 +1373,37 @@ fn op_checked(py: Python<'_>, op: Operation) -> PyResult<PyOperation> {
 }
 
 pub(crate) fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
-    if !obj.is_instance(timeouts_type(obj.py())?)? {
-        return Err(PyTypeError::new_err(format!(
+    match obj.downcast::<PyTimeouts>() {
+        Ok(t) => Ok(t.get().inner),
+        Err(_) => Err(PyTypeError::new_err(format!(
             "timeouts must be a Timeouts, not {}",
             type_name(obj)
-        )));
+        ))),
     }
-    Ok(Timeouts {
-        tcp: obj.getattr("tcp")?.extract()?,
-        tcp_fin: obj.getattr("tcp_fin")?.extract()?,
-        udp: obj.getattr("udp")?.extract()?,
-    })
 }
 
 /// Timeouts given as a `Timeouts` or as its dict.
 fn timeouts_arg(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
-    if let Ok(d) = obj.downcast::<PyDict>() {
-        return timeouts_in(&timeouts_type(obj.py())?.call((), Some(d))?);
-    }
-    timeouts_in(obj)
+    timeouts_in(&dicts::via_dict::<PyTimeouts>(obj)?)
 }
 
 /// A daemon given as a `SyncDaemon` or as its dict.
 fn daemon_arg(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
-    if let Ok(d) = obj.downcast::<PyDict>() {
-        return daemon_in(&sync_daemon_type(obj.py())?.call((), Some(d))?);
-    }
-    daemon_in(obj)
+    daemon_in(&dicts::via_dict::<PySyncDaemon>(obj)?)
 }
 
 pub(crate) fn timeouts_out(py: Python<'_>, t: Timeouts) -> PyResult<Bound<'_, PyAny>> {
-    timeouts_type(py)?.call1((t.tcp, t.tcp_fin, t.udp))
+    Ok(Bound::new(py, PyTimeouts { inner: t })?.into_any())
 }
 
 pub(crate) fn daemon_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
-    if !obj.is_instance(sync_daemon_type(obj.py())?)? {
-        return Err(PyTypeError::new_err(format!(
+    match obj.downcast::<PySyncDaemon>() {
+        Ok(d) => Ok(d.get().inner.clone()),
+        Err(_) => Err(PyTypeError::new_err(format!(
             "daemon must be a SyncDaemon, not {}",
             type_name(obj)
-        )));
+        ))),
     }
-    let field = |name: &str| obj.getattr(name);
-    let optional = |name: &str, hi: i64| -> PyResult<Option<i64>> {
-        let v = field(name)?;
-        if v.is_none() {
-            return Ok(None);
-        }
-        int_in(&v, name, 0, hi).map(Some)
-    };
-    let interface = field("interface")?;
-    let group = field("group")?;
-    Ok(SyncDaemon {
-        state: sync_state_in(&field("state")?)?,
-        interface: interface
-            .downcast::<PyString>()
-            .map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "interface must be a string, not {}",
-                    type_name(&interface)
-                ))
-            })?
-            .to_cow()?
-            .into_owned(),
-        sync_id: u32_in(&field("sync_id")?, "sync id")?,
-        max_len: optional("max_len", 0xFFFF)?.map(|v| v as u16),
-        group: if group.is_none() {
-            None
-        } else {
-            Some(addr_in(&group, "multicast group")?)
-        },
-        port: optional("port", 0xFFFF)?.map(|v| v as u16),
-        ttl: optional("ttl", 255)?.map(|v| v as u8),
-    })
 }
 
 /// A sync state given as a `SyncState`, its value or name, or (as a listing
@@ -1462,28 +1417,7 @@ pub(crate) fn sync_state_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncState> {
 
 /// An `ipvs.SyncDaemon` as a listing holds it (not validated).
 pub(crate) fn daemon_out(py: Python<'_>, d: SyncDaemon) -> PyResult<Bound<'_, PyAny>> {
-    let group = match d.group {
-        Some(g) => addr_out(py, &g)?,
-        None => py.None().into_bound(py),
-    };
-    sync_daemon_type(py)?.call_method1(
-        "_of",
-        (
-            sync_state_out(py, d.state)?,
-            d.interface,
-            d.sync_id,
-            d.max_len,
-            group,
-            d.port,
-            d.ttl,
-        ),
-    )
-}
-
-/// Checks a daemon with the core's validation (`SyncDaemon.__init__`).
-#[pyfunction]
-fn check_daemon(daemon: &Bound<'_, PyAny>) -> PyResult<()> {
-    checked(daemon.py(), daemon_in(daemon)?.validate())
+    Ok(Bound::new(py, PySyncDaemon { inner: d })?.into_any())
 }
 
 /// A sync state as its enum member, an unknown one as its raw number.
@@ -2157,7 +2091,6 @@ fn table_parse<'py>(py: Python<'py>, text: &str) -> PyResult<PyTableParts<'py>> 
 
 /// Registers the classes and functions of this module in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(check_daemon, m)?)?;
     m.add_class::<PyServiceKey>()?;
     m.add_class::<InetKey>()?;
     m.add_class::<FwmarkKey>()?;

@@ -10,6 +10,7 @@ to the kernel takes and returns native values or Python objects, never JSON
 text (``to_json``/``from_json`` are conveniences for users only).
 """
 
+import dataclasses
 import ipaddress
 from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, final
 
@@ -17,20 +18,11 @@ from typing_extensions import disjoint_base
 
 from ._batch import Table
 from ._enumbase import _FamilyEnum, _ReprEnum, _ReprFlag, _SchedulerEnum
-from ._model import (
-    AddressLike,
-    IPAddress,
-    Netmask,
-    DestinationEntry,
-    Info,
-    ServiceEntry,
-    SyncDaemon,
-    Timeouts,
-)
+from ._model import AddressLike, IPAddress, Netmask
 
 _K = TypeVar("_K", bound="ServiceKey")
 
-_Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
+_S = TypeVar("_S")
 
 __all__ = [
     "Protocol",
@@ -44,9 +36,14 @@ __all__ = [
     "OperationKind",
     "Handle",
     "_sample_error",
-    "check_daemon",
-    "destination_entry_text",
-    "info_text",
+    "Stats",
+    "ServiceEntry",
+    "DestinationEntry",
+    "Info",
+    "Timeouts",
+    "SyncDaemon",
+    "Connection",
+    "ConnectionOrigin",
     "rules_parse",
     "rules_save",
     "handle_restore",
@@ -225,6 +222,13 @@ class OperationKind(_ReprEnum):
     ZERO = "zero"
     FLUSH = "flush"
 
+
+class ConnectionOrigin(_ReprEnum):
+    """Where an entry of ``ip_vs_conn_sync`` came from: ``LOCAL`` (this director) or ``SYNC`` (a sync master)."""
+
+    LOCAL = "local"
+    SYNC = "sync"
+
 __version__: str
 MAX_TIMEOUT: int
 MAX_SYNC_ID: int
@@ -265,15 +269,6 @@ class Handle:
 def _sample_error(kind: str) -> Optional[BaseException]:
     """The exception raised for a core error of the kind named ``kind`` (for tests)."""
 
-def check_daemon(daemon: SyncDaemon) -> None:
-    """Checks a sync daemon with the core's validation."""
-
-def destination_entry_text(destination: Destination, active_conns: int, inactive_conns: int) -> str:
-    """A destination line of ``ipvsadm -Ln``."""
-
-def info_text(version: int, conn_table_size: int) -> str:
-    """The core's text of the global information."""
-
 def rules_parse(text: str) -> _TableParts:
     """Parses rules text into a table's parts; raises ``ipvs.RulesParseError``."""
 
@@ -288,12 +283,12 @@ def handle_restore(
 def plan_rules(ops: Iterable[Operation]) -> str:
     """A plan's operations as ``ipvsadm -R`` input."""
 
-def conn_parse(text: str) -> List[_Connection]:
+def conn_parse(text: str) -> List[Connection]:
     """Parses connection-table text; raises ``ipvs.ConnectionParseError``."""
 
 def conn_read(
     name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None, sync: bool = False
-) -> List[_Connection]:
+) -> List[Connection]:
     """Reads the connection table of a namespace."""
 
 # ---------------------------------------------------------------- ipvs.tunnel
@@ -680,3 +675,272 @@ def table_json(table: Table) -> str:
 
 def table_parse(text: str) -> _TableParts:
     """Parses a table from the core's serde JSON form."""
+
+
+# ---------------------------------------------------------------- reports, settings, connections (reply.rs, settings.rs, conn.rs)
+# native classes that keep the API of the frozen dataclasses they were
+
+
+@final
+class Stats:
+    """Traffic counters and rates, as the kernel reports them."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        conns: int = 0,
+        in_packets: int = 0,
+        out_packets: int = 0,
+        in_bytes: int = 0,
+        out_bytes: int = 0,
+        cps: int = 0,
+        in_pps: int = 0,
+        out_pps: int = 0,
+        in_bps: int = 0,
+        out_bps: int = 0,
+    ) -> Stats: ...
+    @property
+    def conns(self) -> int: ...
+    @property
+    def in_packets(self) -> int: ...
+    @property
+    def out_packets(self) -> int: ...
+    @property
+    def in_bytes(self) -> int: ...
+    @property
+    def out_bytes(self) -> int: ...
+    @property
+    def cps(self) -> int: ...
+    @property
+    def in_pps(self) -> int: ...
+    @property
+    def out_pps(self) -> int: ...
+    @property
+    def in_bps(self) -> int: ...
+    @property
+    def out_bps(self) -> int: ...
+    def replace(self, **changes: int) -> Stats: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Stats: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Stats: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class ServiceEntry:
+    """A service as listed by the kernel: its configuration and counters."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(cls, service: Union[Service, Dict[str, Any]], stats: Union[Stats, Dict[str, Any], None] = ...) -> ServiceEntry: ...
+    @property
+    def service(self) -> Service: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def key(self) -> ServiceKey:
+        """The service's key."""
+    def replace(self, *, service: Service = ..., stats: Stats = ...) -> ServiceEntry: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> ServiceEntry: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> ServiceEntry: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class DestinationEntry:
+    """A destination as listed by the kernel: configuration, connection counts, counters."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        destination: Union[Destination, Dict[str, Any]],
+        active_conns: int = 0,
+        inactive_conns: int = 0,
+        persistent_conns: int = 0,
+        stats: Union[Stats, Dict[str, Any], None] = ...,
+    ) -> DestinationEntry: ...
+    @property
+    def destination(self) -> Destination: ...
+    @property
+    def active_conns(self) -> int: ...
+    @property
+    def inactive_conns(self) -> int: ...
+    @property
+    def persistent_conns(self) -> int: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def addr(self) -> IPAddress:
+        """The real server's address."""
+    @property
+    def port(self) -> int:
+        """The real server's port."""
+    def replace(self, **changes: Any) -> DestinationEntry: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> DestinationEntry: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> DestinationEntry: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Info:
+    """Global IPVS information: version code and connection table size."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(cls, version: int, conn_table_size: int) -> Info: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def conn_table_size(self) -> int: ...
+    @property
+    def version_triple(self) -> Tuple[int, int, int]:
+        """The version as (major, minor, patch)."""
+    def replace(self, *, version: int = ..., conn_table_size: int = ...) -> Info: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Info: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Info: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Timeouts:
+    """Connection timeouts in seconds (``ipvsadm --set tcp tcpfin udp``); 0 keeps a value when setting."""
+
+    MAX: ClassVar[int]
+    """The longest timeout written, in seconds (the kernel refuses more than ``INT_MAX / HZ``)."""
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(cls, tcp: int = 0, tcp_fin: int = 0, udp: int = 0) -> Timeouts: ...
+    @property
+    def tcp(self) -> int: ...
+    @property
+    def tcp_fin(self) -> int: ...
+    @property
+    def udp(self) -> int: ...
+    def replace(self, *, tcp: int = ..., tcp_fin: int = ..., udp: int = ...) -> Timeouts: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Timeouts: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Timeouts: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class SyncDaemon:
+    """A connection synchronisation daemon (``ipvsadm --start-daemon``); ``None`` keeps the kernel's default."""
+
+    MAX_SYNC_ID: ClassVar[int]
+    """The largest sync id written (ipvsadm's limit)."""
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        state: Union[SyncState, str],
+        interface: str,
+        sync_id: int = 0,
+        *,
+        max_len: Optional[int] = None,
+        group: Optional[AddressLike] = None,
+        port: Optional[int] = None,
+        ttl: Optional[int] = None,
+    ) -> SyncDaemon: ...
+    @property
+    def state(self) -> Union[SyncState, int]:
+        """Master or backup; a listing keeps a state this library does not know as its raw number."""
+    @property
+    def interface(self) -> str:
+        """The interface, in the text form of kernel names (a byte that is not UTF-8 written ``:xx``)."""
+    @property
+    def sync_id(self) -> int: ...
+    @property
+    def max_len(self) -> Optional[int]: ...
+    @property
+    def group(self) -> Optional[IPAddress]: ...
+    @property
+    def port(self) -> Optional[int]: ...
+    @property
+    def ttl(self) -> Optional[int]: ...
+    def replace(self, **changes: Any) -> SyncDaemon: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> SyncDaemon: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> SyncDaemon: ...
+    @classmethod
+    def _from_kernel(cls, data: Dict[str, Any]) -> SyncDaemon: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Connection:
+    """One entry of the connection table (a connection or a persistence template)."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        protocol: str,
+        client_addr: AddressLike,
+        client_port: int,
+        virtual_addr: AddressLike,
+        virtual_port: int,
+        destination_addr: AddressLike,
+        destination_port: int,
+        state: str,
+        expires: int,
+        pe_name: Optional[str] = None,
+        pe_data: Optional[str] = None,
+        origin: Union[ConnectionOrigin, str, None] = None,
+    ) -> Connection: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def client_addr(self) -> IPAddress: ...
+    @property
+    def client_port(self) -> int: ...
+    @property
+    def virtual_addr(self) -> IPAddress: ...
+    @property
+    def virtual_port(self) -> int: ...
+    @property
+    def destination_addr(self) -> IPAddress: ...
+    @property
+    def destination_port(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def expires(self) -> int: ...
+    @property
+    def pe_name(self) -> Optional[str]: ...
+    @property
+    def pe_data(self) -> Optional[str]: ...
+    @property
+    def origin(self) -> Optional[ConnectionOrigin]: ...
+    @property
+    def is_template(self) -> bool:
+        """Whether this is a persistence template: protocol ``IP``, or client port 0 in state ``NONE``/``ASSURED``."""
+    def replace(self, **changes: Any) -> Connection: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Connection: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
