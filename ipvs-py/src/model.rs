@@ -16,7 +16,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
-use lvskit::table::{self, DiffOptions, Scope, Table, TableService};
+use lvskit::table::{self, DiffOptions, Scope};
 use lvskit::{
     BatchMode, Destination, EncapFlags, Family, Forward, Netmask, Operation, Persistence, Protocol,
     Scheduler, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
@@ -34,6 +34,7 @@ use crate::enums::{
     SYNC_STATE, TUNNEL_TYPE,
 };
 use crate::settings::{PySyncDaemon, PyTimeouts};
+use crate::tables::{table_in, table_out, PyTable};
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -1858,53 +1859,6 @@ pub(crate) fn batch_mode(name: &str) -> PyResult<BatchMode> {
     }
 }
 
-/// A table given as an `ipvs.Table` (its services' native values).
-pub(crate) fn table_in(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
-    let mut services = Vec::new();
-    for ts in obj.getattr("services")?.try_iter()? {
-        let ts = ts?;
-        let service = service_in(&ts.getattr("service")?, "service")?;
-        let mut destinations = Vec::new();
-        for d in ts.getattr("destinations")?.try_iter()? {
-            destinations.push(destination_in(&d?, "destination")?);
-        }
-        services.push(TableService {
-            service,
-            destinations,
-        });
-    }
-    let t = obj.getattr("timeouts")?;
-    let timeouts = if t.is_none() {
-        None
-    } else {
-        Some(timeouts_in(&t)?)
-    };
-    Ok(Table { services, timeouts })
-}
-
-/// A table as `([(Service, (Destination, ...)), ...], timeouts or None)`, for `ipvs.Table._of`.
-pub(crate) type PyTableParts<'py> = (
-    Vec<(Bound<'py, PyAny>, Bound<'py, PyTuple>)>,
-    Bound<'py, PyAny>,
-);
-
-pub(crate) fn table_out(py: Python<'_>, t: Table) -> PyResult<PyTableParts<'_>> {
-    let mut services = Vec::with_capacity(t.services.len());
-    for ts in t.services {
-        let dests = ts
-            .destinations
-            .into_iter()
-            .map(|d| destination_out(py, d))
-            .collect::<PyResult<Vec<_>>>()?;
-        services.push((service_out(py, ts.service)?, PyTuple::new(py, dests)?));
-    }
-    let timeouts = match t.timeouts {
-        None => py.None().into_bound(py),
-        Some(t) => timeouts_out(py, t)?,
-    };
-    Ok((services, timeouts))
-}
-
 /// The plan's options. `scope` is `None` (every service), an iterable of
 /// service keys, or a callable taking a `ServiceKey` and returning whether
 /// the plan may touch it: the core's `Scope::Predicate`, called by the
@@ -1976,13 +1930,6 @@ fn handle_execute(
     Ok(outcomes(py, report))
 }
 
-/// Reads the whole table: `([(Service, (Destination, ...)), ...], Timeouts or None)`.
-#[pyfunction]
-fn handle_table<'py>(py: Python<'py>, handle: &Bound<'py, Handle>) -> PyResult<PyTableParts<'py>> {
-    let t = handle.get().run(py, Table::read)?;
-    table_out(py, t)
-}
-
 /// Reads, plans and applies: `(operations, outcomes)`.
 #[pyfunction]
 #[pyo3(signature = (handle, desired, scope=None, drain_before_remove=false))]
@@ -2024,7 +1971,7 @@ fn read_plan<'py>(
     scope: Option<&Bound<'py, PyAny>>,
     drain_before_remove: bool,
 ) -> PyResult<table::Plan> {
-    let desired = table_in(desired)?;
+    let desired = table_in(desired, "desired")?;
     let (opts, raised) = diff_options(scope, drain_before_remove)?;
     let plan = handle.get().run(py, |h| h.plan(&desired, &opts))?;
     crate::raised_or(&raised, plan)
@@ -2041,8 +1988,8 @@ fn table_diff<'py>(
     drain_before_remove: bool,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let py = current.py();
-    let cur = table_in(current)?;
-    let want = table_in(desired)?;
+    let cur = table_in(current, "current")?;
+    let want = table_in(desired, "desired")?;
     let opts = diff_options(scope, drain_before_remove)?;
     operations_out(py, crate::plan(&cur, &want, &opts)?.operations)
 }
@@ -2052,9 +1999,9 @@ fn table_diff<'py>(
 fn table_simulate<'py>(
     current: &Bound<'py, PyAny>,
     ops: &Bound<'py, PyAny>,
-) -> PyResult<PyTableParts<'py>> {
+) -> PyResult<Bound<'py, PyTable>> {
     let py = current.py();
-    let cur = table_in(current)?;
+    let cur = table_in(current, "current")?;
     let plan = table::Plan {
         operations: operations_in(ops)?,
     };
@@ -2073,20 +2020,7 @@ fn plan_display(ops: &Bound<'_, PyAny>) -> PyResult<String> {
 /// A table (`ipvs.Table`) in the core's serde JSON form.
 #[pyfunction]
 fn table_json(table: &Bound<'_, PyAny>) -> PyResult<String> {
-    json_of(&table_in(table)?)
-}
-
-/// Parses a table from the core's serde JSON form.
-#[pyfunction]
-fn table_parse<'py>(py: Python<'py>, text: &str) -> PyResult<PyTableParts<'py>> {
-    let t: Table = parse_json("table", text)?;
-    for ts in &t.services {
-        checked(py, ts.service.validate())?;
-        for d in &ts.destinations {
-            checked(py, d.validate(d.family()))?;
-        }
-    }
-    table_out(py, t)
+    json_of(&table_in(table, "table")?)
 }
 
 /// Registers the classes and functions of this module in `ipvs._ipvs`.
@@ -2100,13 +2034,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOperation>()?;
     m.add_function(wrap_pyfunction!(handle_apply, m)?)?;
     m.add_function(wrap_pyfunction!(handle_execute, m)?)?;
-    m.add_function(wrap_pyfunction!(handle_table, m)?)?;
     m.add_function(wrap_pyfunction!(handle_converge, m)?)?;
     m.add_function(wrap_pyfunction!(handle_plan, m)?)?;
     m.add_function(wrap_pyfunction!(table_diff, m)?)?;
     m.add_function(wrap_pyfunction!(table_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(plan_display, m)?)?;
     m.add_function(wrap_pyfunction!(table_json, m)?)?;
-    m.add_function(wrap_pyfunction!(table_parse, m)?)?;
     Ok(())
 }

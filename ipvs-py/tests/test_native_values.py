@@ -31,6 +31,8 @@ VALUES: List[Any] = [
     ipvs.Info(0x010201, 4096),
     ipvs.SyncDaemon("backup", "eth0", 7, group="239.1.1.1", ttl=2),
     ipvs.Connection("TCP", "10.0.0.9", 4000, "10.0.0.1", 80, "10.0.1.1", 80, "ESTABLISHED", 60, origin="sync"),
+    ipvs.TableService(SVC, [DEST]),
+    ipvs.Table([ipvs.TableService(SVC, [DEST])], ipvs.Timeouts(1, 2, 3)),
 ]
 
 
@@ -55,7 +57,7 @@ def test_reprs_are_the_dataclass_ones() -> None:
     assert repr(ipvs.Info(1, 2)) == "Info(version=1, conn_table_size=2)"
     assert repr(ipvs.Stats(cps=3)).startswith("Stats(conns=0, in_packets=0, out_packets=0, in_bytes=0, out_bytes=0, cps=3,")
     assert repr(ipvs.ServiceEntry(SVC)) == f"ServiceEntry(service={SVC!r}, stats={ipvs.Stats()!r})"
-    c = VALUES[-1]
+    c = VALUES[6]
     assert repr(c).startswith("Connection(protocol='TCP', client_addr=IPv4Address('10.0.0.9'), client_port=4000,")
     assert repr(c).endswith("origin=ConnectionOrigin.SYNC)")
 
@@ -81,7 +83,7 @@ def test_entries_are_built_from_the_core_values() -> None:
     de = VALUES[2]
     assert de.addr == ipaddress.IPv4Address("10.0.1.1") and de.port == 80 and de.destination == DEST
     assert str(de).split() == ["->", "10.0.1.1:80", "Masq", "3", "4", "5"]
-    c = VALUES[-1]
+    c = VALUES[6]
     assert c.origin is ipvs.ConnectionOrigin.SYNC and not c.is_template
     assert c.client_addr == ipaddress.IPv4Address("10.0.0.9")
     # wrong types are TypeErrors naming the field, out-of-range numbers InvalidInputErrors
@@ -91,3 +93,46 @@ def test_entries_are_built_from_the_core_values() -> None:
         ipvs.Connection("TCP", "10.0.0.9", 70000, "10.0.0.1", 80, "10.0.1.1", 80, "NONE", 0)
     with pytest.raises(ipvs.InvalidInputError, match="active_conns"):
         ipvs.DestinationEntry(DEST, -1)
+
+
+def test_tables_are_native_and_keep_their_services() -> None:
+    t = VALUES[-1]
+    assert t.services is t.services  # a tuple kept, not rebuilt per access
+    assert t.services[0].key == SVC.key and t.services[0].destinations == (DEST,)
+    assert t.service(SVC.key) == VALUES[-2] and t.service(ipvs.ServiceKey.fwmark(1)) is None
+    assert repr(VALUES[-2]) == f"TableService({SVC!r}, [{DEST!r}])"
+    assert repr(t) == f"Table([{VALUES[-2]!r}], timeouts=Timeouts(tcp=1, tcp_fin=2, udp=3))"
+    with pytest.raises(TypeError, match="table service must be a TableService"):
+        ipvs.Table([SVC])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="destination must be a Destination"):
+        ipvs.TableService(SVC, ["10.0.0.1"])  # type: ignore[list-item]
+
+
+def test_single_operations_are_the_compiled_methods() -> None:
+    """No Python layer between a single operation and the kernel: ``Ipvs``
+    inherits the compiled handle's methods as they are."""
+    for name in (
+        "add_service",
+        "update_service",
+        "delete_service",
+        "service",
+        "services",
+        "add_destination",
+        "update_destination",
+        "delete_destination",
+        "set_weight",
+        "set_scheduler",
+        "destinations",
+        "start_daemon",
+        "stop_daemon",
+        "daemons",
+        "timeouts",
+        "set_timeouts",
+        "info",
+        "zero",
+        "flush",
+        "table",
+        "close",
+    ):
+        assert getattr(ipvs.Ipvs, name) is getattr(_ipvs.Handle, name), name
+    assert issubclass(ipvs.Ipvs, _ipvs.Handle)

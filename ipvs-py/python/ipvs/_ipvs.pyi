@@ -14,9 +14,8 @@ import dataclasses
 import ipaddress
 from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, final
 
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
-from ._batch import Table
 from ._enumbase import _FamilyEnum, _ReprEnum, _ReprFlag, _SchedulerEnum
 from ._model import AddressLike, IPAddress, Netmask
 
@@ -79,14 +78,14 @@ __all__ = [
     "Operation",
     "handle_apply",
     "handle_execute",
-    "handle_table",
     "handle_converge",
     "handle_plan",
     "table_diff",
     "table_simulate",
     "plan_display",
     "table_json",
-    "table_parse",
+    "Table",
+    "TableService",
 ]
 
 # ---------------------------------------------------------------- enums and flags (enums.rs)
@@ -233,18 +232,21 @@ __version__: str
 MAX_TIMEOUT: int
 MAX_SYNC_ID: int
 
-@final
+@disjoint_base
 class Handle:
-    """A handle on the IPVS table of one namespace; every method takes and returns native values."""
+    """A handle on the IPVS table of one namespace (the base of ``ipvs.Ipvs``); every method takes and returns native values."""
 
-    def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> Handle: ...
+    def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> Self: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
-    def family_id(self) -> int: ...
-    def namespace(self) -> str: ...
-    def port_id(self) -> int: ...
-    def set_receive_buffer(self, bytes: int) -> None: ...
+    @property
+    def family_id(self) -> int:
+        """The generic netlink family id of IPVS in this namespace."""
+    @property
+    def port_id(self) -> int:
+        """The netlink port id of the handle's socket."""
+    def set_receive_buffer(self, size: int) -> None: ...
     def set_timeout(self, seconds: float) -> None: ...
     def add_service(self, service: Service) -> None: ...
     def update_service(self, service: Service) -> None: ...
@@ -265,11 +267,13 @@ class Handle:
     def info(self) -> Info: ...
     def zero(self, key: Optional[ServiceKey] = None) -> None: ...
     def flush(self) -> None: ...
+    def table(self) -> Table:
+        """Reads the whole table: services, their destinations, and the timeouts."""
 
 def _sample_error(kind: str) -> Optional[BaseException]:
     """The exception raised for a core error of the kind named ``kind`` (for tests)."""
 
-def rules_parse(text: str) -> _TableParts:
+def rules_parse(text: str) -> Table:
     """Parses rules text into a table's parts; raises ``ipvs.RulesParseError``."""
 
 def rules_save(table: Table, lossless: bool = False) -> str:
@@ -638,16 +642,11 @@ class Operation:
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
 
-_TableParts = Tuple[List[Tuple[Service, Tuple[Destination, ...]]], Optional[Timeouts]]
-
 def handle_apply(handle: Handle, op: Operation) -> None:
     """Applies one operation with the handle."""
 
 def handle_execute(handle: Handle, ops: Iterable[Operation], mode: str) -> List[Tuple[int, str, Optional[BaseException]]]:
     """Applies operations; ``(index, status, exception or None)`` for each one not done."""
-
-def handle_table(handle: Handle) -> _TableParts:
-    """Reads the whole table."""
 
 def handle_converge(
     handle: Handle, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
@@ -664,7 +663,7 @@ def table_diff(
 ) -> List[Operation]:
     """Plans the operations turning one table into another."""
 
-def table_simulate(current: Table, ops: Iterable[Operation]) -> _TableParts:
+def table_simulate(current: Table, ops: Iterable[Operation]) -> Table:
     """The table ``current`` becomes when every operation succeeds."""
 
 def plan_display(ops: Iterable[Operation]) -> str:
@@ -673,8 +672,6 @@ def plan_display(ops: Iterable[Operation]) -> str:
 def table_json(table: Table) -> str:
     """A table in the core's serde JSON form."""
 
-def table_parse(text: str) -> _TableParts:
-    """Parses a table from the core's serde JSON form."""
 
 
 # ---------------------------------------------------------------- reports, settings, connections (reply.rs, settings.rs, conn.rs)
@@ -941,6 +938,63 @@ class Connection:
     def to_dict(self) -> Dict[str, Any]: ...
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> Connection: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class TableService:
+    """A virtual service with its real servers (order kept)."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        service: Union[Service, Dict[str, Any]],
+        destinations: Iterable[Union[Destination, Dict[str, Any]]] = (),
+    ) -> TableService: ...
+    @property
+    def service(self) -> Service: ...
+    @property
+    def destinations(self) -> Tuple[Destination, ...]: ...
+    @property
+    def key(self) -> ServiceKey:
+        """The service's key."""
+    def replace(self, *, service: Service = ..., destinations: Iterable[Destination] = ...) -> TableService: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> TableService: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> TableService: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Table:
+    """A whole IPVS table: services with their destinations, and timeouts to enforce (``None``: leave them)."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        services: Iterable[Union[TableService, Dict[str, Any]]] = (),
+        timeouts: Union[Timeouts, Dict[str, Any], None] = None,
+    ) -> Table: ...
+    @property
+    def services(self) -> Tuple[TableService, ...]: ...
+    @property
+    def timeouts(self) -> Optional[Timeouts]: ...
+    def service(self, key: ServiceKey) -> Optional[TableService]:
+        """Finds a service by key."""
+    def sorted(self) -> Table:
+        """The table in a canonical order (for comparisons)."""
+    def replace(self, *, services: Iterable[TableService] = ..., timeouts: Optional[Timeouts] = ...) -> Table: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Table: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Table: ...
     def __hash__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
