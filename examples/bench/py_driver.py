@@ -93,6 +93,13 @@ class Ours:
 
         self.m = ipvs
         self.h = ipvs.Ipvs()
+        # what a script calling in a loop binds once: the constructors and the
+        # handle's methods (each a compiled function: nothing in Python between
+        # the call and the kernel)
+        self._tcp, self._Service, self._Destination = ipvs.ServiceKey.tcp, ipvs.Service, ipvs.Destination
+        self._masq = ipvs.Forwarding.MASQ
+        self._add_service, self._add_destination = self.h.add_service, self.h.add_destination
+        self._delete_service = self.h.delete_service
 
     def key(self, i):
         return self.m.ServiceKey.tcp(svc_addr(i), 80)
@@ -112,11 +119,12 @@ class Ours:
         add_service, add_destination = m.Operation.add_service, m.Operation.add_destination
         Service, Destination, tcp, masq = m.Service, m.Destination, m.ServiceKey.tcp, m.Forwarding.MASQ
         ops = []
+        dsts = [dst_addr(j) for j in range(D)]  # the address plan (text), as in the other drivers
         for i in range(S):
             k = tcp(svc_addr(i), 80)
             ops.append(add_service(Service(k)))
-            for j in range(D):
-                ops.append(add_destination(k, Destination(dst_addr(j), 8080, forwarding=masq, weight=1)))
+            for a in dsts:
+                ops.append(add_destination(k, Destination(a, 8080, forwarding=masq, weight=1)))
         self.check(self.h.execute(ops))
         return len(ops)
 
@@ -132,13 +140,13 @@ class Ours:
         )
 
     def add_service(self, i):
-        self.h.add_service(self.svc(i))
+        self._add_service(self._Service(self._tcp(svc_addr(i), 80)))
 
     def add_dest(self, i, j, w=1):
-        self.h.add_destination(self.key(i), self.dest(j, w))
+        self._add_destination(self._tcp(svc_addr(i), 80), self._Destination(dst_addr(j), 8080, forwarding=self._masq, weight=w))
 
     def del_service(self, i):
-        self.h.delete_service(self.key(i))
+        self._delete_service(self._tcp(svc_addr(i), 80))
 
     def flush(self):
         self.h.flush()

@@ -121,7 +121,7 @@ impl AioHandle {
         apply: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = desired.py();
-        let desired = model::table_in(desired)?;
+        let desired = crate::tables::table_in(desired, "desired")?;
         let (opts, raised) = model::diff_options(scope, drain_before_remove)?;
         let h = self.get()?;
         spawn(py, async move {
@@ -455,7 +455,7 @@ impl AioHandle {
     fn table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let h = self.get()?;
         awaitable(py, async move { h.read_table().await }, |py, t| {
-            Ok(model::table_out(py, t)?.into_pyobject(py)?.into_any())
+            Ok(crate::tables::table_out(py, t)?.into_any())
         })
     }
 

@@ -356,6 +356,17 @@ pub(crate) static OPERATION_KIND: PyEnum<&'static str> = PyEnum::new(
     equal,
 );
 
+pub(crate) static CONNECTION_ORIGIN: PyEnum<lvskit::conn::Origin> = PyEnum::new(
+    "ConnectionOrigin",
+    "_ReprEnum",
+    "Where an entry of ``ip_vs_conn_sync`` came from: ``LOCAL`` (this director) or ``SYNC`` (a sync master).",
+    &[
+        ("LOCAL", "local", lvskit::conn::Origin::Local),
+        ("SYNC", "sync", lvskit::conn::Origin::Sync),
+    ],
+    equal,
+);
+
 pub(crate) static SERVICE_FLAGS: PyFlags = PyFlags::new(
     "ServiceFlags",
     "Service flags a user may set (``-o``, ``-b``); persistence is :class:`Persistence`.",
@@ -390,6 +401,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(TUNNEL_TYPE.name, TUNNEL_TYPE.class(py)?)?;
     m.add(SYNC_STATE.name, SYNC_STATE.class(py)?)?;
     m.add(OPERATION_KIND.name, OPERATION_KIND.class(py)?)?;
+    m.add(CONNECTION_ORIGIN.name, CONNECTION_ORIGIN.class(py)?)?;
     m.add(SERVICE_FLAGS.name, SERVICE_FLAGS.class(py)?)?;
     m.add(ENCAP_FLAGS.name, ENCAP_FLAGS.class(py)?)?;
     Ok(())

@@ -25,16 +25,22 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lvskit::rules;
 use lvskit::table::{self, DiffOptions, Table};
-use lvskit::{conn, rules};
 use lvskit::{BatchReport, Ipvs, Namespace, OpOutcome, Operation};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt};
 
+mod conn;
+mod dataclass;
+mod dicts;
 mod enums;
 mod errors;
 mod model;
 mod reply;
+mod settings;
+mod tables;
 
 pub(crate) use errors::{conn_error, invalid_input, rules_error, to_py};
 
@@ -168,12 +174,14 @@ impl<T: Send + Sync> Slot<T> {
     }
 }
 
-/// A handle on the IPVS table of one network namespace (wrapped by `ipvs.Ipvs`).
+/// A handle on the IPVS table of one network namespace: the base class of
+/// `ipvs.Ipvs`, which inherits its methods as they are (no Python layer on
+/// the way to the kernel).
 ///
-/// Every method takes and returns values in the core's serde JSON form. The
-/// core handle is shared through an `Arc`: `close` drops this object's
-/// reference, and calls already running on other threads finish normally.
-#[pyclass(frozen, module = "ipvs._ipvs", name = "Handle")]
+/// Every method takes and returns native values. The core handle is shared
+/// through an `Arc`: `close` drops this object's reference, and calls
+/// already running on other threads finish normally.
+#[pyclass(frozen, subclass, module = "ipvs._ipvs", name = "Handle")]
 pub struct Handle {
     inner: Slot<Ipvs>,
 }
@@ -212,45 +220,49 @@ impl Handle {
         })
     }
 
-    /// Drops the handle's socket (once no call uses it any more).
+    /// Closes the handle's socket; calls still running on other threads finish first.
     fn close(&self) {
         self.inner.close()
     }
 
-    /// Whether `close` was called.
+    /// Whether :meth:`close` was called.
     #[getter]
     fn closed(&self) -> bool {
         self.inner.closed()
     }
 
-    /// The generic netlink family id of IPVS.
+    /// The generic netlink family id of IPVS in this namespace.
+    #[getter]
     fn family_id(&self) -> PyResult<u16> {
         Ok(self.get()?.family_id())
     }
 
-    /// A description of the namespace, e.g. `network namespace "blue"`.
-    fn namespace(&self) -> PyResult<String> {
-        Ok(match self.get()?.namespace() {
-            Namespace::Current => "current".to_string(),
-            Namespace::Named(n) => format!("name:{n}"),
-            Namespace::Path(p) => format!("path:{}", p.display()),
-            Namespace::Fd(fd) => format!("fd:{fd}"),
-        })
-    }
-
     /// The netlink port id of the handle's socket.
+    #[getter]
     fn port_id(&self) -> PyResult<u32> {
         Ok(self.get()?.port_id())
     }
 
-    /// Sets the socket's receive buffer size in bytes.
-    fn set_receive_buffer(&self, py: Python<'_>, bytes: &Bound<'_, PyAny>) -> PyResult<()> {
-        let n = model::int_in(bytes, "receive buffer size", 1, i64::from(i32::MAX))? as usize;
+    /// Sets the socket's receive buffer in bytes (default 8 MiB where allowed).
+    ///
+    /// Replies that do not fit are dropped by the kernel and reported as a
+    /// :class:`SystemCallError` with ``errno`` ``ENOBUFS``, never waited for.
+    fn set_receive_buffer(&self, py: Python<'_>, size: &Bound<'_, PyAny>) -> PyResult<()> {
+        let n = model::int_in(size, "receive buffer size", 1, i64::from(i32::MAX))? as usize;
         self.run(py, move |h| h.set_receive_buffer(n))
     }
 
     /// Bounds every wait for the kernel's reply, in seconds.
-    fn set_timeout(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
+    fn set_timeout(&self, py: Python<'_>, seconds: &Bound<'_, PyAny>) -> PyResult<()> {
+        let is_number = (seconds.is_instance_of::<PyInt>() || seconds.is_instance_of::<PyFloat>())
+            && !seconds.is_instance_of::<PyBool>();
+        if !is_number {
+            return Err(PyTypeError::new_err(format!(
+                "timeout must be a number of seconds, not {}",
+                model::type_name(seconds)
+            )));
+        }
+        let seconds: f64 = seconds.extract()?;
         let d = Duration::try_from_secs_f64(seconds)
             .ok()
             .filter(|d| !d.is_zero())
@@ -263,25 +275,29 @@ impl Handle {
         self.run(py, move |h| h.set_timeout(d))
     }
 
-    /// Adds a virtual service (a native `Service`).
+    /// Adds a virtual service (``ipvsadm -A``). Raises :class:`ExistsError` if it exists.
     fn add_service(&self, py: Python<'_>, service: &Bound<'_, PyAny>) -> PyResult<()> {
         let s = model::service_in(service, "service")?;
         self.run(py, move |h| h.add_service(&s))
     }
 
-    /// Restates a virtual service (a native `Service`).
+    /// Changes a virtual service's configuration (``ipvsadm -E``).
+    ///
+    /// Restates the whole configuration, as ``ipvsadm -E`` does: what
+    /// ``service`` leaves at its default (scheduler ``wlc``, no persistence)
+    /// is reset. To change only the scheduler, use :meth:`set_scheduler`.
     fn update_service(&self, py: Python<'_>, service: &Bound<'_, PyAny>) -> PyResult<()> {
         let s = model::service_in(service, "service")?;
         self.run(py, move |h| h.update_service(&s))
     }
 
-    /// Deletes the virtual service of `key`.
+    /// Deletes a virtual service and its real servers (``ipvsadm -D``).
     fn delete_service(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
         let k = model::key_in(key, "key")?;
         self.run(py, move |h| h.delete_service(&k))
     }
 
-    /// One virtual service as an `ipvs.ServiceEntry`.
+    /// Reads one virtual service. Raises :class:`NotFoundError` if it does not exist.
     fn service<'py>(
         &self,
         py: Python<'py>,
@@ -292,7 +308,7 @@ impl Handle {
         reply::service_entry_out(py, e)
     }
 
-    /// Every virtual service as `ipvs.ServiceEntry` values.
+    /// Lists every virtual service with its counters (``ipvsadm -Ln``).
     fn services<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let all = self.run(py, |h| h.services())?;
         all.into_iter()
@@ -300,7 +316,7 @@ impl Handle {
             .collect()
     }
 
-    /// Adds a real server (a native `Destination`) to the service of `key`.
+    /// Adds a real server to a virtual service (``ipvsadm -a``).
     fn add_destination(
         &self,
         py: Python<'_>,
@@ -312,7 +328,12 @@ impl Handle {
         self.run(py, move |h| h.add_destination(&k, &d))
     }
 
-    /// Restates a real server (a native `Destination`) of the service of `key`.
+    /// Changes a real server's forwarding, weight or thresholds (``ipvsadm -e``).
+    ///
+    /// Restates the whole destination, as ``ipvsadm -e`` does: what
+    /// ``destination`` leaves at its default (direct routing, no tunnel
+    /// options, no thresholds) is reset. To change only the weight (drain
+    /// and restore), use :meth:`set_weight`.
     fn update_destination(
         &self,
         py: Python<'_>,
@@ -324,7 +345,7 @@ impl Handle {
         self.run(py, move |h| h.update_destination(&k, &d))
     }
 
-    /// Removes a real server (address object or text, port) from the service of `key`.
+    /// Removes a real server from a virtual service (``ipvsadm -d``).
     fn delete_destination(
         &self,
         py: Python<'_>,
@@ -338,7 +359,14 @@ impl Handle {
         self.run(py, move |h| h.delete_destination(&k, a, p))
     }
 
-    /// Sets one real server's weight, keeping the rest (read-modify-write).
+    /// Sets one real server's weight and keeps everything else it has.
+    ///
+    /// Forwarding method, tunnel type, port and flags and thresholds are read
+    /// from the kernel and written back unchanged: weight 0 drains the server
+    /// (no new connections), a positive weight restores it. Unlike
+    /// :meth:`update_destination`, which restates the whole destination
+    /// (like ``ipvsadm -e``). Two requests, not atomic. Raises
+    /// :class:`NotFoundError` when the service or the real server does not exist.
     fn set_weight(
         &self,
         py: Python<'_>,
@@ -354,7 +382,13 @@ impl Handle {
         self.run(py, move |h| h.set_weight(&k, a, p, w))
     }
 
-    /// Sets a service's scheduler (a `Scheduler` or a name), keeping the rest.
+    /// Sets a virtual service's scheduler and keeps everything else it has.
+    ///
+    /// Flags, persistence (timeout and netmask) and persistence engine are
+    /// read from the kernel and written back unchanged. Unlike
+    /// :meth:`update_service`, which restates the whole service (like
+    /// ``ipvsadm -E``). Two requests, not atomic. Raises
+    /// :class:`NotFoundError` when the service does not exist.
     fn set_scheduler(
         &self,
         py: Python<'_>,
@@ -366,7 +400,7 @@ impl Handle {
         self.run(py, move |h| h.set_scheduler(&k, s))
     }
 
-    /// The real servers of the service of `key` as `ipvs.DestinationEntry` values.
+    /// Lists a virtual service's real servers; raises ``NotFoundError`` if the service does not exist.
     fn destinations<'py>(
         &self,
         py: Python<'py>,
@@ -379,13 +413,16 @@ impl Handle {
             .collect()
     }
 
-    /// Starts a sync daemon (an `ipvs.SyncDaemon`).
+    /// Starts a connection synchronisation daemon (``ipvsadm --start-daemon``).
     fn start_daemon(&self, py: Python<'_>, daemon: &Bound<'_, PyAny>) -> PyResult<()> {
         let d = model::daemon_in(daemon)?;
         self.run(py, move |h| h.start_daemon(&d))
     }
 
-    /// Stops the sync daemon of a state (a `SyncState`, its name, or a raw number).
+    /// Stops the sync daemon of that state (``ipvsadm --stop-daemon``).
+    ///
+    /// A state listed as a raw number (unknown to this library) is refused
+    /// with :class:`InvalidInputError`, as every unknown value written back.
     fn stop_daemon(&self, py: Python<'_>, state: &Bound<'_, PyAny>) -> PyResult<()> {
         let s = model::sync_state_in(state)?;
         // an unknown state (a raw number) is refused by the core's validation
@@ -394,31 +431,31 @@ impl Handle {
         self.run(py, move |h| h.stop_daemon(s))
     }
 
-    /// The running sync daemons as `ipvs.SyncDaemon` values.
+    /// Lists the running sync daemons (``ipvsadm -L --daemon``).
     fn daemons<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let all = self.run(py, |h| h.daemons())?;
         all.into_iter().map(|d| model::daemon_out(py, d)).collect()
     }
 
-    /// The connection timeouts as an `ipvs.Timeouts`.
+    /// Reads the connection timeouts (``ipvsadm -L --timeout``).
     fn timeouts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let t = self.run(py, |h| h.timeouts())?;
         model::timeouts_out(py, t)
     }
 
-    /// Sets the connection timeouts (an `ipvs.Timeouts`).
+    /// Sets the connection timeouts (``ipvsadm --set``); a 0 keeps that timeout.
     fn set_timeouts(&self, py: Python<'_>, timeouts: &Bound<'_, PyAny>) -> PyResult<()> {
         let t = model::timeouts_in(timeouts)?;
         self.run(py, move |h| h.set_timeouts(&t))
     }
 
-    /// The IPVS version and table size as an `ipvs.Info`.
+    /// Reads the IPVS version and connection table size.
     fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let i = self.run(py, |h| h.info())?;
         reply::info_out(py, i)
     }
 
-    /// Zeroes the counters of the service of `key`, or of all.
+    /// Zeroes the counters of one service, or of all (``ipvsadm -Z``).
     #[pyo3(signature = (key=None))]
     fn zero(&self, py: Python<'_>, key: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let k = match key.filter(|k| !k.is_none()) {
@@ -428,17 +465,24 @@ impl Handle {
         self.run(py, move |h| h.zero(k.as_ref()))
     }
 
+    /// Deletes every virtual service (``ipvsadm -C``).
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |h| h.flush())
+    }
+
+    /// Reads the whole table: services, their destinations, and the timeouts.
+    fn table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, tables::PyTable>> {
+        let t = self.run(py, Table::read)?;
+        tables::table_out(py, t)
     }
 }
 
 /// Parses `ipvsadm -S` rules text into a table (its parts, as `Table._of`
 /// takes them); a parse error raises `ipvs.RulesParseError` with its line and column.
 #[pyfunction]
-fn rules_parse<'py>(py: Python<'py>, text: &str) -> PyResult<model::PyTableParts<'py>> {
+fn rules_parse<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, tables::PyTable>> {
     match rules::parse_table(text) {
-        Ok(t) => model::table_out(py, t),
+        Ok(t) => tables::table_out(py, t),
         Err(e) => Err(rules_error(py, e)),
     }
 }
@@ -489,87 +533,13 @@ fn plan_rules(py: Python<'_>, ops: &Bound<'_, PyAny>) -> PyResult<String> {
 #[pyfunction]
 #[pyo3(signature = (table, lossless=false))]
 fn rules_save(table: &Bound<'_, PyAny>, lossless: bool) -> PyResult<String> {
-    let t = model::table_in(table)?;
+    let t = tables::table_in(table, "table")?;
     let format = if lossless {
         rules::Format::Lossless
     } else {
         rules::Format::Ipvsadm
     };
     Ok(rules::save(&t, format))
-}
-
-/// One connection as Python sees it: protocol, client address and port,
-/// virtual address and port, destination address and port, state, expiry,
-/// persistence engine (name, data) and origin (`"local"`, `"sync"`).
-type PyConnection = (
-    String,
-    String,
-    u16,
-    String,
-    u16,
-    String,
-    u16,
-    String,
-    u32,
-    Option<(String, String)>,
-    Option<&'static str>,
-);
-
-fn py_connections(conns: Vec<conn::Connection>) -> Vec<PyConnection> {
-    conns
-        .into_iter()
-        .map(|c| {
-            (
-                c.protocol.as_str().to_owned(),
-                c.client.ip().to_string(),
-                c.client.port(),
-                c.virtual_addr.ip().to_string(),
-                c.virtual_addr.port(),
-                c.destination.ip().to_string(),
-                c.destination.port(),
-                c.state,
-                c.expires,
-                c.pe,
-                c.origin.map(|o| match o {
-                    conn::Origin::Local => "local",
-                    conn::Origin::Sync => "sync",
-                }),
-            )
-        })
-        .collect()
-}
-
-/// Parses the text of `/proc/net/ip_vs_conn` (or `ip_vs_conn_sync`); a bad
-/// line raises `ipvs.ConnectionParseError` with its line.
-#[pyfunction]
-fn conn_parse(py: Python<'_>, text: &str) -> PyResult<Vec<PyConnection>> {
-    match conn::parse(text) {
-        Ok(c) => Ok(py_connections(c)),
-        Err(e) => Err(conn_error(py, e)),
-    }
-}
-
-/// Reads the connection table of a namespace (at most one of `name`, `path`,
-/// `fd`); `sync` reads `ip_vs_conn_sync` (with each entry's origin).
-#[pyfunction]
-#[pyo3(signature = (name=None, path=None, fd=None, sync=false))]
-fn conn_read(
-    py: Python<'_>,
-    name: Option<String>,
-    path: Option<PathBuf>,
-    fd: Option<&Bound<'_, PyAny>>,
-    sync: bool,
-) -> PyResult<Vec<PyConnection>> {
-    let ns = namespace(name, path, fd)?;
-    let which = if sync {
-        conn::Table::ConnSync
-    } else {
-        conn::Table::Conn
-    };
-    let conns = py
-        .allow_threads(move || conn::read(&ns, which))
-        .map_err(|e| to_py(py, e))?;
-    Ok(py_connections(conns))
 }
 
 /// The compiled module `ipvs._ipvs`.
@@ -584,8 +554,9 @@ fn _ipvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules_save, m)?)?;
     m.add_function(wrap_pyfunction!(handle_restore, m)?)?;
     m.add_function(wrap_pyfunction!(plan_rules, m)?)?;
-    m.add_function(wrap_pyfunction!(conn_parse, m)?)?;
-    m.add_function(wrap_pyfunction!(conn_read, m)?)?;
+    conn::register(m)?;
+    settings::register(m)?;
+    tables::register(m)?;
     tunnel::register(m)?;
     sysctl::register(m)?;
     director::register(m)?;

@@ -16,7 +16,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
-use lvskit::table::{self, DiffOptions, Scope, Table, TableService};
+use lvskit::table::{self, DiffOptions, Scope};
 use lvskit::{
     BatchMode, Destination, EncapFlags, Family, Forward, Netmask, Operation, Persistence, Protocol,
     Scheduler, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState, Timeouts, Tunnel,
@@ -33,16 +33,15 @@ use crate::enums::{
     PyEnum, ENCAP_FLAGS, FAMILY, FORWARDING, OPERATION_KIND, PROTOCOL, SCHEDULER, SERVICE_FLAGS,
     SYNC_STATE, TUNNEL_TYPE,
 };
-use crate::{outcomes, to_py, Handle, PyOutcome};
+use crate::settings::{PySyncDaemon, PyTimeouts};
+use crate::tables::{table_in, table_out, PyTable};
+use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
 
 static IPV4: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static IPV6: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 static JSON_DUMPS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
-static JSON_LOADS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
-static TIMEOUTS: GILOnceCell<Py<PyType>> = GILOnceCell::new();
-static SYNC_DAEMON: GILOnceCell<Py<PyType>> = GILOnceCell::new();
 
 fn ipv4_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     IPV4.import(py, "ipaddress", "IPv4Address")
@@ -52,22 +51,14 @@ fn ipv6_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     IPV6.import(py, "ipaddress", "IPv6Address")
 }
 
-fn timeouts_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    TIMEOUTS.import(py, "ipvs._model", "Timeouts")
-}
-
-fn sync_daemon_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    SYNC_DAEMON.import(py, "ipvs._model", "SyncDaemon")
-}
-
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "object".to_string())
 }
 
-fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(obj.repr()?.to_string())
 }
 
@@ -155,44 +146,43 @@ pub(crate) fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
     Ok(int_in(obj, what, 0, 0xFFFF_FFFF)? as u32)
 }
 
-fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+pub(crate) fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
     obj.filter(|o| !o.is_none())
 }
 
-fn checked<T>(py: Python<'_>, r: lvskit::Result<T>) -> PyResult<T> {
+pub(crate) fn checked<T>(py: Python<'_>, r: lvskit::Result<T>) -> PyResult<T> {
     r.map_err(|e| to_py(py, e))
 }
 
-fn hash_of<T: Hash>(v: &T) -> u64 {
+pub(crate) fn hash_of<T: Hash>(v: &T) -> u64 {
     let mut h = DefaultHasher::new();
     v.hash(&mut h);
     h.finish()
 }
 
-fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
+pub(crate) fn json_of<T: Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v)
         .map_err(|e| crate::errors::refused(format!("cannot encode a value: {e}")))
 }
 
-fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| crate::errors::refused(format!("invalid {what}: {e}")))
 }
 
-fn dict_of<'py, T: Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
-    JSON_LOADS
-        .import(py, "json", "loads")?
-        .call1((json_of(v)?,))
-}
-
 /// `json.dumps(data)`: the serde form of a dict built in Python.
-fn dumps(data: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn dumps(data: &Bound<'_, PyAny>) -> PyResult<String> {
     JSON_DUMPS
         .import(data.py(), "json", "dumps")?
         .call1((data,))?
         .extract()
 }
 
-fn richcmp<T: PartialEq>(py: Python<'_>, a: &T, b: Option<&T>, op: CompareOp) -> PyObject {
+pub(crate) fn richcmp<T: PartialEq>(
+    py: Python<'_>,
+    a: &T,
+    b: Option<&T>,
+    op: CompareOp,
+) -> PyObject {
     match (b, op) {
         (Some(b), CompareOp::Eq) => PyBool::new(py, a == b).to_owned().into_any().unbind(),
         (Some(b), CompareOp::Ne) => PyBool::new(py, a != b).to_owned().into_any().unbind(),
@@ -208,7 +198,7 @@ fn str_repr(py: Python<'_>, s: &str) -> PyResult<String> {
 /// A copy of `obj` with some fields changed: the class called with every
 /// field in `fields` (as keyword arguments, those that are `None` left out)
 /// and `changes` over them; a name that is no field is a `TypeError`.
-fn replaced<'py>(
+pub(crate) fn replaced<'py>(
     obj: &Bound<'py, PyAny>,
     fields: &[&str],
     changes: Option<&Bound<'py, PyDict>>,
@@ -282,7 +272,7 @@ fn inet_key(
 }
 
 /// A known value as its enum member, an unknown one (`raw`) as its number.
-fn member_or_raw<'py, T>(
+pub(crate) fn member_or_raw<'py, T>(
     py: Python<'py>,
     e: &PyEnum<T>,
     v: &T,
@@ -390,9 +380,10 @@ impl PyServiceKey {
         replaced(slf.as_any(), fields, changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.key)
+    /// The constructor's keyword arguments: ``{"protocol", "addr", "port"}``
+    /// of an :class:`InetKey`, ``{"mark", "family"}`` of a :class:`FwmarkKey`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::key_dict(py, &self.key)
     }
 
     /// The value in the core's serde JSON form.
@@ -400,14 +391,15 @@ impl PyServiceKey {
         json_of(&self.key)
     }
 
-    /// Parses the serde form: ``{"inet": {...}}`` or ``{"fwmark": {...}}``.
+    /// A key from its ``to_dict()`` (an :class:`InetKey` or, with ``mark``,
+    /// a :class:`FwmarkKey`) or from the core's serde form
+    /// (``{"inet": {...}}``, ``{"fwmark": {...}}``).
     #[classmethod]
     fn from_dict<'py>(
         _cls: &Bound<'py, PyType>,
         data: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let text = dumps(data)?;
-        Self::parse(data.py(), &text)
+        Self::from_any_dict(data)
     }
 
     /// Parses the core's serde JSON form.
@@ -463,6 +455,17 @@ impl PyServiceKey {
 }
 
 impl PyServiceKey {
+    /// A key from a dict of either form (see `from_dict`).
+    pub(crate) fn from_any_dict<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if dicts::is_serde_key(data) {
+            Self::parse(data.py(), &dumps(data)?)
+        } else if dicts::has(data, "mark") {
+            dicts::build::<FwmarkKey>(data, "service key")
+        } else {
+            dicts::build::<InetKey>(data, "service key")
+        }
+    }
+
     fn parse<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
         let key: ServiceKey = parse_json("service key", text)?;
         checked(py, key.validate())?;
@@ -654,9 +657,10 @@ impl PyPersistence {
         replaced(slf.as_any(), &["timeout", "netmask"], changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.resolved()?)
+    /// The constructor's keyword arguments: ``{"timeout", "netmask"}``, the
+    /// netmask as text (IPv4), a prefix length (IPv6) or ``None``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::persistence_dict(py, self.timeout, self.netmask)
     }
 
     /// The value in the core's serde JSON form.
@@ -664,10 +668,20 @@ impl PyPersistence {
         json_of(&self.resolved()?)
     }
 
-    /// Parses the serde form.
+    /// A persistence from its ``to_dict()`` or from the core's serde form
+    /// (a netmask of ``{"v4": ...}`` or ``{"v6": ...}``).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(&dumps(data)?)
+        let serde = dicts::item(data, "netmask").is_some_and(|n| n.is_instance_of::<PyDict>());
+        if serde {
+            return Self::parse(&dumps(data)?);
+        }
+        let built = dicts::build::<PyPersistence>(data, "persistence")?;
+        let p = built.downcast::<PyPersistence>()?.get();
+        Ok(PyPersistence {
+            timeout: p.timeout,
+            netmask: p.netmask,
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -822,7 +836,7 @@ impl PyService {
         pe: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let py = key.py();
-        let key = key_in(key, "key")?;
+        let key = dicts::key_arg(key, "key")?;
         let mut s = Service::new(key);
         // None is the default (wlc, no flags), as the stubs say
         if let Some(sch) = opt(scheduler) {
@@ -834,6 +848,7 @@ impl PyService {
         s.persistence = match opt(persistence) {
             None => None,
             Some(p) => {
+                let p = &dicts::via_dict::<PyPersistence>(p)?;
                 let (timeout, netmask) = if let Ok(pp) = p.downcast::<PyPersistence>() {
                     (pp.get().timeout, pp.get().netmask)
                 } else if p.is_instance_of::<PyInt>() && !p.is_instance_of::<PyBool>() {
@@ -914,9 +929,11 @@ impl PyService {
         replaced(slf.as_any(), FIELDS, changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.inner)
+    /// The constructor's keyword arguments: ``key`` (its own ``to_dict()``),
+    /// ``scheduler`` (the kernel's name), ``flags`` (bits), ``persistence``
+    /// (its own ``to_dict()`` or ``None``), ``pe``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::service_dict(py, &self.inner)
     }
 
     /// The value in the core's serde JSON form.
@@ -924,10 +941,17 @@ impl PyService {
         json_of(&self.inner)
     }
 
-    /// Parses the serde form.
+    /// A service from its ``to_dict()`` or from the core's serde form (a
+    /// ``key`` of ``{"inet": ...}`` or ``{"fwmark": ...}``).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(data.py(), &dumps(data)?)
+        if dicts::item(data, "key").is_some_and(|k| dicts::is_serde_key(&k)) {
+            return Self::parse(data.py(), &dumps(data)?);
+        }
+        let built = dicts::build::<PyService>(data, "service")?;
+        Ok(PyService {
+            inner: built.downcast::<PyService>()?.get().inner.clone(),
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -1205,9 +1229,11 @@ impl PyDestination {
         replaced(slf.as_any(), FIELDS, changes)
     }
 
-    /// The value in the core's serde form.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.inner)
+    /// The constructor's keyword arguments: ``addr`` (text), ``port``,
+    /// ``forwarding`` and ``tunnel`` (their values), ``weight``, the
+    /// thresholds, ``tunnel_port`` and ``tunnel_flags`` (bits).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::destination_dict(py, &self.inner)
     }
 
     /// The value in the core's serde JSON form.
@@ -1215,10 +1241,17 @@ impl PyDestination {
         json_of(&self.inner)
     }
 
-    /// Parses the serde form.
+    /// A destination from its ``to_dict()`` or from the core's serde form
+    /// (with a ``forward`` key).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(data.py(), &dumps(data)?)
+        if dicts::has(data, "forward") {
+            return Self::parse(data.py(), &dumps(data)?);
+        }
+        let built = dicts::build::<PyDestination>(data, "destination")?;
+        Ok(PyDestination {
+            inner: built.downcast::<PyDestination>()?.get().inner,
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -1341,62 +1374,37 @@ fn op_checked(py: Python<'_>, op: Operation) -> PyResult<PyOperation> {
 }
 
 pub(crate) fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
-    if !obj.is_instance(timeouts_type(obj.py())?)? {
-        return Err(PyTypeError::new_err(format!(
+    match obj.downcast::<PyTimeouts>() {
+        Ok(t) => Ok(t.get().inner),
+        Err(_) => Err(PyTypeError::new_err(format!(
             "timeouts must be a Timeouts, not {}",
             type_name(obj)
-        )));
+        ))),
     }
-    Ok(Timeouts {
-        tcp: obj.getattr("tcp")?.extract()?,
-        tcp_fin: obj.getattr("tcp_fin")?.extract()?,
-        udp: obj.getattr("udp")?.extract()?,
-    })
+}
+
+/// Timeouts given as a `Timeouts` or as its dict.
+fn timeouts_arg(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
+    timeouts_in(&dicts::via_dict::<PyTimeouts>(obj)?)
+}
+
+/// A daemon given as a `SyncDaemon` or as its dict.
+fn daemon_arg(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
+    daemon_in(&dicts::via_dict::<PySyncDaemon>(obj)?)
 }
 
 pub(crate) fn timeouts_out(py: Python<'_>, t: Timeouts) -> PyResult<Bound<'_, PyAny>> {
-    timeouts_type(py)?.call1((t.tcp, t.tcp_fin, t.udp))
+    Ok(Bound::new(py, PyTimeouts { inner: t })?.into_any())
 }
 
 pub(crate) fn daemon_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncDaemon> {
-    if !obj.is_instance(sync_daemon_type(obj.py())?)? {
-        return Err(PyTypeError::new_err(format!(
+    match obj.downcast::<PySyncDaemon>() {
+        Ok(d) => Ok(d.get().inner.clone()),
+        Err(_) => Err(PyTypeError::new_err(format!(
             "daemon must be a SyncDaemon, not {}",
             type_name(obj)
-        )));
+        ))),
     }
-    let field = |name: &str| obj.getattr(name);
-    let optional = |name: &str, hi: i64| -> PyResult<Option<i64>> {
-        let v = field(name)?;
-        if v.is_none() {
-            return Ok(None);
-        }
-        int_in(&v, name, 0, hi).map(Some)
-    };
-    let interface = field("interface")?;
-    let group = field("group")?;
-    Ok(SyncDaemon {
-        state: sync_state_in(&field("state")?)?,
-        interface: interface
-            .downcast::<PyString>()
-            .map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "interface must be a string, not {}",
-                    type_name(&interface)
-                ))
-            })?
-            .to_cow()?
-            .into_owned(),
-        sync_id: u32_in(&field("sync_id")?, "sync id")?,
-        max_len: optional("max_len", 0xFFFF)?.map(|v| v as u16),
-        group: if group.is_none() {
-            None
-        } else {
-            Some(addr_in(&group, "multicast group")?)
-        },
-        port: optional("port", 0xFFFF)?.map(|v| v as u16),
-        ttl: optional("ttl", 255)?.map(|v| v as u8),
-    })
 }
 
 /// A sync state given as a `SyncState`, its value or name, or (as a listing
@@ -1410,28 +1418,7 @@ pub(crate) fn sync_state_in(obj: &Bound<'_, PyAny>) -> PyResult<SyncState> {
 
 /// An `ipvs.SyncDaemon` as a listing holds it (not validated).
 pub(crate) fn daemon_out(py: Python<'_>, d: SyncDaemon) -> PyResult<Bound<'_, PyAny>> {
-    let group = match d.group {
-        Some(g) => addr_out(py, &g)?,
-        None => py.None().into_bound(py),
-    };
-    sync_daemon_type(py)?.call_method1(
-        "_of",
-        (
-            sync_state_out(py, d.state)?,
-            d.interface,
-            d.sync_id,
-            d.max_len,
-            group,
-            d.port,
-            d.ttl,
-        ),
-    )
-}
-
-/// Checks a daemon with the core's validation (`SyncDaemon.__init__`).
-#[pyfunction]
-fn check_daemon(daemon: &Bound<'_, PyAny>) -> PyResult<()> {
-    checked(daemon.py(), daemon_in(daemon)?.validate())
+    Ok(Bound::new(py, PySyncDaemon { inner: d })?.into_any())
 }
 
 /// A sync state as its enum member, an unknown one as its raw number.
@@ -1444,7 +1431,7 @@ pub(crate) fn sync_state_out(py: Python<'_>, s: SyncState) -> PyResult<Bound<'_,
 }
 
 /// The serde tag of an operation: its `OperationKind` value.
-fn op_kind(op: &Operation) -> &'static str {
+pub(crate) fn op_kind(op: &Operation) -> &'static str {
     match op {
         Operation::AddService(_) => "add_service",
         Operation::UpdateService(_) => "update_service",
@@ -1517,13 +1504,15 @@ impl PyOperation {
                 return Err(PyTypeError::new_err(format!("{kname} takes no {name}")));
             }
         }
-        let key = opt(key).map(|k| key_in(k, "key")).transpose()?;
-        let service = opt(service).map(|s| service_in(s, "service")).transpose()?;
-        let dest = opt(destination)
-            .map(|d| destination_in(d, "destination"))
+        let key = opt(key).map(|k| dicts::key_arg(k, "key")).transpose()?;
+        let service = opt(service)
+            .map(|s| service_in(&dicts::via_dict::<PyService>(s)?, "service"))
             .transpose()?;
-        let timeouts = opt(timeouts).map(timeouts_in).transpose()?;
-        let daemon = opt(daemon).map(daemon_in).transpose()?;
+        let dest = opt(destination)
+            .map(|d| destination_in(&dicts::via_dict::<PyDestination>(d)?, "destination"))
+            .transpose()?;
+        let timeouts = opt(timeouts).map(timeouts_arg).transpose()?;
+        let daemon = opt(daemon).map(daemon_arg).transpose()?;
         let missing = || PyTypeError::new_err(format!("{kname} needs more arguments"));
         let op = match kname {
             "add_service" => Operation::AddService(service.ok_or_else(missing)?),
@@ -1758,9 +1747,10 @@ impl PyOperation {
         replaced(slf.as_any(), FIELDS, changes)
     }
 
-    /// The serde form: ``{"add_service": {...}}``, ``"flush"``, ...
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        dict_of(py, &self.inner)
+    /// The constructor's keyword arguments: ``kind`` (its value) and the
+    /// fields its kind uses, nested values as their own ``to_dict()``.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::operation_dict(py, &self.inner)
     }
 
     /// The value in the core's serde JSON form.
@@ -1768,10 +1758,17 @@ impl PyOperation {
         json_of(&self.inner)
     }
 
-    /// Parses the serde form: ``{"add_service": {...}}``, ``"flush"``, ...
+    /// An operation from its ``to_dict()`` (with a ``kind`` key) or from
+    /// the core's serde form (``{"add_service": {...}}``, ``"flush"``, ...).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::parse(data.py(), &dumps(data)?)
+        if !dicts::has(data, "kind") {
+            return Self::parse(data.py(), &dumps(data)?);
+        }
+        let built = dicts::build::<PyOperation>(data, "operation")?;
+        Ok(PyOperation {
+            inner: built.downcast::<PyOperation>()?.get().inner.clone(),
+        })
     }
 
     /// Parses the core's serde JSON form.
@@ -1862,53 +1859,6 @@ pub(crate) fn batch_mode(name: &str) -> PyResult<BatchMode> {
     }
 }
 
-/// A table given as an `ipvs.Table` (its services' native values).
-pub(crate) fn table_in(obj: &Bound<'_, PyAny>) -> PyResult<Table> {
-    let mut services = Vec::new();
-    for ts in obj.getattr("services")?.try_iter()? {
-        let ts = ts?;
-        let service = service_in(&ts.getattr("service")?, "service")?;
-        let mut destinations = Vec::new();
-        for d in ts.getattr("destinations")?.try_iter()? {
-            destinations.push(destination_in(&d?, "destination")?);
-        }
-        services.push(TableService {
-            service,
-            destinations,
-        });
-    }
-    let t = obj.getattr("timeouts")?;
-    let timeouts = if t.is_none() {
-        None
-    } else {
-        Some(timeouts_in(&t)?)
-    };
-    Ok(Table { services, timeouts })
-}
-
-/// A table as `([(Service, (Destination, ...)), ...], timeouts or None)`, for `ipvs.Table._of`.
-pub(crate) type PyTableParts<'py> = (
-    Vec<(Bound<'py, PyAny>, Bound<'py, PyTuple>)>,
-    Bound<'py, PyAny>,
-);
-
-pub(crate) fn table_out(py: Python<'_>, t: Table) -> PyResult<PyTableParts<'_>> {
-    let mut services = Vec::with_capacity(t.services.len());
-    for ts in t.services {
-        let dests = ts
-            .destinations
-            .into_iter()
-            .map(|d| destination_out(py, d))
-            .collect::<PyResult<Vec<_>>>()?;
-        services.push((service_out(py, ts.service)?, PyTuple::new(py, dests)?));
-    }
-    let timeouts = match t.timeouts {
-        None => py.None().into_bound(py),
-        Some(t) => timeouts_out(py, t)?,
-    };
-    Ok((services, timeouts))
-}
-
 /// The plan's options. `scope` is `None` (every service), an iterable of
 /// service keys, or a callable taking a `ServiceKey` and returning whether
 /// the plan may touch it: the core's `Scope::Predicate`, called by the
@@ -1980,13 +1930,6 @@ fn handle_execute(
     Ok(outcomes(py, report))
 }
 
-/// Reads the whole table: `([(Service, (Destination, ...)), ...], Timeouts or None)`.
-#[pyfunction]
-fn handle_table<'py>(py: Python<'py>, handle: &Bound<'py, Handle>) -> PyResult<PyTableParts<'py>> {
-    let t = handle.get().run(py, Table::read)?;
-    table_out(py, t)
-}
-
 /// Reads, plans and applies: `(operations, outcomes)`.
 #[pyfunction]
 #[pyo3(signature = (handle, desired, scope=None, drain_before_remove=false))]
@@ -2028,7 +1971,7 @@ fn read_plan<'py>(
     scope: Option<&Bound<'py, PyAny>>,
     drain_before_remove: bool,
 ) -> PyResult<table::Plan> {
-    let desired = table_in(desired)?;
+    let desired = table_in(desired, "desired")?;
     let (opts, raised) = diff_options(scope, drain_before_remove)?;
     let plan = handle.get().run(py, |h| h.plan(&desired, &opts))?;
     crate::raised_or(&raised, plan)
@@ -2045,8 +1988,8 @@ fn table_diff<'py>(
     drain_before_remove: bool,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let py = current.py();
-    let cur = table_in(current)?;
-    let want = table_in(desired)?;
+    let cur = table_in(current, "current")?;
+    let want = table_in(desired, "desired")?;
     let opts = diff_options(scope, drain_before_remove)?;
     operations_out(py, crate::plan(&cur, &want, &opts)?.operations)
 }
@@ -2056,9 +1999,9 @@ fn table_diff<'py>(
 fn table_simulate<'py>(
     current: &Bound<'py, PyAny>,
     ops: &Bound<'py, PyAny>,
-) -> PyResult<PyTableParts<'py>> {
+) -> PyResult<Bound<'py, PyTable>> {
     let py = current.py();
-    let cur = table_in(current)?;
+    let cur = table_in(current, "current")?;
     let plan = table::Plan {
         operations: operations_in(ops)?,
     };
@@ -2077,25 +2020,11 @@ fn plan_display(ops: &Bound<'_, PyAny>) -> PyResult<String> {
 /// A table (`ipvs.Table`) in the core's serde JSON form.
 #[pyfunction]
 fn table_json(table: &Bound<'_, PyAny>) -> PyResult<String> {
-    json_of(&table_in(table)?)
-}
-
-/// Parses a table from the core's serde JSON form.
-#[pyfunction]
-fn table_parse<'py>(py: Python<'py>, text: &str) -> PyResult<PyTableParts<'py>> {
-    let t: Table = parse_json("table", text)?;
-    for ts in &t.services {
-        checked(py, ts.service.validate())?;
-        for d in &ts.destinations {
-            checked(py, d.validate(d.family()))?;
-        }
-    }
-    table_out(py, t)
+    json_of(&table_in(table, "table")?)
 }
 
 /// Registers the classes and functions of this module in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(check_daemon, m)?)?;
     m.add_class::<PyServiceKey>()?;
     m.add_class::<InetKey>()?;
     m.add_class::<FwmarkKey>()?;
@@ -2105,13 +2034,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyOperation>()?;
     m.add_function(wrap_pyfunction!(handle_apply, m)?)?;
     m.add_function(wrap_pyfunction!(handle_execute, m)?)?;
-    m.add_function(wrap_pyfunction!(handle_table, m)?)?;
     m.add_function(wrap_pyfunction!(handle_converge, m)?)?;
     m.add_function(wrap_pyfunction!(handle_plan, m)?)?;
     m.add_function(wrap_pyfunction!(table_diff, m)?)?;
     m.add_function(wrap_pyfunction!(table_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(plan_display, m)?)?;
     m.add_function(wrap_pyfunction!(table_json, m)?)?;
-    m.add_function(wrap_pyfunction!(table_parse, m)?)?;
     Ok(())
 }

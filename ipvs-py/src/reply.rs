@@ -1,24 +1,64 @@
-//! What the kernel reports, handed to Python as values without any text in
-//! between: service and destination entries with their counters, and the
-//! global information. The classes are the frozen value classes of
-//! `ipvs._model` (looked up once); their fields are made here from the
-//! core's values.
+//! What the kernel reports, as native classes wrapping the core's values:
+//! `ipvs.Stats`, `ipvs.ServiceEntry`, `ipvs.DestinationEntry` and
+//! `ipvs.Info`. A listing builds each entry in one step from the core's
+//! value; its service, destination and counters become Python objects only
+//! when read. The API is that of the frozen dataclasses they were (keyword
+//! construction, dataclass reprs, `dataclasses.replace`); a listed entry is
+//! kept as the kernel holds it (not validated: a persistence timeout of 0
+//! from another client, an unknown protocol).
 
 use lvskit::{DestinationEntry, Info, ServiceEntry, Stats};
+use pyo3::basic::CompareOp;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::sync::GILOnceCell;
-use pyo3::types::PyType;
+use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyType};
 
-use crate::model;
+use crate::dataclass;
+use crate::dicts;
+use crate::model::{
+    destination_in, destination_out, hash_of, json_of, key_out, parse_json, replaced, richcmp,
+    service_in, service_out, type_name, u32_in, PyDestination, PyService,
+};
 
-static STATS: GILOnceCell<Py<PyType>> = GILOnceCell::new();
-static SERVICE_ENTRY: GILOnceCell<Py<PyType>> = GILOnceCell::new();
-static DESTINATION_ENTRY: GILOnceCell<Py<PyType>> = GILOnceCell::new();
-static INFO: GILOnceCell<Py<PyType>> = GILOnceCell::new();
+// ---------------------------------------------------------------- stats
 
-/// An `ipvs.Stats`.
-pub(crate) fn stats_out(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyAny>> {
-    STATS.import(py, "ipvs._model", "Stats")?.call1((
+const STATS_FIELDS: &[&str] = &[
+    "conns",
+    "in_packets",
+    "out_packets",
+    "in_bytes",
+    "out_bytes",
+    "cps",
+    "in_pps",
+    "out_pps",
+    "in_bps",
+    "out_bps",
+];
+
+/// Traffic counters and rates, as the kernel reports them.
+#[pyclass(frozen, module = "ipvs", name = "Stats")]
+pub struct PyStats {
+    pub(crate) inner: Stats,
+}
+
+fn u64_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be an int, not {}",
+            type_name(obj)
+        )));
+    }
+    obj.extract::<u64>().map_err(|_| {
+        crate::errors::refused(format!(
+            "{what} {} is outside 0..={}",
+            obj.str().map(|s| s.to_string()).unwrap_or_default(),
+            u64::MAX
+        ))
+    })
+}
+
+fn stats_values(s: &Stats) -> [u64; 10] {
+    [
         s.conns,
         s.in_packets,
         s.out_packets,
@@ -29,71 +69,662 @@ pub(crate) fn stats_out(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyAny>> 
         s.out_pps,
         s.in_bps,
         s.out_bps,
-    ))
+    ]
 }
 
-/// An `ipvs.ServiceEntry`: the service as the kernel holds it (not validated) and its counters.
+fn stats_from(v: [u64; 10]) -> Stats {
+    let [conns, in_packets, out_packets, in_bytes, out_bytes, cps, in_pps, out_pps, in_bps, out_bps] =
+        v;
+    Stats {
+        conns,
+        in_packets,
+        out_packets,
+        in_bytes,
+        out_bytes,
+        cps,
+        in_pps,
+        out_pps,
+        in_bps,
+        out_bps,
+    }
+}
+
+/// Counters given as `Stats`, as their dict, or `None` (all zero).
+fn stats_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Stats> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Stats::default());
+    };
+    let obj = dicts::via_dict::<PyStats>(obj)?;
+    match obj.downcast::<PyStats>() {
+        Ok(s) => Ok(s.get().inner),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "stats must be a Stats, not {}",
+            type_name(&obj)
+        ))),
+    }
+}
+
+pub(crate) fn stats_out(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyAny>> {
+    Ok(Bound::new(py, PyStats { inner: s })?.into_any())
+}
+
+#[pymethods]
+impl PyStats {
+    #[classattr]
+    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        dataclass::fields(py, STATS_FIELDS)
+    }
+
+    #[new]
+    #[pyo3(
+        signature = (conns=None, in_packets=None, out_packets=None, in_bytes=None, out_bytes=None, cps=None, in_pps=None, out_pps=None, in_bps=None, out_bps=None),
+        text_signature = "(conns=0, in_packets=0, out_packets=0, in_bytes=0, out_bytes=0, cps=0, in_pps=0, out_pps=0, in_bps=0, out_bps=0)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        conns: Option<&Bound<'_, PyAny>>,
+        in_packets: Option<&Bound<'_, PyAny>>,
+        out_packets: Option<&Bound<'_, PyAny>>,
+        in_bytes: Option<&Bound<'_, PyAny>>,
+        out_bytes: Option<&Bound<'_, PyAny>>,
+        cps: Option<&Bound<'_, PyAny>>,
+        in_pps: Option<&Bound<'_, PyAny>>,
+        out_pps: Option<&Bound<'_, PyAny>>,
+        in_bps: Option<&Bound<'_, PyAny>>,
+        out_bps: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let given = [
+            conns,
+            in_packets,
+            out_packets,
+            in_bytes,
+            out_bytes,
+            cps,
+            in_pps,
+            out_pps,
+            in_bps,
+            out_bps,
+        ];
+        let mut v = [0u64; 10];
+        for (i, (arg, name)) in given.iter().zip(STATS_FIELDS).enumerate() {
+            if let Some(a) = arg {
+                v[i] = u64_in(a, name)?;
+            }
+        }
+        Ok(PyStats {
+            inner: stats_from(v),
+        })
+    }
+
+    /// Connections scheduled.
+    #[getter]
+    fn conns(&self) -> u64 {
+        self.inner.conns
+    }
+    /// Incoming packets.
+    #[getter]
+    fn in_packets(&self) -> u64 {
+        self.inner.in_packets
+    }
+    /// Outgoing packets.
+    #[getter]
+    fn out_packets(&self) -> u64 {
+        self.inner.out_packets
+    }
+    /// Incoming bytes.
+    #[getter]
+    fn in_bytes(&self) -> u64 {
+        self.inner.in_bytes
+    }
+    /// Outgoing bytes.
+    #[getter]
+    fn out_bytes(&self) -> u64 {
+        self.inner.out_bytes
+    }
+    /// Connections per second.
+    #[getter]
+    fn cps(&self) -> u64 {
+        self.inner.cps
+    }
+    /// Incoming packets per second.
+    #[getter]
+    fn in_pps(&self) -> u64 {
+        self.inner.in_pps
+    }
+    /// Outgoing packets per second.
+    #[getter]
+    fn out_pps(&self) -> u64 {
+        self.inner.out_pps
+    }
+    /// Incoming bytes per second.
+    #[getter]
+    fn in_bps(&self) -> u64 {
+        self.inner.in_bps
+    }
+    /// Outgoing bytes per second.
+    #[getter]
+    fn out_bps(&self) -> u64 {
+        self.inner.out_bps
+    }
+
+    /// A copy with some counters changed.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        replaced(slf.as_any(), STATS_FIELDS, changes)
+    }
+
+    /// The constructor's keyword arguments (every counter).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (name, v) in STATS_FIELDS.iter().zip(stats_values(&self.inner)) {
+            d.set_item(*name, v)?;
+        }
+        Ok(d)
+    }
+
+    /// The inverse of :meth:`to_dict` (a counter left out is 0).
+    #[classmethod]
+    fn from_dict<'py>(
+        _cls: &Bound<'py, PyType>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        dicts::build::<PyStats>(data, "stats")
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Ok(PyStats {
+            inner: parse_json("stats", text)?,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        let parts: Vec<String> = STATS_FIELDS
+            .iter()
+            .zip(stats_values(&self.inner))
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        format!("Stats({})", parts.join(", "))
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        let o = other.downcast::<PyStats>().ok().map(|o| o.get().inner);
+        richcmp(py, &self.inner, o.as_ref(), op)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let values = PyTuple::new(slf.py(), stats_values(&slf.get().inner))?;
+        Ok((slf.get_type().into_any(), values))
+    }
+}
+
+// ---------------------------------------------------------------- service entries
+
+/// A service as listed by the kernel: its configuration and counters.
+#[pyclass(frozen, module = "ipvs", name = "ServiceEntry")]
+pub struct PyServiceEntry {
+    pub(crate) inner: ServiceEntry,
+}
+
+/// An `ipvs.ServiceEntry` made from the core's entry in one step.
 pub(crate) fn service_entry_out(py: Python<'_>, e: ServiceEntry) -> PyResult<Bound<'_, PyAny>> {
-    let service = model::service_out(py, e.service)?;
-    let stats = stats_out(py, e.stats)?;
-    SERVICE_ENTRY
-        .import(py, "ipvs._model", "ServiceEntry")?
-        .call1((service, stats))
+    Ok(Bound::new(py, PyServiceEntry { inner: e })?.into_any())
 }
 
-/// An `ipvs.DestinationEntry`: the destination as the kernel holds it, its connection counts and counters.
+#[pymethods]
+impl PyServiceEntry {
+    #[classattr]
+    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        dataclass::fields(py, &["service", "stats"])
+    }
+
+    #[new]
+    #[pyo3(signature = (service, stats=None), text_signature = "(service, stats=...)")]
+    fn new(service: &Bound<'_, PyAny>, stats: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let service = service_in(&dicts::via_dict::<PyService>(service)?, "service")?;
+        Ok(PyServiceEntry {
+            inner: ServiceEntry {
+                service,
+                stats: stats_arg(stats)?,
+            },
+        })
+    }
+
+    /// The service's configuration.
+    #[getter]
+    fn service<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        service_out(py, self.inner.service.clone())
+    }
+
+    /// Its counters.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        stats_out(py, self.inner.stats)
+    }
+
+    /// The service's key.
+    #[getter]
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        key_out(py, self.inner.service.key)
+    }
+
+    /// A copy with ``service`` or ``stats`` changed.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        replaced(slf.as_any(), &["service", "stats"], changes)
+    }
+
+    /// The constructor's keyword arguments, each as its own dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = PyStats {
+            inner: self.inner.stats,
+        };
+        dicts::dict_from(
+            py,
+            &[
+                (
+                    "service",
+                    dicts::service_dict(py, &self.inner.service)?.into_any(),
+                ),
+                ("stats", stats.to_dict(py)?.into_any()),
+            ],
+        )
+    }
+
+    /// From :meth:`to_dict` or the core's serde form (kept as listed, not validated).
+    #[classmethod]
+    fn from_dict<'py>(
+        _cls: &Bound<'py, PyType>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let serde = dicts::item(data, "service")
+            .and_then(|s| dicts::item(&s, "key"))
+            .is_some_and(|k| dicts::is_serde_key(&k));
+        if serde {
+            let e: ServiceEntry = parse_json("service entry", &crate::model::dumps(data)?)?;
+            return service_entry_out(data.py(), e);
+        }
+        dicts::build::<PyServiceEntry>(data, "service entry")
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the core's serde JSON form (kept as listed, not validated).
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Ok(PyServiceEntry {
+            inner: parse_json("service entry", text)?,
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        dataclass::repr(
+            "ServiceEntry",
+            &[("service", self.service(py)?), ("stats", self.stats(py)?)],
+        )
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        match other.downcast::<PyServiceEntry>() {
+            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
+            Err(_) => richcmp(py, &self.inner, None, op),
+        }
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- destination entries
+
+const DEST_ENTRY_FIELDS: &[&str] = &[
+    "destination",
+    "active_conns",
+    "inactive_conns",
+    "persistent_conns",
+    "stats",
+];
+
+/// A destination as listed by the kernel: configuration, connection counts, counters.
+#[pyclass(frozen, module = "ipvs", name = "DestinationEntry")]
+pub struct PyDestinationEntry {
+    pub(crate) inner: DestinationEntry,
+}
+
+/// An `ipvs.DestinationEntry` made from the core's entry in one step.
 pub(crate) fn destination_entry_out(
     py: Python<'_>,
     e: DestinationEntry,
 ) -> PyResult<Bound<'_, PyAny>> {
-    let destination = model::destination_out(py, e.destination)?;
-    let stats = stats_out(py, e.stats)?;
-    DESTINATION_ENTRY
-        .import(py, "ipvs._model", "DestinationEntry")?
-        .call1((
-            destination,
-            e.active_conns,
-            e.inactive_conns,
-            e.persistent_conns,
-            stats,
+    Ok(Bound::new(py, PyDestinationEntry { inner: e })?.into_any())
+}
+
+fn count(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
+    obj.map(|o| u32_in(o, what))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+#[pymethods]
+impl PyDestinationEntry {
+    #[classattr]
+    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        dataclass::fields(py, DEST_ENTRY_FIELDS)
+    }
+
+    #[new]
+    #[pyo3(
+        signature = (destination, active_conns=None, inactive_conns=None, persistent_conns=None, stats=None),
+        text_signature = "(destination, active_conns=0, inactive_conns=0, persistent_conns=0, stats=...)"
+    )]
+    fn new(
+        destination: &Bound<'_, PyAny>,
+        active_conns: Option<&Bound<'_, PyAny>>,
+        inactive_conns: Option<&Bound<'_, PyAny>>,
+        persistent_conns: Option<&Bound<'_, PyAny>>,
+        stats: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let d = dicts::via_dict::<PyDestination>(destination)?;
+        Ok(PyDestinationEntry {
+            inner: DestinationEntry {
+                destination: destination_in(&d, "destination")?,
+                active_conns: count(active_conns, "active_conns")?,
+                inactive_conns: count(inactive_conns, "inactive_conns")?,
+                persistent_conns: count(persistent_conns, "persistent_conns")?,
+                stats: stats_arg(stats)?,
+            },
+        })
+    }
+
+    /// The real server's configuration.
+    #[getter]
+    fn destination<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        destination_out(py, self.inner.destination)
+    }
+
+    /// Active connections.
+    #[getter]
+    fn active_conns(&self) -> u32 {
+        self.inner.active_conns
+    }
+
+    /// Inactive connections.
+    #[getter]
+    fn inactive_conns(&self) -> u32 {
+        self.inner.inactive_conns
+    }
+
+    /// Persistent connection templates.
+    #[getter]
+    fn persistent_conns(&self) -> u32 {
+        self.inner.persistent_conns
+    }
+
+    /// Its counters.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        stats_out(py, self.inner.stats)
+    }
+
+    /// The real server's address.
+    #[getter]
+    fn addr<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::model::addr_out(py, &self.inner.destination.addr)
+    }
+
+    /// The real server's port.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.destination.port
+    }
+
+    /// A copy with some fields changed.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        replaced(slf.as_any(), DEST_ENTRY_FIELDS, changes)
+    }
+
+    /// The constructor's keyword arguments, the destination and counters as their own dicts.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let e = &self.inner;
+        let stats = PyStats { inner: e.stats };
+        dicts::dict_from(
+            py,
+            &[
+                (
+                    "destination",
+                    dicts::destination_dict(py, &e.destination)?.into_any(),
+                ),
+                ("active_conns", dicts::obj(py, e.active_conns)?),
+                ("inactive_conns", dicts::obj(py, e.inactive_conns)?),
+                ("persistent_conns", dicts::obj(py, e.persistent_conns)?),
+                ("stats", stats.to_dict(py)?.into_any()),
+            ],
+        )
+    }
+
+    /// From :meth:`to_dict` or the core's serde form (kept as listed, not validated).
+    #[classmethod]
+    fn from_dict<'py>(
+        _cls: &Bound<'py, PyType>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let serde = dicts::item(data, "destination").is_some_and(|d| dicts::has(&d, "forward"));
+        if serde {
+            let e: DestinationEntry = parse_json("destination entry", &crate::model::dumps(data)?)?;
+            return destination_entry_out(data.py(), e);
+        }
+        dicts::build::<PyDestinationEntry>(data, "destination entry")
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the core's serde JSON form (kept as listed, not validated).
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Ok(PyDestinationEntry {
+            inner: parse_json("destination entry", text)?,
+        })
+    }
+
+    /// Reads like a destination line of ``ipvsadm -Ln``.
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let e = &self.inner;
+        dataclass::repr(
+            "DestinationEntry",
+            &[
+                ("destination", self.destination(py)?),
+                ("active_conns", dicts::obj(py, e.active_conns)?),
+                ("inactive_conns", dicts::obj(py, e.inactive_conns)?),
+                ("persistent_conns", dicts::obj(py, e.persistent_conns)?),
+                ("stats", self.stats(py)?),
+            ],
+        )
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        let o = other
+            .downcast::<PyDestinationEntry>()
+            .ok()
+            .map(|o| o.get().inner);
+        richcmp(py, &self.inner, o.as_ref(), op)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,),
         ))
+    }
+}
+
+// ---------------------------------------------------------------- info
+
+/// Global IPVS information: version code and connection table size.
+#[pyclass(frozen, module = "ipvs", name = "Info")]
+pub struct PyInfo {
+    pub(crate) inner: Info,
 }
 
 /// An `ipvs.Info`.
 pub(crate) fn info_out(py: Python<'_>, i: Info) -> PyResult<Bound<'_, PyAny>> {
-    INFO.import(py, "ipvs._model", "Info")?
-        .call1((i.version, i.conn_table_size))
+    Ok(Bound::new(py, PyInfo { inner: i })?.into_any())
 }
 
-/// A destination line of `ipvsadm -Ln` for a destination and its connection counts.
-#[pyfunction]
-fn destination_entry_text(
-    destination: &Bound<'_, PyAny>,
-    active_conns: &Bound<'_, PyAny>,
-    inactive_conns: &Bound<'_, PyAny>,
-) -> PyResult<String> {
-    Ok(DestinationEntry {
-        destination: model::destination_in(destination, "destination")?,
-        active_conns: model::u32_in(active_conns, "active_conns")?,
-        inactive_conns: model::u32_in(inactive_conns, "inactive_conns")?,
-        persistent_conns: 0,
-        stats: Stats::default(),
+#[pymethods]
+impl PyInfo {
+    #[classattr]
+    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
+        dataclass::fields(py, &["version", "conn_table_size"])
     }
-    .to_string())
-}
 
-/// The core's text of the global information.
-#[pyfunction]
-fn info_text(version: &Bound<'_, PyAny>, conn_table_size: &Bound<'_, PyAny>) -> PyResult<String> {
-    Ok(Info {
-        version: model::u32_in(version, "version")?,
-        conn_table_size: model::u32_in(conn_table_size, "conn_table_size")?,
+    #[new]
+    fn new(version: &Bound<'_, PyAny>, conn_table_size: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyInfo {
+            inner: Info {
+                version: u32_in(version, "version")?,
+                conn_table_size: u32_in(conn_table_size, "conn_table_size")?,
+            },
+        })
     }
-    .to_string())
+
+    /// The version code, e.g. ``0x010201`` for 1.2.1.
+    #[getter]
+    fn version(&self) -> u32 {
+        self.inner.version
+    }
+
+    /// The size of the connection hash table.
+    #[getter]
+    fn conn_table_size(&self) -> u32 {
+        self.inner.conn_table_size
+    }
+
+    /// The version as (major, minor, patch).
+    #[getter]
+    fn version_triple(&self) -> (u8, u8, u8) {
+        self.inner.version_triple()
+    }
+
+    /// A copy with some fields changed.
+    #[pyo3(signature = (**changes))]
+    fn replace<'py>(
+        slf: &Bound<'py, Self>,
+        changes: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        replaced(slf.as_any(), &["version", "conn_table_size"], changes)
+    }
+
+    /// The constructor's keyword arguments.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        dicts::dict_from(
+            py,
+            &[
+                ("version", dicts::obj(py, self.inner.version)?),
+                (
+                    "conn_table_size",
+                    dicts::obj(py, self.inner.conn_table_size)?,
+                ),
+            ],
+        )
+    }
+
+    /// The inverse of :meth:`to_dict`.
+    #[classmethod]
+    fn from_dict<'py>(
+        _cls: &Bound<'py, PyType>,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        dicts::build::<PyInfo>(data, "info")
+    }
+
+    /// The value in the core's serde JSON form.
+    fn to_json(&self) -> PyResult<String> {
+        json_of(&self.inner)
+    }
+
+    /// Parses the core's serde JSON form.
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
+        Ok(PyInfo {
+            inner: parse_json("info", text)?,
+        })
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Info(version={}, conn_table_size={})",
+            self.inner.version, self.inner.conn_table_size
+        )
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&self.inner)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
+        let o = other.downcast::<PyInfo>().ok().map(|o| o.get().inner);
+        richcmp(py, &self.inner, o.as_ref(), op)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u32, u32))> {
+        let i = slf.get().inner;
+        Ok((slf.get_type().into_any(), (i.version, i.conn_table_size)))
+    }
 }
 
+/// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(destination_entry_text, m)?)?;
-    m.add_function(wrap_pyfunction!(info_text, m)?)?;
+    m.add_class::<PyStats>()?;
+    m.add_class::<PyServiceEntry>()?;
+    m.add_class::<PyDestinationEntry>()?;
+    m.add_class::<PyInfo>()?;
     Ok(())
 }

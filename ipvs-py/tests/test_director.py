@@ -8,6 +8,8 @@ import http.server
 import ipaddress
 import pathlib
 import socket
+import ssl
+import subprocess
 import threading
 from typing import Iterator, List, Tuple
 
@@ -245,3 +247,77 @@ def test_http_probe_tells_500_from_200_and_matches_the_body(web: int) -> None:
     assert probe_once(Check.http("/", 200, body="absent", **fast), "127.0.0.1", web) is not None  # type: ignore[arg-type]
     # the check's own port wins over the real server's
     assert probe_once(Check.http("/", 200, port=web, **fast), "127.0.0.1", 1) is None  # type: ignore[arg-type]
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _ca(tmp: pathlib.Path, name: str) -> Tuple[pathlib.Path, pathlib.Path]:
+    """A self-signed CA certificate (openssl) and its key."""
+    cert, key = tmp / f"{name}.pem", tmp / f"{name}.key"
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+             "-subj", f"/CN={name}", "-keyout", str(key), "-out", str(cert))
+    return cert, key
+
+
+def _leaf(tmp: pathlib.Path, ca: Tuple[pathlib.Path, pathlib.Path], name: str) -> Tuple[pathlib.Path, pathlib.Path]:
+    """A server certificate for ``name`` and 127.0.0.1 signed by ``ca``, and its key."""
+    cert, key, csr, ext = (tmp / f"{name}{x}" for x in (".pem", ".key", ".csr", ".ext"))
+    ext.write_text(f"subjectAltName=DNS:{name},IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", f"/CN={name}",
+             "-keyout", str(key), "-out", str(csr))
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial",
+             "-days", "2", "-extfile", str(ext), "-out", str(cert))
+    return cert, key
+
+
+@pytest.fixture
+def tls_web(tmp_path: pathlib.Path) -> Iterator[Tuple[int, pathlib.Path, pathlib.Path]]:
+    """An HTTPS server on loopback (the handler of ``web``), the CA that signed
+    its certificate, and another CA that did not."""
+    ca = _ca(tmp_path, "test-ca")
+    cert, key = _leaf(tmp_path, ca, "backend.test")
+    stranger, _ = _ca(tmp_path, "stranger-ca")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield int(server.server_address[1]), ca[0], stranger
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_probe_tells_500_from_200_and_verifies_only_when_given_a_ca(
+    tls_web: Tuple[int, pathlib.Path, pathlib.Path],
+) -> None:
+    port, ca, stranger = tls_web
+    fast = {"interval": 2, "timeout": 2}
+    ok = Check.https("/", 200, **fast)  # type: ignore[arg-type]
+    assert ok.kind is CheckKind.HTTPS
+    assert ok.http_request == ("/", 200, None, None)
+    assert probe_once(ok, "127.0.0.1", port) is None
+    assert probe_once(Check.https("/broken", 200, **fast), "127.0.0.1", port) == "HTTP status 500 (expected 200)"  # type: ignore[arg-type]
+    # verified against the CA that signed it, given as text and as a file, under its name
+    pem = ca.read_text()
+    for check in (
+        Check.https("/", server_name="backend.test", ca=pem, **fast),  # type: ignore[arg-type]
+        Check.https("/", server_name="backend.test", ca_file=ca, **fast),  # type: ignore[arg-type]
+    ):
+        assert probe_once(check, "127.0.0.1", port) is None
+    # verified against a CA that did not sign it, or under another name: fails
+    assert probe_once(Check.https("/", server_name="backend.test", ca=stranger.read_bytes(), **fast), "127.0.0.1", port) is not None  # type: ignore[arg-type]
+    assert probe_once(Check.https("/", server_name="other.test", ca=pem, **fast), "127.0.0.1", port) is not None  # type: ignore[arg-type]
+    # plain HTTP against a TLS server is no answer
+    assert probe_once(Check.http("/", 200, **fast), "127.0.0.1", port) is not None  # type: ignore[arg-type]
+
+
+def test_https_takes_its_ca_one_way() -> None:
+    with pytest.raises(ipvs.InvalidInputError):
+        Check.https("/", ca="-----BEGIN CERTIFICATE-----", ca_file="/nonexistent")
+    with pytest.raises(TypeError):
+        Check.https("/", ca=3)  # type: ignore[arg-type]
+
+

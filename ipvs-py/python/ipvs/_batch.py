@@ -14,6 +14,7 @@ from ._model import (
     Timeouts,
     _dict,
     _ReprEnum,
+    _serde_of,
     _set,
     _Value,
 )
@@ -191,112 +192,11 @@ def _report(ops: Tuple[Operation, ...], raw: List[Tuple[int, str, Optional[BaseE
 
 # ---------------------------------------------------------------- tables and plans
 
-_TableParts = Tuple[List[Tuple[Service, Tuple[Destination, ...]]], Optional[Timeouts]]
-"""A table as the compiled module hands it over: its services with their destinations, and its timeouts."""
-
-
-@dataclass(frozen=True, init=False, repr=False)
-class TableService(_Value):
-    """A virtual service with its real servers (order kept)."""
-
-    service: Service
-    destinations: Tuple[Destination, ...]
-
-    def __init__(self, service: Service, destinations: Iterable[Destination] = ()) -> None:
-        _check(service, Service, "service")
-        ds = tuple(destinations)
-        for d in ds:
-            _check(d, Destination, "destination")
-        _set(self, "service", service)
-        _set(self, "destinations", ds)
-
-    @property
-    def key(self) -> ServiceKey:
-        """The service's key."""
-        return self.service.key
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"service": self.service.to_dict(), "destinations": [d.to_dict() for d in self.destinations]}
-
-    @classmethod
-    def _of(cls, service: Service, destinations: Tuple[Destination, ...]) -> TableService:
-        """Builds one from values the core made (already checked)."""
-        ts = object.__new__(cls)
-        _set(ts, "service", service)
-        _set(ts, "destinations", destinations)
-        return ts
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> TableService:
-        d = _dict(data, "table service")
-        return cls(Service.from_dict(d.get("service")), [Destination.from_dict(x) for x in d.get("destinations", [])])  # type: ignore[arg-type]
-
-    def __repr__(self) -> str:
-        return f"TableService({self.service!r}, {list(self.destinations)!r})"
-
-
-@dataclass(frozen=True, init=False, repr=False)
-class Table(_Value):
-    """A whole IPVS table: services with their destinations, and timeouts to enforce (``None``: leave them)."""
-
-    services: Tuple[TableService, ...]
-    timeouts: Optional[Timeouts]
-
-    def __init__(self, services: Iterable[TableService] = (), timeouts: Optional[Timeouts] = None) -> None:
-        ss = tuple(services)
-        for s in ss:
-            _check(s, TableService, "table service")
-        if timeouts is not None:
-            _check(timeouts, Timeouts, "timeouts")
-        _set(self, "services", ss)
-        _set(self, "timeouts", timeouts)
-
-    def service(self, key: ServiceKey) -> Optional[TableService]:
-        """Finds a service by key."""
-        return next((s for s in self.services if s.key == key), None)
-
-    def sorted(self) -> Table:
-        """The table in a canonical order (for comparisons)."""
-
-        def dkey(d: Destination) -> Tuple[int, int, int]:
-            return (d.addr.version, int(d.addr), d.port)
-
-        svcs = [TableService(s.service, sorted(s.destinations, key=dkey)) for s in self.services]
-        return Table(sorted(svcs, key=lambda s: s.key.to_json()), self.timeouts)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "services": [s.to_dict() for s in self.services],
-            "timeouts": None if self.timeouts is None else self.timeouts.to_dict(),
-        }
-
-    def to_json(self) -> str:
-        """The table in the core's serde JSON form."""
-        return _ipvs.table_json(self)
-
-    @classmethod
-    def from_json(cls, text: str) -> Table:
-        """Parses the core's serde JSON form."""
-        return cls._of(_ipvs.table_parse(text))
-
-    @classmethod
-    def _of(cls, parts: _TableParts) -> Table:
-        """Builds one from the core's table, as the compiled module hands it over."""
-        services, timeouts = parts
-        of = TableService._of
-        t = object.__new__(cls)
-        _set(t, "services", tuple([of(s, ds) for s, ds in services]))
-        _set(t, "timeouts", timeouts)
-        return t
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> Table:
-        d = _dict(data, "table")
-        t = d.get("timeouts")
-        return cls([TableService.from_dict(s) for s in d.get("services", [])], None if t is None else Timeouts.from_dict(t))
-
-    def __repr__(self) -> str:
-        return f"Table({list(self.services)!r}, timeouts={self.timeouts!r})"
+# TableService and Table are native classes of the compiled module
+# (ipvs-py/src/tables.rs): a table read from the kernel, parsed from rules text
+# or simulated is built there in one pass, one native object per service.
+from ._ipvs import Table as Table  # noqa: E402
+from ._ipvs import TableService as TableService  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -362,4 +262,4 @@ def simulate(current: Table, plan: Union[Plan, Iterable[Operation]]) -> Table:
     """The table ``current`` becomes if every operation of ``plan`` succeeds (no kernel involved)."""
     _check(current, Table, "current")
     ops = plan.operations if isinstance(plan, Plan) else tuple(plan)
-    return Table._of(_ipvs.table_simulate(current, ops))
+    return _ipvs.table_simulate(current, ops)

@@ -1,32 +1,27 @@
 """The compiled half of :mod:`ipvs` (hand-written stub).
 
+``to_dict()`` of every value class gives its constructor's keyword arguments
+in plain data, a nested value as its own dict (which the constructors take
+too); ``from_dict`` reads that and the core's serde form of ``to_json``.
+
 The value classes (service keys, persistence, services, destinations,
 operations) are native classes wrapping the Rust core's values; every call
 to the kernel takes and returns native values or Python objects, never JSON
 text (``to_json``/``from_json`` are conveniences for users only).
 """
 
+import dataclasses
 import ipaddress
 from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple, TypeVar, Union, final
 
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
-from ._batch import Table
 from ._enumbase import _FamilyEnum, _ReprEnum, _ReprFlag, _SchedulerEnum
-from ._model import (
-    AddressLike,
-    IPAddress,
-    Netmask,
-    DestinationEntry,
-    Info,
-    ServiceEntry,
-    SyncDaemon,
-    Timeouts,
-)
+from ._model import AddressLike, IPAddress, Netmask
 
 _K = TypeVar("_K", bound="ServiceKey")
 
-_Connection = Tuple[str, str, int, str, int, str, int, str, int, Optional[Tuple[str, str]], Optional[str]]
+_S = TypeVar("_S")
 
 __all__ = [
     "Protocol",
@@ -40,9 +35,14 @@ __all__ = [
     "OperationKind",
     "Handle",
     "_sample_error",
-    "check_daemon",
-    "destination_entry_text",
-    "info_text",
+    "Stats",
+    "ServiceEntry",
+    "DestinationEntry",
+    "Info",
+    "Timeouts",
+    "SyncDaemon",
+    "Connection",
+    "ConnectionOrigin",
     "rules_parse",
     "rules_save",
     "handle_restore",
@@ -78,14 +78,14 @@ __all__ = [
     "Operation",
     "handle_apply",
     "handle_execute",
-    "handle_table",
     "handle_converge",
     "handle_plan",
     "table_diff",
     "table_simulate",
     "plan_display",
     "table_json",
-    "table_parse",
+    "Table",
+    "TableService",
 ]
 
 # ---------------------------------------------------------------- enums and flags (enums.rs)
@@ -221,22 +221,32 @@ class OperationKind(_ReprEnum):
     ZERO = "zero"
     FLUSH = "flush"
 
+
+class ConnectionOrigin(_ReprEnum):
+    """Where an entry of ``ip_vs_conn_sync`` came from: ``LOCAL`` (this director) or ``SYNC`` (a sync master)."""
+
+    LOCAL = "local"
+    SYNC = "sync"
+
 __version__: str
 MAX_TIMEOUT: int
 MAX_SYNC_ID: int
 
-@final
+@disjoint_base
 class Handle:
-    """A handle on the IPVS table of one namespace; every method takes and returns native values."""
+    """A handle on the IPVS table of one namespace (the base of ``ipvs.Ipvs``); every method takes and returns native values."""
 
-    def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> Handle: ...
+    def __new__(cls, name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None) -> Self: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
-    def family_id(self) -> int: ...
-    def namespace(self) -> str: ...
-    def port_id(self) -> int: ...
-    def set_receive_buffer(self, bytes: int) -> None: ...
+    @property
+    def family_id(self) -> int:
+        """The generic netlink family id of IPVS in this namespace."""
+    @property
+    def port_id(self) -> int:
+        """The netlink port id of the handle's socket."""
+    def set_receive_buffer(self, size: int) -> None: ...
     def set_timeout(self, seconds: float) -> None: ...
     def add_service(self, service: Service) -> None: ...
     def update_service(self, service: Service) -> None: ...
@@ -257,20 +267,13 @@ class Handle:
     def info(self) -> Info: ...
     def zero(self, key: Optional[ServiceKey] = None) -> None: ...
     def flush(self) -> None: ...
+    def table(self) -> Table:
+        """Reads the whole table: services, their destinations, and the timeouts."""
 
 def _sample_error(kind: str) -> Optional[BaseException]:
     """The exception raised for a core error of the kind named ``kind`` (for tests)."""
 
-def check_daemon(daemon: SyncDaemon) -> None:
-    """Checks a sync daemon with the core's validation."""
-
-def destination_entry_text(destination: Destination, active_conns: int, inactive_conns: int) -> str:
-    """A destination line of ``ipvsadm -Ln``."""
-
-def info_text(version: int, conn_table_size: int) -> str:
-    """The core's text of the global information."""
-
-def rules_parse(text: str) -> _TableParts:
+def rules_parse(text: str) -> Table:
     """Parses rules text into a table's parts; raises ``ipvs.RulesParseError``."""
 
 def rules_save(table: Table, lossless: bool = False) -> str:
@@ -284,12 +287,12 @@ def handle_restore(
 def plan_rules(ops: Iterable[Operation]) -> str:
     """A plan's operations as ``ipvsadm -R`` input."""
 
-def conn_parse(text: str) -> List[_Connection]:
+def conn_parse(text: str) -> List[Connection]:
     """Parses connection-table text; raises ``ipvs.ConnectionParseError``."""
 
 def conn_read(
     name: Optional[str] = None, path: Optional[str] = None, fd: Optional[int] = None, sync: bool = False
-) -> List[_Connection]:
+) -> List[Connection]:
     """Reads the connection table of a namespace."""
 
 # ---------------------------------------------------------------- ipvs.tunnel
@@ -460,14 +463,16 @@ class Service:
 
     def __new__(
         cls,
-        key: ServiceKey,
+        key: Union[ServiceKey, Dict[str, Any]],
         *,
         scheduler: Union[Scheduler, str, None] = None,
         flags: Union[ServiceFlags, int, None] = None,
-        persistence: Union[Persistence, int, None] = None,
+        persistence: Union[Persistence, int, Dict[str, Any], None] = None,
         pe: Optional[str] = None,
     ) -> Service:
-        """``scheduler=None`` is the default, ``wlc`` (as ipvsadm); ``flags=None`` is no flags."""
+        """``scheduler=None`` is the default, ``wlc`` (as ipvsadm); ``flags=None`` is no flags.
+
+        ``key`` and ``persistence`` may be given as their ``to_dict()``."""
     @property
     def key(self) -> ServiceKey: ...
     @property
@@ -575,13 +580,13 @@ class Operation:
         cls,
         kind: Union[OperationKind, str],
         *,
-        key: Optional[ServiceKey] = None,
-        service: Optional[Service] = None,
-        destination: Optional[Destination] = None,
+        key: Union[ServiceKey, Dict[str, Any], None] = None,
+        service: Union[Service, Dict[str, Any], None] = None,
+        destination: Union[Destination, Dict[str, Any], None] = None,
         addr: Optional[AddressLike] = None,
         port: Optional[int] = None,
-        timeouts: Optional[Timeouts] = None,
-        daemon: Optional[SyncDaemon] = None,
+        timeouts: Union[Timeouts, Dict[str, Any], None] = None,
+        daemon: Union[SyncDaemon, Dict[str, Any], None] = None,
         state: Union[SyncState, str, None] = None,
     ) -> Operation: ...
     @staticmethod
@@ -625,26 +630,23 @@ class Operation:
     @property
     def state(self) -> Optional[Union[SyncState, int]]: ...
     def replace(self, **changes: Any) -> Operation: ...
-    def to_dict(self) -> Any: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """The constructor's keyword arguments (``kind`` and the fields it uses), nested values as their dicts."""
     def to_json(self) -> str: ...
     @classmethod
-    def from_dict(cls, data: Any) -> Operation: ...
+    def from_dict(cls, data: Any) -> Operation:
+        """From ``to_dict()`` or the core's serde form (``to_json``'s)."""
     @classmethod
     def from_json(cls, text: str) -> Operation: ...
     def __hash__(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
 
-_TableParts = Tuple[List[Tuple[Service, Tuple[Destination, ...]]], Optional[Timeouts]]
-
 def handle_apply(handle: Handle, op: Operation) -> None:
     """Applies one operation with the handle."""
 
 def handle_execute(handle: Handle, ops: Iterable[Operation], mode: str) -> List[Tuple[int, str, Optional[BaseException]]]:
     """Applies operations; ``(index, status, exception or None)`` for each one not done."""
-
-def handle_table(handle: Handle) -> _TableParts:
-    """Reads the whole table."""
 
 def handle_converge(
     handle: Handle, desired: Table, scope: Union[Iterable[ServiceKey], Callable[[ServiceKey], bool], None] = None, drain_before_remove: bool = False
@@ -661,7 +663,7 @@ def table_diff(
 ) -> List[Operation]:
     """Plans the operations turning one table into another."""
 
-def table_simulate(current: Table, ops: Iterable[Operation]) -> _TableParts:
+def table_simulate(current: Table, ops: Iterable[Operation]) -> Table:
     """The table ``current`` becomes when every operation succeeds."""
 
 def plan_display(ops: Iterable[Operation]) -> str:
@@ -670,8 +672,332 @@ def plan_display(ops: Iterable[Operation]) -> str:
 def table_json(table: Table) -> str:
     """A table in the core's serde JSON form."""
 
-def table_parse(text: str) -> _TableParts:
-    """Parses a table from the core's serde JSON form."""
+
+
+# ---------------------------------------------------------------- reports, settings, connections (reply.rs, settings.rs, conn.rs)
+# native classes that keep the API of the frozen dataclasses they were
+
+
+@final
+class Stats:
+    """Traffic counters and rates, as the kernel reports them."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        conns: int = 0,
+        in_packets: int = 0,
+        out_packets: int = 0,
+        in_bytes: int = 0,
+        out_bytes: int = 0,
+        cps: int = 0,
+        in_pps: int = 0,
+        out_pps: int = 0,
+        in_bps: int = 0,
+        out_bps: int = 0,
+    ) -> Stats: ...
+    @property
+    def conns(self) -> int: ...
+    @property
+    def in_packets(self) -> int: ...
+    @property
+    def out_packets(self) -> int: ...
+    @property
+    def in_bytes(self) -> int: ...
+    @property
+    def out_bytes(self) -> int: ...
+    @property
+    def cps(self) -> int: ...
+    @property
+    def in_pps(self) -> int: ...
+    @property
+    def out_pps(self) -> int: ...
+    @property
+    def in_bps(self) -> int: ...
+    @property
+    def out_bps(self) -> int: ...
+    def replace(self, **changes: int) -> Stats: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Stats: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Stats: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class ServiceEntry:
+    """A service as listed by the kernel: its configuration and counters."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(cls, service: Union[Service, Dict[str, Any]], stats: Union[Stats, Dict[str, Any], None] = ...) -> ServiceEntry: ...
+    @property
+    def service(self) -> Service: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def key(self) -> ServiceKey:
+        """The service's key."""
+    def replace(self, *, service: Service = ..., stats: Stats = ...) -> ServiceEntry: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> ServiceEntry: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> ServiceEntry: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class DestinationEntry:
+    """A destination as listed by the kernel: configuration, connection counts, counters."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        destination: Union[Destination, Dict[str, Any]],
+        active_conns: int = 0,
+        inactive_conns: int = 0,
+        persistent_conns: int = 0,
+        stats: Union[Stats, Dict[str, Any], None] = ...,
+    ) -> DestinationEntry: ...
+    @property
+    def destination(self) -> Destination: ...
+    @property
+    def active_conns(self) -> int: ...
+    @property
+    def inactive_conns(self) -> int: ...
+    @property
+    def persistent_conns(self) -> int: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def addr(self) -> IPAddress:
+        """The real server's address."""
+    @property
+    def port(self) -> int:
+        """The real server's port."""
+    def replace(self, **changes: Any) -> DestinationEntry: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> DestinationEntry: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> DestinationEntry: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Info:
+    """Global IPVS information: version code and connection table size."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(cls, version: int, conn_table_size: int) -> Info: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def conn_table_size(self) -> int: ...
+    @property
+    def version_triple(self) -> Tuple[int, int, int]:
+        """The version as (major, minor, patch)."""
+    def replace(self, *, version: int = ..., conn_table_size: int = ...) -> Info: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Info: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Info: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Timeouts:
+    """Connection timeouts in seconds (``ipvsadm --set tcp tcpfin udp``); 0 keeps a value when setting."""
+
+    MAX: ClassVar[int]
+    """The longest timeout written, in seconds (the kernel refuses more than ``INT_MAX / HZ``)."""
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(cls, tcp: int = 0, tcp_fin: int = 0, udp: int = 0) -> Timeouts: ...
+    @property
+    def tcp(self) -> int: ...
+    @property
+    def tcp_fin(self) -> int: ...
+    @property
+    def udp(self) -> int: ...
+    def replace(self, *, tcp: int = ..., tcp_fin: int = ..., udp: int = ...) -> Timeouts: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Timeouts: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Timeouts: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class SyncDaemon:
+    """A connection synchronisation daemon (``ipvsadm --start-daemon``); ``None`` keeps the kernel's default."""
+
+    MAX_SYNC_ID: ClassVar[int]
+    """The largest sync id written (ipvsadm's limit)."""
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        state: Union[SyncState, str],
+        interface: str,
+        sync_id: int = 0,
+        *,
+        max_len: Optional[int] = None,
+        group: Optional[AddressLike] = None,
+        port: Optional[int] = None,
+        ttl: Optional[int] = None,
+    ) -> SyncDaemon: ...
+    @property
+    def state(self) -> Union[SyncState, int]:
+        """Master or backup; a listing keeps a state this library does not know as its raw number."""
+    @property
+    def interface(self) -> str:
+        """The interface, in the text form of kernel names (a byte that is not UTF-8 written ``:xx``)."""
+    @property
+    def sync_id(self) -> int: ...
+    @property
+    def max_len(self) -> Optional[int]: ...
+    @property
+    def group(self) -> Optional[IPAddress]: ...
+    @property
+    def port(self) -> Optional[int]: ...
+    @property
+    def ttl(self) -> Optional[int]: ...
+    def replace(self, **changes: Any) -> SyncDaemon: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> SyncDaemon: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> SyncDaemon: ...
+    @classmethod
+    def _from_kernel(cls, data: Dict[str, Any]) -> SyncDaemon: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Connection:
+    """One entry of the connection table (a connection or a persistence template)."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        protocol: str,
+        client_addr: AddressLike,
+        client_port: int,
+        virtual_addr: AddressLike,
+        virtual_port: int,
+        destination_addr: AddressLike,
+        destination_port: int,
+        state: str,
+        expires: int,
+        pe_name: Optional[str] = None,
+        pe_data: Optional[str] = None,
+        origin: Union[ConnectionOrigin, str, None] = None,
+    ) -> Connection: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def client_addr(self) -> IPAddress: ...
+    @property
+    def client_port(self) -> int: ...
+    @property
+    def virtual_addr(self) -> IPAddress: ...
+    @property
+    def virtual_port(self) -> int: ...
+    @property
+    def destination_addr(self) -> IPAddress: ...
+    @property
+    def destination_port(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def expires(self) -> int: ...
+    @property
+    def pe_name(self) -> Optional[str]: ...
+    @property
+    def pe_data(self) -> Optional[str]: ...
+    @property
+    def origin(self) -> Optional[ConnectionOrigin]: ...
+    @property
+    def is_template(self) -> bool:
+        """Whether this is a persistence template: protocol ``IP``, or client port 0 in state ``NONE``/``ASSURED``."""
+    def replace(self, **changes: Any) -> Connection: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Connection: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class TableService:
+    """A virtual service with its real servers (order kept)."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        service: Union[Service, Dict[str, Any]],
+        destinations: Iterable[Union[Destination, Dict[str, Any]]] = (),
+    ) -> TableService: ...
+    @property
+    def service(self) -> Service: ...
+    @property
+    def destinations(self) -> Tuple[Destination, ...]: ...
+    @property
+    def key(self) -> ServiceKey:
+        """The service's key."""
+    def replace(self, *, service: Service = ..., destinations: Iterable[Destination] = ...) -> TableService: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> TableService: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> TableService: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Table:
+    """A whole IPVS table: services with their destinations, and timeouts to enforce (``None``: leave them)."""
+
+    __dataclass_fields__: ClassVar[Dict[str, dataclasses.Field[Any]]]
+    def __new__(
+        cls,
+        services: Iterable[Union[TableService, Dict[str, Any]]] = (),
+        timeouts: Union[Timeouts, Dict[str, Any], None] = None,
+    ) -> Table: ...
+    @property
+    def services(self) -> Tuple[TableService, ...]: ...
+    @property
+    def timeouts(self) -> Optional[Timeouts]: ...
+    def service(self, key: ServiceKey) -> Optional[TableService]:
+        """Finds a service by key."""
+    def sorted(self) -> Table:
+        """The table in a canonical order (for comparisons)."""
+    def replace(self, *, services: Iterable[TableService] = ..., timeouts: Optional[Timeouts] = ...) -> Table: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Table: ...
+    def to_json(self) -> str: ...
+    @classmethod
+    def from_json(cls, text: str) -> Table: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
 
 # ---------------------------------------------------------------- the director (director/)
 
@@ -745,6 +1071,7 @@ class CheckKind(_ReprEnum):
 
     TCP = "tcp"
     HTTP = "http"
+    HTTPS = "https"
     DNS = "dns"
     CUSTOM = "custom"
 
@@ -775,6 +1102,26 @@ class Check:
         *,
         body: Optional[str] = None,
         host: Optional[str] = None,
+        interval: float = ...,
+        timeout: float = ...,
+        rise: int = ...,
+        fall: int = ...,
+        port: Optional[int] = ...,
+        target: Optional[Tuple[AddressLike, int]] = ...,
+        source: Optional[AddressLike] = ...,
+        namespace: _NamespaceLike = ...,
+        initially_up: bool = ...,
+    ) -> Check: ...
+    @staticmethod
+    def https(
+        path: str = "/",
+        status: int = 200,
+        *,
+        body: Optional[str] = None,
+        host: Optional[str] = None,
+        server_name: Optional[str] = None,
+        ca: Union[str, bytes, None] = None,
+        ca_file: Union[str, "_PathLike[str]", None] = None,
         interval: float = ...,
         timeout: float = ...,
         rise: int = ...,

@@ -1,9 +1,13 @@
 """The IPVS model as frozen, hashable value classes.
 
-Each class converts to and from the Rust core's serde form (``to_dict`` /
-``from_dict``, ``to_json`` / ``from_json``), and the core validates every
-value when it is built: invalid input raises :class:`ipvs.InvalidInputError`
-(a ``ValueError``) with the core's message, a wrong type ``TypeError``.
+``to_dict()`` gives each class's constructor keyword arguments in plain
+data (text, numbers, ``None``, lists, dicts; a nested value as its own
+dict), so ``Cls(**value.to_dict())`` builds an equal value and every
+constructor taking a nested value also takes its dict; ``from_dict`` is its
+inverse and also reads the core's serde form, which ``to_json`` /
+``from_json`` speak. The core validates every value when it is built:
+invalid input raises :class:`ipvs.InvalidInputError` (a ``ValueError``)
+with the core's message, a wrong type ``TypeError``.
 
 The classes on the hot path of batches and tables (:class:`ServiceKey`,
 :class:`Persistence`, :class:`Service`, :class:`Destination`) are native
@@ -17,8 +21,7 @@ import dataclasses
 import enum
 import ipaddress
 import json
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, Tuple, Type, TypeVar, Union
 
 from . import _ipvs
 from ._errors import InvalidInputError
@@ -133,6 +136,11 @@ def _dict(value: object, what: str) -> Dict[str, Any]:
     return value
 
 
+def _serde_of(value: Any) -> Any:
+    """The serde form of a nested native value (``to_json`` parsed)."""
+    return json.loads(value.to_json())
+
+
 def _one(value: object, what: str) -> Tuple[str, Any]:
     """The single key and value of a serde externally tagged enum."""
     if isinstance(value, str):
@@ -156,7 +164,11 @@ class _Value:
 
     def to_json(self) -> str:
         """The value in the core's serde JSON form."""
-        return json.dumps(self.to_dict())
+        return json.dumps(self._serde())
+
+    def _serde(self) -> Any:
+        """The core's serde form (the dict form unless a nested value differs)."""
+        return self.to_dict()
 
     @classmethod
     def from_json(cls: Type[_T], text: str) -> _T:
@@ -203,282 +215,14 @@ from ._ipvs import ServiceKey as ServiceKey  # noqa: E402
 
 # ---------------------------------------------------------------- what the kernel reports
 
-
-_STATS_FIELDS = (
-    "conns",
-    "in_packets",
-    "out_packets",
-    "in_bytes",
-    "out_bytes",
-    "cps",
-    "in_pps",
-    "out_pps",
-    "in_bps",
-    "out_bps",
-)
-
-
-@dataclass(frozen=True)
-class Stats(_Value):
-    """Traffic counters and rates, as the kernel reports them."""
-
-    conns: int = 0
-    in_packets: int = 0
-    out_packets: int = 0
-    in_bytes: int = 0
-    out_bytes: int = 0
-    cps: int = 0
-    in_pps: int = 0
-    out_pps: int = 0
-    in_bps: int = 0
-    out_bps: int = 0
-
-    def __post_init__(self) -> None:
-        for name in _STATS_FIELDS:
-            _u64(getattr(self, name), name)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {name: getattr(self, name) for name in _STATS_FIELDS}
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> Stats:
-        d = _dict(data, "stats")
-        return cls(**{name: d.get(name, 0) for name in _STATS_FIELDS})
-
-
-@dataclass(frozen=True)
-class ServiceEntry(_Value):
-    """A service as listed by the kernel: its configuration and counters."""
-
-    service: Service
-    stats: Stats = field(default_factory=Stats)
-
-    @property
-    def key(self) -> ServiceKey:
-        """The service's key."""
-        return self.service.key
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"service": self.service.to_dict(), "stats": self.stats.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> ServiceEntry:
-        d = _dict(data, "service entry")
-        # a listing is kept as the kernel holds it: not validated (a persistence
-        # timeout of 0 from another client, unknown protocols are listed)
-        service = Service._from_kernel(d.get("service"))  # type: ignore[arg-type]
-        return cls(service, Stats.from_dict(d.get("stats", {})))
-
-
-@dataclass(frozen=True)
-class DestinationEntry(_Value):
-    """A destination as listed by the kernel: configuration, connection counts, counters."""
-
-    destination: Destination
-    active_conns: int = 0
-    inactive_conns: int = 0
-    persistent_conns: int = 0
-    stats: Stats = field(default_factory=Stats)
-
-    @property
-    def addr(self) -> IPAddress:
-        """The real server's address."""
-        return self.destination.addr
-
-    @property
-    def port(self) -> int:
-        """The real server's port."""
-        return self.destination.port
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "destination": self.destination.to_dict(),
-            "active_conns": self.active_conns,
-            "inactive_conns": self.inactive_conns,
-            "persistent_conns": self.persistent_conns,
-            "stats": self.stats.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> DestinationEntry:
-        d = _dict(data, "destination entry")
-        return cls(
-            Destination._from_kernel(d.get("destination")),  # type: ignore[arg-type]
-            _u32(d.get("active_conns", 0), "active_conns"),
-            _u32(d.get("inactive_conns", 0), "inactive_conns"),
-            _u32(d.get("persistent_conns", 0), "persistent_conns"),
-            Stats.from_dict(d.get("stats", {})),
-        )
-
-    def __str__(self) -> str:
-        """Reads like a destination line of ``ipvsadm -Ln``."""
-        return _ipvs.destination_entry_text(self.destination, self.active_conns, self.inactive_conns)
-
-
-@dataclass(frozen=True)
-class Timeouts(_Value):
-    """Connection timeouts in seconds (``ipvsadm --set tcp tcpfin udp``); 0 keeps a value when setting."""
-
-    MAX: ClassVar[int] = _ipvs.MAX_TIMEOUT
-    """The longest timeout written, in seconds (the kernel refuses more than ``INT_MAX / HZ``)."""
-
-    tcp: int = 0
-    tcp_fin: int = 0
-    udp: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("tcp", "tcp_fin", "udp"):
-            _u32(getattr(self, name), f"{name} timeout")
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"tcp": self.tcp, "tcp_fin": self.tcp_fin, "udp": self.udp}
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> Timeouts:
-        d = _dict(data, "timeouts")
-        return cls(d.get("tcp", 0), d.get("tcp_fin", 0), d.get("udp", 0))
-
-
-@dataclass(frozen=True)
-class Info(_Value):
-    """Global IPVS information: version code and connection table size."""
-
-    version: int
-    conn_table_size: int
-
-    def __post_init__(self) -> None:
-        _u32(self.version, "version")
-        _u32(self.conn_table_size, "conn_table_size")
-
-    @property
-    def version_triple(self) -> Tuple[int, int, int]:
-        """The version as (major, minor, patch)."""
-        v = self.version
-        return ((v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"version": self.version, "conn_table_size": self.conn_table_size}
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> Info:
-        d = _dict(data, "info")
-        return cls(d.get("version"), d.get("conn_table_size"))  # type: ignore[arg-type]
-
-    def __str__(self) -> str:
-        return _ipvs.info_text(self.version, self.conn_table_size)
-
-
-@dataclass(frozen=True, init=False, repr=False)
-class SyncDaemon(_Value):
-    """A connection synchronisation daemon (``ipvsadm --start-daemon``); ``None`` keeps the kernel's default."""
-
-    MAX_SYNC_ID: ClassVar[int] = _ipvs.MAX_SYNC_ID
-    """The largest sync id written (ipvsadm's limit)."""
-
-    state: Union[SyncState, int]
-    """Master or backup; a listing keeps a state this library does not know as its raw number."""
-    interface: str
-    """The interface, in the text form of kernel names: a byte of a name that is
-    not UTF-8 is written ``:xx`` (``eth:ff``) and sent back as that byte."""
-    sync_id: int
-    max_len: Optional[int]
-    group: Optional[IPAddress]
-    port: Optional[int]
-    ttl: Optional[int]
-
-    def __init__(
-        self,
-        state: Union[SyncState, str],
-        interface: str,
-        sync_id: int = 0,
-        *,
-        max_len: Optional[int] = None,
-        group: Optional[AddressLike] = None,
-        port: Optional[int] = None,
-        ttl: Optional[int] = None,
-    ) -> None:
-        _set(self, "state", _enum(SyncState, state, "sync state"))
-        if not isinstance(interface, str):
-            raise TypeError(f"interface must be a string, not {type(interface).__name__}")
-        _set(self, "interface", interface)
-        _set(self, "sync_id", _u32(sync_id, "sync id"))
-        _set(self, "max_len", None if max_len is None else _u16(max_len, "max_len"))
-        _set(self, "group", None if group is None else _addr(group, "multicast group"))
-        _set(self, "port", None if port is None else _u16(port, "port"))
-        _set(self, "ttl", None if ttl is None else _int(ttl, "ttl", 0, 255))
-        _ipvs.check_daemon(self)
-
-    @classmethod
-    def _of(
-        cls,
-        state: Union[SyncState, int],
-        interface: str,
-        sync_id: int,
-        max_len: Optional[int],
-        group: Optional[IPAddress],
-        port: Optional[int],
-        ttl: Optional[int],
-    ) -> SyncDaemon:
-        """A daemon as a listing holds it, from the compiled module's values: not validated."""
-        daemon = cls.__new__(cls)
-        for name, value in (
-            ("state", state),
-            ("interface", interface),
-            ("sync_id", sync_id),
-            ("max_len", max_len),
-            ("group", group),
-            ("port", port),
-            ("ttl", ttl),
-        ):
-            _set(daemon, name, value)
-        return daemon
-
-    @classmethod
-    def _from_kernel(cls, data: Dict[str, Any]) -> SyncDaemon:
-        """A daemon as a listing holds it: not validated, an unknown state kept as its number."""
-        d = _dict(data, "sync daemon")
-        state = d.get("state")
-        daemon = cls.__new__(cls)
-        if isinstance(state, dict) and isinstance(state.get("unknown"), int):
-            _set(daemon, "state", state["unknown"])
-        else:
-            _set(daemon, "state", _enum(SyncState, state, "sync state"))
-        for name in ("interface", "sync_id", "max_len", "port", "ttl"):
-            _set(daemon, name, d.get(name))
-        g = d.get("group")
-        _set(daemon, "group", None if g is None else _addr(g, "multicast group"))
-        return daemon
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "state": {"unknown": self.state} if isinstance(self.state, int) else self.state.value,
-            "interface": self.interface,
-            "sync_id": self.sync_id,
-            "max_len": self.max_len,
-            "group": None if self.group is None else str(self.group),
-            "port": self.port,
-            "ttl": self.ttl,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> SyncDaemon:
-        d = _dict(data, "sync daemon")
-        return cls(
-            d.get("state"),  # type: ignore[arg-type]
-            d.get("interface"),  # type: ignore[arg-type]
-            d.get("sync_id", 0),
-            max_len=d.get("max_len"),
-            group=d.get("group"),
-            port=d.get("port"),
-            ttl=d.get("ttl"),
-        )
-
-    def __repr__(self) -> str:
-        parts = [repr(self.state), repr(self.interface), str(self.sync_id)]
-        for name in ("max_len", "port", "ttl"):
-            v = getattr(self, name)
-            if v is not None:
-                parts.append(f"{name}={v}")
-        if self.group is not None:
-            parts.append(f"group={str(self.group)!r}")
-        return f"SyncDaemon({', '.join(parts)})"
+# Stats, ServiceEntry, DestinationEntry, Info (what the kernel reports) and
+# Timeouts, SyncDaemon (global settings) are native classes too
+# (ipvs-py/src/reply.rs, settings.rs), built straight from the core's values;
+# they keep the API of the frozen dataclasses they were (keyword arguments,
+# dataclass reprs, dataclasses.replace).
+from ._ipvs import DestinationEntry as DestinationEntry  # noqa: E402
+from ._ipvs import Info as Info  # noqa: E402
+from ._ipvs import ServiceEntry as ServiceEntry  # noqa: E402
+from ._ipvs import Stats as Stats  # noqa: E402
+from ._ipvs import SyncDaemon as SyncDaemon  # noqa: E402
+from ._ipvs import Timeouts as Timeouts  # noqa: E402

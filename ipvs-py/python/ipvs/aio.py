@@ -308,7 +308,8 @@ class Ipvs:
 
     async def table(self) -> Table:
         """Reads the whole table: services, their destinations, and the timeouts."""
-        return Table._of(await self._h.table())
+        table: Table = await self._h.table()
+        return table
 
     async def apply_plan(self, plan: Plan) -> BatchReport:
         """Applies a plan as one pipelined batch."""

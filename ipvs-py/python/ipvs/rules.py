@@ -69,7 +69,7 @@ def parse(text: str) -> Table:
     """
     if not isinstance(text, str):
         raise TypeError(f"rules text must be a str, not {type(text).__name__}")
-    return Table._of(_ipvs.rules_parse(text))
+    return _ipvs.rules_parse(text)
 
 
 def save(table: Table, *, lossless: bool = False) -> str:

@@ -18,7 +18,9 @@ The building blocks are here too: :class:`Rtnl` (create, read, list, change
 and delete ``ipip``, ``sit``, ``ip6tnl``, ``gre``, ``gretap``, ``ip6gre``,
 ``ip6gretap`` and dummy devices; up/down; MTU; addresses) and :class:`Fou`
 (``ip fou add/del/show``). Values are frozen, hashable classes with
-``to_dict``/``from_dict``; the core validates them when they are built
+``to_dict``/``from_dict`` (``to_dict()`` keys are the constructor's keyword
+arguments, a nested value its own dict, which the constructors also take:
+``Cls(**value.to_dict())`` is an equal value); the core validates them when they are built
 (:class:`ipvs.InvalidInputError`, a ``ValueError``, with the core's
 message); kernel errors are :class:`ipvs.KernelError` subclasses (also
 ``OSError`` with ``errno``). Netlink I/O runs with the GIL released.
@@ -98,6 +100,11 @@ NetworkLike = Union[str, ipaddress.IPv4Interface, ipaddress.IPv6Interface, ipadd
 
 
 _trust = threading.local()
+
+
+def _nested(cls: Any, value: Any) -> Any:
+    """A nested value given as its dict (what ``to_dict()`` gives), built with ``from_dict``."""
+    return cls.from_dict(value) if isinstance(value, dict) else value
 
 
 def _tcheck(check: Callable[[Any], None], value: Any) -> None:
@@ -386,7 +393,7 @@ class TunnelConfig(_Value):
         ip6_flags: int = 0,
         ikey: Optional[int] = None,
         okey: Optional[int] = None,
-        encap: Optional[Encap] = None,
+        encap: Union[Encap, Dict[str, Any], None] = None,
     ) -> None:
         k = _enum(TunnelKind, kind, "tunnel kind")
         _set(self, "kind", k)
@@ -406,6 +413,7 @@ class TunnelConfig(_Value):
         _set(self, "ip6_flags", _u32(ip6_flags, "ip6_flags"))
         _set(self, "ikey", None if ikey is None else _u32(ikey, "ikey"))
         _set(self, "okey", None if okey is None else _u32(okey, "okey"))
+        encap = _nested(Encap, encap)
         if encap is not None and not isinstance(encap, Encap):
             raise TypeError(f"encap must be an Encap or None, not {type(encap).__name__}")
         _set(self, "encap", encap)
@@ -481,8 +489,9 @@ class NewLink(_Value):
     mtu: Optional[int]
     up: bool
 
-    def __init__(self, name: str, tunnel: Optional[TunnelConfig] = None, *, mtu: Optional[int] = None, up: bool = False) -> None:
+    def __init__(self, name: str, tunnel: Union[TunnelConfig, Dict[str, Any], None] = None, *, mtu: Optional[int] = None, up: bool = False) -> None:
         _set(self, "name", _ifname(name))
+        tunnel = _nested(TunnelConfig, tunnel)
         if tunnel is not None and not isinstance(tunnel, TunnelConfig):
             raise TypeError(f"tunnel must be a TunnelConfig or None, not {type(tunnel).__name__}")
         _set(self, "tunnel", tunnel)
@@ -554,7 +563,7 @@ class Link(_Value):
         mtu: int = 0,
         flags: int = 0,
         link: Optional[int] = None,
-        tunnel: Optional[TunnelConfig] = None,
+        tunnel: Union[TunnelConfig, Dict[str, Any], None] = None,
         raw_name: Optional[bytes] = None,
         kind_data: Optional[bytes] = None,
         unknown_attrs: Iterable[Tuple[int, bytes]] = (),
@@ -570,6 +579,7 @@ class Link(_Value):
         _set(self, "mtu", _u32(mtu, "MTU"))
         _set(self, "flags", _u32(flags, "flags"))
         _set(self, "link", None if link is None else _u32(link, "link"))
+        tunnel = _nested(TunnelConfig, tunnel)
         if tunnel is not None and not isinstance(tunnel, TunnelConfig):
             raise TypeError(f"tunnel must be a TunnelConfig or None, not {type(tunnel).__name__}")
         _set(self, "tunnel", tunnel)
@@ -957,8 +967,8 @@ class RealServer(_Value):
         device: str,
         vips: Union[AddressLike, Iterable[AddressLike]],
         *,
-        tunnel: Optional[TunnelConfig] = None,
-        fou: Optional[FouPort] = None,
+        tunnel: Union[TunnelConfig, Dict[str, Any], None] = None,
+        fou: Union[FouPort, Dict[str, Any], None] = None,
         arp: bool = True,
         rp_filter_off: Optional[bool] = None,
     ) -> None:
@@ -967,10 +977,12 @@ class RealServer(_Value):
         _set(self, "device", _ifname(device, "device"))
         if t is VipDeviceType.TUNNEL and tunnel is None:
             tunnel = TunnelConfig(TunnelKind.IPIP)
+        tunnel = _nested(TunnelConfig, tunnel)
         if tunnel is not None and not isinstance(tunnel, TunnelConfig):
             raise TypeError(f"tunnel must be a TunnelConfig or None, not {type(tunnel).__name__}")
         _set(self, "tunnel", tunnel)
         _set(self, "vips", _vips(vips))
+        fou = _nested(FouPort, fou)
         if fou is not None and not isinstance(fou, FouPort):
             raise TypeError(f"fou must be a FouPort or None, not {type(fou).__name__}")
         _set(self, "fou", fou)
@@ -1073,6 +1085,15 @@ class SysctlChange:
     before: str
     after: str
 
+    def to_dict(self) -> Dict[str, str]:
+        """The constructor's keyword arguments."""
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, str]) -> SysctlChange:
+        """The inverse of :meth:`to_dict`."""
+        return cls(**_dict(data, "sysctl change"))
+
 
 @dataclass(frozen=True, init=False, repr=False)
 class Prepared(_Value):
@@ -1097,8 +1118,8 @@ class Prepared(_Value):
         created_device: bool = False,
         brought_up: bool = False,
         addresses: Iterable[NetworkLike] = (),
-        sysctls: Iterable[SysctlChange] = (),
-        fou: Optional[FouPort] = None,
+        sysctls: Iterable[Union[SysctlChange, Dict[str, str]]] = (),
+        fou: Union[FouPort, Dict[str, Any], None] = None,
     ) -> None:
         _namespace_args(namespace)  # type check
         _set(self, "namespace", namespace)
@@ -1106,11 +1127,12 @@ class Prepared(_Value):
         _set(self, "created_device", _bool(created_device, "created_device"))
         _set(self, "brought_up", _bool(brought_up, "brought_up"))
         _set(self, "addresses", tuple(ipaddress.ip_interface(_net(a)) for a in addresses))
-        changes = tuple(sysctls)
+        changes = tuple(SysctlChange(**c) if isinstance(c, dict) else c for c in sysctls)
         for c in changes:
             if not isinstance(c, SysctlChange):
                 raise TypeError(f"sysctls must be SysctlChange values, not {type(c).__name__}")
         _set(self, "sysctls", changes)
+        fou = _nested(FouPort, fou)
         if fou is not None and not isinstance(fou, FouPort):
             raise TypeError(f"fou must be a FouPort or None, not {type(fou).__name__}")
         _set(self, "fou", fou)

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use lvskit::director::{self as core, Check, CheckKind};
+use lvskit::director::{self as core, Check, CheckKind, TlsOptions, TlsVerify};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyString};
@@ -91,6 +91,15 @@ fn configured(
 
 /// An HTTP status as the core holds it; one that does not even fit is
 /// refused here with the core's range.
+/// CA certificates given as PEM text (str) or bytes.
+fn pem_bytes(pem: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = pem.downcast::<PyString>() {
+        return Ok(s.to_str()?.as_bytes().to_vec());
+    }
+    pem.extract::<Vec<u8>>()
+        .map_err(|_| PyTypeError::new_err("ca takes PEM text (str) or bytes"))
+}
+
 fn http_status(status: i64) -> PyResult<u16> {
     u16::try_from(status).map_err(|_| {
         crate::invalid_input(
@@ -182,6 +191,49 @@ impl PyCheck {
         configured(py, c, options)
     }
 
+    /// As :meth:`http`, over TLS. The certificate is not verified unless
+    /// `ca` (PEM text or bytes of the CA certificates) or `ca_file` (a PEM
+    /// file) is given; `server_name` is the name sent as SNI and verified
+    /// (default: the Host header's name, else the address).
+    #[staticmethod]
+    #[pyo3(signature = (path="/", status=200, *, body=None, host=None, server_name=None, ca=None, ca_file=None, **options))]
+    #[allow(clippy::too_many_arguments)]
+    fn https(
+        py: Python<'_>,
+        path: &str,
+        status: i64,
+        body: Option<String>,
+        host: Option<String>,
+        server_name: Option<String>,
+        ca: Option<&Bound<'_, PyAny>>,
+        ca_file: Option<std::path::PathBuf>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let verify = match (ca, ca_file) {
+            (Some(_), Some(_)) => {
+                return Err(crate::invalid_input(
+                    "ca and ca_file: give the CA certificates one way, not both".to_owned(),
+                    "ca",
+                ))
+            }
+            (Some(pem), None) => TlsVerify::CaPem(pem_bytes(pem)?),
+            (None, Some(path)) => TlsVerify::CaFile(path),
+            (None, None) => TlsVerify::Off,
+        };
+        let tls = TlsOptions {
+            verify,
+            server_name,
+        };
+        let c = Check::new(CheckKind::Https {
+            path: path.to_owned(),
+            status: http_status(status)?,
+            body_contains: body,
+            host,
+            tls,
+        });
+        configured(py, c, options)
+    }
+
     /// Healthy when a DNS query for `name` (type A, over UDP) is answered.
     #[staticmethod]
     #[pyo3(signature = (name, **options))]
@@ -216,6 +268,7 @@ impl PyCheck {
         let name = match &self.inner.kind {
             CheckKind::Tcp => "tcp",
             CheckKind::Http { .. } => "http",
+            CheckKind::Https { .. } => "https",
             CheckKind::Dns { .. } => "dns",
             _ => "custom",
         };
@@ -267,7 +320,7 @@ impl PyCheck {
         self.inner.initially_up
     }
 
-    /// The HTTP check's path, status, body text and Host header (`None` for other kinds).
+    /// The HTTP(S) check's path, status, body text and Host header (`None` for other kinds).
     #[getter]
     fn http_request(&self) -> Option<(String, u16, Option<String>, Option<String>)> {
         match &self.inner.kind {
@@ -276,6 +329,13 @@ impl PyCheck {
                 status,
                 body_contains,
                 host,
+            }
+            | CheckKind::Https {
+                path,
+                status,
+                body_contains,
+                host,
+                ..
             } => Some((path.clone(), *status, body_contains.clone(), host.clone())),
             _ => None,
         }

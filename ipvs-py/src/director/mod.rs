@@ -104,6 +104,7 @@ pub(crate) static CHECK_KIND: PyEnum<&'static str> = PyEnum::new(
     &[
         ("TCP", "tcp", "tcp"),
         ("HTTP", "http", "http"),
+        ("HTTPS", "https", "https"),
         ("DNS", "dns", "dns"),
         ("CUSTOM", "custom", "custom"),
     ],

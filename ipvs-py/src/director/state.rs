@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 
 use super::check::PyCheck;
 use super::{FILE_FORMAT, ON_FAILURE};
-use crate::model::{destination_in, destination_out, service_in, service_out, table_in};
+use crate::model::{destination_in, destination_out, service_in, service_out};
+use crate::tables::table_in;
 use crate::to_py;
 
 /// One virtual service as the director keeps it (wraps
@@ -163,7 +164,7 @@ impl PyDesiredState {
     /// The services of an `ipvs.Table`: unchecked, inhibited on failure, no quorum.
     #[staticmethod]
     fn from_table(py: Python<'_>, table: &Bound<'_, PyAny>) -> PyResult<Self> {
-        checked(py, DesiredState::from_table(table_in(table)?))
+        checked(py, DesiredState::from_table(table_in(table, "table")?))
     }
 
     /// The services.
