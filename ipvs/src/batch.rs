@@ -130,8 +130,7 @@ pub(crate) fn single(
     op: &Operation,
 ) -> Result<()> {
     if op.may_go_unanswered() {
-        let report = pipelined(t, buf, family, std::slice::from_ref(op));
-        return report.into_single();
+        return sentinelled(t, buf, family, op);
     }
     buf.clear();
     let seq = t.next_seq();
@@ -192,20 +191,66 @@ pub(crate) fn pipelined(
     // acknowledgement gets a reply only when it fails).
     let mut outcomes: Vec<OpOutcome> = Vec::with_capacity(ops.len());
     while outcomes.len() < ops.len() {
-        let base = t.reserve_seqs(chunk_seqs(ops, &outcomes));
-        let Some(chunk) = encode_chunk(buf, family, ops, &mut outcomes, base) else {
-            continue;
-        };
-        if let Err(e) = t.send(buf) {
-            chunk.not_sent(e, &mut outcomes);
-            break;
-        }
-        if let Err(e) = collect(t, &chunk, ops, &mut outcomes) {
-            chunk.lost(&e, ops, &mut outcomes);
+        if let Err(f) = next_chunk(t, buf, family, ops, &mut outcomes) {
+            f.record(ops, &mut outcomes);
             break;
         }
     }
     finish(outcomes, ops.len())
+}
+
+/// Sends the next chunk of `ops` and reads its replies into `outcomes`
+/// (nothing is sent when none of it could be encoded).
+fn next_chunk(
+    t: &mut Transport,
+    buf: &mut Vec<u8>,
+    family: u16,
+    ops: &[Operation],
+    outcomes: &mut Vec<OpOutcome>,
+) -> Result<(), ChunkFailure> {
+    let base = t.reserve_seqs(chunk_seqs(ops, outcomes));
+    let Some(chunk) = encode_chunk(buf, family, ops, outcomes, base) else {
+        return Ok(());
+    };
+    if let Err(e) = t.send(buf) {
+        return Err(ChunkFailure::NotSent(chunk, e));
+    }
+    collect(t, &chunk, ops, outcomes).map_err(|e| ChunkFailure::Lost(chunk, e))
+}
+
+/// An operation that may go unanswered, with the sentinel after it in the
+/// same send: done once the sentinel is answered and the operation got no
+/// error reply. A broken exchange is the operation's typed error, as for
+/// any single operation (a timeout stays a timeout).
+fn sentinelled(t: &mut Transport, buf: &mut Vec<u8>, family: u16, op: &Operation) -> Result<()> {
+    let ops = std::slice::from_ref(op);
+    let mut outcomes = Vec::with_capacity(1);
+    next_chunk(t, buf, family, ops, &mut outcomes).map_err(|f| f.into_error(op))?;
+    finish(outcomes, 1).into_single()
+}
+
+/// Why a chunk of a pipelined batch did not finish (shared with the async handle).
+pub(crate) enum ChunkFailure {
+    /// The send failed: nothing of it reached the kernel.
+    NotSent(Chunk, Error),
+    /// Its replies could not be read.
+    Lost(Chunk, Error),
+}
+
+impl ChunkFailure {
+    /// Records the failure on the chunk's operations (see [`Chunk::not_sent`], [`Chunk::lost`]).
+    pub(crate) fn record(self, ops: &[Operation], outcomes: &mut [OpOutcome]) {
+        match self {
+            ChunkFailure::NotSent(chunk, e) => chunk.not_sent(e, outcomes),
+            ChunkFailure::Lost(chunk, e) => chunk.lost(&e, ops, outcomes),
+        }
+    }
+
+    /// The typed error of a one-operation chunk, as a single exchange's.
+    pub(crate) fn into_error(self, op: &Operation) -> Error {
+        let (ChunkFailure::NotSent(_, e) | ChunkFailure::Lost(_, e)) = self;
+        op_error(op, Failure::Local(e))
+    }
 }
 
 /// The report once the chunks are done: after a broken exchange, the rest

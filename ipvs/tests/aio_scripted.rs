@@ -531,3 +531,19 @@ async fn a_stop_daemon_left_unanswered_is_proved_done_by_the_sentinel_after_it()
     );
     ipvs.add_service(&Service::new(key(80))).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_stop_daemon_the_kernel_never_answers_is_a_timeout_naming_it() {
+    let kernel = ScriptedKernel::new(|_, _| {});
+    let ipvs = open(&kernel).await;
+    ipvs.set_timeout(Duration::from_millis(20));
+    let err = ipvs
+        .stop_daemon(lvskit::SyncState::Master)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("stopping the Master sync daemon"),
+        "{err}"
+    );
+}

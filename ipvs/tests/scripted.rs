@@ -751,3 +751,18 @@ fn a_batch_ending_in_a_stop_left_unanswered_finishes_on_the_sentinel() {
         ]
     );
 }
+
+#[test]
+fn a_stop_daemon_the_kernel_never_answers_is_a_timeout_naming_it() {
+    // neither the stop nor its sentinel is answered: the single operation's
+    // typed timeout, as for any other operation
+    let kernel = ScriptedKernel::new(|_, _| {});
+    let ipvs = open(&kernel);
+    ipvs.set_timeout(Duration::from_millis(20)).unwrap();
+    let err = ipvs.stop_daemon(SyncState::Master).unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("stopping the Master sync daemon"),
+        "{err}"
+    );
+}

@@ -7,7 +7,7 @@ use super::handle::Ipvs;
 use super::request::{reader_gone, timed_out};
 use crate::batch::{
     chunk_seqs, encode_chunk, finish, op_error, outcome_of, BatchMode, BatchReport, Chunk,
-    OpOutcome,
+    ChunkFailure, OpOutcome,
 };
 use crate::codec::nla::{self, MsgHeader};
 use crate::error::Result;
@@ -22,7 +22,12 @@ impl Ipvs {
         op.validate()?;
         if op.may_go_unanswered() {
             // with a sentinel after it, as the blocking handle does (crate::batch)
-            return self.pipelined(std::slice::from_ref(op)).await.into_single();
+            let ops = std::slice::from_ref(op);
+            let mut outcomes = Vec::with_capacity(1);
+            self.next_chunk(ops, &mut outcomes)
+                .await
+                .map_err(|f| f.into_error(op))?;
+            return finish(outcomes, 1).into_single();
         }
         let family = self.family_id();
         self.shared()
@@ -58,34 +63,41 @@ impl Ipvs {
     }
 
     async fn pipelined(&self, ops: &[Operation]) -> BatchReport {
-        let family = self.family_id();
         let mut outcomes: Vec<OpOutcome> = Vec::with_capacity(ops.len());
         while outcomes.len() < ops.len() {
-            let (tx, mut rx) = mpsc::unbounded_channel();
-            let sent = self.shared().submit_range(
-                |t, buf| {
-                    let base = t.reserve_seqs(chunk_seqs(ops, &outcomes));
-                    encode_chunk(buf, family, ops, &mut outcomes, base)
-                },
-                tx,
-            );
-            let chunk = match sent {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => continue,
-                Err((chunk, e)) => {
-                    chunk.not_sent(e, &mut outcomes);
-                    break;
-                }
-            };
-            let forget = ForgetChunk(self, chunk.base);
-            let r = self.collect(&chunk, &mut rx, ops, &mut outcomes).await;
-            drop(forget);
-            if let Err(e) = r {
-                chunk.lost(&e, ops, &mut outcomes);
+            if let Err(f) = self.next_chunk(ops, &mut outcomes).await {
+                f.record(ops, &mut outcomes);
                 break;
             }
         }
         finish(outcomes, ops.len())
+    }
+
+    /// Sends the next chunk of `ops` and reads its replies into `outcomes`,
+    /// as the blocking handle's (nothing is sent when none of it could be encoded).
+    async fn next_chunk(
+        &self,
+        ops: &[Operation],
+        outcomes: &mut Vec<OpOutcome>,
+    ) -> std::result::Result<(), ChunkFailure> {
+        let family = self.family_id();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sent = self.shared().submit_range(
+            |t, buf| {
+                let base = t.reserve_seqs(chunk_seqs(ops, outcomes));
+                encode_chunk(buf, family, ops, outcomes, base)
+            },
+            tx,
+        );
+        let chunk = match sent {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(()),
+            Err((chunk, e)) => return Err(ChunkFailure::NotSent(chunk, e)),
+        };
+        let forget = ForgetChunk(self, chunk.base);
+        let r = self.collect(&chunk, &mut rx, ops, outcomes).await;
+        drop(forget);
+        r.map_err(|e| ChunkFailure::Lost(chunk, e))
     }
 
     /// Reads a chunk's replies until the barrier's acknowledgement.
