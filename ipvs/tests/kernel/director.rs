@@ -796,7 +796,8 @@ fn the_example_director_serves_metrics_and_reloads_its_file() {
         .arg(director_binary())
         .arg("--config")
         .arg(&config)
-        .args(["--period-ms", "500", "--run-for-s", "120"])
+        // long enough for a loaded CI machine; the test kills it when done
+        .args(["--period-ms", "500", "--run-for-s", "900"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -811,8 +812,19 @@ fn the_example_director_serves_metrics_and_reloads_its_file() {
     let fetch = || lab.director.exec("python3", &["-c", FETCH]);
     let up =
         "lvskit_destination_up{service=\"TCP 10.20.0.100:8080\",destination=\"10.20.0.11:8080\"} 1";
-    wait_for("metrics served", fetch, || fetch().contains(up));
-    assert!(fetch().contains("lvskit_service_connections_total{service=\"TCP 10.20.0.100:8080\"} "));
+    let conns = "lvskit_service_connections_total{service=\"TCP 10.20.0.100:8080\"} ";
+    // one page must hold both (the up gauge appears once the check has risen)
+    let last = std::cell::RefCell::new(String::new());
+    wait_for(
+        "metrics served",
+        || format!("last page fetched:\n{}", last.borrow()),
+        || {
+            let text = fetch();
+            let both = text.contains(up) && text.contains(conns);
+            *last.borrow_mut() = text;
+            both
+        },
+    );
     // a file with the same size but another weight: mtime tells it apart
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(&config, json(5)).unwrap();
