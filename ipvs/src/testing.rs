@@ -235,6 +235,8 @@ struct State {
     replies: Replies,
     requests: Vec<Request>,
     sends: usize,
+    /// Receive calls, and those that found nothing queued.
+    receives: (usize, usize),
     failing_sends: Vec<(usize, i32)>,
     family: Option<u16>,
     /// An rtnetlink socket: no family lookups (`RTM_NEWLINK` has the
@@ -271,6 +273,7 @@ impl ScriptedKernel {
                 replies: Replies::default(),
                 requests: Vec::new(),
                 sends: 0,
+                receives: (0, 0),
                 failing_sends: Vec::new(),
                 family: Some(FAMILY_ID),
                 route: false,
@@ -307,6 +310,13 @@ impl ScriptedKernel {
     /// How many send calls carried requests so far.
     pub fn sends(&self) -> usize {
         self.lock().sends
+    }
+
+    /// How many receive calls the handle made so far, and how many of them
+    /// found nothing queued (`EAGAIN`: a silent kernel, or a non-blocking
+    /// read of an empty socket).
+    pub fn receives(&self) -> (usize, usize) {
+        self.lock().receives
     }
 
     /// Queues replies now, from outside the script: answers to requests the
@@ -429,6 +439,10 @@ impl NetlinkSocket for ScriptedKernel {
     ) -> std::io::Result<usize> {
         let mut st = self.lock();
         let r = st.receive(buf, part, got);
+        st.receives.0 += 1;
+        if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::EAGAIN)) {
+            st.receives.1 += 1;
+        }
         st.signal();
         r
     }
