@@ -5,7 +5,7 @@
 //! (sequence numbers, sender checks, acknowledgements, dumps, pipelined
 //! batches, error attribution) without an IPVS kernel. A [`ScriptedKernel`]
 //! takes the place of the netlink socket under a handle
-//! ([`crate::Ipvs::with_kernel`]): every IPVS request the handle sends is
+//! ([`crate::Ipvs::with_kernel`]): every request the handle sends is
 //! handed to a script, which queues what the handle will receive: replies
 //! built from the [`Request`] (acknowledgements, errors, data messages such
 //! as golden captures, `NLMSG_DONE`), datagrams from other ports, truncated
@@ -19,8 +19,16 @@
 //! a request never answered is a silent kernel.
 //!
 //! The generic netlink family lookup a handle makes when it opens is answered
-//! by the scripted kernel itself ([`FAMILY_ID`]); the script sees only IPVS
-//! requests.
+//! by the scripted kernel itself ([`FAMILY_ID`], whatever the family's name);
+//! the script sees every other request.
+//!
+//! The same kernel serves the async tunnel handles: a generic netlink FOU
+//! handle ([`crate::aio::Fou::with_kernel`]: its family lookup gets
+//! [`FAMILY_ID`] too, and its requests come as [`Request`]s with the FOU
+//! command) and an rtnetlink handle ([`crate::aio::Rtnl::with_kernel`]: its
+//! requests come with their message type in [`Request::ty`] and their
+//! `ifinfomsg`/`ifaddrmsg` and attributes in [`Request::payload`], answered
+//! with [`Request::data`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,7 +37,8 @@ use std::time::Duration;
 use crate::codec::nla::{self, Messages};
 use crate::socket::{NetlinkSocket, Received};
 
-/// The IPVS family id a scripted kernel answers to the handle's lookup.
+/// The family id a scripted kernel answers to every generic netlink family
+/// lookup (IPVS, FOU).
 pub const FAMILY_ID: u16 = 0x2a;
 /// The port id of a scripted kernel's socket.
 pub const PORT_ID: u32 = 0x1234;
@@ -39,21 +48,30 @@ const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_NEWFAMILY: u8 = 1;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 
-/// One IPVS request as the scripted kernel received it.
+/// One request as the scripted kernel received it (IPVS or FOU generic
+/// netlink, or rtnetlink).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
-    /// Its position among the IPVS requests received so far (from 0).
+    /// Its position among the requests received so far (from 0).
     pub index: usize,
     /// Which send call (from 0) carried it: a pipelined chunk is one send.
     pub send: usize,
+    /// `nlmsg_type`: [`FAMILY_ID`] for a generic netlink request, the
+    /// `RTM_*` type (`lvskit::raw::rtnl::rtm`) for an rtnetlink one.
+    pub ty: u16,
     /// `nlmsg_flags`.
     pub flags: u16,
     /// `nlmsg_seq`.
     pub seq: u32,
-    /// The generic netlink command (`lvskit::raw::ipvs::cmd`).
+    /// The generic netlink command (`lvskit::raw::ipvs::cmd`,
+    /// `lvskit::tunnel::fou::cmd`); for rtnetlink, the payload's first byte.
     pub command: u8,
-    /// The attributes after the generic netlink header.
+    /// The attributes after the generic netlink header (for rtnetlink, the
+    /// payload after its first 4 bytes: use [`Request::payload`]).
     pub attrs: Vec<u8>,
+    /// The whole payload after the netlink header (for rtnetlink, the
+    /// `ifinfomsg` or `ifaddrmsg` and its attributes).
+    pub payload: Vec<u8>,
 }
 
 impl Request {
@@ -90,6 +108,14 @@ impl Request {
         message(FAMILY_ID, flags, self.seq, &payload)
     }
 
+    /// A data message of type `ty` answering this request, `payload` as it
+    /// is (an rtnetlink `RTM_NEWLINK` with its `ifinfomsg` and attributes,
+    /// say); `NLM_F_MULTI` for a dump.
+    pub fn data(&self, ty: u16, payload: &[u8]) -> Vec<u8> {
+        let flags = if self.is_dump() { nla::NLM_F_MULTI } else { 0 };
+        message(ty, flags, self.seq, payload)
+    }
+
     /// The end of this request's dump (`NLMSG_DONE`, code 0).
     pub fn done(&self) -> Vec<u8> {
         message(
@@ -103,9 +129,9 @@ impl Request {
     /// This request's own header, as an error reply echoes it.
     fn header(&self) -> [u8; nla::NLMSG_HDRLEN] {
         let mut h = [0u8; nla::NLMSG_HDRLEN];
-        let len = (nla::NLMSG_HDRLEN + nla::GENL_HDRLEN + self.attrs.len()) as u32;
+        let len = (nla::NLMSG_HDRLEN + self.payload.len()) as u32;
         h[..4].copy_from_slice(&len.to_ne_bytes());
-        h[4..6].copy_from_slice(&FAMILY_ID.to_ne_bytes());
+        h[4..6].copy_from_slice(&self.ty.to_ne_bytes());
         h[6..8].copy_from_slice(&self.flags.to_ne_bytes());
         h[8..12].copy_from_slice(&self.seq.to_ne_bytes());
         h[12..16].copy_from_slice(&PORT_ID.to_ne_bytes());
@@ -209,8 +235,13 @@ struct State {
     replies: Replies,
     requests: Vec<Request>,
     sends: usize,
+    /// Receive calls, and those that found nothing queued.
+    receives: (usize, usize),
     failing_sends: Vec<(usize, i32)>,
     family: Option<u16>,
+    /// An rtnetlink socket: no family lookups (`RTM_NEWLINK` has the
+    /// controller's message type).
+    route: bool,
     timeout: Duration,
     /// Readable while replies are queued (the async handle's readiness).
     #[cfg(feature = "tokio")]
@@ -234,7 +265,7 @@ impl std::fmt::Debug for ScriptedKernel {
 }
 
 impl ScriptedKernel {
-    /// A kernel that answers each IPVS request with what `script` queues.
+    /// A kernel that answers each request (IPVS, FOU, rtnetlink) with what `script` queues.
     pub fn new(script: impl FnMut(&Request, &mut Replies) + Send + 'static) -> Self {
         ScriptedKernel {
             state: Arc::new(Mutex::new(State {
@@ -242,8 +273,10 @@ impl ScriptedKernel {
                 replies: Replies::default(),
                 requests: Vec::new(),
                 sends: 0,
+                receives: (0, 0),
                 failing_sends: Vec::new(),
                 family: Some(FAMILY_ID),
+                route: false,
                 timeout: Duration::ZERO,
                 #[cfg(feature = "tokio")]
                 ready: None,
@@ -262,21 +295,28 @@ impl ScriptedKernel {
         self
     }
 
-    /// Makes the `n`-th send call carrying IPVS requests (from 0) fail with
+    /// Makes the `n`-th send call carrying requests (from 0) fail with
     /// `errno`; nothing of it reaches the script.
     pub fn fail_send(self, n: usize, errno: i32) -> Self {
         self.lock().failing_sends.push((n, errno));
         self
     }
 
-    /// Every IPVS request received so far, in order.
+    /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.lock().requests.clone()
     }
 
-    /// How many send calls carried IPVS requests so far.
+    /// How many send calls carried requests so far.
     pub fn sends(&self) -> usize {
         self.lock().sends
+    }
+
+    /// How many receive calls the handle made so far, and how many of them
+    /// found nothing queued (`EAGAIN`: a silent kernel, or a non-blocking
+    /// read of an empty socket).
+    pub fn receives(&self) -> (usize, usize) {
+        self.lock().receives
     }
 
     /// Queues replies now, from outside the script: answers to requests the
@@ -295,6 +335,13 @@ impl ScriptedKernel {
     /// The receive timeout the handle set last.
     pub fn timeout(&self) -> Duration {
         self.lock().timeout
+    }
+
+    /// Plays an rtnetlink kernel (under [`crate::aio::Rtnl::with_kernel`]):
+    /// every message goes to the script, none is a family lookup.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn set_route(&self) {
+        self.lock().route = true;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -339,7 +386,7 @@ impl State {
         self.replies.send(&[reply, ack]);
     }
 
-    /// Hands each IPVS request of one send call to the script.
+    /// Hands each request of one send call to the script.
     fn requests(&mut self, buf: &[u8]) -> std::io::Result<()> {
         let send = self.sends;
         self.sends += 1;
@@ -355,10 +402,12 @@ impl State {
             let req = Request {
                 index: self.requests.len(),
                 send,
+                ty: h.ty,
                 flags: h.flags,
                 seq: h.seq,
                 command,
                 attrs: attrs.to_vec(),
+                payload: payload.to_vec(),
             };
             (self.script)(&req, &mut self.replies);
             self.requests.push(req);
@@ -375,7 +424,7 @@ impl NetlinkSocket for ScriptedKernel {
     fn send(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut st = self.lock();
         match Messages::new(buf).next() {
-            Some(Ok((h, _))) if h.ty == GENL_ID_CTRL => st.lookup(h.seq),
+            Some(Ok((h, _))) if h.ty == GENL_ID_CTRL && !st.route => st.lookup(h.seq),
             _ => st.requests(buf)?,
         }
         st.signal();
@@ -390,6 +439,10 @@ impl NetlinkSocket for ScriptedKernel {
     ) -> std::io::Result<usize> {
         let mut st = self.lock();
         let r = st.receive(buf, part, got);
+        st.receives.0 += 1;
+        if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::EAGAIN)) {
+            st.receives.1 += 1;
+        }
         st.signal();
         r
     }

@@ -498,6 +498,38 @@ async fn requests_in_flight_go_out_together_and_a_failed_send_fails_each() {
 }
 
 #[tokio::test]
+async fn a_round_of_requests_in_flight_costs_one_send_and_one_receive() {
+    let kernel = ScriptedKernel::obedient();
+    let ipvs = open(&kernel).await;
+    let (sends, (receives, empty)) = (kernel.sends(), kernel.receives());
+    // on this one-thread runtime the 64 tasks queue their requests before
+    // the reader task runs: one send, and the kernel answered it within the
+    // send, so one receive takes the answer and nothing waits for readiness
+    // or reads an empty socket
+    let tasks: Vec<_> = (1..=64u16)
+        .map(|i| {
+            let ipvs = ipvs.clone();
+            tokio::spawn(async move { ipvs.add_destination(&key(80), &dest(i)).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let (r, e) = kernel.receives();
+    assert_eq!(kernel.sends() - sends, 1);
+    assert_eq!((r - receives, e - empty), (1, 0));
+    // a request answered later still gets its answer (the reader waits for
+    // readiness only while someone waits)
+    let (kernel, held) = holding();
+    let ipvs = open(&kernel).await;
+    let next = tokio::spawn(async move { ipvs.add_destination(&key(80), &dest(1)).await });
+    until_held(&held, 1).await;
+    let req = held.lock().unwrap().pop().unwrap();
+    kernel.answer(|out| out.refuse(&req, libc::EEXIST));
+    assert!(matches!(next.await.unwrap(), Err(Error::Exists { .. })));
+}
+
+#[tokio::test]
 async fn a_stop_daemon_left_unanswered_is_proved_done_by_the_sentinel_after_it() {
     // the kernel answers nothing for a sync daemon stopped before its thread
     // ran (the handler's -EINTR): the sentinel after it is answered

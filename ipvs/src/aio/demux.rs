@@ -26,7 +26,10 @@
 //! chunks, which hold a range of numbers, by an ordered map); no timer is
 //! armed per request (the reader task keeps one, at the earliest deadline of
 //! the requests waiting, and fails those whose time is up); the reader task is
-//! woken once per burst of queued requests, not once per request.
+//! woken once per burst of queued requests, not once per request; and it reads
+//! the replies right after each send, since the kernel answered them within
+//! the `sendmsg` (see [`read_loop`]): a round of requests costs one `sendmsg`
+//! and one `recvmmsg`, no readiness poll and no clock reading.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -171,6 +174,10 @@ pub(super) struct Core {
     pending: FastMap<u32, Slot>,
     /// First sequence number -> (last, where the replies go): pipelined chunks.
     chunks: BTreeMap<u32, (u32, ChunkTx)>,
+    /// Requests sent whose deadline is not set yet: the reader task sets
+    /// it (one clock reading for all) for those its first read after the
+    /// send did not answer.
+    unstamped: Vec<u32>,
     /// No single request waiting has a deadline before this one.
     next_deadline: Option<Instant>,
 }
@@ -258,6 +265,7 @@ impl Shared {
                 protocol,
                 pending: fasthash::map(256),
                 chunks: BTreeMap::new(),
+                unstamped: Vec::with_capacity(256),
                 next_deadline: None,
             }),
             wake: Notify::new(),
@@ -317,7 +325,7 @@ impl Shared {
         // the first request queued, not for each
         let first = core.out_seqs.len() == 1;
         if core.out.len() >= crate::batch::CHUNK_BYTES {
-            core.flush(self.timeout());
+            core.flush();
         }
         drop(g);
         if first {
@@ -339,7 +347,7 @@ impl Shared {
     ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
         let mut g = self.lock();
         let core = &mut *g;
-        core.flush(self.timeout());
+        core.flush();
         let Some(chunk) = encode(&mut core.transport, &mut core.buf) else {
             return Ok(None);
         };
@@ -373,34 +381,65 @@ impl Shared {
 }
 
 impl Core {
-    /// Sends the queued requests in one `sendmsg`, their deadlines `timeout`
-    /// from now (one clock reading for all). If that fails, none of them
-    /// reached the kernel: each of their callers gets the error.
-    fn flush(&mut self, timeout: Duration) {
+    /// Sends the queued requests in one `sendmsg`; true when there were
+    /// any. Their deadlines are set later, by [`Core::stamp_deadlines`]
+    /// (the kernel answers most requests within the `sendmsg` itself, so
+    /// most never need one). If the send fails, none of them reached the
+    /// kernel: each of their callers gets the error.
+    ///
+    /// A netlink `sendmsg` to the kernel never waits for room: the kernel
+    /// takes the datagram at once (or refuses it, `EMSGSIZE` above the send
+    /// buffer), so the queue is bounded by [`crate::batch::CHUNK_BYTES`]
+    /// instead (see [`Shared::submit`]).
+    fn flush(&mut self) -> bool {
         if self.out.is_empty() {
-            return;
+            return false;
         }
         let queued = std::mem::take(&mut self.out_seqs);
-        let deadline = Instant::now() + timeout;
-        for q in &queued {
-            if let Some(Slot::Single { deadline: d, .. }) = self.pending.get_mut(&q.seq) {
-                *d = Some(deadline);
-            }
-        }
-        self.next_deadline = Some(self.next_deadline.map_or(deadline, |n| n.min(deadline)));
         let barrier = self.set_barrier(&queued);
         let sent = self.transport.send(&self.out);
         self.out.clear();
-        if let Err(e) = sent {
-            if let Some(b) = barrier {
-                self.barriers.remove(&b);
-            }
-            for q in queued {
-                if let Some(slot) = self.pending.remove(&q.seq) {
-                    fail_slot(slot, &e);
+        match sent {
+            Ok(()) => self.unstamped.extend(queued.iter().map(|q| q.seq)),
+            Err(e) => {
+                if let Some(b) = barrier {
+                    self.barriers.remove(&b);
+                }
+                for q in &queued {
+                    if let Some(slot) = self.pending.remove(&q.seq) {
+                        fail_slot(slot, &e);
+                    }
                 }
             }
         }
+        self.out_seqs = queued;
+        self.out_seqs.clear();
+        true
+    }
+
+    /// Sets the deadline, `timeout` from now (one clock reading for all),
+    /// of every request sent and still waiting without one; forgets the
+    /// earliest deadline when nothing waits any more.
+    fn stamp_deadlines(&mut self, timeout: Duration) {
+        let mut at = None;
+        for seq in self.unstamped.drain(..) {
+            if let Some(Slot::Single {
+                deadline: d @ None, ..
+            }) = self.pending.get_mut(&seq)
+            {
+                let when = *at.get_or_insert_with(|| Instant::now() + timeout);
+                *d = Some(when);
+                self.next_deadline = Some(self.next_deadline.map_or(when, |n| n.min(when)));
+            }
+        }
+        if self.pending.is_empty() {
+            self.next_deadline = None;
+        }
+    }
+
+    /// True while a request, dump or pipelined chunk waits for replies.
+    fn waiting(&self) -> bool {
+        !self.pending.is_empty() || !self.chunks.is_empty()
     }
 
     /// Makes the last write of the queue the barrier of the others: they
@@ -668,55 +707,99 @@ enum Event<'a> {
     Deadline,
 }
 
+/// The reader task's one timer, armed at the earliest deadline of the
+/// requests waiting while any waits, and dropped when none does (an armed
+/// timer costs the runtime a clock reading at each of its parks).
+#[derive(Default)]
+struct Timer {
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    at: Option<Instant>,
+}
+
+impl Timer {
+    /// Arms the timer at `deadline` (moves it when that changed), or drops it.
+    fn arm(&mut self, deadline: Option<Instant>) {
+        if deadline == self.at {
+            return;
+        }
+        self.at = deadline;
+        match (deadline, self.sleep.as_mut()) {
+            (None, _) => self.sleep = None,
+            (Some(d), Some(s)) => s.as_mut().reset(d),
+            (Some(d), None) => self.sleep = Some(Box::pin(tokio::time::sleep_until(d))),
+        }
+    }
+
+    /// True when the armed deadline passed (then the timer is dropped).
+    fn fired(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        let fired = self
+            .sleep
+            .as_mut()
+            .is_some_and(|s| s.as_mut().poll(cx).is_ready());
+        if fired {
+            self.sleep = None;
+            self.at = None;
+        }
+        fired
+    }
+}
+
 /// The reader task: sends what is queued, reads while anyone waits,
 /// delivers, fails the requests whose time is up; never blocks a thread.
-/// One timer serves every request: it is armed at the earliest deadline of
-/// those waiting and moved only when that changes.
+///
+/// The kernel executes a generic netlink or rtnetlink `sendmsg` before the
+/// call returns, so the replies to what was just sent are already queued on
+/// the socket: the reader reads them at once after each send (and after each
+/// wake-up), without waiting for the runtime to report the socket readable,
+/// and stops reading as soon as nobody waits. A round of requests in flight
+/// thus costs one `sendmsg` and one `recvmmsg`, with no readiness poll and no
+/// clock reading. Readiness is awaited only while requests still wait after
+/// that (a dump's later parts, a slow or scripted kernel); then one timer
+/// serves every request, armed at the earliest deadline of those waiting.
 pub(super) async fn read_loop(shared: Arc<Shared>) {
-    let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
-    let mut armed: Option<Instant> = None;
+    let mut timer = Timer::default();
+    let mut woken = true;
     loop {
-        let (paused, deadline) = {
-            let mut core = shared.lock();
-            core.flush(shared.timeout());
-            (core.should_pause(), core.next_deadline)
-        };
-        if deadline != armed {
-            if let Some(d) = deadline {
-                sleep.as_mut().reset(d);
-            }
-            armed = deadline;
+        let sent = shared.lock().flush();
+        if (sent || woken) && read_queued(&shared, None) {
+            // a full burst: let the others run before reading on
+            tokio::task::yield_now().await;
+            woken = true;
+            continue;
         }
+        let (paused, waiting) = {
+            let mut core = shared.lock();
+            core.stamp_deadlines(shared.timeout());
+            timer.arm(core.next_deadline);
+            (core.should_pause(), core.waiting())
+        };
         let event = {
-            let mut woken = std::pin::pin!(shared.wake.notified());
+            let mut wake = std::pin::pin!(shared.wake.notified());
             let mut readable = std::pin::pin!(shared.fd.readable());
             std::future::poll_fn(|cx| {
-                if armed.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                if timer.fired(cx) {
                     return std::task::Poll::Ready(Event::Deadline);
                 }
-                if !paused {
+                if waiting && !paused {
                     if let std::task::Poll::Ready(r) = readable.as_mut().poll(cx) {
                         return std::task::Poll::Ready(Event::Readable(r));
                     }
                 }
-                woken.as_mut().poll(cx).map(|()| Event::Woken)
+                wake.as_mut().poll(cx).map(|()| Event::Woken)
             })
             .await
         };
+        woken = false;
         match event {
-            Event::Woken => continue,
-            Event::Deadline => {
-                shared.lock().expire(Instant::now(), shared.timeout());
-                armed = None;
-                continue;
-            }
+            Event::Woken => woken = true,
+            Event::Deadline => shared.lock().expire(Instant::now(), shared.timeout()),
             Event::Readable(Ok(guard)) => {
                 // the socket may still hold replies after a full burst: let
                 // the others run first. Otherwise no yield: the tasks just
                 // answered run while this one waits for their next requests
                 // (a yield would cost the runtime an extra poll of its
                 // driver, a system call, per round of requests)
-                if read_burst(&shared, guard) {
+                if read_queued(&shared, Some(guard)) {
                     tokio::task::yield_now().await;
                 }
             }
@@ -729,16 +812,26 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
     }
 }
 
-/// Reads up to [`BURST`] datagrams that are ready; true when it read them
-/// all and the socket may hold more.
-fn read_burst(shared: &Shared, mut guard: tokio::io::unix::AsyncFdReadyGuard<'_, Ready>) -> bool {
+/// Reads up to [`BURST`] datagrams that are queued while anyone waits for
+/// replies; true when it read them all and the socket may hold more. With a
+/// readiness `guard`, an empty socket clears the readiness; without one (a
+/// read right after a send or a wake-up) the readiness is left as it is.
+fn read_queued(
+    shared: &Shared,
+    mut guard: Option<tokio::io::unix::AsyncFdReadyGuard<'_, Ready>>,
+) -> bool {
     for _ in 0..BURST {
         let mut core = shared.lock();
+        if !core.waiting() || core.should_pause() {
+            // replies nobody waits for are read and skipped with the next ones
+            return false;
+        }
         match core.read_one() {
-            Ok(true) if core.should_pause() => return false,
             Ok(true) => {}
             Ok(false) => {
-                guard.clear_ready();
+                if let Some(g) = guard.as_mut() {
+                    g.clear_ready();
+                }
                 return false;
             }
             Err(e) => core.fail_all(&e),

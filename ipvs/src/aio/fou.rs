@@ -63,8 +63,25 @@ impl Fou {
     /// As [`crate::tunnel::Fou::open`]; [`crate::Error::Io`] outside a tokio
     /// runtime (with I/O and time enabled).
     pub async fn open(namespace: Namespace) -> Result<Self> {
-        let mut transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
-        // the controller answers at once, on the still blocking socket
+        let transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
+        Self::over(transport, namespace)
+    }
+
+    /// Opens a handle over a scripted kernel (host tests; see
+    /// [`crate::testing`]): its family lookup is answered with
+    /// [`crate::testing::FAMILY_ID`], its FOU requests go to the script.
+    ///
+    /// # Errors
+    /// As [`Fou::new`].
+    #[cfg(feature = "test-kernel")]
+    pub async fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
+        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
+        Self::over(transport, Namespace::Current)
+    }
+
+    /// Resolves the family on the still blocking socket (the controller
+    /// answers at once), then hands the socket to a reader task.
+    fn over(mut transport: Transport, namespace: Namespace) -> Result<Self> {
         let family = fou::resolve(&mut transport)?;
         let conn = Conn::start(transport, Protocol::Genl { family })?;
         Ok(Fou {

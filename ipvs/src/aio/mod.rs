@@ -16,7 +16,10 @@
 //!   request it answers. Writes sent together ask for one acknowledgement, the
 //!   last one's, as a pipelined batch does: the kernel executes a `sendmsg`'s
 //!   requests in order and answers every failure, so the others are done when
-//!   it is answered. Many single calls in flight thus cost few system calls.
+//!   it is answered. The kernel answers within the `sendmsg`, so the reader
+//!   reads the replies right after sending, without waiting for the runtime
+//!   to report the socket readable: many single calls in flight cost one
+//!   `sendmsg` and one `recvmmsg` per round, as a pipelined batch does.
 //! - Replies to requests nobody waits for any more (a dropped future, a
 //!   timeout) are skipped, so cancelling never puts the socket out of step. A
 //!   request once queued is sent even if its future is dropped: dropping a

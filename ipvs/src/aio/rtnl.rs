@@ -80,6 +80,24 @@ impl Rtnl {
         })
     }
 
+    /// Opens a handle over a scripted kernel (host tests; see
+    /// [`crate::testing`]): its rtnetlink requests go to the script.
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] outside a tokio runtime (with I/O and time enabled).
+    #[cfg(feature = "test-kernel")]
+    pub async fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
+        kernel.set_route();
+        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
+        let conn = Conn::start(transport, Protocol::Route)?;
+        Ok(Rtnl {
+            inner: Arc::new(Inner {
+                conn,
+                namespace: Namespace::Current,
+            }),
+        })
+    }
+
     /// The namespace this handle talks to.
     pub fn namespace(&self) -> &Namespace {
         &self.inner.namespace
