@@ -139,6 +139,32 @@ class Ours:
             for i in range(S)
         )
 
+    def latency(self, N):
+        """What the Rust row (``onebyone latency``, examples/src/bench/driver.rs)
+        times, call for call: the service's key is made before the clock of
+        ``add_service`` and inside the clock of ``delete_service``; the
+        service and the destination are made inside their clocks. The address
+        texts are the address plan, made before (as ``create`` makes them)."""
+        clock = time.perf_counter_ns
+        tcp, Service, Destination, masq = self._tcp, self._Service, self._Destination, self._masq
+        add_service, add_destination, delete_service = self._add_service, self._add_destination, self._delete_service
+        addrs, real = [svc_addr(i) for i in range(N)], dst_addr(0)
+        lat = {"add_service": [], "add_destination": [], "delete_service": []}
+        a_s, a_d, d_s = lat["add_service"].append, lat["add_destination"].append, lat["delete_service"].append
+        for a in addrs:
+            k = tcp(a, 80)
+            t = clock()
+            add_service(Service(k))
+            a_s(clock() - t)
+            t = clock()
+            add_destination(k, Destination(real, 8080, forwarding=masq, weight=1))
+            a_d(clock() - t)
+        for a in addrs:
+            t = clock()
+            delete_service(tcp(a, 80))
+            d_s(clock() - t)
+        return percentiles(lat)
+
     def add_service(self, i):
         self._add_service(self._Service(self._tcp(svc_addr(i), 80)))
 
@@ -153,6 +179,20 @@ class Ours:
 
     def delete_batched(self, S):
         self.check(self.h.execute([self.m.Operation.delete_service(self.key(i)) for i in range(S)]))
+
+
+def percentiles(lat):
+    """p50 and p99 of each list of latencies (ns) and of all of them."""
+    res, every = {}, []
+    for k, v in lat.items():
+        v.sort()
+        res[k + "_p50_ns"] = v[len(v) // 2]
+        res[k + "_p99_ns"] = v[len(v) * 99 // 100]
+        every += v
+    every.sort()
+    res["all_p50_ns"] = every[len(every) // 2]
+    res["all_p99_ns"] = every[len(every) * 99 // 100]
+    return res
 
 
 def main():
@@ -211,6 +251,9 @@ def main():
                 elif hw != w:
                     h.set_dest(i, j, w)
                     ops += 1
+    elif work == "latency" and lib == "ipvs":
+        res.update(h.latency(args[0]))
+        ops = 3 * args[0]
     elif work == "latency":
         N = args[0]
         lat = {"add_service": [], "add_destination": [], "delete_service": []}
@@ -225,15 +268,7 @@ def main():
             t = time.perf_counter_ns()
             h.del_service(i)
             lat["delete_service"].append(time.perf_counter_ns() - t)
-        every = []
-        for k, v in lat.items():
-            v.sort()
-            res[k + "_p50_ns"] = v[len(v) // 2]
-            res[k + "_p99_ns"] = v[len(v) * 99 // 100]
-            every += v
-        every.sort()
-        res["all_p50_ns"] = every[len(every) // 2]
-        res["all_p99_ns"] = every[len(every) * 99 // 100]
+        res.update(percentiles(lat))
         ops = 3 * N
     elif work == "teardown":
         S, mode = args[0], args[1]
