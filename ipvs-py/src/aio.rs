@@ -31,24 +31,44 @@ use pyo3::types::PyList;
 use crate::{invalid_input, model, reply, rules_error, to_py};
 
 mod bridge;
+mod call;
 
-use bridge::{spawn, Make};
+use bridge::{drive, spawn, Make};
 
-/// The asyncio future of `fut`, run on the module's runtime: its value
-/// converted by `out`, or its error as the blocking handle raises it.
+/// The asyncio future of `fut`, driven on the event loop's thread (a call
+/// that does little before it waits for the kernel): its value converted
+/// by `out`, or its error as the blocking handle raises it.
 fn awaitable<'py, T, F, O>(py: Python<'py>, fut: F, out: O) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = lvskit::Result<T>> + Send + 'static,
     T: Send + 'static,
     O: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
 {
-    spawn(py, async move {
-        let r = fut.await;
-        let make: Make = Box::new(move |py| match r {
-            Ok(v) => out(py, v).map(Bound::unbind),
-            Err(e) => Err(to_py(py, e)),
-        });
-        make
+    drive(py, made(fut, out))
+}
+
+/// As [`awaitable`], run as a task on the module's runtime instead (a call
+/// that blocks or computes: opening, batches, tables, plans).
+fn spawned<'py, T, F, O>(py: Python<'py>, fut: F, out: O) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = lvskit::Result<T>> + Send + 'static,
+    T: Send + 'static,
+    O: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
+{
+    spawn(py, made(fut, out))
+}
+
+/// `fut`, its result turned into a [`Make`] by `out` (or the error's exception).
+async fn made<T, F, O>(fut: F, out: O) -> Make
+where
+    F: Future<Output = lvskit::Result<T>> + Send + 'static,
+    T: Send + 'static,
+    O: for<'a> FnOnce(Python<'a>, T) -> PyResult<Bound<'a, PyAny>> + Send + 'static,
+{
+    let r = fut.await;
+    Box::new(move |py| match r {
+        Ok(v) => out(py, v).map(Bound::unbind),
+        Err(e) => Err(to_py(py, e)),
     })
 }
 
@@ -186,7 +206,7 @@ impl AioHandle {
             *lock(&slot) = Some(h);
             Ok(())
         };
-        awaitable(py, opened, none)
+        spawned(py, opened, none)
     }
 
     /// Drops this object's reference to the socket; calls in flight finish.
@@ -448,13 +468,13 @@ impl AioHandle {
         let mode = model::batch_mode(mode)?;
         let h = self.get()?;
         let run = async move { Ok(h.execute(&ops, mode).await) };
-        awaitable(py, run, outcomes)
+        spawned(py, run, outcomes)
     }
 
     /// Reads the whole table, as the blocking `handle_table`.
     fn table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let h = self.get()?;
-        awaitable(py, async move { h.read_table().await }, |py, t| {
+        spawned(py, async move { h.read_table().await }, |py, t| {
             Ok(crate::tables::table_out(py, t)?.into_any())
         })
     }

@@ -24,8 +24,11 @@ The work is done in Rust (the core's tokio handle, ``lvskit::aio::Ipvs``) on
 one tokio runtime the module shares: a call converts and checks its
 arguments at once (bad input raises :class:`ipvs.InvalidInputError` before
 anything is sent), then returns to the event loop, which never waits for the
-kernel; no thread is started per call. Replies are matched to their requests
-by sequence number, so concurrent tasks each get their own answer or error.
+kernel; no thread is started per call. A single request is driven on the
+event loop's own thread: the requests of every call made in one turn of the
+loop go to the kernel together, and a burst of answers is handed out in one
+wakeup of the loop. Replies are matched to their requests by sequence number,
+so concurrent tasks each get their own answer or error.
 
 Cancelling a task that awaits a call is safe: the Rust future is dropped and
 later calls are answered correctly. A write that was already sent is still
