@@ -41,6 +41,7 @@ mod model;
 mod reply;
 mod settings;
 mod tables;
+mod value;
 
 pub(crate) use errors::{conn_error, invalid_input, rules_error, to_py};
 

@@ -4,7 +4,6 @@
 //! construction, the dataclass repr of `Timeouts`, `dataclasses.replace`).
 
 use lvskit::{SyncDaemon, Timeouts};
-use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyType};
@@ -13,8 +12,11 @@ use crate::dataclass;
 use crate::dicts;
 use crate::enums::SYNC_STATE;
 use crate::model::{
-    addr_in, addr_out, checked, hash_of, int_in, json_of, opt, parse_json, replaced, richcmp,
-    sync_state_out, type_name, u16_in, u32_in,
+    addr_in, addr_out, checked, int_in, opt, parse_json, sync_state_out, type_name, u16_in, u32_in,
+};
+use crate::value::{
+    dataclass_fields, eq_hash, from_dict_kwargs, from_json_listed, reduce_json, replace_method,
+    to_json,
 };
 
 const TIMEOUT_FIELDS: &[&str] = &["tcp", "tcp_fin", "udp"];
@@ -37,11 +39,6 @@ impl PyTimeouts {
     /// The longest timeout written, in seconds (the kernel refuses more than ``INT_MAX / HZ``).
     #[classattr]
     const MAX: u32 = Timeouts::MAX;
-
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, TIMEOUT_FIELDS)
-    }
 
     #[new]
     #[pyo3(signature = (tcp=None, tcp_fin=None, udp=None), text_signature = "(tcp=0, tcp_fin=0, udp=0)")]
@@ -77,40 +74,9 @@ impl PyTimeouts {
         self.inner.udp
     }
 
-    /// A copy with some fields changed (``tcp``, ``tcp_fin``, ``udp``).
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), TIMEOUT_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::timeouts_dict(py, &self.inner)
-    }
-
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyTimeouts>(data, "timeouts")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyTimeouts {
-            inner: parse_json("timeouts", text)?,
-        })
     }
 
     fn __repr__(&self) -> String {
@@ -121,20 +87,27 @@ impl PyTimeouts {
         )
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyTimeouts>().ok().map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u32, u32, u32))> {
         let t = slf.get().inner;
         Ok((slf.get_type().into_any(), (t.tcp, t.tcp_fin, t.udp)))
     }
 }
+
+dataclass_fields!(PyTimeouts, TIMEOUT_FIELDS);
+replace_method!(
+    PyTimeouts,
+    TIMEOUT_FIELDS,
+    "A copy with some fields changed (``tcp``, ``tcp_fin``, ``udp``)."
+);
+from_dict_kwargs!(PyTimeouts, "timeouts", "The inverse of :meth:`to_dict`.");
+to_json!(PyTimeouts, inner);
+from_json_listed!(
+    PyTimeouts,
+    inner,
+    "timeouts",
+    "Parses the core's serde JSON form."
+);
+eq_hash!(PyTimeouts, inner);
 
 // ---------------------------------------------------------------- sync daemons
 
@@ -178,11 +151,6 @@ impl PySyncDaemon {
     /// The largest sync id written (ipvsadm's limit).
     #[classattr]
     const MAX_SYNC_ID: u32 = SyncDaemon::MAX_SYNC_ID;
-
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, DAEMON_FIELDS)
-    }
 
     #[new]
     #[pyo3(
@@ -280,32 +248,9 @@ impl PySyncDaemon {
         self.inner.ttl
     }
 
-    /// A copy with some fields changed, checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), DAEMON_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments (``state`` as its value, ``group`` as text).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::daemon_dict(py, &self.inner)
-    }
-
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PySyncDaemon>(data, "sync daemon")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// Parses the core's serde JSON form (checked as the constructor checks).
@@ -337,25 +282,22 @@ impl PySyncDaemon {
         }
         Ok(format!("SyncDaemon({})", parts.join(", ")))
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PySyncDaemon>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+dataclass_fields!(PySyncDaemon, DAEMON_FIELDS);
+replace_method!(
+    PySyncDaemon,
+    DAEMON_FIELDS,
+    "A copy with some fields changed, checked as the constructor checks."
+);
+from_dict_kwargs!(
+    PySyncDaemon,
+    "sync daemon",
+    "The inverse of :meth:`to_dict`."
+);
+to_json!(PySyncDaemon, inner);
+reduce_json!(PySyncDaemon);
+eq_hash!(PySyncDaemon, inner);
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
