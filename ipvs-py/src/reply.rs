@@ -8,7 +8,6 @@
 //! from another client, an unknown protocol).
 
 use lvskit::{DestinationEntry, Info, ServiceEntry, Stats};
-use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyType};
@@ -16,8 +15,12 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyType};
 use crate::dataclass;
 use crate::dicts;
 use crate::model::{
-    destination_in, destination_out, hash_of, json_of, key_out, parse_json, replaced, richcmp,
-    service_in, service_out, type_name, u32_in, PyDestination, PyService,
+    destination_in, destination_out, key_out, parse_json, service_in, service_out, type_name,
+    u32_in, PyDestination, PyService,
+};
+use crate::value::{
+    dataclass_fields, eq_hash, from_dict_kwargs, from_json_listed, reduce_json, replace_method,
+    to_json,
 };
 
 // ---------------------------------------------------------------- stats
@@ -110,11 +113,6 @@ pub(crate) fn stats_out(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyAny>> 
 
 #[pymethods]
 impl PyStats {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, STATS_FIELDS)
-    }
-
     #[new]
     #[pyo3(
         signature = (conns=None, in_packets=None, out_packets=None, in_bytes=None, out_bytes=None, cps=None, in_pps=None, out_pps=None, in_bps=None, out_bps=None),
@@ -207,15 +205,6 @@ impl PyStats {
         self.inner.out_bps
     }
 
-    /// A copy with some counters changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), STATS_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments (every counter).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -223,28 +212,6 @@ impl PyStats {
             d.set_item(*name, v)?;
         }
         Ok(d)
-    }
-
-    /// The inverse of :meth:`to_dict` (a counter left out is 0).
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyStats>(data, "stats")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyStats {
-            inner: parse_json("stats", text)?,
-        })
     }
 
     fn __repr__(&self) -> String {
@@ -256,15 +223,6 @@ impl PyStats {
         format!("Stats({})", parts.join(", "))
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyStats>().ok().map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
@@ -273,7 +231,25 @@ impl PyStats {
     }
 }
 
+dataclass_fields!(PyStats, STATS_FIELDS);
+replace_method!(PyStats, STATS_FIELDS, "A copy with some counters changed.");
+from_dict_kwargs!(
+    PyStats,
+    "stats",
+    "The inverse of :meth:`to_dict` (a counter left out is 0)."
+);
+to_json!(PyStats, inner);
+from_json_listed!(
+    PyStats,
+    inner,
+    "stats",
+    "Parses the core's serde JSON form."
+);
+eq_hash!(PyStats, inner);
+
 // ---------------------------------------------------------------- service entries
+
+const SERVICE_ENTRY_FIELDS: &[&str] = &["service", "stats"];
 
 /// A service as listed by the kernel: its configuration and counters.
 #[pyclass(frozen, module = "ipvs", name = "ServiceEntry")]
@@ -288,11 +264,6 @@ pub(crate) fn service_entry_out(py: Python<'_>, e: ServiceEntry) -> PyResult<Bou
 
 #[pymethods]
 impl PyServiceEntry {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, &["service", "stats"])
-    }
-
     #[new]
     #[pyo3(signature = (service, stats=None), text_signature = "(service, stats=...)")]
     fn new(service: &Bound<'_, PyAny>, stats: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
@@ -321,15 +292,6 @@ impl PyServiceEntry {
     #[getter]
     fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         key_out(py, self.inner.service.key)
-    }
-
-    /// A copy with ``service`` or ``stats`` changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["service", "stats"], changes)
     }
 
     /// The constructor's keyword arguments, each as its own dict.
@@ -365,44 +327,29 @@ impl PyServiceEntry {
         dicts::build::<PyServiceEntry>(data, "service entry")
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form (kept as listed, not validated).
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyServiceEntry {
-            inner: parse_json("service entry", text)?,
-        })
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         dataclass::repr(
             "ServiceEntry",
             &[("service", self.service(py)?), ("stats", self.stats(py)?)],
         )
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyServiceEntry>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+dataclass_fields!(PyServiceEntry, SERVICE_ENTRY_FIELDS);
+replace_method!(
+    PyServiceEntry,
+    SERVICE_ENTRY_FIELDS,
+    "A copy with ``service`` or ``stats`` changed."
+);
+to_json!(PyServiceEntry, inner);
+from_json_listed!(
+    PyServiceEntry,
+    inner,
+    "service entry",
+    "Parses the core's serde JSON form (kept as listed, not validated)."
+);
+eq_hash!(PyServiceEntry, inner);
+reduce_json!(PyServiceEntry);
 
 // ---------------------------------------------------------------- destination entries
 
@@ -436,11 +383,6 @@ fn count(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
 
 #[pymethods]
 impl PyDestinationEntry {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, DEST_ENTRY_FIELDS)
-    }
-
     #[new]
     #[pyo3(
         signature = (destination, active_conns=None, inactive_conns=None, persistent_conns=None, stats=None),
@@ -507,15 +449,6 @@ impl PyDestinationEntry {
         self.inner.destination.port
     }
 
-    /// A copy with some fields changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), DEST_ENTRY_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments, the destination and counters as their own dicts.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let e = &self.inner;
@@ -549,19 +482,6 @@ impl PyDestinationEntry {
         dicts::build::<PyDestinationEntry>(data, "destination entry")
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form (kept as listed, not validated).
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyDestinationEntry {
-            inner: parse_json("destination entry", text)?,
-        })
-    }
-
     /// Reads like a destination line of ``ipvsadm -Ln``.
     fn __str__(&self) -> String {
         self.inner.to_string()
@@ -580,28 +500,27 @@ impl PyDestinationEntry {
             ],
         )
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other
-            .downcast::<PyDestinationEntry>()
-            .ok()
-            .map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
 
+dataclass_fields!(PyDestinationEntry, DEST_ENTRY_FIELDS);
+replace_method!(
+    PyDestinationEntry,
+    DEST_ENTRY_FIELDS,
+    "A copy with some fields changed."
+);
+to_json!(PyDestinationEntry, inner);
+from_json_listed!(
+    PyDestinationEntry,
+    inner,
+    "destination entry",
+    "Parses the core's serde JSON form (kept as listed, not validated)."
+);
+eq_hash!(PyDestinationEntry, inner);
+reduce_json!(PyDestinationEntry);
+
 // ---------------------------------------------------------------- info
+
+const INFO_FIELDS: &[&str] = &["version", "conn_table_size"];
 
 /// Global IPVS information: version code and connection table size.
 #[pyclass(frozen, module = "ipvs", name = "Info")]
@@ -616,11 +535,6 @@ pub(crate) fn info_out(py: Python<'_>, i: Info) -> PyResult<Bound<'_, PyAny>> {
 
 #[pymethods]
 impl PyInfo {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, &["version", "conn_table_size"])
-    }
-
     #[new]
     fn new(version: &Bound<'_, PyAny>, conn_table_size: &Bound<'_, PyAny>) -> PyResult<Self> {
         Ok(PyInfo {
@@ -649,15 +563,6 @@ impl PyInfo {
         self.inner.version_triple()
     }
 
-    /// A copy with some fields changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["version", "conn_table_size"], changes)
-    }
-
     /// The constructor's keyword arguments.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::dict_from(
@@ -672,28 +577,6 @@ impl PyInfo {
         )
     }
 
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyInfo>(data, "info")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyInfo {
-            inner: parse_json("info", text)?,
-        })
-    }
-
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
@@ -705,20 +588,18 @@ impl PyInfo {
         )
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyInfo>().ok().map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u32, u32))> {
         let i = slf.get().inner;
         Ok((slf.get_type().into_any(), (i.version, i.conn_table_size)))
     }
 }
+
+dataclass_fields!(PyInfo, INFO_FIELDS);
+replace_method!(PyInfo, INFO_FIELDS, "A copy with some fields changed.");
+from_dict_kwargs!(PyInfo, "info", "The inverse of :meth:`to_dict`.");
+to_json!(PyInfo, inner);
+from_json_listed!(PyInfo, inner, "info", "Parses the core's serde JSON form.");
+eq_hash!(PyInfo, inner);
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
