@@ -35,6 +35,7 @@ use crate::enums::{
 };
 use crate::settings::{PySyncDaemon, PyTimeouts};
 use crate::tables::{table_in, table_out, PyTable};
+use crate::value::{eq_hash, from_json_parsed, reduce_json, replace_method, to_json};
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -386,11 +387,6 @@ impl PyServiceKey {
         dicts::key_dict(py, &self.key)
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.key)
-    }
-
     /// A key from its ``to_dict()`` (an :class:`InetKey` or, with ``mark``,
     /// a :class:`FwmarkKey`) or from the core's serde form
     /// (``{"inet": {...}}``, ``{"fwmark": {...}}``).
@@ -436,23 +432,11 @@ impl PyServiceKey {
             }
         }
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.key)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyServiceKey>().ok().map(|o| o.get().key);
-        richcmp(py, &self.key, o.as_ref(), op)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+to_json!(PyServiceKey, key);
+eq_hash!(PyServiceKey, key);
+reduce_json!(PyServiceKey);
 
 impl PyServiceKey {
     /// A key from a dict of either form (see `from_dict`).
@@ -558,6 +542,8 @@ impl FwmarkKey {
 
 // ---------------------------------------------------------------- persistence
 
+const PERSISTENCE_FIELDS: &[&str] = &["timeout", "netmask"];
+
 /// Client affinity (``-p timeout -M netmask``).
 ///
 /// ``netmask`` is an IPv4 netmask for IPv4 services, a prefix length for
@@ -648,15 +634,6 @@ impl PyPersistence {
         netmask_out(py, self.netmask)
     }
 
-    /// A copy with ``timeout`` or ``netmask`` changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["timeout", "netmask"], changes)
-    }
-
     /// The constructor's keyword arguments: ``{"timeout", "netmask"}``, the
     /// netmask as text (IPv4), a prefix length (IPv6) or ``None``.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -721,6 +698,12 @@ impl PyPersistence {
     }
 }
 
+replace_method!(
+    PyPersistence,
+    PERSISTENCE_FIELDS,
+    "A copy with ``timeout`` or ``netmask`` changed."
+);
+
 impl PyPersistence {
     fn resolved(&self) -> PyResult<Persistence> {
         match self.netmask {
@@ -744,6 +727,8 @@ impl PyPersistence {
 }
 
 // ---------------------------------------------------------------- services
+
+const SERVICE_FIELDS: &[&str] = &["key", "scheduler", "flags", "persistence", "pe"];
 
 /// A virtual service: its key and configuration (ipvsadm's defaults: ``wlc``, no persistence).
 #[pyclass(frozen, module = "ipvs", name = "Service")]
@@ -917,28 +902,11 @@ impl PyService {
         self.inner.pe.as_ref().map(|n| n.as_str())
     }
 
-    /// A copy with some fields changed (keyword arguments of the
-    /// constructor: ``key``, ``scheduler``, ``flags``, ``persistence``,
-    /// ``pe``), checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        const FIELDS: &[&str] = &["key", "scheduler", "flags", "persistence", "pe"];
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments: ``key`` (its own ``to_dict()``),
     /// ``scheduler`` (the kernel's name), ``flags`` (bits), ``persistence``
     /// (its own ``to_dict()`` or ``None``), ``pe``.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::service_dict(py, &self.inner)
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// A service from its ``to_dict()`` or from the core's serde form (a
@@ -952,12 +920,6 @@ impl PyService {
         Ok(PyService {
             inner: built.downcast::<PyService>()?.get().inner.clone(),
         })
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Self::parse(cls.py(), text)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -989,25 +951,17 @@ impl PyService {
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyService>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+replace_method!(
+    PyService,
+    SERVICE_FIELDS,
+    "A copy with some fields changed (keyword arguments of the\nconstructor: ``key``, ``scheduler``, ``flags``, ``persistence``,\n``pe``), checked as the constructor checks."
+);
+to_json!(PyService, inner);
+from_json_parsed!(PyService);
+eq_hash!(PyService, inner);
+reduce_json!(PyService);
 
 impl PyService {
     fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
@@ -1018,6 +972,18 @@ impl PyService {
 }
 
 // ---------------------------------------------------------------- destinations
+
+const DESTINATION_FIELDS: &[&str] = &[
+    "addr",
+    "port",
+    "forwarding",
+    "weight",
+    "upper_threshold",
+    "lower_threshold",
+    "tunnel",
+    "tunnel_port",
+    "tunnel_flags",
+];
 
 /// A real server (ipvsadm's defaults: weight 1, direct routing, no thresholds).
 ///
@@ -1208,37 +1174,11 @@ impl PyDestination {
         family_out(py, self.inner.family())
     }
 
-    /// A copy with some fields changed (keyword arguments of the
-    /// constructor), checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        const FIELDS: &[&str] = &[
-            "addr",
-            "port",
-            "forwarding",
-            "weight",
-            "upper_threshold",
-            "lower_threshold",
-            "tunnel",
-            "tunnel_port",
-            "tunnel_flags",
-        ];
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments: ``addr`` (text), ``port``,
     /// ``forwarding`` and ``tunnel`` (their values), ``weight``, the
     /// thresholds, ``tunnel_port`` and ``tunnel_flags`` (bits).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::destination_dict(py, &self.inner)
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// A destination from its ``to_dict()`` or from the core's serde form
@@ -1252,12 +1192,6 @@ impl PyDestination {
         Ok(PyDestination {
             inner: built.downcast::<PyDestination>()?.get().inner,
         })
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Self::parse(cls.py(), text)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -1304,26 +1238,17 @@ impl PyDestination {
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other
-            .downcast::<PyDestination>()
-            .ok()
-            .map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+replace_method!(
+    PyDestination,
+    DESTINATION_FIELDS,
+    "A copy with some fields changed (keyword arguments of the\nconstructor), checked as the constructor checks."
+);
+to_json!(PyDestination, inner);
+from_json_parsed!(PyDestination);
+eq_hash!(PyDestination, inner);
+reduce_json!(PyDestination);
 
 impl PyDestination {
     /// The tunnel type (IPIP when not tunnelling), and the number of one
@@ -1353,6 +1278,18 @@ impl PyDestination {
 }
 
 // ---------------------------------------------------------------- operations
+
+const OPERATION_FIELDS: &[&str] = &[
+    "kind",
+    "key",
+    "service",
+    "destination",
+    "addr",
+    "port",
+    "timeouts",
+    "daemon",
+    "state",
+];
 
 /// One change to the IPVS table, for :meth:`Ipvs.apply`, :meth:`Ipvs.execute` and plans.
 ///
@@ -1725,37 +1662,10 @@ impl PyOperation {
         }
     }
 
-    /// A copy with some fields changed (keyword arguments of the constructor:
-    /// ``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,
-    /// ``timeouts``, ``daemon``, ``state``), checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        const FIELDS: &[&str] = &[
-            "kind",
-            "key",
-            "service",
-            "destination",
-            "addr",
-            "port",
-            "timeouts",
-            "daemon",
-            "state",
-        ];
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments: ``kind`` (its value) and the
     /// fields its kind uses, nested values as their own ``to_dict()``.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::operation_dict(py, &self.inner)
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// An operation from its ``to_dict()`` (with a ``kind`` key) or from
@@ -1769,12 +1679,6 @@ impl PyOperation {
         Ok(PyOperation {
             inner: built.downcast::<PyOperation>()?.get().inner.clone(),
         })
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Self::parse(cls.py(), text)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -1805,25 +1709,17 @@ impl PyOperation {
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyOperation>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+replace_method!(
+    PyOperation,
+    OPERATION_FIELDS,
+    "A copy with some fields changed (keyword arguments of the constructor:\n``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,\n``timeouts``, ``daemon``, ``state``), checked as the constructor checks."
+);
+to_json!(PyOperation, inner);
+from_json_parsed!(PyOperation);
+eq_hash!(PyOperation, inner);
+reduce_json!(PyOperation);
 
 impl PyOperation {
     fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
