@@ -8,9 +8,28 @@
 //! messages ("invalid service: ..."); `$doc` is the method's docstring, as
 //! `help()` and the stubs show it.
 
-/// `__hash__`, `==` and `!=` from the core's value in `$field` (a value of
-/// another class compares as `NotImplemented`).
+/// `__hash__`, `==` and `!=` from the core's value in `$field`, or from the
+/// whole struct when no field is named (a value of another class compares
+/// as `NotImplemented`).
 macro_rules! eq_hash {
+    ($ty:ident) => {
+        #[pyo3::pymethods]
+        impl $ty {
+            fn __hash__(&self) -> u64 {
+                $crate::model::hash_of(self)
+            }
+
+            fn __richcmp__(
+                &self,
+                py: pyo3::Python<'_>,
+                other: &pyo3::Bound<'_, pyo3::PyAny>,
+                op: pyo3::basic::CompareOp,
+            ) -> pyo3::PyObject {
+                let o = other.downcast::<Self>().ok();
+                $crate::model::richcmp(py, self, o.map(|o| o.get()), op)
+            }
+        }
+    };
     ($ty:ident, $field:ident) => {
         #[pyo3::pymethods]
         impl $ty {
