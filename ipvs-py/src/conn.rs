@@ -14,7 +14,7 @@ use crate::dataclass;
 use crate::dicts;
 use crate::enums::CONNECTION_ORIGIN;
 use crate::model::{addr_in, addr_out, opt, type_name, u16_in, u32_in};
-use crate::value::{dataclass_fields, eq_hash, from_dict_kwargs, replace_method};
+use crate::value::shared_methods;
 use crate::{conn_error, namespace, to_py};
 
 const FIELDS: &[&str] = &[
@@ -262,14 +262,9 @@ impl PyConnection {
     }
 }
 
-dataclass_fields!(PyConnection, FIELDS);
-replace_method!(PyConnection, FIELDS, "A copy with some fields changed.");
-from_dict_kwargs!(
-    PyConnection,
-    "connection",
-    "The inverse of :meth:`to_dict`."
-);
-eq_hash!(PyConnection);
+shared_methods!(PyConnection: dataclass_fields(FIELDS),
+    replace_method(FIELDS, "A copy with some fields changed."),
+    from_dict_kwargs("connection", "The inverse of :meth:`to_dict`."), eq_hash);
 
 fn connections_out(
     py: Python<'_>,

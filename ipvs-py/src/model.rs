@@ -35,7 +35,7 @@ use crate::enums::{
 };
 use crate::settings::{PySyncDaemon, PyTimeouts};
 use crate::tables::{table_in, table_out, PyTable};
-use crate::value::{eq_hash, from_json_parsed, reduce_json, replace_method, to_json};
+use crate::value::shared_methods;
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -434,9 +434,7 @@ impl PyServiceKey {
     }
 }
 
-to_json!(PyServiceKey, key);
-eq_hash!(PyServiceKey, key);
-reduce_json!(PyServiceKey);
+shared_methods!(PyServiceKey: to_json(key), eq_hash(key), reduce_json);
 
 impl PyServiceKey {
     /// A key from a dict of either form (see `from_dict`).
@@ -698,11 +696,8 @@ impl PyPersistence {
     }
 }
 
-replace_method!(
-    PyPersistence,
-    PERSISTENCE_FIELDS,
-    "A copy with ``timeout`` or ``netmask`` changed."
-);
+shared_methods!(PyPersistence:
+    replace_method(PERSISTENCE_FIELDS, "A copy with ``timeout`` or ``netmask`` changed."));
 
 impl PyPersistence {
     fn resolved(&self) -> PyResult<Persistence> {
@@ -953,15 +948,11 @@ impl PyService {
     }
 }
 
-replace_method!(
-    PyService,
-    SERVICE_FIELDS,
-    "A copy with some fields changed (keyword arguments of the\nconstructor: ``key``, ``scheduler``, ``flags``, ``persistence``,\n``pe``), checked as the constructor checks."
-);
-to_json!(PyService, inner);
-from_json_parsed!(PyService);
-eq_hash!(PyService, inner);
-reduce_json!(PyService);
+shared_methods!(PyService:
+    replace_method(SERVICE_FIELDS, "A copy with some fields changed (keyword arguments of the\n\
+        constructor: ``key``, ``scheduler``, ``flags``, ``persistence``,\n\
+        ``pe``), checked as the constructor checks."),
+    to_json(inner), from_json_parsed, eq_hash(inner), reduce_json);
 
 impl PyService {
     fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
@@ -1240,15 +1231,10 @@ impl PyDestination {
     }
 }
 
-replace_method!(
-    PyDestination,
-    DESTINATION_FIELDS,
-    "A copy with some fields changed (keyword arguments of the\nconstructor), checked as the constructor checks."
-);
-to_json!(PyDestination, inner);
-from_json_parsed!(PyDestination);
-eq_hash!(PyDestination, inner);
-reduce_json!(PyDestination);
+shared_methods!(PyDestination:
+    replace_method(DESTINATION_FIELDS, "A copy with some fields changed (keyword arguments of the\n\
+        constructor), checked as the constructor checks."),
+    to_json(inner), from_json_parsed, eq_hash(inner), reduce_json);
 
 impl PyDestination {
     /// The tunnel type (IPIP when not tunnelling), and the number of one
@@ -1711,15 +1697,12 @@ impl PyOperation {
     }
 }
 
-replace_method!(
-    PyOperation,
-    OPERATION_FIELDS,
-    "A copy with some fields changed (keyword arguments of the constructor:\n``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,\n``timeouts``, ``daemon``, ``state``), checked as the constructor checks."
-);
-to_json!(PyOperation, inner);
-from_json_parsed!(PyOperation);
-eq_hash!(PyOperation, inner);
-reduce_json!(PyOperation);
+shared_methods!(PyOperation:
+    replace_method(OPERATION_FIELDS,
+        "A copy with some fields changed (keyword arguments of the constructor:\n\
+        ``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,\n\
+        ``timeouts``, ``daemon``, ``state``), checked as the constructor checks."),
+    to_json(inner), from_json_parsed, eq_hash(inner), reduce_json);
 
 impl PyOperation {
     fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {

@@ -18,10 +18,7 @@ use crate::model::{
     destination_in, destination_out, key_out, parse_json, service_in, service_out, type_name,
     u32_in, PyDestination, PyService,
 };
-use crate::value::{
-    dataclass_fields, eq_hash, from_dict_kwargs, from_json_listed, reduce_json, replace_method,
-    to_json,
-};
+use crate::value::shared_methods;
 
 // ---------------------------------------------------------------- stats
 
@@ -231,21 +228,11 @@ impl PyStats {
     }
 }
 
-dataclass_fields!(PyStats, STATS_FIELDS);
-replace_method!(PyStats, STATS_FIELDS, "A copy with some counters changed.");
-from_dict_kwargs!(
-    PyStats,
-    "stats",
-    "The inverse of :meth:`to_dict` (a counter left out is 0)."
-);
-to_json!(PyStats, inner);
-from_json_listed!(
-    PyStats,
-    inner,
-    "stats",
-    "Parses the core's serde JSON form."
-);
-eq_hash!(PyStats, inner);
+shared_methods!(PyStats: dataclass_fields(STATS_FIELDS),
+    replace_method(STATS_FIELDS, "A copy with some counters changed."),
+    from_dict_kwargs("stats", "The inverse of :meth:`to_dict` (a counter left out is 0)."),
+    to_json(inner), from_json_listed(inner, "stats", "Parses the core's serde JSON form."),
+    eq_hash(inner));
 
 // ---------------------------------------------------------------- service entries
 
@@ -335,21 +322,12 @@ impl PyServiceEntry {
     }
 }
 
-dataclass_fields!(PyServiceEntry, SERVICE_ENTRY_FIELDS);
-replace_method!(
-    PyServiceEntry,
-    SERVICE_ENTRY_FIELDS,
-    "A copy with ``service`` or ``stats`` changed."
-);
-to_json!(PyServiceEntry, inner);
-from_json_listed!(
-    PyServiceEntry,
-    inner,
-    "service entry",
-    "Parses the core's serde JSON form (kept as listed, not validated)."
-);
-eq_hash!(PyServiceEntry, inner);
-reduce_json!(PyServiceEntry);
+shared_methods!(PyServiceEntry: dataclass_fields(SERVICE_ENTRY_FIELDS),
+    replace_method(SERVICE_ENTRY_FIELDS, "A copy with ``service`` or ``stats`` changed."),
+    to_json(inner),
+    from_json_listed(inner, "service entry",
+        "Parses the core's serde JSON form (kept as listed, not validated)."),
+    eq_hash(inner), reduce_json);
 
 // ---------------------------------------------------------------- destination entries
 
@@ -502,21 +480,11 @@ impl PyDestinationEntry {
     }
 }
 
-dataclass_fields!(PyDestinationEntry, DEST_ENTRY_FIELDS);
-replace_method!(
-    PyDestinationEntry,
-    DEST_ENTRY_FIELDS,
-    "A copy with some fields changed."
-);
-to_json!(PyDestinationEntry, inner);
-from_json_listed!(
-    PyDestinationEntry,
-    inner,
-    "destination entry",
-    "Parses the core's serde JSON form (kept as listed, not validated)."
-);
-eq_hash!(PyDestinationEntry, inner);
-reduce_json!(PyDestinationEntry);
+shared_methods!(PyDestinationEntry: dataclass_fields(DEST_ENTRY_FIELDS),
+    replace_method(DEST_ENTRY_FIELDS, "A copy with some fields changed."), to_json(inner),
+    from_json_listed(inner, "destination entry",
+        "Parses the core's serde JSON form (kept as listed, not validated)."),
+    eq_hash(inner), reduce_json);
 
 // ---------------------------------------------------------------- info
 
@@ -594,12 +562,10 @@ impl PyInfo {
     }
 }
 
-dataclass_fields!(PyInfo, INFO_FIELDS);
-replace_method!(PyInfo, INFO_FIELDS, "A copy with some fields changed.");
-from_dict_kwargs!(PyInfo, "info", "The inverse of :meth:`to_dict`.");
-to_json!(PyInfo, inner);
-from_json_listed!(PyInfo, inner, "info", "Parses the core's serde JSON form.");
-eq_hash!(PyInfo, inner);
+shared_methods!(PyInfo: dataclass_fields(INFO_FIELDS),
+    replace_method(INFO_FIELDS, "A copy with some fields changed."),
+    from_dict_kwargs("info", "The inverse of :meth:`to_dict`."), to_json(inner),
+    from_json_listed(inner, "info", "Parses the core's serde JSON form."), eq_hash(inner));
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

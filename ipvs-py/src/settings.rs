@@ -14,10 +14,7 @@ use crate::enums::SYNC_STATE;
 use crate::model::{
     addr_in, addr_out, checked, int_in, opt, parse_json, sync_state_out, type_name, u16_in, u32_in,
 };
-use crate::value::{
-    dataclass_fields, eq_hash, from_dict_kwargs, from_json_listed, reduce_json, replace_method,
-    to_json,
-};
+use crate::value::shared_methods;
 
 const TIMEOUT_FIELDS: &[&str] = &["tcp", "tcp_fin", "udp"];
 
@@ -93,21 +90,11 @@ impl PyTimeouts {
     }
 }
 
-dataclass_fields!(PyTimeouts, TIMEOUT_FIELDS);
-replace_method!(
-    PyTimeouts,
-    TIMEOUT_FIELDS,
-    "A copy with some fields changed (``tcp``, ``tcp_fin``, ``udp``)."
-);
-from_dict_kwargs!(PyTimeouts, "timeouts", "The inverse of :meth:`to_dict`.");
-to_json!(PyTimeouts, inner);
-from_json_listed!(
-    PyTimeouts,
-    inner,
-    "timeouts",
-    "Parses the core's serde JSON form."
-);
-eq_hash!(PyTimeouts, inner);
+shared_methods!(PyTimeouts: dataclass_fields(TIMEOUT_FIELDS),
+    replace_method(TIMEOUT_FIELDS,
+        "A copy with some fields changed (``tcp``, ``tcp_fin``, ``udp``)."),
+    from_dict_kwargs("timeouts", "The inverse of :meth:`to_dict`."), to_json(inner),
+    from_json_listed(inner, "timeouts", "Parses the core's serde JSON form."), eq_hash(inner));
 
 // ---------------------------------------------------------------- sync daemons
 
@@ -284,20 +271,11 @@ impl PySyncDaemon {
     }
 }
 
-dataclass_fields!(PySyncDaemon, DAEMON_FIELDS);
-replace_method!(
-    PySyncDaemon,
-    DAEMON_FIELDS,
-    "A copy with some fields changed, checked as the constructor checks."
-);
-from_dict_kwargs!(
-    PySyncDaemon,
-    "sync daemon",
-    "The inverse of :meth:`to_dict`."
-);
-to_json!(PySyncDaemon, inner);
-reduce_json!(PySyncDaemon);
-eq_hash!(PySyncDaemon, inner);
+shared_methods!(PySyncDaemon: dataclass_fields(DAEMON_FIELDS),
+    replace_method(DAEMON_FIELDS,
+        "A copy with some fields changed, checked as the constructor checks."),
+    from_dict_kwargs("sync daemon", "The inverse of :meth:`to_dict`."), to_json(inner),
+    reduce_json, eq_hash(inner));
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -20,7 +20,7 @@ use crate::model::{
     service_out, type_name, PyDestination, PyService,
 };
 use crate::settings::PyTimeouts;
-use crate::value::{dataclass_fields, eq_hash, reduce_json, replace_method, to_json};
+use crate::value::shared_methods;
 
 const TABLE_SERVICE_FIELDS: &[&str] = &["service", "destinations"];
 
@@ -145,15 +145,10 @@ impl PyTableService {
     }
 }
 
-dataclass_fields!(PyTableService, TABLE_SERVICE_FIELDS);
-replace_method!(
-    PyTableService,
-    TABLE_SERVICE_FIELDS,
-    "A copy with ``service`` or ``destinations`` changed."
-);
-to_json!(PyTableService, inner);
-eq_hash!(PyTableService, inner);
-reduce_json!(PyTableService);
+shared_methods!(PyTableService: dataclass_fields(TABLE_SERVICE_FIELDS),
+    replace_method(TABLE_SERVICE_FIELDS,
+        "A copy with ``service`` or ``destinations`` changed."),
+    to_json(inner), eq_hash(inner), reduce_json);
 
 fn checked_service(py: Python<'_>, ts: &TableService) -> PyResult<()> {
     crate::model::checked(py, ts.service.validate())?;
@@ -394,12 +389,8 @@ impl PyTable {
     }
 }
 
-dataclass_fields!(PyTable, TABLE_FIELDS);
-replace_method!(
-    PyTable,
-    TABLE_FIELDS,
-    "A copy with ``services`` or ``timeouts`` changed."
-);
+shared_methods!(PyTable: dataclass_fields(TABLE_FIELDS),
+    replace_method(TABLE_FIELDS, "A copy with ``services`` or ``timeouts`` changed."));
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

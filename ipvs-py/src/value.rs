@@ -7,34 +7,34 @@
 //! struct field holding the core's value; `$what` names the value in error
 //! messages ("invalid service: ..."); `$doc` is the method's docstring, as
 //! `help()` and the stubs show it.
+//!
+//! A class names the ones it takes in one `shared_methods!` line.
+
+/// Emits, for class `$ty`, each shared method named: `name(args)` calls the
+/// macro `name!($ty, args)` of this module.
+macro_rules! shared_methods {
+    ($ty:ident: $($item:ident $(($($arg:tt)*))?),* $(,)?) => {
+        $($crate::value::$item!($ty $(, $($arg)*)?);)*
+    };
+}
+pub(crate) use shared_methods;
 
 /// `__hash__`, `==` and `!=` from the core's value in `$field`, or from the
 /// whole struct when no field is named (a value of another class compares
 /// as `NotImplemented`).
 macro_rules! eq_hash {
-    ($ty:ident) => {
-        #[pyo3::pymethods]
-        impl $ty {
-            fn __hash__(&self) -> u64 {
-                $crate::model::hash_of(self)
-            }
-
-            fn __richcmp__(
-                &self,
-                py: pyo3::Python<'_>,
-                other: &pyo3::Bound<'_, pyo3::PyAny>,
-                op: pyo3::basic::CompareOp,
-            ) -> pyo3::PyObject {
-                let o = other.downcast::<Self>().ok();
-                $crate::model::richcmp(py, self, o.map(|o| o.get()), op)
-            }
-        }
-    };
     ($ty:ident, $field:ident) => {
+        $crate::value::eq_hash!(@key $ty, v => &v.$field);
+    };
+    ($ty:ident) => {
+        $crate::value::eq_hash!(@key $ty, v => v);
+    };
+    (@key $ty:ident, $v:ident => $key:expr) => {
         #[pyo3::pymethods]
         impl $ty {
             fn __hash__(&self) -> u64 {
-                $crate::model::hash_of(&self.$field)
+                let $v = self;
+                $crate::model::hash_of($key)
             }
 
             fn __richcmp__(
@@ -43,8 +43,15 @@ macro_rules! eq_hash {
                 other: &pyo3::Bound<'_, pyo3::PyAny>,
                 op: pyo3::basic::CompareOp,
             ) -> pyo3::PyObject {
-                let o = other.downcast::<Self>().ok();
-                $crate::model::richcmp(py, &self.$field, o.map(|o| &o.get().$field), op)
+                let mine = {
+                    let $v = self;
+                    $key
+                };
+                let theirs = other.downcast::<Self>().ok().map(|o| {
+                    let $v = o.get();
+                    $key
+                });
+                $crate::model::richcmp(py, mine, theirs, op)
             }
         }
     };
