@@ -35,7 +35,7 @@ use crate::enums::{
 };
 use crate::settings::{PySyncDaemon, PyTimeouts};
 use crate::tables::{table_in, table_out, PyTable};
-use crate::value::shared_methods;
+use crate::value::{copy_getters, shared_methods};
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -1106,35 +1106,11 @@ impl PyDestination {
         addr_out(py, &self.inner.addr)
     }
 
-    /// The real server's port.
-    #[getter]
-    fn port(&self) -> u16 {
-        self.inner.port
-    }
-
     /// How packets reach it.
     #[getter]
     fn forwarding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let f = &self.inner.forward;
         member_or_raw(py, &FORWARDING, f, forwarding_raw(f))
-    }
-
-    /// Relative weight.
-    #[getter]
-    fn weight(&self) -> u32 {
-        self.inner.weight
-    }
-
-    /// Upper connection threshold, 0 for none.
-    #[getter]
-    fn upper_threshold(&self) -> u32 {
-        self.inner.upper_threshold
-    }
-
-    /// Lower connection threshold, 0 for none.
-    #[getter]
-    fn lower_threshold(&self) -> u32 {
-        self.inner.lower_threshold
     }
 
     /// The encapsulation of tunnel forwarding.
@@ -1230,6 +1206,17 @@ impl PyDestination {
         self.inner.to_string()
     }
 }
+
+copy_getters! { PyDestination, inner {
+    /// The real server's port.
+    port: u16,
+    /// Relative weight.
+    weight: u32,
+    /// Upper connection threshold, 0 for none.
+    upper_threshold: u32,
+    /// Lower connection threshold, 0 for none.
+    lower_threshold: u32,
+} }
 
 shared_methods!(PyDestination:
     replace_method(DESTINATION_FIELDS, "A copy with some fields changed (keyword arguments of the\n\

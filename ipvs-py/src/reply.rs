@@ -18,7 +18,7 @@ use crate::model::{
     destination_in, destination_out, key_out, parse_json, service_in, service_out, type_name,
     u32_in, PyDestination, PyService,
 };
-use crate::value::shared_methods;
+use crate::value::{copy_getters, shared_methods};
 
 // ---------------------------------------------------------------- stats
 
@@ -150,58 +150,6 @@ impl PyStats {
             inner: stats_from(v),
         })
     }
-
-    /// Connections scheduled.
-    #[getter]
-    fn conns(&self) -> u64 {
-        self.inner.conns
-    }
-    /// Incoming packets.
-    #[getter]
-    fn in_packets(&self) -> u64 {
-        self.inner.in_packets
-    }
-    /// Outgoing packets.
-    #[getter]
-    fn out_packets(&self) -> u64 {
-        self.inner.out_packets
-    }
-    /// Incoming bytes.
-    #[getter]
-    fn in_bytes(&self) -> u64 {
-        self.inner.in_bytes
-    }
-    /// Outgoing bytes.
-    #[getter]
-    fn out_bytes(&self) -> u64 {
-        self.inner.out_bytes
-    }
-    /// Connections per second.
-    #[getter]
-    fn cps(&self) -> u64 {
-        self.inner.cps
-    }
-    /// Incoming packets per second.
-    #[getter]
-    fn in_pps(&self) -> u64 {
-        self.inner.in_pps
-    }
-    /// Outgoing packets per second.
-    #[getter]
-    fn out_pps(&self) -> u64 {
-        self.inner.out_pps
-    }
-    /// Incoming bytes per second.
-    #[getter]
-    fn in_bps(&self) -> u64 {
-        self.inner.in_bps
-    }
-    /// Outgoing bytes per second.
-    #[getter]
-    fn out_bps(&self) -> u64 {
-        self.inner.out_bps
-    }
-
     /// The constructor's keyword arguments (every counter).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -227,6 +175,29 @@ impl PyStats {
         Ok((slf.get_type().into_any(), values))
     }
 }
+
+copy_getters! { PyStats, inner {
+    /// Connections scheduled.
+    conns: u64,
+    /// Incoming packets.
+    in_packets: u64,
+    /// Outgoing packets.
+    out_packets: u64,
+    /// Incoming bytes.
+    in_bytes: u64,
+    /// Outgoing bytes.
+    out_bytes: u64,
+    /// Connections per second.
+    cps: u64,
+    /// Incoming packets per second.
+    in_pps: u64,
+    /// Outgoing packets per second.
+    out_pps: u64,
+    /// Incoming bytes per second.
+    in_bps: u64,
+    /// Outgoing bytes per second.
+    out_bps: u64,
+} }
 
 shared_methods!(PyStats: dataclass_fields(STATS_FIELDS),
     replace_method(STATS_FIELDS, "A copy with some counters changed."),
@@ -391,24 +362,6 @@ impl PyDestinationEntry {
         destination_out(py, self.inner.destination)
     }
 
-    /// Active connections.
-    #[getter]
-    fn active_conns(&self) -> u32 {
-        self.inner.active_conns
-    }
-
-    /// Inactive connections.
-    #[getter]
-    fn inactive_conns(&self) -> u32 {
-        self.inner.inactive_conns
-    }
-
-    /// Persistent connection templates.
-    #[getter]
-    fn persistent_conns(&self) -> u32 {
-        self.inner.persistent_conns
-    }
-
     /// Its counters.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -480,6 +433,15 @@ impl PyDestinationEntry {
     }
 }
 
+copy_getters! { PyDestinationEntry, inner {
+    /// Active connections.
+    active_conns: u32,
+    /// Inactive connections.
+    inactive_conns: u32,
+    /// Persistent connection templates.
+    persistent_conns: u32,
+} }
+
 shared_methods!(PyDestinationEntry: dataclass_fields(DEST_ENTRY_FIELDS),
     replace_method(DEST_ENTRY_FIELDS, "A copy with some fields changed."), to_json(inner),
     from_json_listed(inner, "destination entry",
@@ -511,18 +473,6 @@ impl PyInfo {
                 conn_table_size: u32_in(conn_table_size, "conn_table_size")?,
             },
         })
-    }
-
-    /// The version code, e.g. ``0x010201`` for 1.2.1.
-    #[getter]
-    fn version(&self) -> u32 {
-        self.inner.version
-    }
-
-    /// The size of the connection hash table.
-    #[getter]
-    fn conn_table_size(&self) -> u32 {
-        self.inner.conn_table_size
     }
 
     /// The version as (major, minor, patch).
@@ -561,6 +511,13 @@ impl PyInfo {
         Ok((slf.get_type().into_any(), (i.version, i.conn_table_size)))
     }
 }
+
+copy_getters! { PyInfo, inner {
+    /// The version code, e.g. ``0x010201`` for 1.2.1.
+    version: u32,
+    /// The size of the connection hash table.
+    conn_table_size: u32,
+} }
 
 shared_methods!(PyInfo: dataclass_fields(INFO_FIELDS),
     replace_method(INFO_FIELDS, "A copy with some fields changed."),

@@ -14,7 +14,7 @@ use crate::enums::SYNC_STATE;
 use crate::model::{
     addr_in, addr_out, checked, int_in, opt, parse_json, sync_state_out, type_name, u16_in, u32_in,
 };
-use crate::value::shared_methods;
+use crate::value::{copy_getters, shared_methods};
 
 const TIMEOUT_FIELDS: &[&str] = &["tcp", "tcp_fin", "udp"];
 
@@ -53,24 +53,6 @@ impl PyTimeouts {
         })
     }
 
-    /// Established TCP connections.
-    #[getter]
-    fn tcp(&self) -> u32 {
-        self.inner.tcp
-    }
-
-    /// TCP connections after a FIN.
-    #[getter]
-    fn tcp_fin(&self) -> u32 {
-        self.inner.tcp_fin
-    }
-
-    /// UDP "connections".
-    #[getter]
-    fn udp(&self) -> u32 {
-        self.inner.udp
-    }
-
     /// The constructor's keyword arguments.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::timeouts_dict(py, &self.inner)
@@ -89,6 +71,15 @@ impl PyTimeouts {
         Ok((slf.get_type().into_any(), (t.tcp, t.tcp_fin, t.udp)))
     }
 }
+
+copy_getters! { PyTimeouts, inner {
+    /// Established TCP connections.
+    tcp: u32,
+    /// TCP connections after a FIN.
+    tcp_fin: u32,
+    /// UDP "connections".
+    udp: u32,
+} }
 
 shared_methods!(PyTimeouts: dataclass_fields(TIMEOUT_FIELDS),
     replace_method(TIMEOUT_FIELDS,
@@ -202,18 +193,6 @@ impl PySyncDaemon {
         &self.inner.interface
     }
 
-    /// The sync id.
-    #[getter]
-    fn sync_id(&self) -> u32 {
-        self.inner.sync_id
-    }
-
-    /// The largest sync message, or ``None`` for the kernel's default.
-    #[getter]
-    fn max_len(&self) -> Option<u16> {
-        self.inner.max_len
-    }
-
     /// The multicast group, or ``None`` for the kernel's default.
     #[getter]
     fn group<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -221,18 +200,6 @@ impl PySyncDaemon {
             Some(g) => addr_out(py, g),
             None => Ok(py.None().into_bound(py)),
         }
-    }
-
-    /// The UDP port, or ``None`` for the kernel's default.
-    #[getter]
-    fn port(&self) -> Option<u16> {
-        self.inner.port
-    }
-
-    /// The multicast TTL, or ``None`` for the kernel's default.
-    #[getter]
-    fn ttl(&self) -> Option<u8> {
-        self.inner.ttl
     }
 
     /// The constructor's keyword arguments (``state`` as its value, ``group`` as text).
@@ -270,6 +237,17 @@ impl PySyncDaemon {
         Ok(format!("SyncDaemon({})", parts.join(", ")))
     }
 }
+
+copy_getters! { PySyncDaemon, inner {
+    /// The sync id.
+    sync_id: u32,
+    /// The largest sync message, or ``None`` for the kernel's default.
+    max_len: Option<u16>,
+    /// The UDP port, or ``None`` for the kernel's default.
+    port: Option<u16>,
+    /// The multicast TTL, or ``None`` for the kernel's default.
+    ttl: Option<u8>,
+} }
 
 shared_methods!(PySyncDaemon: dataclass_fields(DAEMON_FIELDS),
     replace_method(DAEMON_FIELDS,

@@ -58,6 +58,24 @@ macro_rules! eq_hash {
 }
 pub(crate) use eq_hash;
 
+/// Getters returning a copy of `self.$field.$name`, each with the docstring
+/// written above it: `copy_getters! { PyX, inner { /// Doc. name: u32, } }`.
+macro_rules! copy_getters {
+    ($ty:ident, $field:ident { $($(#[doc = $doc:literal])* $name:ident: $t:ty),* $(,)? }) => {
+        #[pyo3::pymethods]
+        impl $ty {
+            $(
+                $(#[doc = $doc])*
+                #[getter]
+                fn $name(&self) -> $t {
+                    self.$field.$name
+                }
+            )*
+        }
+    };
+}
+pub(crate) use copy_getters;
+
 /// `to_json`: the core's serde form of `$field`.
 macro_rules! to_json {
     ($ty:ident, $field:ident) => {
