@@ -147,6 +147,13 @@ pub(crate) fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
     Ok(int_in(obj, what, 0, 0xFFFF_FFFF)? as u32)
 }
 
+/// An optional `u32` argument, 0 when not given.
+pub(crate) fn u32_or_zero(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
+    obj.map(|o| u32_in(o, what))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
 pub(crate) fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
     obj.filter(|o| !o.is_none())
 }

@@ -16,7 +16,7 @@ use crate::dataclass;
 use crate::dicts;
 use crate::model::{
     destination_in, destination_out, key_out, parse_json, service_in, service_out, type_name,
-    u32_in, PyDestination, PyService,
+    u32_in, u32_or_zero, PyDestination, PyService,
 };
 use crate::value::{copy_getters, shared_methods};
 
@@ -324,12 +324,6 @@ pub(crate) fn destination_entry_out(
     Ok(Bound::new(py, PyDestinationEntry { inner: e })?.into_any())
 }
 
-fn count(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
-    obj.map(|o| u32_in(o, what))
-        .transpose()
-        .map(Option::unwrap_or_default)
-}
-
 #[pymethods]
 impl PyDestinationEntry {
     #[new]
@@ -348,9 +342,9 @@ impl PyDestinationEntry {
         Ok(PyDestinationEntry {
             inner: DestinationEntry {
                 destination: destination_in(&d, "destination")?,
-                active_conns: count(active_conns, "active_conns")?,
-                inactive_conns: count(inactive_conns, "inactive_conns")?,
-                persistent_conns: count(persistent_conns, "persistent_conns")?,
+                active_conns: u32_or_zero(active_conns, "active_conns")?,
+                inactive_conns: u32_or_zero(inactive_conns, "inactive_conns")?,
+                persistent_conns: u32_or_zero(persistent_conns, "persistent_conns")?,
                 stats: stats_arg(stats)?,
             },
         })

@@ -12,7 +12,8 @@ use crate::dataclass;
 use crate::dicts;
 use crate::enums::SYNC_STATE;
 use crate::model::{
-    addr_in, addr_out, checked, int_in, opt, parse_json, sync_state_out, type_name, u16_in, u32_in,
+    addr_in, addr_out, checked, int_in, opt, parse_json, sync_state_out, type_name, u16_in,
+    u32_or_zero,
 };
 use crate::value::{copy_getters, shared_methods};
 
@@ -22,13 +23,6 @@ const TIMEOUT_FIELDS: &[&str] = &["tcp", "tcp_fin", "udp"];
 #[pyclass(frozen, module = "ipvs", name = "Timeouts")]
 pub struct PyTimeouts {
     pub(crate) inner: Timeouts,
-}
-
-/// An optional `u32` argument, 0 when not given.
-fn u32_or_zero(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
-    obj.map(|o| u32_in(o, what))
-        .transpose()
-        .map(Option::unwrap_or_default)
 }
 
 #[pymethods]
