@@ -2,8 +2,8 @@
 //!
 //! Each macro emits one `#[pymethods]` block for a class (pyo3's
 //! `multiple-pymethods` lets a class have several), so a class's own block
-//! keeps only what is its own: constructor, getters, `to_dict`, `__repr__`,
-//! and any shared method whose behaviour differs for it. `$field` names the
+//! keeps only what is its own: constructor, computed getters, `to_dict`,
+//! `__repr__`, and any shared method whose behaviour differs for it. `$field` names the
 //! struct field holding the core's value; `$what` names the value in error
 //! messages ("invalid service: ..."); `$doc` is the method's docstring, as
 //! `help()` and the stubs show it.
