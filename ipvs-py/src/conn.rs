@@ -6,15 +6,15 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use lvskit::conn::{self, Origin};
-use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::types::{PyDict, PyString};
 
 use crate::dataclass;
 use crate::dicts;
 use crate::enums::CONNECTION_ORIGIN;
-use crate::model::{addr_in, addr_out, hash_of, opt, replaced, richcmp, type_name, u16_in, u32_in};
+use crate::model::{addr_in, addr_out, opt, type_name, u16_in, u32_in};
+use crate::value::shared_methods;
 use crate::{conn_error, namespace, to_py};
 
 const FIELDS: &[&str] = &[
@@ -110,11 +110,6 @@ fn opt_obj<'py, T: IntoPyObject<'py>>(
 
 #[pymethods]
 impl PyConnection {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, FIELDS)
-    }
-
     #[new]
     #[pyo3(signature = (protocol, client_addr, client_port, virtual_addr, virtual_port, destination_addr, destination_port, state, expires, pe_name=None, pe_data=None, origin=None))]
     #[allow(clippy::too_many_arguments)]
@@ -220,15 +215,6 @@ impl PyConnection {
             || (self.client.1 == 0 && matches!(self.state.as_str(), "NONE" | "ASSURED"))
     }
 
-    /// A copy with some fields changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments, addresses as text and the origin as its value.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let origin = self.origin.and_then(|o| CONNECTION_ORIGIN.value_of(&o));
@@ -257,32 +243,12 @@ impl PyConnection {
         )
     }
 
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyConnection>(data, "connection")
-    }
-
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let fields: Vec<(&str, Bound<'_, PyAny>)> = FIELDS
             .iter()
             .map(|f| Ok((*f, slf.getattr(*f)?)))
             .collect::<PyResult<_>>()?;
         dataclass::repr("Connection", &fields)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(self)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyConnection>() {
-            Ok(o) => richcmp(py, self, Some(o.get()), op),
-            Err(_) => richcmp(py, self, None, op),
-        }
     }
 
     fn __reduce__<'py>(
@@ -295,6 +261,10 @@ impl PyConnection {
         ))
     }
 }
+
+shared_methods!(PyConnection: dataclass_fields(FIELDS),
+    replace_method(FIELDS, "A copy with some fields changed."),
+    from_dict_kwargs("connection", "The inverse of :meth:`to_dict`."), eq_hash);
 
 fn connections_out(
     py: Python<'_>,

@@ -41,6 +41,7 @@ mod model;
 mod reply;
 mod settings;
 mod tables;
+mod value;
 
 pub(crate) use errors::{conn_error, invalid_input, rules_error, to_py};
 
@@ -174,6 +175,53 @@ impl<T: Send + Sync> Slot<T> {
     }
 }
 
+/// A reply timeout of `seconds` (a positive number that fits a `Duration`).
+pub(crate) fn timeout_of(seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            invalid_input(
+                format!("timeout must be a positive number of seconds, not {seconds}"),
+                "timeout",
+            )
+        })
+}
+
+/// `new(name=None, path=None, fd=None)`, `close()` and `closed` of a handle
+/// class that keeps its socket in a `Slot` field `inner`, opened by `$open`.
+macro_rules! slot_handle {
+    ($ty:ident, $open:path) => {
+        #[pyo3::pymethods]
+        impl $ty {
+            #[new]
+            #[pyo3(signature = (name=None, path=None, fd=None))]
+            fn new(
+                py: pyo3::Python<'_>,
+                name: Option<String>,
+                path: Option<std::path::PathBuf>,
+                fd: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
+            ) -> pyo3::PyResult<Self> {
+                Ok($ty {
+                    inner: $crate::Slot::open(py, name, path, fd, $open)?,
+                })
+            }
+
+            /// Closes the handle's socket; calls still running on other threads finish first.
+            fn close(&self) {
+                self.inner.close()
+            }
+
+            /// Whether :meth:`close` was called.
+            #[getter]
+            fn closed(&self) -> bool {
+                self.inner.closed()
+            }
+        }
+    };
+}
+pub(crate) use slot_handle;
+
 /// A handle on the IPVS table of one network namespace: the base class of
 /// `ipvs.Ipvs`, which inherits its methods as they are (no Python layer on
 /// the way to the kernel).
@@ -203,34 +251,10 @@ impl Handle {
     }
 }
 
+slot_handle!(Handle, Ipvs::open);
+
 #[pymethods]
 impl Handle {
-    /// Opens a handle: at most one of `name` (`ip netns` name), `path` (a
-    /// namespace file) or `fd` (an open namespace descriptor, borrowed).
-    #[new]
-    #[pyo3(signature = (name=None, path=None, fd=None))]
-    fn new(
-        py: Python<'_>,
-        name: Option<String>,
-        path: Option<PathBuf>,
-        fd: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        Ok(Handle {
-            inner: Slot::open(py, name, path, fd, Ipvs::open)?,
-        })
-    }
-
-    /// Closes the handle's socket; calls still running on other threads finish first.
-    fn close(&self) {
-        self.inner.close()
-    }
-
-    /// Whether :meth:`close` was called.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.closed()
-    }
-
     /// The generic netlink family id of IPVS in this namespace.
     #[getter]
     fn family_id(&self) -> PyResult<u16> {
@@ -262,16 +286,7 @@ impl Handle {
                 model::type_name(seconds)
             )));
         }
-        let seconds: f64 = seconds.extract()?;
-        let d = Duration::try_from_secs_f64(seconds)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                invalid_input(
-                    format!("timeout must be a positive number of seconds, not {seconds}"),
-                    "timeout",
-                )
-            })?;
+        let d = timeout_of(seconds.extract()?)?;
         self.run(py, move |h| h.set_timeout(d))
     }
 

@@ -35,6 +35,7 @@ use crate::enums::{
 };
 use crate::settings::{PySyncDaemon, PyTimeouts};
 use crate::tables::{table_in, table_out, PyTable};
+use crate::value::{copy_getters, shared_methods};
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
 // ---------------------------------------------------------------- Python objects used here
@@ -144,6 +145,13 @@ pub(crate) fn u16_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u16> {
 
 pub(crate) fn u32_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
     Ok(int_in(obj, what, 0, 0xFFFF_FFFF)? as u32)
+}
+
+/// An optional `u32` argument, 0 when not given.
+pub(crate) fn u32_or_zero(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
+    obj.map(|o| u32_in(o, what))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 pub(crate) fn opt<'a, 'py>(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
@@ -386,11 +394,6 @@ impl PyServiceKey {
         dicts::key_dict(py, &self.key)
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.key)
-    }
-
     /// A key from its ``to_dict()`` (an :class:`InetKey` or, with ``mark``,
     /// a :class:`FwmarkKey`) or from the core's serde form
     /// (``{"inet": {...}}``, ``{"fwmark": {...}}``).
@@ -436,23 +439,9 @@ impl PyServiceKey {
             }
         }
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.key)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyServiceKey>().ok().map(|o| o.get().key);
-        richcmp(py, &self.key, o.as_ref(), op)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+shared_methods!(PyServiceKey: to_json(key), eq_hash(key), reduce_json);
 
 impl PyServiceKey {
     /// A key from a dict of either form (see `from_dict`).
@@ -558,6 +547,8 @@ impl FwmarkKey {
 
 // ---------------------------------------------------------------- persistence
 
+const PERSISTENCE_FIELDS: &[&str] = &["timeout", "netmask"];
+
 /// Client affinity (``-p timeout -M netmask``).
 ///
 /// ``netmask`` is an IPv4 netmask for IPv4 services, a prefix length for
@@ -648,15 +639,6 @@ impl PyPersistence {
         netmask_out(py, self.netmask)
     }
 
-    /// A copy with ``timeout`` or ``netmask`` changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["timeout", "netmask"], changes)
-    }
-
     /// The constructor's keyword arguments: ``{"timeout", "netmask"}``, the
     /// netmask as text (IPv4), a prefix length (IPv6) or ``None``.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -721,6 +703,9 @@ impl PyPersistence {
     }
 }
 
+shared_methods!(PyPersistence:
+    replace_method(PERSISTENCE_FIELDS, "A copy with ``timeout`` or ``netmask`` changed."));
+
 impl PyPersistence {
     fn resolved(&self) -> PyResult<Persistence> {
         match self.netmask {
@@ -744,6 +729,8 @@ impl PyPersistence {
 }
 
 // ---------------------------------------------------------------- services
+
+const SERVICE_FIELDS: &[&str] = &["key", "scheduler", "flags", "persistence", "pe"];
 
 /// A virtual service: its key and configuration (ipvsadm's defaults: ``wlc``, no persistence).
 #[pyclass(frozen, module = "ipvs", name = "Service")]
@@ -917,28 +904,11 @@ impl PyService {
         self.inner.pe.as_ref().map(|n| n.as_str())
     }
 
-    /// A copy with some fields changed (keyword arguments of the
-    /// constructor: ``key``, ``scheduler``, ``flags``, ``persistence``,
-    /// ``pe``), checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        const FIELDS: &[&str] = &["key", "scheduler", "flags", "persistence", "pe"];
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments: ``key`` (its own ``to_dict()``),
     /// ``scheduler`` (the kernel's name), ``flags`` (bits), ``persistence``
     /// (its own ``to_dict()`` or ``None``), ``pe``.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::service_dict(py, &self.inner)
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// A service from its ``to_dict()`` or from the core's serde form (a
@@ -952,12 +922,6 @@ impl PyService {
         Ok(PyService {
             inner: built.downcast::<PyService>()?.get().inner.clone(),
         })
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Self::parse(cls.py(), text)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -989,25 +953,13 @@ impl PyService {
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyService>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+shared_methods!(PyService:
+    replace_method(SERVICE_FIELDS, "A copy with some fields changed (keyword arguments of the\n\
+        constructor: ``key``, ``scheduler``, ``flags``, ``persistence``,\n\
+        ``pe``), checked as the constructor checks."),
+    to_json(inner), from_json_parsed, eq_hash(inner), reduce_json);
 
 impl PyService {
     fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
@@ -1018,6 +970,18 @@ impl PyService {
 }
 
 // ---------------------------------------------------------------- destinations
+
+const DESTINATION_FIELDS: &[&str] = &[
+    "addr",
+    "port",
+    "forwarding",
+    "weight",
+    "upper_threshold",
+    "lower_threshold",
+    "tunnel",
+    "tunnel_port",
+    "tunnel_flags",
+];
 
 /// A real server (ipvsadm's defaults: weight 1, direct routing, no thresholds).
 ///
@@ -1149,35 +1113,11 @@ impl PyDestination {
         addr_out(py, &self.inner.addr)
     }
 
-    /// The real server's port.
-    #[getter]
-    fn port(&self) -> u16 {
-        self.inner.port
-    }
-
     /// How packets reach it.
     #[getter]
     fn forwarding<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let f = &self.inner.forward;
         member_or_raw(py, &FORWARDING, f, forwarding_raw(f))
-    }
-
-    /// Relative weight.
-    #[getter]
-    fn weight(&self) -> u32 {
-        self.inner.weight
-    }
-
-    /// Upper connection threshold, 0 for none.
-    #[getter]
-    fn upper_threshold(&self) -> u32 {
-        self.inner.upper_threshold
-    }
-
-    /// Lower connection threshold, 0 for none.
-    #[getter]
-    fn lower_threshold(&self) -> u32 {
-        self.inner.lower_threshold
     }
 
     /// The encapsulation of tunnel forwarding.
@@ -1208,37 +1148,11 @@ impl PyDestination {
         family_out(py, self.inner.family())
     }
 
-    /// A copy with some fields changed (keyword arguments of the
-    /// constructor), checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        const FIELDS: &[&str] = &[
-            "addr",
-            "port",
-            "forwarding",
-            "weight",
-            "upper_threshold",
-            "lower_threshold",
-            "tunnel",
-            "tunnel_port",
-            "tunnel_flags",
-        ];
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments: ``addr`` (text), ``port``,
     /// ``forwarding`` and ``tunnel`` (their values), ``weight``, the
     /// thresholds, ``tunnel_port`` and ``tunnel_flags`` (bits).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::destination_dict(py, &self.inner)
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// A destination from its ``to_dict()`` or from the core's serde form
@@ -1252,12 +1166,6 @@ impl PyDestination {
         Ok(PyDestination {
             inner: built.downcast::<PyDestination>()?.get().inner,
         })
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Self::parse(cls.py(), text)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -1304,26 +1212,23 @@ impl PyDestination {
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other
-            .downcast::<PyDestination>()
-            .ok()
-            .map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+copy_getters! { PyDestination, inner {
+    /// The real server's port.
+    port: u16,
+    /// Relative weight.
+    weight: u32,
+    /// Upper connection threshold, 0 for none.
+    upper_threshold: u32,
+    /// Lower connection threshold, 0 for none.
+    lower_threshold: u32,
+} }
+
+shared_methods!(PyDestination:
+    replace_method(DESTINATION_FIELDS, "A copy with some fields changed (keyword arguments of the\n\
+        constructor), checked as the constructor checks."),
+    to_json(inner), from_json_parsed, eq_hash(inner), reduce_json);
 
 impl PyDestination {
     /// The tunnel type (IPIP when not tunnelling), and the number of one
@@ -1353,6 +1258,18 @@ impl PyDestination {
 }
 
 // ---------------------------------------------------------------- operations
+
+const OPERATION_FIELDS: &[&str] = &[
+    "kind",
+    "key",
+    "service",
+    "destination",
+    "addr",
+    "port",
+    "timeouts",
+    "daemon",
+    "state",
+];
 
 /// One change to the IPVS table, for :meth:`Ipvs.apply`, :meth:`Ipvs.execute` and plans.
 ///
@@ -1725,37 +1642,10 @@ impl PyOperation {
         }
     }
 
-    /// A copy with some fields changed (keyword arguments of the constructor:
-    /// ``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,
-    /// ``timeouts``, ``daemon``, ``state``), checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        const FIELDS: &[&str] = &[
-            "kind",
-            "key",
-            "service",
-            "destination",
-            "addr",
-            "port",
-            "timeouts",
-            "daemon",
-            "state",
-        ];
-        replaced(slf.as_any(), FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments: ``kind`` (its value) and the
     /// fields its kind uses, nested values as their own ``to_dict()``.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::operation_dict(py, &self.inner)
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// An operation from its ``to_dict()`` (with a ``kind`` key) or from
@@ -1769,12 +1659,6 @@ impl PyOperation {
         Ok(PyOperation {
             inner: built.downcast::<PyOperation>()?.get().inner.clone(),
         })
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Self::parse(cls.py(), text)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -1805,25 +1689,14 @@ impl PyOperation {
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyOperation>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+shared_methods!(PyOperation:
+    replace_method(OPERATION_FIELDS,
+        "A copy with some fields changed (keyword arguments of the constructor:\n\
+        ``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,\n\
+        ``timeouts``, ``daemon``, ``state``), checked as the constructor checks."),
+    to_json(inner), from_json_parsed, eq_hash(inner), reduce_json);
 
 impl PyOperation {
     fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {

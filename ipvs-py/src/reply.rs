@@ -8,7 +8,6 @@
 //! from another client, an unknown protocol).
 
 use lvskit::{DestinationEntry, Info, ServiceEntry, Stats};
-use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyType};
@@ -16,9 +15,10 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyTuple, PyType};
 use crate::dataclass;
 use crate::dicts;
 use crate::model::{
-    destination_in, destination_out, hash_of, json_of, key_out, parse_json, replaced, richcmp,
-    service_in, service_out, type_name, u32_in, PyDestination, PyService,
+    destination_in, destination_out, key_out, parse_json, service_in, service_out, type_name,
+    u32_in, u32_or_zero, PyDestination, PyService,
 };
+use crate::value::{copy_getters, shared_methods};
 
 // ---------------------------------------------------------------- stats
 
@@ -110,11 +110,6 @@ pub(crate) fn stats_out(py: Python<'_>, s: Stats) -> PyResult<Bound<'_, PyAny>> 
 
 #[pymethods]
 impl PyStats {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, STATS_FIELDS)
-    }
-
     #[new]
     #[pyo3(
         signature = (conns=None, in_packets=None, out_packets=None, in_bytes=None, out_bytes=None, cps=None, in_pps=None, out_pps=None, in_bps=None, out_bps=None),
@@ -155,67 +150,6 @@ impl PyStats {
             inner: stats_from(v),
         })
     }
-
-    /// Connections scheduled.
-    #[getter]
-    fn conns(&self) -> u64 {
-        self.inner.conns
-    }
-    /// Incoming packets.
-    #[getter]
-    fn in_packets(&self) -> u64 {
-        self.inner.in_packets
-    }
-    /// Outgoing packets.
-    #[getter]
-    fn out_packets(&self) -> u64 {
-        self.inner.out_packets
-    }
-    /// Incoming bytes.
-    #[getter]
-    fn in_bytes(&self) -> u64 {
-        self.inner.in_bytes
-    }
-    /// Outgoing bytes.
-    #[getter]
-    fn out_bytes(&self) -> u64 {
-        self.inner.out_bytes
-    }
-    /// Connections per second.
-    #[getter]
-    fn cps(&self) -> u64 {
-        self.inner.cps
-    }
-    /// Incoming packets per second.
-    #[getter]
-    fn in_pps(&self) -> u64 {
-        self.inner.in_pps
-    }
-    /// Outgoing packets per second.
-    #[getter]
-    fn out_pps(&self) -> u64 {
-        self.inner.out_pps
-    }
-    /// Incoming bytes per second.
-    #[getter]
-    fn in_bps(&self) -> u64 {
-        self.inner.in_bps
-    }
-    /// Outgoing bytes per second.
-    #[getter]
-    fn out_bps(&self) -> u64 {
-        self.inner.out_bps
-    }
-
-    /// A copy with some counters changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), STATS_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments (every counter).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -223,28 +157,6 @@ impl PyStats {
             d.set_item(*name, v)?;
         }
         Ok(d)
-    }
-
-    /// The inverse of :meth:`to_dict` (a counter left out is 0).
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyStats>(data, "stats")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyStats {
-            inner: parse_json("stats", text)?,
-        })
     }
 
     fn __repr__(&self) -> String {
@@ -256,15 +168,6 @@ impl PyStats {
         format!("Stats({})", parts.join(", "))
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyStats>().ok().map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
@@ -273,7 +176,38 @@ impl PyStats {
     }
 }
 
+copy_getters! { PyStats, inner {
+    /// Connections scheduled.
+    conns: u64,
+    /// Incoming packets.
+    in_packets: u64,
+    /// Outgoing packets.
+    out_packets: u64,
+    /// Incoming bytes.
+    in_bytes: u64,
+    /// Outgoing bytes.
+    out_bytes: u64,
+    /// Connections per second.
+    cps: u64,
+    /// Incoming packets per second.
+    in_pps: u64,
+    /// Outgoing packets per second.
+    out_pps: u64,
+    /// Incoming bytes per second.
+    in_bps: u64,
+    /// Outgoing bytes per second.
+    out_bps: u64,
+} }
+
+shared_methods!(PyStats: dataclass_fields(STATS_FIELDS),
+    replace_method(STATS_FIELDS, "A copy with some counters changed."),
+    from_dict_kwargs("stats", "The inverse of :meth:`to_dict` (a counter left out is 0)."),
+    to_json(inner), from_json_listed(inner, "stats", "Parses the core's serde JSON form."),
+    eq_hash(inner));
+
 // ---------------------------------------------------------------- service entries
+
+const SERVICE_ENTRY_FIELDS: &[&str] = &["service", "stats"];
 
 /// A service as listed by the kernel: its configuration and counters.
 #[pyclass(frozen, module = "ipvs", name = "ServiceEntry")]
@@ -288,11 +222,6 @@ pub(crate) fn service_entry_out(py: Python<'_>, e: ServiceEntry) -> PyResult<Bou
 
 #[pymethods]
 impl PyServiceEntry {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, &["service", "stats"])
-    }
-
     #[new]
     #[pyo3(signature = (service, stats=None), text_signature = "(service, stats=...)")]
     fn new(service: &Bound<'_, PyAny>, stats: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
@@ -321,15 +250,6 @@ impl PyServiceEntry {
     #[getter]
     fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         key_out(py, self.inner.service.key)
-    }
-
-    /// A copy with ``service`` or ``stats`` changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["service", "stats"], changes)
     }
 
     /// The constructor's keyword arguments, each as its own dict.
@@ -365,44 +285,20 @@ impl PyServiceEntry {
         dicts::build::<PyServiceEntry>(data, "service entry")
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form (kept as listed, not validated).
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyServiceEntry {
-            inner: parse_json("service entry", text)?,
-        })
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         dataclass::repr(
             "ServiceEntry",
             &[("service", self.service(py)?), ("stats", self.stats(py)?)],
         )
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyServiceEntry>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+shared_methods!(PyServiceEntry: dataclass_fields(SERVICE_ENTRY_FIELDS),
+    replace_method(SERVICE_ENTRY_FIELDS, "A copy with ``service`` or ``stats`` changed."),
+    to_json(inner),
+    from_json_listed(inner, "service entry",
+        "Parses the core's serde JSON form (kept as listed, not validated)."),
+    eq_hash(inner), reduce_json);
 
 // ---------------------------------------------------------------- destination entries
 
@@ -428,19 +324,8 @@ pub(crate) fn destination_entry_out(
     Ok(Bound::new(py, PyDestinationEntry { inner: e })?.into_any())
 }
 
-fn count(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
-    obj.map(|o| u32_in(o, what))
-        .transpose()
-        .map(Option::unwrap_or_default)
-}
-
 #[pymethods]
 impl PyDestinationEntry {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, DEST_ENTRY_FIELDS)
-    }
-
     #[new]
     #[pyo3(
         signature = (destination, active_conns=None, inactive_conns=None, persistent_conns=None, stats=None),
@@ -457,9 +342,9 @@ impl PyDestinationEntry {
         Ok(PyDestinationEntry {
             inner: DestinationEntry {
                 destination: destination_in(&d, "destination")?,
-                active_conns: count(active_conns, "active_conns")?,
-                inactive_conns: count(inactive_conns, "inactive_conns")?,
-                persistent_conns: count(persistent_conns, "persistent_conns")?,
+                active_conns: u32_or_zero(active_conns, "active_conns")?,
+                inactive_conns: u32_or_zero(inactive_conns, "inactive_conns")?,
+                persistent_conns: u32_or_zero(persistent_conns, "persistent_conns")?,
                 stats: stats_arg(stats)?,
             },
         })
@@ -469,24 +354,6 @@ impl PyDestinationEntry {
     #[getter]
     fn destination<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         destination_out(py, self.inner.destination)
-    }
-
-    /// Active connections.
-    #[getter]
-    fn active_conns(&self) -> u32 {
-        self.inner.active_conns
-    }
-
-    /// Inactive connections.
-    #[getter]
-    fn inactive_conns(&self) -> u32 {
-        self.inner.inactive_conns
-    }
-
-    /// Persistent connection templates.
-    #[getter]
-    fn persistent_conns(&self) -> u32 {
-        self.inner.persistent_conns
     }
 
     /// Its counters.
@@ -505,15 +372,6 @@ impl PyDestinationEntry {
     #[getter]
     fn port(&self) -> u16 {
         self.inner.destination.port
-    }
-
-    /// A copy with some fields changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), DEST_ENTRY_FIELDS, changes)
     }
 
     /// The constructor's keyword arguments, the destination and counters as their own dicts.
@@ -549,19 +407,6 @@ impl PyDestinationEntry {
         dicts::build::<PyDestinationEntry>(data, "destination entry")
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form (kept as listed, not validated).
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyDestinationEntry {
-            inner: parse_json("destination entry", text)?,
-        })
-    }
-
     /// Reads like a destination line of ``ipvsadm -Ln``.
     fn __str__(&self) -> String {
         self.inner.to_string()
@@ -580,28 +425,26 @@ impl PyDestinationEntry {
             ],
         )
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other
-            .downcast::<PyDestinationEntry>()
-            .ok()
-            .map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
 
+copy_getters! { PyDestinationEntry, inner {
+    /// Active connections.
+    active_conns: u32,
+    /// Inactive connections.
+    inactive_conns: u32,
+    /// Persistent connection templates.
+    persistent_conns: u32,
+} }
+
+shared_methods!(PyDestinationEntry: dataclass_fields(DEST_ENTRY_FIELDS),
+    replace_method(DEST_ENTRY_FIELDS, "A copy with some fields changed."), to_json(inner),
+    from_json_listed(inner, "destination entry",
+        "Parses the core's serde JSON form (kept as listed, not validated)."),
+    eq_hash(inner), reduce_json);
+
 // ---------------------------------------------------------------- info
+
+const INFO_FIELDS: &[&str] = &["version", "conn_table_size"];
 
 /// Global IPVS information: version code and connection table size.
 #[pyclass(frozen, module = "ipvs", name = "Info")]
@@ -616,11 +459,6 @@ pub(crate) fn info_out(py: Python<'_>, i: Info) -> PyResult<Bound<'_, PyAny>> {
 
 #[pymethods]
 impl PyInfo {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, &["version", "conn_table_size"])
-    }
-
     #[new]
     fn new(version: &Bound<'_, PyAny>, conn_table_size: &Bound<'_, PyAny>) -> PyResult<Self> {
         Ok(PyInfo {
@@ -631,31 +469,10 @@ impl PyInfo {
         })
     }
 
-    /// The version code, e.g. ``0x010201`` for 1.2.1.
-    #[getter]
-    fn version(&self) -> u32 {
-        self.inner.version
-    }
-
-    /// The size of the connection hash table.
-    #[getter]
-    fn conn_table_size(&self) -> u32 {
-        self.inner.conn_table_size
-    }
-
     /// The version as (major, minor, patch).
     #[getter]
     fn version_triple(&self) -> (u8, u8, u8) {
         self.inner.version_triple()
-    }
-
-    /// A copy with some fields changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["version", "conn_table_size"], changes)
     }
 
     /// The constructor's keyword arguments.
@@ -672,28 +489,6 @@ impl PyInfo {
         )
     }
 
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyInfo>(data, "info")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyInfo {
-            inner: parse_json("info", text)?,
-        })
-    }
-
     fn __str__(&self) -> String {
         self.inner.to_string()
     }
@@ -705,20 +500,23 @@ impl PyInfo {
         )
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyInfo>().ok().map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u32, u32))> {
         let i = slf.get().inner;
         Ok((slf.get_type().into_any(), (i.version, i.conn_table_size)))
     }
 }
+
+copy_getters! { PyInfo, inner {
+    /// The version code, e.g. ``0x010201`` for 1.2.1.
+    version: u32,
+    /// The size of the connection hash table.
+    conn_table_size: u32,
+} }
+
+shared_methods!(PyInfo: dataclass_fields(INFO_FIELDS),
+    replace_method(INFO_FIELDS, "A copy with some fields changed."),
+    from_dict_kwargs("info", "The inverse of :meth:`to_dict`."), to_json(inner),
+    from_json_listed(inner, "info", "Parses the core's serde JSON form."), eq_hash(inner));
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

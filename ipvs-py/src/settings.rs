@@ -4,7 +4,6 @@
 //! construction, the dataclass repr of `Timeouts`, `dataclasses.replace`).
 
 use lvskit::{SyncDaemon, Timeouts};
-use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyType};
@@ -13,9 +12,10 @@ use crate::dataclass;
 use crate::dicts;
 use crate::enums::SYNC_STATE;
 use crate::model::{
-    addr_in, addr_out, checked, hash_of, int_in, json_of, opt, parse_json, replaced, richcmp,
-    sync_state_out, type_name, u16_in, u32_in,
+    addr_in, addr_out, checked, int_in, opt, parse_json, sync_state_out, type_name, u16_in,
+    u32_or_zero,
 };
+use crate::value::{copy_getters, shared_methods};
 
 const TIMEOUT_FIELDS: &[&str] = &["tcp", "tcp_fin", "udp"];
 
@@ -25,23 +25,11 @@ pub struct PyTimeouts {
     pub(crate) inner: Timeouts,
 }
 
-/// An optional `u32` argument, 0 when not given.
-fn u32_or_zero(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<u32> {
-    obj.map(|o| u32_in(o, what))
-        .transpose()
-        .map(Option::unwrap_or_default)
-}
-
 #[pymethods]
 impl PyTimeouts {
     /// The longest timeout written, in seconds (the kernel refuses more than ``INT_MAX / HZ``).
     #[classattr]
     const MAX: u32 = Timeouts::MAX;
-
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, TIMEOUT_FIELDS)
-    }
 
     #[new]
     #[pyo3(signature = (tcp=None, tcp_fin=None, udp=None), text_signature = "(tcp=0, tcp_fin=0, udp=0)")]
@@ -59,58 +47,9 @@ impl PyTimeouts {
         })
     }
 
-    /// Established TCP connections.
-    #[getter]
-    fn tcp(&self) -> u32 {
-        self.inner.tcp
-    }
-
-    /// TCP connections after a FIN.
-    #[getter]
-    fn tcp_fin(&self) -> u32 {
-        self.inner.tcp_fin
-    }
-
-    /// UDP "connections".
-    #[getter]
-    fn udp(&self) -> u32 {
-        self.inner.udp
-    }
-
-    /// A copy with some fields changed (``tcp``, ``tcp_fin``, ``udp``).
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), TIMEOUT_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::timeouts_dict(py, &self.inner)
-    }
-
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PyTimeouts>(data, "timeouts")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
-    /// Parses the core's serde JSON form.
-    #[classmethod]
-    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
-        Ok(PyTimeouts {
-            inner: parse_json("timeouts", text)?,
-        })
     }
 
     fn __repr__(&self) -> String {
@@ -121,20 +60,26 @@ impl PyTimeouts {
         )
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        let o = other.downcast::<PyTimeouts>().ok().map(|o| o.get().inner);
-        richcmp(py, &self.inner, o.as_ref(), op)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (u32, u32, u32))> {
         let t = slf.get().inner;
         Ok((slf.get_type().into_any(), (t.tcp, t.tcp_fin, t.udp)))
     }
 }
+
+copy_getters! { PyTimeouts, inner {
+    /// Established TCP connections.
+    tcp: u32,
+    /// TCP connections after a FIN.
+    tcp_fin: u32,
+    /// UDP "connections".
+    udp: u32,
+} }
+
+shared_methods!(PyTimeouts: dataclass_fields(TIMEOUT_FIELDS),
+    replace_method(TIMEOUT_FIELDS,
+        "A copy with some fields changed (``tcp``, ``tcp_fin``, ``udp``)."),
+    from_dict_kwargs("timeouts", "The inverse of :meth:`to_dict`."), to_json(inner),
+    from_json_listed(inner, "timeouts", "Parses the core's serde JSON form."), eq_hash(inner));
 
 // ---------------------------------------------------------------- sync daemons
 
@@ -178,11 +123,6 @@ impl PySyncDaemon {
     /// The largest sync id written (ipvsadm's limit).
     #[classattr]
     const MAX_SYNC_ID: u32 = SyncDaemon::MAX_SYNC_ID;
-
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, DAEMON_FIELDS)
-    }
 
     #[new]
     #[pyo3(
@@ -247,18 +187,6 @@ impl PySyncDaemon {
         &self.inner.interface
     }
 
-    /// The sync id.
-    #[getter]
-    fn sync_id(&self) -> u32 {
-        self.inner.sync_id
-    }
-
-    /// The largest sync message, or ``None`` for the kernel's default.
-    #[getter]
-    fn max_len(&self) -> Option<u16> {
-        self.inner.max_len
-    }
-
     /// The multicast group, or ``None`` for the kernel's default.
     #[getter]
     fn group<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -268,44 +196,9 @@ impl PySyncDaemon {
         }
     }
 
-    /// The UDP port, or ``None`` for the kernel's default.
-    #[getter]
-    fn port(&self) -> Option<u16> {
-        self.inner.port
-    }
-
-    /// The multicast TTL, or ``None`` for the kernel's default.
-    #[getter]
-    fn ttl(&self) -> Option<u8> {
-        self.inner.ttl
-    }
-
-    /// A copy with some fields changed, checked as the constructor checks.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), DAEMON_FIELDS, changes)
-    }
-
     /// The constructor's keyword arguments (``state`` as its value, ``group`` as text).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         dicts::daemon_dict(py, &self.inner)
-    }
-
-    /// The inverse of :meth:`to_dict`.
-    #[classmethod]
-    fn from_dict<'py>(
-        _cls: &Bound<'py, PyType>,
-        data: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        dicts::build::<PySyncDaemon>(data, "sync daemon")
-    }
-
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
     }
 
     /// Parses the core's serde JSON form (checked as the constructor checks).
@@ -337,25 +230,24 @@ impl PySyncDaemon {
         }
         Ok(format!("SyncDaemon({})", parts.join(", ")))
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PySyncDaemon>() {
-            Ok(o) => richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+copy_getters! { PySyncDaemon, inner {
+    /// The sync id.
+    sync_id: u32,
+    /// The largest sync message, or ``None`` for the kernel's default.
+    max_len: Option<u16>,
+    /// The UDP port, or ``None`` for the kernel's default.
+    port: Option<u16>,
+    /// The multicast TTL, or ``None`` for the kernel's default.
+    ttl: Option<u8>,
+} }
+
+shared_methods!(PySyncDaemon: dataclass_fields(DAEMON_FIELDS),
+    replace_method(DAEMON_FIELDS,
+        "A copy with some fields changed, checked as the constructor checks."),
+    from_dict_kwargs("sync daemon", "The inverse of :meth:`to_dict`."), to_json(inner),
+    reduce_json, eq_hash(inner));
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

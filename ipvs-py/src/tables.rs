@@ -14,13 +14,15 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
-use crate::dataclass;
 use crate::dicts;
 use crate::model::{
-    destination_in, destination_out, hash_of, json_of, key_in, key_out, parse_json, replaced,
-    service_in, service_out, type_name, PyDestination, PyService,
+    destination_in, destination_out, hash_of, json_of, key_in, key_out, parse_json, service_in,
+    service_out, type_name, PyDestination, PyService,
 };
 use crate::settings::PyTimeouts;
+use crate::value::shared_methods;
+
+const TABLE_SERVICE_FIELDS: &[&str] = &["service", "destinations"];
 
 /// A virtual service with its real servers (order kept).
 #[pyclass(frozen, module = "ipvs", name = "TableService")]
@@ -41,11 +43,6 @@ fn table_service_in(obj: &Bound<'_, PyAny>) -> PyResult<TableService> {
 
 #[pymethods]
 impl PyTableService {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, &["service", "destinations"])
-    }
-
     #[new]
     #[pyo3(signature = (service, destinations=None), text_signature = "(service, destinations=())")]
     fn new(service: &Bound<'_, PyAny>, destinations: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
@@ -86,15 +83,6 @@ impl PyTableService {
     #[getter]
     fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         key_out(py, self.inner.service.key)
-    }
-
-    /// A copy with ``service`` or ``destinations`` changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["service", "destinations"], changes)
     }
 
     /// The constructor's keyword arguments, each value as its own dict.
@@ -139,11 +127,6 @@ impl PyTableService {
         cls.call1((service, dests))
     }
 
-    /// The value in the core's serde JSON form.
-    fn to_json(&self) -> PyResult<String> {
-        json_of(&self.inner)
-    }
-
     /// Parses the core's serde JSON form (checked as values are).
     #[classmethod]
     fn from_json(cls: &Bound<'_, PyType>, text: &str) -> PyResult<Self> {
@@ -160,25 +143,12 @@ impl PyTableService {
             ds.repr()?
         ))
     }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.inner)
-    }
-
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyObject {
-        match other.downcast::<PyTableService>() {
-            Ok(o) => crate::model::richcmp(py, &self.inner, Some(&o.get().inner), op),
-            Err(_) => crate::model::richcmp(py, &self.inner, None, op),
-        }
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        Ok((
-            slf.get_type().getattr("from_json")?,
-            (slf.get().to_json()?,),
-        ))
-    }
 }
+
+shared_methods!(PyTableService: dataclass_fields(TABLE_SERVICE_FIELDS),
+    replace_method(TABLE_SERVICE_FIELDS,
+        "A copy with ``service`` or ``destinations`` changed."),
+    to_json(inner), eq_hash(inner), reduce_json);
 
 fn checked_service(py: Python<'_>, ts: &TableService) -> PyResult<()> {
     crate::model::checked(py, ts.service.validate())?;
@@ -189,6 +159,8 @@ fn checked_service(py: Python<'_>, ts: &TableService) -> PyResult<()> {
 }
 
 // ---------------------------------------------------------------- tables
+
+const TABLE_FIELDS: &[&str] = &["services", "timeouts"];
 
 /// A whole IPVS table: services with their destinations, and timeouts to enforce (``None``: leave them).
 #[pyclass(frozen, module = "ipvs", name = "Table")]
@@ -252,11 +224,6 @@ impl PyTable {
 
 #[pymethods]
 impl PyTable {
-    #[classattr]
-    fn __dataclass_fields__(py: Python<'_>) -> PyResult<Py<PyDict>> {
-        dataclass::fields(py, &["services", "timeouts"])
-    }
-
     #[new]
     #[pyo3(signature = (services=None, timeouts=None), text_signature = "(services=(), timeouts=None)")]
     fn new(
@@ -335,15 +302,6 @@ impl PyTable {
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         let services = keyed.into_iter().map(|(_, ts)| ts).collect();
         table_out(py, Table { services, timeouts })
-    }
-
-    /// A copy with ``services`` or ``timeouts`` changed.
-    #[pyo3(signature = (**changes))]
-    fn replace<'py>(
-        slf: &Bound<'py, Self>,
-        changes: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        replaced(slf.as_any(), &["services", "timeouts"], changes)
     }
 
     /// The constructor's keyword arguments, each value as its own dict.
@@ -430,6 +388,9 @@ impl PyTable {
         ))
     }
 }
+
+shared_methods!(PyTable: dataclass_fields(TABLE_FIELDS),
+    replace_method(TABLE_FIELDS, "A copy with ``services`` or ``timeouts`` changed."));
 
 /// Registers the classes in `ipvs._ipvs`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

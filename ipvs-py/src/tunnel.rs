@@ -25,7 +25,7 @@ use pyo3::types::PyDict;
 use pythonize::{depythonize, pythonize};
 use serde::de::DeserializeOwned;
 
-use super::{namespace, to_py, Slot};
+use super::{namespace, slot_handle, to_py, Slot};
 
 /// A value of this module's serde form from the Python objects of a
 /// `to_dict()` (dicts, lists, numbers and text; no JSON text).
@@ -535,31 +535,10 @@ pub struct RtnlHandle {
 
 const RTNL: &str = "Rtnl";
 
+slot_handle!(RtnlHandle, Rtnl::open);
+
 #[pymethods]
 impl RtnlHandle {
-    /// Opens a handle in the namespace named by at most one of `name`, `path`, `fd`.
-    #[new]
-    #[pyo3(signature = (name=None, path=None, fd=None))]
-    fn new(
-        py: Python<'_>,
-        name: Option<String>,
-        path: Option<PathBuf>,
-        fd: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        Ok(RtnlHandle {
-            inner: Slot::open(py, name, path, fd, Rtnl::open)?,
-        })
-    }
-
-    fn close(&self) {
-        self.inner.close()
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.closed()
-    }
-
     fn set_timeout(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
         let d = timeout(seconds)?;
         self.inner.run(py, RTNL, move |h| h.set_timeout(d))
@@ -647,31 +626,10 @@ pub struct FouHandle {
 
 const FOU: &str = "Fou";
 
+slot_handle!(FouHandle, Fou::open);
+
 #[pymethods]
 impl FouHandle {
-    /// Opens a handle in the namespace named by at most one of `name`, `path`, `fd`.
-    #[new]
-    #[pyo3(signature = (name=None, path=None, fd=None))]
-    fn new(
-        py: Python<'_>,
-        name: Option<String>,
-        path: Option<PathBuf>,
-        fd: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        Ok(FouHandle {
-            inner: Slot::open(py, name, path, fd, Fou::open)?,
-        })
-    }
-
-    fn close(&self) {
-        self.inner.close()
-    }
-
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.closed()
-    }
-
     fn add(&self, py: Python<'_>, port: &Bound<'_, PyAny>) -> PyResult<()> {
         let p = fou_from(from_obj("FOU port", port)?);
         self.inner.run(py, FOU, move |h| h.add(&p))
