@@ -20,7 +20,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use lvskit::aio::{self, Dump};
 use lvskit::{rules, DestinationEntry, Operation, ServiceEntry};
@@ -238,16 +237,7 @@ impl AioHandle {
 
     /// Bounds every wait for the kernel's reply, in seconds.
     fn set_timeout(&self, seconds: f64) -> PyResult<()> {
-        let d = Duration::try_from_secs_f64(seconds)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                invalid_input(
-                    format!("timeout must be a positive number of seconds, not {seconds}"),
-                    "timeout",
-                )
-            })?;
-        self.get()?.set_timeout(d);
+        self.get()?.set_timeout(crate::timeout_of(seconds)?);
         Ok(())
     }
 
