@@ -213,7 +213,19 @@ pub(crate) fn replaced<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
     let kwargs = PyDict::new(py);
+    // what the constructor takes for this value: the keys of its `to_dict()`
+    // (an operation's kind takes some of the fields only: an `add_service`
+    // has a `key` to read but takes none)
+    let taken = match obj.hasattr("to_dict")? {
+        true => Some(obj.call_method0("to_dict")?.downcast_into::<PyDict>()?),
+        false => None,
+    };
     for f in fields {
+        if let Some(t) = &taken {
+            if !t.contains(*f)? {
+                continue;
+            }
+        }
         let v = obj.getattr(*f)?;
         if !v.is_none() {
             kwargs.set_item(*f, v)?;

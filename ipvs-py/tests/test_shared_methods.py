@@ -78,3 +78,36 @@ def test_shared_methods_keep_their_docstrings(value: Any) -> None:
             assert doc and doc.strip().endswith("."), (type(value).__name__, name, doc)
     for cls in (_ipvs.Handle, _ipvs.RtnlHandle, _ipvs.FouHandle):
         assert cls.close.__doc__ and cls.closed.__doc__, cls
+
+
+OPERATIONS = [
+    ipvs.Operation.add_service(SVC),
+    ipvs.Operation.update_service(SVC),
+    ipvs.Operation.delete_service(KEY),
+    ipvs.Operation.add_destination(KEY, DEST),
+    ipvs.Operation.update_destination(KEY, DEST),
+    ipvs.Operation.delete_destination(KEY, "10.0.1.1", 80),
+    ipvs.Operation.set_timeouts(ipvs.Timeouts(1, 2, 3)),
+    ipvs.Operation.start_daemon(ipvs.SyncDaemon("master", "eth0", 1)),
+    ipvs.Operation.stop_daemon("master"),
+    ipvs.Operation.zero(KEY),
+    ipvs.Operation.zero(),
+    ipvs.Operation.flush(),
+]
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=[str(o.kind) for o in OPERATIONS])
+def test_every_operation_kind_replaces_into_itself(op: ipvs.Operation) -> None:
+    # an operation is rebuilt from what its kind takes (the keys of its
+    # to_dict()), not from every field it can be read by: an add_service has
+    # a key to read but takes none
+    assert op.replace() == op
+    assert type(op)(**{k: getattr(op, k) for k in op.to_dict()}) == op
+
+
+def test_replacing_an_operation_changes_what_its_kind_takes() -> None:
+    op = ipvs.Operation.add_destination(KEY, DEST)
+    changed = op.replace(destination=DEST.replace(weight=9)).destination
+    assert changed is not None and changed.weight == 9
+    with pytest.raises(TypeError, match="takes no key"):
+        ipvs.Operation.add_service(SVC).replace(key=KEY)
