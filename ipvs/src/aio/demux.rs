@@ -23,7 +23,11 @@
 //! The hot path is kept short, since many single requests in flight are
 //! worth having only when each costs little beyond the kernel's own work:
 //! single requests are found by a hash of their sequence number (pipelined
-//! chunks, which hold a range of numbers, by an ordered map); no timer is
+//! chunks, which hold a range of numbers, by an ordered map); a single
+//! request needs no channel and nothing allocated of its own: its slot keeps
+//! its caller's waker, the reader files its result for the caller to take
+//! and wakes the callers a datagram answered in one pass, after it let go of
+//! the lock (see [`super::reply`]); no timer is
 //! armed per request (the reader task keeps one, at the earliest deadline of
 //! the requests waiting, and fails those whose time is up); the reader task is
 //! woken once per burst of queued requests, not once per request; and it reads
@@ -36,14 +40,16 @@ use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::reply::{wake_all, Outcome, Results, Single};
 use crate::batch::Chunk;
 use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
@@ -56,9 +62,6 @@ use crate::transport::{addressed_to, reply_end, Failure, Transport};
 pub(super) const DUMP_BUFFER: usize = 512;
 /// Datagrams the reader task takes in a row before it yields.
 const BURST: usize = 64;
-
-/// Where a do-request's result goes: its replies' attributes, or why it failed.
-pub(super) type Answer = oneshot::Sender<Result<Vec<Vec<u8>>, Failure>>;
 
 /// Where a pipelined chunk's replies go, or why they were lost.
 pub(super) type ChunkTx = mpsc::UnboundedSender<Result<(MsgHeader, Vec<u8>)>>;
@@ -128,12 +131,8 @@ struct Queued {
 /// barrier's acknowledgement on a [`ChunkTx`].)
 pub(super) enum Slot {
     /// A do-request: its data messages, then the end, by its deadline
-    /// (set when it is sent).
-    Single {
-        data: Vec<Vec<u8>>,
-        tx: Option<Answer>,
-        deadline: Option<Instant>,
-    },
+    /// (set when it is sent); its result goes to [`Core::results`].
+    Single(Single),
     /// A dump: each entry as it comes, then the end.
     Dump(DumpSlot),
 }
@@ -171,7 +170,9 @@ pub(super) struct Core {
     barriers: FastMap<u32, Vec<u32>>,
     protocol: Protocol,
     /// Sequence number -> the request waiting for it.
-    pending: FastMap<u32, Slot>,
+    pub(super) pending: FastMap<u32, Slot>,
+    /// The results of single requests their callers have not taken yet.
+    pub(super) results: Results,
     /// First sequence number -> (last, where the replies go): pipelined chunks.
     chunks: BTreeMap<u32, (u32, ChunkTx)>,
     /// Requests sent whose deadline is not set yet: the reader task sets
@@ -264,6 +265,7 @@ impl Shared {
                 barriers: fasthash::map(8),
                 protocol,
                 pending: fasthash::map(256),
+                results: Results::new(),
                 chunks: BTreeMap::new(),
                 unstamped: Vec::with_capacity(256),
                 next_deadline: None,
@@ -279,6 +281,14 @@ impl Shared {
         // nothing in Core is left half changed by a panic: slots are
         // inserted and removed whole, the buffer is cleared before each use
         self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lets go of the lock, then wakes the callers whose results it filed
+    /// meanwhile (`spare`: an empty vector whose room is reused).
+    fn unlock(mut core: MutexGuard<'_, Core>, spare: &mut Vec<Waker>) {
+        core.results.take_wakers(spare);
+        drop(core);
+        wake_all(spare);
     }
 
     /// The bound on every wait for a reply.
@@ -327,7 +337,7 @@ impl Shared {
         if core.out.len() >= crate::batch::CHUNK_BYTES {
             core.flush();
         }
-        drop(g);
+        Shared::unlock(g, &mut Vec::new());
         if first {
             self.wake.notify_one();
         }
@@ -347,7 +357,12 @@ impl Shared {
     ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
         let mut g = self.lock();
         let core = &mut *g;
-        core.flush();
+        if core.flush() {
+            // a failed send filed its requests' errors: wake their callers
+            Shared::unlock(g, &mut Vec::new());
+            g = self.lock();
+        }
+        let core = &mut *g;
         let Some(chunk) = encode(&mut core.transport, &mut core.buf) else {
             return Ok(None);
         };
@@ -407,7 +422,7 @@ impl Core {
                 }
                 for q in &queued {
                     if let Some(slot) = self.pending.remove(&q.seq) {
-                        fail_slot(slot, &e);
+                        fail_slot(&mut self.results, q.seq, slot, &e);
                     }
                 }
             }
@@ -423,9 +438,9 @@ impl Core {
     fn stamp_deadlines(&mut self, timeout: Duration) {
         let mut at = None;
         for seq in self.unstamped.drain(..) {
-            if let Some(Slot::Single {
+            if let Some(Slot::Single(Single {
                 deadline: d @ None, ..
-            }) = self.pending.get_mut(&seq)
+            })) = self.pending.get_mut(&seq)
             {
                 let when = *at.get_or_insert_with(|| Instant::now() + timeout);
                 *d = Some(when);
@@ -468,25 +483,23 @@ impl Core {
     /// timeout, and finds the next deadline.
     fn expire(&mut self, now: Instant, timeout: Duration) {
         let mut next: Option<Instant> = None;
-        self.pending.retain(|_, slot| match slot {
-            Slot::Single {
-                tx,
-                deadline: Some(d),
-                ..
-            } if *d <= now => {
-                let e = Error::Timeout {
-                    context: "waiting for a netlink reply".into(),
-                    after: timeout,
-                };
-                !finish_single(tx, Err(e.into()))
-            }
-            Slot::Single {
-                deadline: Some(d), ..
-            } => {
-                next = Some(next.map_or(*d, |n| n.min(*d)));
-                true
-            }
-            Slot::Single { deadline: None, .. } => true,
+        let results = &mut self.results;
+        self.pending.retain(|&seq, slot| match slot {
+            Slot::Single(s) => match s.deadline {
+                Some(d) if d <= now => {
+                    let e = Error::Timeout {
+                        context: "waiting for a netlink reply".into(),
+                        after: timeout,
+                    };
+                    results.finish(seq, std::mem::take(s), Err(e.into()));
+                    false
+                }
+                Some(d) => {
+                    next = Some(next.map_or(d, |n| n.min(d)));
+                    true
+                }
+                None => true,
+            },
             Slot::Dump(_) => true,
         });
         self.next_deadline = next;
@@ -529,6 +542,7 @@ impl Core {
             barriers,
             protocol,
             pending,
+            results,
             chunks,
             ..
         } = self;
@@ -536,6 +550,7 @@ impl Core {
             barriers,
             protocol: *protocol,
             pending,
+            results,
             chunks,
         };
         for m in Messages::new(transport.received(part)) {
@@ -550,8 +565,8 @@ impl Core {
     /// Fails every request waiting: their replies may be among those lost.
     fn fail_all(&mut self, e: &Error) {
         self.barriers.clear();
-        for (_, slot) in self.pending.drain() {
-            fail_slot(slot, e);
+        for (seq, slot) in self.pending.drain() {
+            fail_slot(&mut self.results, seq, slot, e);
         }
         for (_, (_, tx)) in std::mem::take(&mut self.chunks) {
             let _ = tx.send(Err(copy_error(e)));
@@ -565,6 +580,7 @@ struct Waiting<'a> {
     barriers: &'a mut FastMap<u32, Vec<u32>>,
     protocol: Protocol,
     pending: &'a mut FastMap<u32, Slot>,
+    results: &'a mut Results,
     chunks: &'a mut BTreeMap<u32, (u32, ChunkTx)>,
 }
 
@@ -573,8 +589,8 @@ impl Waiting<'_> {
     /// no error reply are done.
     fn barrier_answered(&mut self, seq: u32) {
         for s in self.barriers.remove(&seq).unwrap_or_default() {
-            if let Some(Slot::Single { mut tx, .. }) = self.pending.remove(&s) {
-                finish_single(&mut tx, Ok(Vec::new()));
+            if let Some(Slot::Single(single)) = self.pending.remove(&s) {
+                self.results.finish(s, single, Ok(Vec::new()));
             }
         }
     }
@@ -589,23 +605,19 @@ impl Waiting<'_> {
             self.deliver_chunk(h, payload);
             return;
         };
-        let finished = match slot {
-            Slot::Single { data, tx, .. } => match reply_end(h, payload) {
-                Ok(None) => match protocol.data(h, payload) {
-                    Ok(Some(a)) => {
-                        data.push(a);
-                        false
-                    }
-                    Ok(None) => false,
-                    Err(e) => finish_single(tx, Err(e.into())),
-                },
-                Ok(Some(end)) => finish_single(tx, end.map(|()| std::mem::take(data))),
-                Err(f) => finish_single(tx, Err(f)),
-            },
-            Slot::Dump(d) => deliver_dump(d, h, payload, protocol),
-        };
-        if finished {
-            self.pending.remove(&h.seq);
+        match slot {
+            Slot::Single(s) => {
+                if let Some(r) = deliver_single(s, h, payload, protocol) {
+                    let single = std::mem::take(s);
+                    self.pending.remove(&h.seq);
+                    self.results.finish(h.seq, single, r);
+                }
+            }
+            Slot::Dump(d) => {
+                if deliver_dump(d, h, payload, protocol) {
+                    self.pending.remove(&h.seq);
+                }
+            }
         }
     }
 
@@ -634,24 +646,35 @@ fn nanos(d: Duration) -> u64 {
 }
 
 /// Tells a request's caller why it failed.
-fn fail_slot(slot: Slot, e: &Error) {
+fn fail_slot(results: &mut Results, seq: u32, slot: Slot, e: &Error) {
     let f = Failure::Local(copy_error(e));
     match slot {
-        Slot::Single { mut tx, .. } => {
-            finish_single(&mut tx, Err(f));
-        }
+        Slot::Single(s) => results.finish(seq, s, Err(f)),
         Slot::Dump(d) => {
             let _ = d.tx.send(DumpItem::End(Err(f)));
         }
     }
 }
 
-/// Sends a do-request's result; true (the slot is finished).
-fn finish_single(tx: &mut Option<Answer>, r: Result<Vec<Vec<u8>>, Failure>) -> bool {
-    if let Some(tx) = tx.take() {
-        let _ = tx.send(r);
+/// Takes one message for a do-request: its result once it ended.
+fn deliver_single(
+    s: &mut Single,
+    h: &MsgHeader,
+    payload: &[u8],
+    protocol: Protocol,
+) -> Option<Outcome> {
+    match reply_end(h, payload) {
+        Ok(None) => match protocol.data(h, payload) {
+            Ok(Some(a)) => {
+                s.data.push(a);
+                None
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e.into())),
+        },
+        Ok(Some(end)) => Some(end.map(|()| std::mem::take(&mut s.data))),
+        Err(f) => Some(Err(f)),
     }
-    true
 }
 
 /// Hands a dump message to its stream; true when the dump ended.
@@ -759,9 +782,16 @@ impl Timer {
 pub(super) async fn read_loop(shared: Arc<Shared>) {
     let mut timer = Timer::default();
     let mut woken = true;
+    // the callers to wake, taken from under the lock (its room reused)
+    let mut wake: Vec<Waker> = Vec::with_capacity(256);
     loop {
-        let sent = shared.lock().flush();
-        if (sent || woken) && read_queued(&shared, None) {
+        let sent = {
+            let mut core = shared.lock();
+            let sent = core.flush();
+            Shared::unlock(core, &mut wake);
+            sent
+        };
+        if (sent || woken) && read_queued(&shared, None, &mut wake) {
             // a full burst: let the others run before reading on
             tokio::task::yield_now().await;
             woken = true;
@@ -792,20 +822,26 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
         woken = false;
         match event {
             Event::Woken => woken = true,
-            Event::Deadline => shared.lock().expire(Instant::now(), shared.timeout()),
+            Event::Deadline => {
+                let mut core = shared.lock();
+                core.expire(Instant::now(), shared.timeout());
+                Shared::unlock(core, &mut wake);
+            }
             Event::Readable(Ok(guard)) => {
                 // the socket may still hold replies after a full burst: let
                 // the others run first. Otherwise no yield: the tasks just
                 // answered run while this one waits for their next requests
                 // (a yield would cost the runtime an extra poll of its
                 // driver, a system call, per round of requests)
-                if read_queued(&shared, Some(guard)) {
+                if read_queued(&shared, Some(guard), &mut wake) {
                     tokio::task::yield_now().await;
                 }
             }
             Event::Readable(Err(e)) => {
                 let e = Error::io("waiting for netlink replies", e);
-                shared.lock().fail_all(&e);
+                let mut core = shared.lock();
+                core.fail_all(&e);
+                Shared::unlock(core, &mut wake);
                 return;
             }
         }
@@ -819,6 +855,7 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
 fn read_queued(
     shared: &Shared,
     mut guard: Option<tokio::io::unix::AsyncFdReadyGuard<'_, Ready>>,
+    wake: &mut Vec<Waker>,
 ) -> bool {
     for _ in 0..BURST {
         let mut core = shared.lock();
@@ -836,6 +873,8 @@ fn read_queued(
             }
             Err(e) => core.fail_all(&e),
         }
+        // the callers this datagram answered, woken in one pass
+        Shared::unlock(core, wake);
     }
     true
 }
