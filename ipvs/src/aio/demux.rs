@@ -24,10 +24,11 @@
 //! worth having only when each costs little beyond the kernel's own work:
 //! single requests are found by a hash of their sequence number (pipelined
 //! chunks, which hold a range of numbers, by an ordered map); a single
-//! request needs no channel and nothing allocated of its own: its slot keeps
-//! its caller's waker, the reader files its result for the caller to take
-//! and wakes the callers a datagram answered in one pass, after it let go of
-//! the lock (see [`super::reply`]); no timer is
+//! request needs no channel and nothing allocated of its own, and one map
+//! entry: its slot keeps its caller's waker (registered when it is queued),
+//! the reader files its result in the slot and wakes the callers a datagram
+//! answered in one pass, after it let go of the lock, and the caller takes
+//! the result and the slot (see [`super::reply`]); no timer is
 //! armed per request (the reader task keeps one, at the earliest deadline of
 //! the requests waiting, and fails those whose time is up); the reader task is
 //! woken once per burst of queued requests, not once per request; and it reads
@@ -49,7 +50,7 @@ use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::reply::{wake_all, Outcome, Results, Single};
+use super::reply::{wake_all, Outcome, Single, Slots};
 use crate::batch::Chunk;
 use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
@@ -169,10 +170,9 @@ pub(super) struct Core {
     /// reply of their own.
     barriers: FastMap<u32, Vec<u32>>,
     protocol: Protocol,
-    /// Sequence number -> the request waiting for it.
-    pub(super) pending: FastMap<u32, Slot>,
-    /// The results of single requests their callers have not taken yet.
-    pub(super) results: Results,
+    /// Sequence number -> the request waiting for it, or its result not
+    /// taken yet.
+    pub(super) slots: Slots,
     /// First sequence number -> (last, where the replies go): pipelined chunks.
     chunks: BTreeMap<u32, (u32, ChunkTx)>,
     /// Requests sent whose deadline is not set yet: the reader task sets
@@ -264,8 +264,7 @@ impl Shared {
                 out_seqs: Vec::new(),
                 barriers: fasthash::map(8),
                 protocol,
-                pending: fasthash::map(256),
-                results: Results::new(),
+                slots: Slots::new(),
                 chunks: BTreeMap::new(),
                 unstamped: Vec::with_capacity(256),
                 next_deadline: None,
@@ -286,7 +285,7 @@ impl Shared {
     /// Lets go of the lock, then wakes the callers whose results it filed
     /// meanwhile (`spare`: an empty vector whose room is reused).
     fn unlock(mut core: MutexGuard<'_, Core>, spare: &mut Vec<Waker>) {
-        core.results.take_wakers(spare);
+        core.slots.take_wakers(spare);
         drop(core);
         wake_all(spare);
     }
@@ -325,7 +324,7 @@ impl Shared {
             core.out.truncate(start);
             return Err(e);
         }
-        core.pending.insert(seq, slot);
+        core.slots.insert(seq, slot);
         core.out_seqs.push(Queued {
             seq,
             at: start,
@@ -379,7 +378,7 @@ impl Shared {
     /// Forgets the request registered at `seq` (its caller gave up): its
     /// replies, if any come, are skipped.
     pub(super) fn forget(&self, seq: u32) {
-        self.lock().pending.remove(&seq);
+        self.lock().slots.remove(seq);
     }
 
     /// Forgets the pipelined chunk whose range starts at `base`.
@@ -421,9 +420,7 @@ impl Core {
                     self.barriers.remove(&b);
                 }
                 for q in &queued {
-                    if let Some(slot) = self.pending.remove(&q.seq) {
-                        fail_slot(&mut self.results, q.seq, slot, &e);
-                    }
+                    fail_seq(&mut self.slots, q.seq, &e);
                 }
             }
         }
@@ -440,21 +437,21 @@ impl Core {
         for seq in self.unstamped.drain(..) {
             if let Some(Slot::Single(Single {
                 deadline: d @ None, ..
-            })) = self.pending.get_mut(&seq)
+            })) = self.slots.open_mut(seq)
             {
                 let when = *at.get_or_insert_with(|| Instant::now() + timeout);
                 *d = Some(when);
                 self.next_deadline = Some(self.next_deadline.map_or(when, |n| n.min(when)));
             }
         }
-        if self.pending.is_empty() {
+        if !self.slots.any_open() {
             self.next_deadline = None;
         }
     }
 
     /// True while a request, dump or pipelined chunk waits for replies.
     fn waiting(&self) -> bool {
-        !self.pending.is_empty() || !self.chunks.is_empty()
+        self.slots.any_open() || !self.chunks.is_empty()
     }
 
     /// Makes the last write of the queue the barrier of the others: they
@@ -482,27 +479,12 @@ impl Core {
     /// Fails the single requests whose deadline passed by `now` with a
     /// timeout, and finds the next deadline.
     fn expire(&mut self, now: Instant, timeout: Duration) {
-        let mut next: Option<Instant> = None;
-        let results = &mut self.results;
-        self.pending.retain(|&seq, slot| match slot {
-            Slot::Single(s) => match s.deadline {
-                Some(d) if d <= now => {
-                    let e = Error::Timeout {
-                        context: "waiting for a netlink reply".into(),
-                        after: timeout,
-                    };
-                    results.finish(seq, std::mem::take(s), Err(e.into()));
-                    false
-                }
-                Some(d) => {
-                    next = Some(next.map_or(d, |n| n.min(d)));
-                    true
-                }
-                None => true,
-            },
-            Slot::Dump(_) => true,
+        self.next_deadline = self.slots.expire(now, || {
+            Failure::Local(Error::Timeout {
+                context: "waiting for a netlink reply".into(),
+                after: timeout,
+            })
         });
-        self.next_deadline = next;
     }
 
     /// True when the reader should stop reading: a dump's stream is behind
@@ -512,7 +494,7 @@ impl Core {
             return false;
         }
         let mut dumps_full = false;
-        for slot in self.pending.values() {
+        for slot in self.slots.open_slots() {
             match slot {
                 Slot::Dump(d) if !d.tx.is_closed() => {
                     dumps_full |= d.buffered.load(Ordering::Acquire) >= DUMP_BUFFER;
@@ -541,16 +523,14 @@ impl Core {
             transport,
             barriers,
             protocol,
-            pending,
-            results,
+            slots,
             chunks,
             ..
         } = self;
         let mut waiting = Waiting {
             barriers,
             protocol: *protocol,
-            pending,
-            results,
+            slots,
             chunks,
         };
         for m in Messages::new(transport.received(part)) {
@@ -565,9 +545,8 @@ impl Core {
     /// Fails every request waiting: their replies may be among those lost.
     fn fail_all(&mut self, e: &Error) {
         self.barriers.clear();
-        for (seq, slot) in self.pending.drain() {
-            fail_slot(&mut self.results, seq, slot, e);
-        }
+        self.slots
+            .fail_open(|| Failure::Local(copy_error(e)), |slot| end_dump(slot, e));
         for (_, (_, tx)) in std::mem::take(&mut self.chunks) {
             let _ = tx.send(Err(copy_error(e)));
         }
@@ -579,8 +558,7 @@ impl Core {
 struct Waiting<'a> {
     barriers: &'a mut FastMap<u32, Vec<u32>>,
     protocol: Protocol,
-    pending: &'a mut FastMap<u32, Slot>,
-    results: &'a mut Results,
+    slots: &'a mut Slots,
     chunks: &'a mut BTreeMap<u32, (u32, ChunkTx)>,
 }
 
@@ -589,9 +567,7 @@ impl Waiting<'_> {
     /// no error reply are done.
     fn barrier_answered(&mut self, seq: u32) {
         for s in self.barriers.remove(&seq).unwrap_or_default() {
-            if let Some(Slot::Single(single)) = self.pending.remove(&s) {
-                self.results.finish(s, single, Ok(Vec::new()));
-            }
+            self.slots.finish(s, Ok(Vec::new()));
         }
     }
 
@@ -601,21 +577,19 @@ impl Waiting<'_> {
             self.barrier_answered(h.seq);
         }
         let protocol = self.protocol;
-        let Some(slot) = self.pending.get_mut(&h.seq) else {
+        let Some(slot) = self.slots.open_mut(h.seq) else {
             self.deliver_chunk(h, payload);
             return;
         };
         match slot {
             Slot::Single(s) => {
                 if let Some(r) = deliver_single(s, h, payload, protocol) {
-                    let single = std::mem::take(s);
-                    self.pending.remove(&h.seq);
-                    self.results.finish(h.seq, single, r);
+                    self.slots.finish(h.seq, r);
                 }
             }
             Slot::Dump(d) => {
                 if deliver_dump(d, h, payload, protocol) {
-                    self.pending.remove(&h.seq);
+                    self.slots.remove(h.seq);
                 }
             }
         }
@@ -645,14 +619,23 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Tells a request's caller why it failed.
-fn fail_slot(results: &mut Results, seq: u32, slot: Slot, e: &Error) {
-    let f = Failure::Local(copy_error(e));
-    match slot {
-        Slot::Single(s) => results.finish(seq, s, Err(f)),
-        Slot::Dump(d) => {
-            let _ = d.tx.send(DumpItem::End(Err(f)));
+/// Tells the caller of the request at `seq`, if it still waits, why it failed.
+fn fail_seq(slots: &mut Slots, seq: u32, e: &Error) {
+    match slots.open_mut(seq) {
+        Some(Slot::Single(_)) => slots.finish(seq, Err(Failure::Local(copy_error(e)))),
+        Some(Slot::Dump(_)) => {
+            if let Some(slot) = slots.remove(seq) {
+                end_dump(slot, e);
+            }
         }
+        None => {}
+    }
+}
+
+/// Ends a dump's stream with `e`.
+fn end_dump(slot: Slot, e: &Error) {
+    if let Slot::Dump(d) = slot {
+        let _ = d.tx.send(DumpItem::End(Err(Failure::Local(copy_error(e)))));
     }
 }
 

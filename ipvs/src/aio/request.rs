@@ -41,10 +41,12 @@ impl Shared {
         // no channel and no timer per request: the slot keeps the caller's
         // waker, the reader task files the result and keeps one timer for
         // all (setting the deadline once the request is sent)
-        let seq = self.submit(encode, Slot::Single(Single::default()), write)?;
+        let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+        let seq = self.submit(encode, Slot::Single(Single::new(waker)), write)?;
         Reply {
             shared: self,
             seq,
+            fresh: true,
             armed: true,
         }
         .await
