@@ -23,7 +23,12 @@
 //! The hot path is kept short, since many single requests in flight are
 //! worth having only when each costs little beyond the kernel's own work:
 //! single requests are found by a hash of their sequence number (pipelined
-//! chunks, which hold a range of numbers, by an ordered map); no timer is
+//! chunks, which hold a range of numbers, by an ordered map); a single
+//! request needs no channel and nothing allocated of its own, and one map
+//! entry: its slot keeps its caller's waker (registered when it is queued),
+//! the reader files its result in the slot and wakes the callers a datagram
+//! answered in one pass, after it let go of the lock, and the caller takes
+//! the result and the slot (see [`super::reply`]); no timer is
 //! armed per request (the reader task keeps one, at the earliest deadline of
 //! the requests waiting, and fails those whose time is up); the reader task is
 //! woken once per burst of queued requests, not once per request; and it reads
@@ -36,14 +41,16 @@ use std::future::Future;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::reply::{wake_all, Outcome, Single, Slots};
 use crate::batch::Chunk;
 use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
@@ -56,9 +63,6 @@ use crate::transport::{addressed_to, reply_end, Failure, Transport};
 pub(super) const DUMP_BUFFER: usize = 512;
 /// Datagrams the reader task takes in a row before it yields.
 const BURST: usize = 64;
-
-/// Where a do-request's result goes: its replies' attributes, or why it failed.
-pub(super) type Answer = oneshot::Sender<Result<Vec<Vec<u8>>, Failure>>;
 
 /// Where a pipelined chunk's replies go, or why they were lost.
 pub(super) type ChunkTx = mpsc::UnboundedSender<Result<(MsgHeader, Vec<u8>)>>;
@@ -128,12 +132,8 @@ struct Queued {
 /// barrier's acknowledgement on a [`ChunkTx`].)
 pub(super) enum Slot {
     /// A do-request: its data messages, then the end, by its deadline
-    /// (set when it is sent).
-    Single {
-        data: Vec<Vec<u8>>,
-        tx: Option<Answer>,
-        deadline: Option<Instant>,
-    },
+    /// (set when it is sent); its result goes to [`Core::results`].
+    Single(Single),
     /// A dump: each entry as it comes, then the end.
     Dump(DumpSlot),
 }
@@ -170,8 +170,9 @@ pub(super) struct Core {
     /// reply of their own.
     barriers: FastMap<u32, Vec<u32>>,
     protocol: Protocol,
-    /// Sequence number -> the request waiting for it.
-    pending: FastMap<u32, Slot>,
+    /// Sequence number -> the request waiting for it, or its result not
+    /// taken yet.
+    pub(super) slots: Slots,
     /// First sequence number -> (last, where the replies go): pipelined chunks.
     chunks: BTreeMap<u32, (u32, ChunkTx)>,
     /// Requests sent whose deadline is not set yet: the reader task sets
@@ -263,7 +264,7 @@ impl Shared {
                 out_seqs: Vec::new(),
                 barriers: fasthash::map(8),
                 protocol,
-                pending: fasthash::map(256),
+                slots: Slots::new(),
                 chunks: BTreeMap::new(),
                 unstamped: Vec::with_capacity(256),
                 next_deadline: None,
@@ -279,6 +280,14 @@ impl Shared {
         // nothing in Core is left half changed by a panic: slots are
         // inserted and removed whole, the buffer is cleared before each use
         self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lets go of the lock, then wakes the callers whose results it filed
+    /// meanwhile (`spare`: an empty vector whose room is reused).
+    fn unlock(mut core: MutexGuard<'_, Core>, spare: &mut Vec<Waker>) {
+        core.slots.take_wakers(spare);
+        drop(core);
+        wake_all(spare);
     }
 
     /// The bound on every wait for a reply.
@@ -315,7 +324,7 @@ impl Shared {
             core.out.truncate(start);
             return Err(e);
         }
-        core.pending.insert(seq, slot);
+        core.slots.insert(seq, slot);
         core.out_seqs.push(Queued {
             seq,
             at: start,
@@ -327,7 +336,7 @@ impl Shared {
         if core.out.len() >= crate::batch::CHUNK_BYTES {
             core.flush();
         }
-        drop(g);
+        Shared::unlock(g, &mut Vec::new());
         if first {
             self.wake.notify_one();
         }
@@ -347,7 +356,12 @@ impl Shared {
     ) -> std::result::Result<Option<Chunk>, (Chunk, Error)> {
         let mut g = self.lock();
         let core = &mut *g;
-        core.flush();
+        if core.flush() {
+            // a failed send filed its requests' errors: wake their callers
+            Shared::unlock(g, &mut Vec::new());
+            g = self.lock();
+        }
+        let core = &mut *g;
         let Some(chunk) = encode(&mut core.transport, &mut core.buf) else {
             return Ok(None);
         };
@@ -364,7 +378,7 @@ impl Shared {
     /// Forgets the request registered at `seq` (its caller gave up): its
     /// replies, if any come, are skipped.
     pub(super) fn forget(&self, seq: u32) {
-        self.lock().pending.remove(&seq);
+        self.lock().slots.remove(seq);
     }
 
     /// Forgets the pipelined chunk whose range starts at `base`.
@@ -406,9 +420,7 @@ impl Core {
                     self.barriers.remove(&b);
                 }
                 for q in &queued {
-                    if let Some(slot) = self.pending.remove(&q.seq) {
-                        fail_slot(slot, &e);
-                    }
+                    fail_seq(&mut self.slots, q.seq, &e);
                 }
             }
         }
@@ -423,23 +435,23 @@ impl Core {
     fn stamp_deadlines(&mut self, timeout: Duration) {
         let mut at = None;
         for seq in self.unstamped.drain(..) {
-            if let Some(Slot::Single {
+            if let Some(Slot::Single(Single {
                 deadline: d @ None, ..
-            }) = self.pending.get_mut(&seq)
+            })) = self.slots.open_mut(seq)
             {
                 let when = *at.get_or_insert_with(|| Instant::now() + timeout);
                 *d = Some(when);
                 self.next_deadline = Some(self.next_deadline.map_or(when, |n| n.min(when)));
             }
         }
-        if self.pending.is_empty() {
+        if !self.slots.any_open() {
             self.next_deadline = None;
         }
     }
 
     /// True while a request, dump or pipelined chunk waits for replies.
     fn waiting(&self) -> bool {
-        !self.pending.is_empty() || !self.chunks.is_empty()
+        self.slots.any_open() || !self.chunks.is_empty()
     }
 
     /// Makes the last write of the queue the barrier of the others: they
@@ -467,29 +479,12 @@ impl Core {
     /// Fails the single requests whose deadline passed by `now` with a
     /// timeout, and finds the next deadline.
     fn expire(&mut self, now: Instant, timeout: Duration) {
-        let mut next: Option<Instant> = None;
-        self.pending.retain(|_, slot| match slot {
-            Slot::Single {
-                tx,
-                deadline: Some(d),
-                ..
-            } if *d <= now => {
-                let e = Error::Timeout {
-                    context: "waiting for a netlink reply".into(),
-                    after: timeout,
-                };
-                !finish_single(tx, Err(e.into()))
-            }
-            Slot::Single {
-                deadline: Some(d), ..
-            } => {
-                next = Some(next.map_or(*d, |n| n.min(*d)));
-                true
-            }
-            Slot::Single { deadline: None, .. } => true,
-            Slot::Dump(_) => true,
+        self.next_deadline = self.slots.expire(now, || {
+            Failure::Local(Error::Timeout {
+                context: "waiting for a netlink reply".into(),
+                after: timeout,
+            })
         });
-        self.next_deadline = next;
     }
 
     /// True when the reader should stop reading: a dump's stream is behind
@@ -499,7 +494,7 @@ impl Core {
             return false;
         }
         let mut dumps_full = false;
-        for slot in self.pending.values() {
+        for slot in self.slots.open_slots() {
             match slot {
                 Slot::Dump(d) if !d.tx.is_closed() => {
                     dumps_full |= d.buffered.load(Ordering::Acquire) >= DUMP_BUFFER;
@@ -528,14 +523,14 @@ impl Core {
             transport,
             barriers,
             protocol,
-            pending,
+            slots,
             chunks,
             ..
         } = self;
         let mut waiting = Waiting {
             barriers,
             protocol: *protocol,
-            pending,
+            slots,
             chunks,
         };
         for m in Messages::new(transport.received(part)) {
@@ -550,9 +545,8 @@ impl Core {
     /// Fails every request waiting: their replies may be among those lost.
     fn fail_all(&mut self, e: &Error) {
         self.barriers.clear();
-        for (_, slot) in self.pending.drain() {
-            fail_slot(slot, e);
-        }
+        self.slots
+            .fail_open(|| Failure::Local(copy_error(e)), |slot| end_dump(slot, e));
         for (_, (_, tx)) in std::mem::take(&mut self.chunks) {
             let _ = tx.send(Err(copy_error(e)));
         }
@@ -564,7 +558,7 @@ impl Core {
 struct Waiting<'a> {
     barriers: &'a mut FastMap<u32, Vec<u32>>,
     protocol: Protocol,
-    pending: &'a mut FastMap<u32, Slot>,
+    slots: &'a mut Slots,
     chunks: &'a mut BTreeMap<u32, (u32, ChunkTx)>,
 }
 
@@ -573,9 +567,7 @@ impl Waiting<'_> {
     /// no error reply are done.
     fn barrier_answered(&mut self, seq: u32) {
         for s in self.barriers.remove(&seq).unwrap_or_default() {
-            if let Some(Slot::Single { mut tx, .. }) = self.pending.remove(&s) {
-                finish_single(&mut tx, Ok(Vec::new()));
-            }
+            self.slots.finish(s, Ok(Vec::new()));
         }
     }
 
@@ -585,27 +577,21 @@ impl Waiting<'_> {
             self.barrier_answered(h.seq);
         }
         let protocol = self.protocol;
-        let Some(slot) = self.pending.get_mut(&h.seq) else {
+        let Some(slot) = self.slots.open_mut(h.seq) else {
             self.deliver_chunk(h, payload);
             return;
         };
-        let finished = match slot {
-            Slot::Single { data, tx, .. } => match reply_end(h, payload) {
-                Ok(None) => match protocol.data(h, payload) {
-                    Ok(Some(a)) => {
-                        data.push(a);
-                        false
-                    }
-                    Ok(None) => false,
-                    Err(e) => finish_single(tx, Err(e.into())),
-                },
-                Ok(Some(end)) => finish_single(tx, end.map(|()| std::mem::take(data))),
-                Err(f) => finish_single(tx, Err(f)),
-            },
-            Slot::Dump(d) => deliver_dump(d, h, payload, protocol),
-        };
-        if finished {
-            self.pending.remove(&h.seq);
+        match slot {
+            Slot::Single(s) => {
+                if let Some(r) = deliver_single(s, h, payload, protocol) {
+                    self.slots.finish(h.seq, r);
+                }
+            }
+            Slot::Dump(d) => {
+                if deliver_dump(d, h, payload, protocol) {
+                    self.slots.remove(h.seq);
+                }
+            }
         }
     }
 
@@ -633,25 +619,45 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Tells a request's caller why it failed.
-fn fail_slot(slot: Slot, e: &Error) {
-    let f = Failure::Local(copy_error(e));
-    match slot {
-        Slot::Single { mut tx, .. } => {
-            finish_single(&mut tx, Err(f));
+/// Tells the caller of the request at `seq`, if it still waits, why it failed.
+fn fail_seq(slots: &mut Slots, seq: u32, e: &Error) {
+    match slots.open_mut(seq) {
+        Some(Slot::Single(_)) => slots.finish(seq, Err(Failure::Local(copy_error(e)))),
+        Some(Slot::Dump(_)) => {
+            if let Some(slot) = slots.remove(seq) {
+                end_dump(slot, e);
+            }
         }
-        Slot::Dump(d) => {
-            let _ = d.tx.send(DumpItem::End(Err(f)));
-        }
+        None => {}
     }
 }
 
-/// Sends a do-request's result; true (the slot is finished).
-fn finish_single(tx: &mut Option<Answer>, r: Result<Vec<Vec<u8>>, Failure>) -> bool {
-    if let Some(tx) = tx.take() {
-        let _ = tx.send(r);
+/// Ends a dump's stream with `e`.
+fn end_dump(slot: Slot, e: &Error) {
+    if let Slot::Dump(d) = slot {
+        let _ = d.tx.send(DumpItem::End(Err(Failure::Local(copy_error(e)))));
     }
-    true
+}
+
+/// Takes one message for a do-request: its result once it ended.
+fn deliver_single(
+    s: &mut Single,
+    h: &MsgHeader,
+    payload: &[u8],
+    protocol: Protocol,
+) -> Option<Outcome> {
+    match reply_end(h, payload) {
+        Ok(None) => match protocol.data(h, payload) {
+            Ok(Some(a)) => {
+                s.data.push(a);
+                None
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e.into())),
+        },
+        Ok(Some(end)) => Some(end.map(|()| std::mem::take(&mut s.data))),
+        Err(f) => Some(Err(f)),
+    }
 }
 
 /// Hands a dump message to its stream; true when the dump ended.
@@ -759,9 +765,16 @@ impl Timer {
 pub(super) async fn read_loop(shared: Arc<Shared>) {
     let mut timer = Timer::default();
     let mut woken = true;
+    // the callers to wake, taken from under the lock (its room reused)
+    let mut wake: Vec<Waker> = Vec::with_capacity(256);
     loop {
-        let sent = shared.lock().flush();
-        if (sent || woken) && read_queued(&shared, None) {
+        let sent = {
+            let mut core = shared.lock();
+            let sent = core.flush();
+            Shared::unlock(core, &mut wake);
+            sent
+        };
+        if (sent || woken) && read_queued(&shared, None, &mut wake) {
             // a full burst: let the others run before reading on
             tokio::task::yield_now().await;
             woken = true;
@@ -792,20 +805,26 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
         woken = false;
         match event {
             Event::Woken => woken = true,
-            Event::Deadline => shared.lock().expire(Instant::now(), shared.timeout()),
+            Event::Deadline => {
+                let mut core = shared.lock();
+                core.expire(Instant::now(), shared.timeout());
+                Shared::unlock(core, &mut wake);
+            }
             Event::Readable(Ok(guard)) => {
                 // the socket may still hold replies after a full burst: let
                 // the others run first. Otherwise no yield: the tasks just
                 // answered run while this one waits for their next requests
                 // (a yield would cost the runtime an extra poll of its
                 // driver, a system call, per round of requests)
-                if read_queued(&shared, Some(guard)) {
+                if read_queued(&shared, Some(guard), &mut wake) {
                     tokio::task::yield_now().await;
                 }
             }
             Event::Readable(Err(e)) => {
                 let e = Error::io("waiting for netlink replies", e);
-                shared.lock().fail_all(&e);
+                let mut core = shared.lock();
+                core.fail_all(&e);
+                Shared::unlock(core, &mut wake);
                 return;
             }
         }
@@ -819,6 +838,7 @@ pub(super) async fn read_loop(shared: Arc<Shared>) {
 fn read_queued(
     shared: &Shared,
     mut guard: Option<tokio::io::unix::AsyncFdReadyGuard<'_, Ready>>,
+    wake: &mut Vec<Waker>,
 ) -> bool {
     for _ in 0..BURST {
         let mut core = shared.lock();
@@ -836,6 +856,8 @@ fn read_queued(
             }
             Err(e) => core.fail_all(&e),
         }
+        // the callers this datagram answered, woken in one pass
+        Shared::unlock(core, wake);
     }
     true
 }

@@ -43,6 +43,7 @@ mod batch;
 mod demux;
 mod fou;
 mod handle;
+mod reply;
 mod request;
 mod rtnl;
 mod stream;

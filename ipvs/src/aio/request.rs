@@ -4,27 +4,12 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::demux::{DumpItem, DumpSlot, Shared, Slot};
+use super::reply::{Reply, Single};
 use crate::error::{Error, Result};
 use crate::transport::Failure;
-
-/// Forgets a request when its future is dropped before the answer came:
-/// whatever the kernel still sends for it is skipped.
-struct Forget<'a> {
-    shared: &'a Shared,
-    seq: u32,
-    armed: bool,
-}
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.forget(self.seq);
-        }
-    }
-}
 
 /// The error of a wait that got nothing in time.
 pub(super) fn timed_out(shared: &Shared) -> Error {
@@ -53,29 +38,18 @@ impl Shared {
         encode: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
         write: bool,
     ) -> Result<Vec<Vec<u8>>, Failure> {
-        let (tx, rx) = oneshot::channel();
-        let slot = Slot::Single {
-            data: Vec::new(),
-            tx: Some(tx),
-            // no timer per request: the reader task keeps one for all, and
-            // sets the deadline when it sends the request
-            deadline: None,
-        };
-        let seq = self.submit(encode, slot, write)?;
-        let mut forget = Forget {
+        // no channel and no timer per request: the slot keeps the caller's
+        // waker, the reader task files the result and keeps one timer for
+        // all (setting the deadline once the request is sent)
+        let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+        let seq = self.submit(encode, Slot::Single(Single::new(waker)), write)?;
+        Reply {
             shared: self,
             seq,
+            fresh: true,
             armed: true,
-        };
-        let r = match rx.await {
-            Ok(r) => {
-                forget.armed = false; // the reader removed it
-                r
-            }
-            Err(_) => Err(reader_gone().into()),
-        };
-        drop(forget);
-        r
+        }
+        .await
     }
 
     /// Starts a dump encoded by `encode` (after any dump before it on this

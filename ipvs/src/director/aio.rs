@@ -84,6 +84,36 @@ impl AsyncDirector {
         Self::start_with(desired, opts, Some(watched)).await
     }
 
+    /// As [`AsyncDirector::start`], on an async IPVS handle the caller
+    /// opened (`opts.namespace` is then not used: the handle's namespace is
+    /// directed). The handle may be shared with other tasks, or be one over
+    /// a scripted kernel (`aio::Ipvs::with_kernel`, feature `test-kernel`),
+    /// which lets the loop run on a host without IPVS.
+    ///
+    /// ```no_run
+    /// use lvskit::director::{AsyncDirector, DesiredState, DirectorOptions};
+    ///
+    /// # async fn f() -> lvskit::Result<()> {
+    /// let ipvs = lvskit::aio::Ipvs::new().await?;
+    /// let director =
+    ///     AsyncDirector::with_handle(ipvs, DesiredState::default(), DirectorOptions::default())?;
+    /// director.stop().await;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] for bad desired state or options
+    /// (nothing started, nothing sent); [`crate::Error::Io`] outside a tokio
+    /// runtime or when a check thread cannot be started.
+    pub fn with_handle(
+        ipvs: Ipvs,
+        desired: DesiredState,
+        opts: DirectorOptions,
+    ) -> Result<AsyncDirector> {
+        let state = State::new(&desired, opts)?;
+        Self::run_on(ipvs, state, desired, None)
+    }
+
     async fn start_with(
         desired: DesiredState,
         opts: DirectorOptions,
@@ -91,8 +121,24 @@ impl AsyncDirector {
     ) -> Result<AsyncDirector> {
         let state = State::new(&desired, opts)?;
         let ipvs = Ipvs::open(state.opts.namespace.clone()).await?;
+        Self::run_on(ipvs, state, desired, file)
+    }
+
+    /// Starts the checks and the loop's task on the current runtime.
+    fn run_on(
+        ipvs: Ipvs,
+        state: Arc<State>,
+        desired: DesiredState,
+        file: Option<Watched>,
+    ) -> Result<AsyncDirector> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|e| {
+            crate::Error::io(
+                "starting an async director",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
         state.set_desired(desired, "caller")?;
-        let task = tokio::spawn(run(ipvs.clone(), Arc::clone(&state), file));
+        let task = rt.spawn(run(ipvs.clone(), Arc::clone(&state), file));
         Ok(AsyncDirector {
             state,
             ipvs,
