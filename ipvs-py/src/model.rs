@@ -211,21 +211,21 @@ pub(crate) fn replaced<'py>(
     fields: &[&str],
     changes: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    replaced_taking(obj, fields, fields, changes)
+}
+
+/// As [`replaced`], the copy built from the current values of `taken` only
+/// (the fields this value's constructor takes, a part of `fields`: an
+/// `add_service` operation has a `key` to read but takes none).
+pub(crate) fn replaced_taking<'py>(
+    obj: &Bound<'py, PyAny>,
+    fields: &[&str],
+    taken: &[&str],
+    changes: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
     let kwargs = PyDict::new(py);
-    // what the constructor takes for this value: the keys of its `to_dict()`
-    // (an operation's kind takes some of the fields only: an `add_service`
-    // has a `key` to read but takes none)
-    let taken = match obj.hasattr("to_dict")? {
-        true => Some(obj.call_method0("to_dict")?.downcast_into::<PyDict>()?),
-        false => None,
-    };
-    for f in fields {
-        if let Some(t) = &taken {
-            if !t.contains(*f)? {
-                continue;
-            }
-        }
+    for f in taken {
         let v = obj.getattr(*f)?;
         if !v.is_none() {
             kwargs.set_item(*f, v)?;
@@ -1703,8 +1703,25 @@ impl PyOperation {
     }
 }
 
+/// The fields an operation of this kind takes (its constructor's keyword
+/// arguments, `to_dict()`'s keys).
+fn operation_taken(op: &PyOperation) -> &'static [&'static str] {
+    match op.inner {
+        Operation::AddService(_) | Operation::UpdateService(_) => &["kind", "service"],
+        Operation::DeleteService(_) | Operation::Zero(_) => &["kind", "key"],
+        Operation::AddDestination(..) | Operation::UpdateDestination(..) => {
+            &["kind", "key", "destination"]
+        }
+        Operation::DeleteDestination(..) => &["kind", "key", "addr", "port"],
+        Operation::SetTimeouts(_) => &["kind", "timeouts"],
+        Operation::StartDaemon(_) => &["kind", "daemon"],
+        Operation::StopDaemon(_) => &["kind", "state"],
+        _ => &["kind"],
+    }
+}
+
 shared_methods!(PyOperation:
-    replace_method(OPERATION_FIELDS,
+    replace_method(OPERATION_FIELDS, taken = operation_taken,
         "A copy with some fields changed (keyword arguments of the constructor:\n\
         ``kind``, ``key``, ``service``, ``destination``, ``addr``, ``port``,\n\
         ``timeouts``, ``daemon``, ``state``), checked as the constructor checks."),

@@ -110,8 +110,24 @@ macro_rules! reduce_json {
 pub(crate) use reduce_json;
 
 /// `replace(**changes)`: the class called with its fields `$fields` and the
-/// changes over them (see `model::replaced`).
+/// changes over them (see `model::replaced`); with `taken = f`, the current
+/// values of `f(&value)`'s fields only (a frozen class whose constructor
+/// takes some of its fields, by the value's kind).
 macro_rules! replace_method {
+    ($ty:ident, $fields:expr, taken = $taken:path, $doc:literal) => {
+        #[pyo3::pymethods]
+        impl $ty {
+            #[doc = $doc]
+            #[pyo3(signature = (**changes))]
+            fn replace<'py>(
+                slf: &pyo3::Bound<'py, Self>,
+                changes: Option<&pyo3::Bound<'py, pyo3::types::PyDict>>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                let taken = $taken(slf.get());
+                $crate::model::replaced_taking(slf.as_any(), $fields, taken, changes)
+            }
+        }
+    };
     ($ty:ident, $fields:expr, $doc:literal) => {
         #[pyo3::pymethods]
         impl $ty {

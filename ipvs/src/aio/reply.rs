@@ -231,7 +231,7 @@ impl Future for Reply<'_> {
 impl Drop for Reply<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.shared.lock().slots.remove(self.seq);
+            self.shared.forget(self.seq);
         }
     }
 }
