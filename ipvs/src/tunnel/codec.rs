@@ -321,6 +321,7 @@ pub fn decode_tunnel_data_keeping(
     if kind.is_gre() {
         t.ikey = (raw.iflags & gre::GRE_KEY != 0).then_some(raw.ikey);
         t.okey = (raw.oflags & gre::GRE_KEY != 0).then_some(raw.okey);
+        keep_other_gre_flags(&raw, &mut unknown);
     }
     t.encap = EncapType::from_number(raw.etype).map(|kind| Encap {
         kind,
@@ -330,6 +331,18 @@ pub fn decode_tunnel_data_keeping(
         flags: TunnelEncapFlags::from_bits_retain(raw.eflags),
     });
     Ok((t, unknown))
+}
+
+/// Keeps a GRE flags attribute whole, as read, among the unknown attributes
+/// when it holds bits other than the key's (checksums, sequence numbers, set
+/// by `ip link ... icsum oseq`): the model has a field for the key alone, and
+/// what it cannot say is kept, not dropped.
+fn keep_other_gre_flags(raw: &Raw, unknown: &mut RawAttrs) {
+    for (ty, flags) in [(gre::IFLAGS, raw.iflags), (gre::OFLAGS, raw.oflags)] {
+        if flags & !gre::GRE_KEY != 0 {
+            unknown.push((ty, flags.to_be_bytes().to_vec()));
+        }
+    }
 }
 
 /// Decodes one tunnel attribute into `t` or `raw`; `Ok(false)` when unknown.

@@ -568,7 +568,9 @@ pub struct Link {
     /// [`TunnelKind`]), e.g. a bridge's or a VXLAN device's parameters.
     pub kind_data: Option<Vec<u8>>,
     /// `IFLA_INFO_DATA` attributes of a tunnel the decoder does not know
-    /// (e.g. ones newer kernels add) or could not parse: `(type, payload)`.
+    /// (e.g. ones newer kernels add) or could not parse: `(type, payload)`;
+    /// also a GRE tunnel's `IFLA_GRE_IFLAGS`/`IFLA_GRE_OFLAGS` when they hold
+    /// flags other than the key's (checksums, sequence numbers), whole.
     pub unknown_attrs: Vec<(u16, Vec<u8>)>,
     /// MTU.
     pub mtu: u32,

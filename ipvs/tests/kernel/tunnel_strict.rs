@@ -104,6 +104,42 @@ fn an_unknown_link_kind_lists_as_unknown_with_its_raw_kind_and_data() {
     }
 }
 
+#[test]
+fn gre_checksum_and_sequence_flags_set_by_ip_are_kept_on_reading() {
+    let ns = TestNs::new();
+    ns.ip(&[
+        "link",
+        "add",
+        "g9",
+        "type",
+        "gre",
+        "local",
+        "192.0.2.1",
+        "remote",
+        "192.0.2.2",
+        "key",
+        "7",
+        "icsum",
+        "oseq",
+    ]);
+    let l = rtnl(&ns).link("g9").unwrap().unwrap();
+    let t = l.tunnel.as_ref().unwrap();
+    assert_eq!((t.ikey, t.okey), (Some(7), Some(7)), "{l:?}");
+    // IFLA_GRE_IFLAGS (2) and IFLA_GRE_OFLAGS (3), big-endian GRE flags:
+    // key (0x2000) with checksum (0x8000) in, with sequence (0x1000) out
+    let flags = |ty: u16| {
+        l.unknown_attrs
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, p)| p.clone())
+    };
+    assert_eq!(flags(2), Some(vec![0xa0, 0x00]), "{l:?}");
+    assert_eq!(flags(3), Some(vec![0x30, 0x00]), "{l:?}");
+    // the referee says the same of the device
+    let shown = ns.ip(&["-d", "link", "show", "g9"]);
+    assert!(shown.contains("icsum") && shown.contains("oseq"), "{shown}");
+}
+
 /// `(kind config, MTU the kernel would store differently)`; each MTU just
 /// above (or below) what the device carries.
 fn refused_mtus() -> Vec<(&'static str, TunnelConfig, u32)> {

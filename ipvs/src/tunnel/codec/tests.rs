@@ -763,6 +763,36 @@ fn a_name_that_is_not_utf8_decodes_with_its_exact_bytes() {
 }
 
 #[test]
+fn gre_flags_beyond_the_key_are_kept_raw() {
+    // `ip link add g type gre key 7 icsum oseq`: iflags KEY|CSUM, oflags KEY|SEQ
+    let gre_data = |iflags: u16, oflags: u16| {
+        let mut data = Vec::new();
+        nla::put_be16(&mut data, gre::IFLAGS, iflags);
+        nla::put_be16(&mut data, gre::OFLAGS, oflags);
+        nla::put(&mut data, gre::IKEY, &7u32.to_be_bytes());
+        nla::put(&mut data, gre::OKEY, &7u32.to_be_bytes());
+        let mut info = Vec::new();
+        nla::put(&mut info, ifla::INFO_KIND, b"gre\0");
+        info.extend_from_slice(&nest(ifla::INFO_DATA, &data));
+        decode_link(&link_payload(&nest(ifla::LINKINFO, &info))).unwrap()
+    };
+    let l = gre_data(gre::GRE_KEY | 0x8000, gre::GRE_KEY | 0x1000);
+    let t = l.tunnel.as_ref().unwrap();
+    assert_eq!((t.ikey, t.okey), (Some(7), Some(7)));
+    assert_eq!(
+        l.unknown_attrs,
+        vec![
+            (gre::IFLAGS, 0xa000u16.to_be_bytes().to_vec()),
+            (gre::OFLAGS, 0x3000u16.to_be_bytes().to_vec())
+        ]
+    );
+    // the key alone is the model's: nothing is left over
+    let l = gre_data(gre::GRE_KEY, 0);
+    assert_eq!(l.unknown_attrs, vec![]);
+    assert_eq!(l.tunnel.unwrap().okey, None);
+}
+
+#[test]
 fn unknown_kinds_attributes_and_encapsulations_are_kept_raw() {
     // an unknown kind: its kind string and raw data
     let mut info = Vec::new();
