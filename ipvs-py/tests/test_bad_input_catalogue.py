@@ -140,6 +140,8 @@ CASES: List[Case] = [
     Case("daemon: group not multicast", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", group="10.0.0.1")), ipvs.InvalidInputError, None, sync_if),
     Case("daemon: TTL 0", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", ttl=0)), ipvs.InvalidInputError, None, sync_if),
     Case("daemon: sync id 256", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", 256)), ipvs.InvalidInputError, None, sync_if),
+    Case("daemon: backup max_len the kernel would raise", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("backup", "sync0", max_len=1000)), ipvs.InvalidInputError, None, sync_if),
+    Case("daemon: max_len 0", lambda ns, lb: lb.start_daemon(ipvs.SyncDaemon("master", "sync0", max_len=0)), ipvs.InvalidInputError, None, sync_if),
     Case("daemon: unknown state read back", lambda ns, lb: lb.start_daemon(UNKNOWN_STATE), ipvs.InvalidInputError, None, sync_if),
     Case("daemon: stop of an unknown state", lambda ns, lb: lb.stop_daemon(UNKNOWN_STATE.state), ipvs.InvalidInputError, None, master_daemon),
     Case("daemon: stop of one not running", lambda ns, lb: lb.stop_daemon("backup"), ipvs.NotFoundError, None, master_daemon),

@@ -87,7 +87,7 @@ def daemon(r: random.Random) -> ipvs.SyncDaemon:
         state,
         r.choice(["eth0", "sync1"]),
         r.randrange(0, 256),
-        max_len=r.choice([None, r.randrange(100, 1500)]),
+        max_len=r.choice([None, r.randrange(1024, 1500)]),  # a backup keeps 1024 and up
         group=r.choice([None, "239.1.2.3", "ff02::81"]) if r.random() < 0.5 else None,
         port=r.choice([None, r.randrange(1, 65536)]),
         ttl=r.choice([None, r.randrange(1, 256)]),

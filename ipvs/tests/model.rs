@@ -2,7 +2,7 @@
 //! with a message naming the object and the problem.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lvskit::{
     Destination, EncapFlags, Error, Family, Forward, Name, Netmask, Operation, Scheduler, Service,
@@ -121,4 +121,35 @@ fn errors_name_the_operation_and_object() {
     let mut d = SyncDaemon::new(SyncState::Backup, "eth0", 1);
     d.group = Some(Ipv4Addr::new(10, 0, 0, 1).into());
     assert!(invalid(d.validate()).contains("not a multicast"));
+}
+
+#[test]
+fn sync_message_lengths_the_kernel_would_clamp_are_refused() {
+    let with = |state, group: Option<IpAddr>, n: u16| {
+        let mut d = SyncDaemon::new(state, "eth0", 1);
+        d.group = group;
+        d.max_len = Some(n);
+        d.validate()
+    };
+    let v6: Option<IpAddr> = Some("ff02::81".parse().unwrap());
+    // a master keeps 1..=65507 (IPv4 group) or 1..=65487 (IPv6 group)
+    for n in [1, 1400, 65507] {
+        assert!(with(SyncState::Master, None, n).is_ok(), "{n}");
+    }
+    assert!(with(SyncState::Master, v6, 65487).is_ok());
+    for (state, group, n) in [
+        (SyncState::Master, None, 0),
+        (SyncState::Master, None, 65508),
+        (SyncState::Master, v6, 65488),
+        (SyncState::Backup, None, 1023),
+        (SyncState::Backup, None, 0),
+    ] {
+        let e = invalid(with(state, group, n));
+        assert!(e.contains("maximum message length"), "{n}: {e}");
+    }
+    assert!(with(SyncState::Backup, None, 1024).is_ok());
+    // None leaves it to the kernel
+    assert!(SyncDaemon::new(SyncState::Backup, "eth0", 1)
+        .validate()
+        .is_ok());
 }

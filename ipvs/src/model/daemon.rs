@@ -109,7 +109,8 @@ impl SyncDaemon {
     /// Checks what the kernel would refuse or store as another value: the
     /// state ([`SyncState::validate`]), the interface name (1 to 15 bytes, no
     /// NUL, `:` only as a byte escape), the sync id (0..=[`SyncDaemon::MAX_SYNC_ID`]),
-    /// a non-multicast group, a zero TTL or port.
+    /// a non-multicast group, a zero TTL or port, and a maximum message length
+    /// the kernel would clamp ([`SyncDaemon::max_len_range`]).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] naming the daemon and the problem.
@@ -131,12 +132,46 @@ impl SyncDaemon {
                 Self::MAX_SYNC_ID
             ));
         }
+        if let Some(n) = self.max_len {
+            let range = self.max_len_range();
+            if !range.contains(&n) {
+                return bad(format!(
+                    "maximum message length {n} is outside {}..={} for a {} daemon \
+                     (the kernel would store another value; None derives it from the MTU)",
+                    range.start(),
+                    range.end(),
+                    if self.state == SyncState::Backup {
+                        "backup"
+                    } else {
+                        "master"
+                    },
+                ));
+            }
+        }
         match self.group {
             Some(g) if !g.is_multicast() => bad(format!("group {g} is not a multicast address")),
             _ if self.ttl == Some(0) => bad("TTL must be 1 to 255".into()),
             _ if self.port == Some(0) => bad("port must be non-zero".into()),
             _ => Ok(()),
         }
+    }
+
+    /// The maximum message lengths the kernel keeps as given: from 1 (1,024
+    /// for a backup, which must take a whole message of a master with a
+    /// standard MTU) to 65,535 less the IP and UDP headers of the group's
+    /// family (65,507 for IPv4, 65,487 for IPv6). The kernel clamps any other
+    /// value into this range, and takes 0 as "derive it from the MTU".
+    pub fn max_len_range(&self) -> std::ops::RangeInclusive<u16> {
+        let min = if self.state == SyncState::Backup {
+            1024
+        } else {
+            1
+        };
+        let headers = match self.group {
+            Some(IpAddr::V6(_)) => 40 + 8,
+            _ => 20 + 8,
+        };
+        min..=u16::MAX - headers
     }
 
     /// The text form of an interface name given as the kernel's bytes

@@ -613,6 +613,38 @@ fn sync_daemons_start_list_and_stop() {
     );
 }
 
+#[test]
+fn sync_message_lengths_the_kernel_would_clamp_are_refused_and_ipvsadm_shows_why() {
+    let ns = TestNs::new();
+    ns.dummy("sync0", &["192.168.77.1/24"]);
+    let ipvs = ns.ipvs();
+    let mut backup = SyncDaemon::new(SyncState::Backup, "sync0", 4);
+    backup.max_len = Some(1000);
+    let e = ipvs.start_daemon(&backup).unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    assert!(ipvs.daemons().unwrap().is_empty(), "nothing was sent");
+    // the referee sends the same daemon: the kernel keeps 1024, not 1000
+    ns.ipvsadm(&[
+        "--start-daemon",
+        "backup",
+        "--mcast-interface",
+        "sync0",
+        "--syncid",
+        "4",
+        "--sync-maxlen",
+        "1000",
+    ]);
+    let got = ipvs.daemons().unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].max_len, Some(1024), "{got:?}");
+    // the lowest length a backup keeps is taken as given
+    ipvs.stop_daemon(SyncState::Backup).unwrap();
+    backup.max_len = Some(1024);
+    ipvs.start_daemon(&backup).unwrap();
+    assert_eq!(ipvs.daemons().unwrap()[0].max_len, Some(1024));
+    ipvs.stop_daemon(SyncState::Backup).unwrap();
+}
+
 /// A daemon stopped before its kernel thread has run makes the kernel's
 /// handler return -EINTR, and netlink then answers nothing: the handle must
 /// still report the stop (it was carried out) rather than wait for a reply
