@@ -32,6 +32,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
 
+mod addr_text;
 mod conn;
 mod dataclass;
 mod dicts;
@@ -41,6 +42,7 @@ mod model;
 mod reply;
 mod settings;
 mod tables;
+mod types;
 mod value;
 
 pub(crate) use errors::{conn_error, invalid_input, rules_error, to_py};

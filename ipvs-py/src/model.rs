@@ -35,6 +35,7 @@ use crate::enums::{
 };
 use crate::settings::{PySyncDaemon, PyTimeouts};
 use crate::tables::{table_in, table_out, PyTable};
+use crate::types;
 use crate::value::{copy_getters, shared_methods};
 use crate::{dicts, outcomes, to_py, Handle, PyOutcome};
 
@@ -69,7 +70,7 @@ pub(crate) fn py_repr(obj: &Bound<'_, PyAny>) -> PyResult<String> {
 pub(crate) fn addr_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<IpAddr> {
     if let Ok(s) = obj.downcast::<PyString>() {
         let text = s.to_cow()?;
-        return text.parse().map_err(|_| {
+        return crate::addr_text::parse(&text).map_err(|_| {
             crate::errors::refused(format!(
                 "{what}: {} is not an IP address",
                 py_repr(obj).unwrap_or_else(|_| format!("{text:?}"))
@@ -261,15 +262,17 @@ pub struct PyServiceKey {
 pub(crate) fn key_out<'py>(py: Python<'py>, key: ServiceKey) -> PyResult<Bound<'py, PyAny>> {
     let base = PyClassInitializer::from(PyServiceKey { key });
     Ok(match key {
-        ServiceKey::Inet { .. } => Bound::new(py, base.add_subclass(InetKey))?.into_any(),
-        ServiceKey::Fwmark { .. } => Bound::new(py, base.add_subclass(FwmarkKey))?.into_any(),
+        ServiceKey::Inet { .. } => types::new_object(py, base.add_subclass(InetKey))?.into_any(),
+        ServiceKey::Fwmark { .. } => {
+            types::new_object(py, base.add_subclass(FwmarkKey))?.into_any()
+        }
     })
 }
 
 pub(crate) fn key_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<ServiceKey> {
-    match obj.downcast::<PyServiceKey>() {
-        Ok(k) => Ok(k.get().key),
-        Err(_) => Err(PyTypeError::new_err(format!(
+    match types::downcast_key(obj) {
+        Some(k) => Ok(k.get().key),
+        None => Err(PyTypeError::new_err(format!(
             "{what} must be a ServiceKey, not {}",
             type_name(obj)
         ))),
@@ -798,9 +801,9 @@ pub(crate) fn scheduler_in(obj: &Bound<'_, PyAny>) -> PyResult<Scheduler> {
 }
 
 pub(crate) fn service_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Service> {
-    match obj.downcast::<PyService>() {
-        Ok(s) => Ok(s.get().inner.clone()),
-        Err(_) => Err(PyTypeError::new_err(format!(
+    match types::downcast::<PyService>(obj) {
+        Some(s) => Ok(s.get().inner.clone()),
+        None => Err(PyTypeError::new_err(format!(
             "{what} must be a Service, not {}",
             type_name(obj)
         ))),
@@ -808,7 +811,7 @@ pub(crate) fn service_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Service
 }
 
 pub(crate) fn service_out(py: Python<'_>, s: Service) -> PyResult<Bound<'_, PyAny>> {
-    Ok(Bound::new(py, PyService { inner: s })?.into_any())
+    Ok(types::new_object(py, PyService { inner: s })?.into_any())
 }
 
 #[pymethods]
@@ -1042,9 +1045,9 @@ fn tunnel_forward(fwd: Forward, tun: Tunnel, port: u16, bits: u16) -> PyResult<F
 }
 
 pub(crate) fn destination_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Destination> {
-    match obj.downcast::<PyDestination>() {
-        Ok(d) => Ok(d.get().inner),
-        Err(_) => Err(PyTypeError::new_err(format!(
+    match types::downcast::<PyDestination>(obj) {
+        Some(d) => Ok(d.get().inner),
+        None => Err(PyTypeError::new_err(format!(
             "{what} must be a Destination, not {}",
             type_name(obj)
         ))),
@@ -1052,7 +1055,7 @@ pub(crate) fn destination_in(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Des
 }
 
 pub(crate) fn destination_out(py: Python<'_>, d: Destination) -> PyResult<Bound<'_, PyAny>> {
-    Ok(Bound::new(py, PyDestination { inner: d })?.into_any())
+    Ok(types::new_object(py, PyDestination { inner: d })?.into_any())
 }
 
 #[pymethods]
@@ -1294,12 +1297,17 @@ pub struct PyOperation {
 }
 
 fn operation_out(py: Python<'_>, op: Operation) -> PyResult<Bound<'_, PyAny>> {
-    Ok(Bound::new(py, PyOperation { inner: op })?.into_any())
+    Ok(types::new_object(py, PyOperation { inner: op })?.into_any())
 }
 
 fn op_checked(py: Python<'_>, op: Operation) -> PyResult<PyOperation> {
     checked(py, op.validate())?;
     Ok(PyOperation { inner: op })
+}
+
+/// A checked operation as a new `Operation` object (see `types::new_object`).
+fn op_made(py: Python<'_>, op: Operation) -> PyResult<Bound<'_, PyOperation>> {
+    types::new_object(py, op_checked(py, op)?)
 }
 
 pub(crate) fn timeouts_in(obj: &Bound<'_, PyAny>) -> PyResult<Timeouts> {
@@ -1377,9 +1385,9 @@ pub(crate) fn op_kind(op: &Operation) -> &'static str {
 }
 
 pub(crate) fn operation_in(obj: &Bound<'_, PyAny>) -> PyResult<Operation> {
-    match obj.downcast::<PyOperation>() {
-        Ok(o) => Ok(o.get().inner.clone()),
-        Err(_) => Err(PyTypeError::new_err(format!(
+    match types::downcast::<PyOperation>(obj) {
+        Some(o) => Ok(o.get().inner.clone()),
+        None => Err(PyTypeError::new_err(format!(
             "operation must be a Operation, not {}",
             type_name(obj)
         ))),
@@ -1471,8 +1479,8 @@ impl PyOperation {
 
     /// ``ipvsadm -A``.
     #[staticmethod]
-    fn add_service(service: &Bound<'_, PyAny>) -> PyResult<Self> {
-        op_checked(
+    fn add_service<'py>(service: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyOperation>> {
+        op_made(
             service.py(),
             Operation::AddService(service_in(service, "service")?),
         )
@@ -1480,8 +1488,8 @@ impl PyOperation {
 
     /// ``ipvsadm -E``.
     #[staticmethod]
-    fn update_service(service: &Bound<'_, PyAny>) -> PyResult<Self> {
-        op_checked(
+    fn update_service<'py>(service: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyOperation>> {
+        op_made(
             service.py(),
             Operation::UpdateService(service_in(service, "service")?),
         )
@@ -1489,52 +1497,55 @@ impl PyOperation {
 
     /// ``ipvsadm -D``.
     #[staticmethod]
-    fn delete_service(key: &Bound<'_, PyAny>) -> PyResult<Self> {
-        op_checked(key.py(), Operation::DeleteService(key_in(key, "key")?))
+    fn delete_service<'py>(key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyOperation>> {
+        op_made(key.py(), Operation::DeleteService(key_in(key, "key")?))
     }
 
     /// ``ipvsadm -a``.
     #[staticmethod]
-    fn add_destination(key: &Bound<'_, PyAny>, destination: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn add_destination<'py>(
+        key: &Bound<'py, PyAny>,
+        destination: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyOperation>> {
         let op = Operation::AddDestination(
             key_in(key, "key")?,
             destination_in(destination, "destination")?,
         );
-        op_checked(key.py(), op)
+        op_made(key.py(), op)
     }
 
     /// ``ipvsadm -e``.
     #[staticmethod]
-    fn update_destination(
-        key: &Bound<'_, PyAny>,
-        destination: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
+    fn update_destination<'py>(
+        key: &Bound<'py, PyAny>,
+        destination: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyOperation>> {
         let op = Operation::UpdateDestination(
             key_in(key, "key")?,
             destination_in(destination, "destination")?,
         );
-        op_checked(key.py(), op)
+        op_made(key.py(), op)
     }
 
     /// ``ipvsadm -d``.
     #[staticmethod]
-    fn delete_destination(
-        key: &Bound<'_, PyAny>,
-        addr: &Bound<'_, PyAny>,
-        port: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
+    fn delete_destination<'py>(
+        key: &Bound<'py, PyAny>,
+        addr: &Bound<'py, PyAny>,
+        port: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyOperation>> {
         let op = Operation::DeleteDestination(
             key_in(key, "key")?,
             addr_in(addr, "real server address")?,
             u16_in(port, "port")?,
         );
-        op_checked(key.py(), op)
+        op_made(key.py(), op)
     }
 
     /// ``ipvsadm --set``.
     #[staticmethod]
-    fn set_timeouts(timeouts: &Bound<'_, PyAny>) -> PyResult<Self> {
-        op_checked(
+    fn set_timeouts<'py>(timeouts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyOperation>> {
+        op_made(
             timeouts.py(),
             Operation::SetTimeouts(timeouts_in(timeouts)?),
         )
@@ -1542,23 +1553,26 @@ impl PyOperation {
 
     /// ``ipvsadm --start-daemon``.
     #[staticmethod]
-    fn start_daemon(daemon: &Bound<'_, PyAny>) -> PyResult<Self> {
-        op_checked(daemon.py(), Operation::StartDaemon(daemon_in(daemon)?))
+    fn start_daemon<'py>(daemon: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyOperation>> {
+        op_made(daemon.py(), Operation::StartDaemon(daemon_in(daemon)?))
     }
 
     /// ``ipvsadm --stop-daemon``.
     #[staticmethod]
-    fn stop_daemon(state: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn stop_daemon<'py>(state: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyOperation>> {
         let s = *SYNC_STATE.parse(state, "sync state")?;
-        op_checked(state.py(), Operation::StopDaemon(s))
+        op_made(state.py(), Operation::StopDaemon(s))
     }
 
     /// ``ipvsadm -Z``, for one service or all.
     #[staticmethod]
     #[pyo3(signature = (key=None))]
-    fn zero(py: Python<'_>, key: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn zero<'py>(
+        py: Python<'py>,
+        key: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyOperation>> {
         let k = opt(key).map(|k| key_in(k, "key")).transpose()?;
-        op_checked(py, Operation::Zero(k))
+        op_made(py, Operation::Zero(k))
     }
 
     /// ``ipvsadm -C``.
