@@ -437,6 +437,10 @@ impl Core {
     /// of every request sent and still waiting without one; forgets the
     /// earliest deadline when nothing waits any more.
     fn stamp_deadlines(&mut self, timeout: Duration) {
+        if !self.slots.singles_open() {
+            // every request sent was answered by the read after its send
+            self.unstamped.clear();
+        }
         let mut at = None;
         for seq in self.unstamped.drain(..) {
             if let Some(Slot::Single(Single {

@@ -12,8 +12,9 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::time::Instant;
 
-use super::demux::{Shared, Slot};
+use super::demux::Shared;
 use super::request::reader_gone;
+use super::slots::Taken;
 use crate::error::Result;
 use crate::transport::Failure;
 
@@ -49,6 +50,11 @@ impl Single {
     pub(super) fn set_result(&mut self, r: Outcome) {
         self.result = Some(r);
     }
+
+    /// Its result, if it has one.
+    pub(super) fn into_result(self) -> Option<Outcome> {
+        self.result
+    }
 }
 
 /// Wakes the callers in `wakers` (taken with [`Slots::take_wakers`] under
@@ -82,29 +88,21 @@ impl Future for Reply<'_> {
         }
         let seq = self.seq;
         let mut core = self.shared.lock();
-        match core.slots.get_mut(seq) {
-            Some(Slot::Single(s)) if s.open() => {
+        let r = match core.slots.take_answered(seq) {
+            Taken::Answered(r) => r,
+            Taken::Waiting(s) => {
                 match &mut s.waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     w => *w = Some(cx.waker().clone()),
                 }
                 return Poll::Pending;
             }
-            Some(Slot::Single(_)) => {}
             // neither waiting nor answered: the reader task is gone
-            _ => {
-                drop(core);
-                self.armed = false;
-                return Poll::Ready(Err(reader_gone().into()));
-            }
-        }
-        let r = match core.slots.remove(seq) {
-            Some(Slot::Single(s)) => s.result,
-            _ => None,
+            Taken::Missing => Err(reader_gone().into()),
         };
         drop(core);
         self.armed = false;
-        Poll::Ready(r.unwrap_or_else(|| Err(reader_gone().into())))
+        Poll::Ready(r)
     }
 }
 

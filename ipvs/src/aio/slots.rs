@@ -24,6 +24,16 @@ const FIRST_RING: usize = 256;
 /// The ring grows (doubling) no further than this.
 const MAX_RING: usize = 4096;
 
+/// What a caller's look at its single request finds.
+pub(super) enum Taken<'a> {
+    /// Its result (the request is removed).
+    Answered(Outcome),
+    /// Still waiting for replies.
+    Waiting(&'a mut Single),
+    /// Not registered (its reader task is gone).
+    Missing,
+}
+
 /// The requests registered, by sequence number: those waiting for replies
 /// ("open"), and single requests answered whose callers have not taken
 /// their results yet; the callers to wake once the lock is let go.
@@ -65,8 +75,10 @@ impl Slots {
 
     /// Registers a request waiting at `seq`.
     pub(super) fn insert(&mut self, seq: u32, slot: Slot) {
-        // a number used again after 2^32 requests: the old one is gone
-        self.remove(seq);
+        if self.ring[self.place(seq)].is_some() || !self.spill.is_empty() {
+            // a number used again after 2^32 requests: the old one is gone
+            self.remove(seq);
+        }
         self.open += 1;
         self.dumps += usize::from(matches!(slot, Slot::Dump(_)));
         let mut at = self.place(seq);
@@ -156,6 +168,38 @@ impl Slots {
                     self.wakers.push(w);
                 }
             }
+        }
+    }
+
+    /// The result of the single request at `seq` if it has one (then it
+    /// is removed), else the request still waiting.
+    pub(super) fn take_answered(&mut self, seq: u32) -> Taken<'_> {
+        let at = self.place(seq);
+        let in_ring = matches!(&self.ring[at], Some((s, _)) if *s == seq);
+        let slot = if in_ring {
+            self.ring[at].as_ref().map(|(_, slot)| slot)
+        } else {
+            self.spill.get(&seq)
+        };
+        match slot {
+            Some(Slot::Single(s)) if !s.open() => {}
+            Some(Slot::Single(_)) => {
+                return match self.get_mut(seq) {
+                    Some(Slot::Single(s)) => Taken::Waiting(s),
+                    _ => Taken::Missing,
+                };
+            }
+            _ => return Taken::Missing,
+        }
+        let slot = if in_ring {
+            self.ring[at].take().map(|(_, slot)| slot)
+        } else {
+            self.spill.remove(&seq)
+        };
+        // an answered request is no longer open: the counts stay as they are
+        match slot {
+            Some(Slot::Single(s)) => s.into_result().map_or(Taken::Missing, Taken::Answered),
+            _ => Taken::Missing,
         }
     }
 
