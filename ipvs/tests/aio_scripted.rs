@@ -579,3 +579,59 @@ async fn a_stop_daemon_the_kernel_never_answers_is_a_timeout_naming_it() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_request_held_while_thousands_pass_still_gets_its_own_answer() {
+    // requests are found by their sequence number in a slab; one that waits
+    // while more than the slab's places of others come and go (and a dump
+    // left open meanwhile) must still be found, and answered, as its own
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = Arc::clone(&held);
+    let kernel = ScriptedKernel::new(move |req, out| {
+        let slow = (req.command == cmd::NEW_DEST && dest_port(req) == 1) || req.is_dump();
+        if slow {
+            h.lock().unwrap().push(req.clone());
+        } else {
+            out.obey(req);
+        }
+    });
+    let ipvs = open(&kernel).await;
+    let first = tokio::spawn({
+        let ipvs = ipvs.clone();
+        async move { ipvs.add_destination(&key(80), &dest(1)).await }
+    });
+    until_held(&held, 1).await;
+    let listed = tokio::spawn({
+        let ipvs = ipvs.clone();
+        async move { ipvs.services().await.map(|s| s.len()) }
+    });
+    until_held(&held, 2).await;
+    let calls: Vec<_> = (0..64u16)
+        .map(|t| {
+            let ipvs = ipvs.clone();
+            tokio::spawn(async move {
+                for i in 0..80u16 {
+                    ipvs.add_destination(&key(81 + t), &dest(2 + i))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for c in calls {
+        c.await.unwrap();
+    }
+    assert!(!first.is_finished() && !listed.is_finished());
+    let reqs = std::mem::take(&mut *held.lock().unwrap());
+    kernel.answer(|out| {
+        out.refuse(&reqs[0], libc::EEXIST);
+        out.send(&[reqs[1].done()]);
+    });
+    match first.await.unwrap() {
+        Err(Error::Exists { context, .. }) => assert!(context.contains(":1"), "{context}"),
+        r => panic!("the held request got {r:?}"),
+    }
+    assert_eq!(listed.await.unwrap().unwrap(), 0);
+    // the socket is still in step
+    ipvs.add_destination(&key(80), &dest(2)).await.unwrap();
+}

@@ -219,7 +219,11 @@ pub fn drive(args: &[String]) -> Result<(), String> {
         }
         ("async64", "create") => {
             let (s, d) = (num(a, 0)?, num(a, 1)?);
-            super::aio::create(&mut res, s, d)?;
+            super::aio::create(&mut res, s, d, super::aio::Shape::Tasks)?;
+        }
+        ("async64-onetask", "create") => {
+            let (s, d) = (num(a, 0)?, num(a, 1)?);
+            super::aio::create(&mut res, s, d, super::aio::Shape::OneTask)?;
         }
         ("batched", "list") => {
             let (s, d) = (num(a, 0)?, num(a, 1)?);

@@ -422,6 +422,15 @@ fn workloads(o: &Opts) -> Vec<Workload> {
                 false,
                 own("async64"),
             ),
+            entry(
+                "ours-async64-onetask",
+                "ours: aio::Ipvs::add_destination, 64 in flight as futures polled by one task (buffer_unordered)",
+                s,
+                d,
+                ops,
+                false,
+                own("async64-onetask"),
+            ),
         ];
         if have_py {
             // the same calls from Python (examples/bench/py_driver.py, single_calls)
@@ -1758,6 +1767,28 @@ fn targets(res: &[RowResult]) -> String {
                 format!("{w}: our Python binding ≥ 100x faster than pyroute2"),
                 format!("{x:.0}x"),
                 Some(x >= 100.0),
+            );
+        }
+    }
+    for id in ["ours-async64", "ours-async64-onetask"] {
+        // issue 20: 3x the blocking call one at a time, within 1.5x of the batch
+        let Some(aio) = find(res, "async-100x100", id) else {
+            continue;
+        };
+        if let Some(one) = find(res, "async-100x100", "ours-1by1") {
+            let x = paired(one, aio).unwrap_or(f64::NAN);
+            line(
+                format!("async-100x100: {id} at least 3x faster than ours-1by1"),
+                format!("{x:.2}x"),
+                Some(x >= 3.0),
+            );
+        }
+        if let Some(batch) = find(res, "async-100x100", "ours-batched") {
+            let x = paired(aio, batch).unwrap_or(f64::NAN);
+            line(
+                format!("async-100x100: {id} within 1.5x of ours-batched"),
+                format!("{x:.2}x"),
+                Some(x <= 1.5),
             );
         }
     }

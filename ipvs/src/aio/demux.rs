@@ -22,10 +22,11 @@
 //!
 //! The hot path is kept short, since many single requests in flight are
 //! worth having only when each costs little beyond the kernel's own work:
-//! single requests are found by a hash of their sequence number (pipelined
-//! chunks, which hold a range of numbers, by an ordered map); a single
-//! request needs no channel and nothing allocated of its own, and one map
-//! entry: its slot keeps its caller's waker (registered when it is queued),
+//! single requests and dumps are found by their sequence number in a slab
+//! indexed by the number itself (see [`super::slots`]; pipelined chunks,
+//! which hold a range of numbers, by an ordered map); a single
+//! request needs no channel and nothing allocated of its own, and one place
+//! in the slab: its slot keeps its caller's waker (registered when it is queued),
 //! the reader files its result in the slot and wakes the callers a datagram
 //! answered in one pass, after it let go of the lock, and the caller takes
 //! the result and the slot (see [`super::reply`]); no timer is
@@ -50,7 +51,8 @@ use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::reply::{wake_all, Outcome, Single, Slots};
+use super::reply::{wake_all, Outcome, Single};
+use super::slots::Slots;
 use crate::batch::Chunk;
 use crate::codec::nla::{self, Messages, MsgHeader};
 use crate::error::{Error, Result};
@@ -333,10 +335,12 @@ impl Shared {
         // the reader task sends the whole queue when it runs: wake it for
         // the first request queued, not for each
         let first = core.out_seqs.len() == 1;
-        if core.out.len() >= crate::batch::CHUNK_BYTES {
-            core.flush();
+        if core.out.len() >= crate::batch::CHUNK_BYTES && core.flush() && core.slots.has_wakers() {
+            // a failed send filed its requests' errors: wake their callers
+            Shared::unlock(g, &mut Vec::new());
+        } else {
+            drop(g);
         }
-        Shared::unlock(g, &mut Vec::new());
         if first {
             self.wake.notify_one();
         }
@@ -433,6 +437,10 @@ impl Core {
     /// of every request sent and still waiting without one; forgets the
     /// earliest deadline when nothing waits any more.
     fn stamp_deadlines(&mut self, timeout: Duration) {
+        if !self.slots.singles_open() {
+            // every request sent was answered by the read after its send
+            self.unstamped.clear();
+        }
         let mut at = None;
         for seq in self.unstamped.drain(..) {
             if let Some(Slot::Single(Single {
@@ -490,17 +498,16 @@ impl Core {
     /// True when the reader should stop reading: a dump's stream is behind
     /// by [`DUMP_BUFFER`] entries and no other request waits.
     fn should_pause(&self) -> bool {
-        if !self.chunks.is_empty() {
+        if !self.chunks.is_empty() || self.slots.singles_open() {
             return false;
         }
         let mut dumps_full = false;
-        for slot in self.slots.open_slots() {
-            match slot {
-                Slot::Dump(d) if !d.tx.is_closed() => {
-                    dumps_full |= d.buffered.load(Ordering::Acquire) >= DUMP_BUFFER;
+        for slot in self.slots.dumps() {
+            if let Slot::Dump(d) = slot {
+                if d.tx.is_closed() {
+                    return false; // abandoned: drain it
                 }
-                Slot::Dump(_) => return false, // abandoned: drain it
-                _ => return false,
+                dumps_full |= d.buffered.load(Ordering::Acquire) >= DUMP_BUFFER;
             }
         }
         dumps_full

@@ -46,6 +46,7 @@ mod handle;
 mod reply;
 mod request;
 mod rtnl;
+mod slots;
 mod stream;
 mod table;
 
