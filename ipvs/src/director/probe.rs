@@ -414,15 +414,18 @@ mod tests {
         .with_timeout(Duration::from_millis(50));
         let t: SocketAddr = "127.0.0.1:1".parse().unwrap();
         assert_eq!(probe(&slow, t), Err("timed out".into()));
+        // a timeout far above any scheduling delay, so that under load the
+        // check's own answer decides, never the clock
         let picky = Check::custom(|a, _| {
             if a.port() == 1 {
                 Ok(())
             } else {
                 Err("no".into())
             }
-        });
+        })
+        .with_timeout(Duration::from_secs(60));
         assert_eq!(probe(&picky, t), Ok(()));
-        let panics = Check::custom(|_, _| panic!("boom"));
+        let panics = Check::custom(|_, _| panic!("boom")).with_timeout(Duration::from_secs(60));
         assert_eq!(probe(&panics, t), Err("the check panicked".into()));
     }
 }
