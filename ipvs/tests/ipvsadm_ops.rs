@@ -33,8 +33,10 @@ fn daemon() -> impl Strategy<Value = SyncDaemon> {
     )
         .prop_map(|(state, ifname, id, max_len, group, port, ttl)| {
             let mut d = SyncDaemon::new(state, ifname, id);
-            d.max_len = max_len;
             d.group = group;
+            // a length the kernel keeps for this daemon (others are refused)
+            let keeps = d.max_len_range();
+            d.max_len = max_len.map(|n| n.clamp(*keeps.start(), *keeps.end()));
             d.port = port;
             d.ttl = ttl;
             d
