@@ -114,7 +114,7 @@ pub(crate) use reduce_json;
 /// values of `f(&value)`'s fields only (a frozen class whose constructor
 /// takes some of its fields, by the value's kind).
 macro_rules! replace_method {
-    ($ty:ident, $fields:expr, taken = $taken:path, $doc:literal) => {
+    ($ty:ident, $fields:expr, taken = $taken:expr, $doc:literal) => {
         #[pyo3::pymethods]
         impl $ty {
             #[doc = $doc]
@@ -123,23 +123,14 @@ macro_rules! replace_method {
                 slf: &pyo3::Bound<'py, Self>,
                 changes: Option<&pyo3::Bound<'py, pyo3::types::PyDict>>,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
-                let taken = $taken(slf.get());
+                let taken = ($taken)(slf.get());
                 $crate::model::replaced_taking(slf.as_any(), $fields, taken, changes)
             }
         }
     };
+    // every field is taken, whatever the value
     ($ty:ident, $fields:expr, $doc:literal) => {
-        #[pyo3::pymethods]
-        impl $ty {
-            #[doc = $doc]
-            #[pyo3(signature = (**changes))]
-            fn replace<'py>(
-                slf: &pyo3::Bound<'py, Self>,
-                changes: Option<&pyo3::Bound<'py, pyo3::types::PyDict>>,
-            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
-                $crate::model::replaced(slf.as_any(), $fields, changes)
-            }
-        }
+        $crate::value::replace_method!($ty, $fields, taken = |_: &$ty| $fields, $doc);
     };
 }
 pub(crate) use replace_method;

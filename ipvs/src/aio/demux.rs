@@ -335,7 +335,10 @@ impl Shared {
         // the reader task sends the whole queue when it runs: wake it for
         // the first request queued, not for each
         let first = core.out_seqs.len() == 1;
-        if core.out.len() >= crate::batch::CHUNK_BYTES && core.flush() && core.slots.has_wakers() {
+        if core.out.len() >= crate::batch::CHUNK_BYTES {
+            core.flush();
+        }
+        if core.slots.has_wakers() {
             // a failed send filed its requests' errors: wake their callers
             Shared::unlock(g, &mut Vec::new());
         } else {

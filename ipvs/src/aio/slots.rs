@@ -24,6 +24,15 @@ const FIRST_RING: usize = 256;
 /// The ring grows (doubling) no further than this.
 const MAX_RING: usize = 4096;
 
+/// Where a registered number is kept.
+#[derive(Clone, Copy)]
+enum At {
+    /// Its place in the ring.
+    Ring(usize),
+    /// The spill map.
+    Spill,
+}
+
 /// What a caller's look at its single request finds.
 pub(super) enum Taken<'a> {
     /// Its result (the request is removed).
@@ -75,17 +84,20 @@ impl Slots {
 
     /// Registers a request waiting at `seq`.
     pub(super) fn insert(&mut self, seq: u32, slot: Slot) {
-        if self.ring[self.place(seq)].is_some() || !self.spill.is_empty() {
-            // a number used again after 2^32 requests: the old one is gone
-            self.remove(seq);
-        }
+        // a number used again after 2^32 requests: the old one is gone
+        self.remove(seq);
         self.open += 1;
         self.dumps += usize::from(matches!(slot, Slot::Dump(_)));
-        let mut at = self.place(seq);
-        if self.ring[at].is_some() && self.ring.len() < MAX_RING {
+        if self.ring[self.place(seq)].is_some() && self.ring.len() < MAX_RING {
             self.grow();
-            at = self.place(seq);
         }
+        self.put(seq, slot);
+    }
+
+    /// Puts `slot` in the place of `seq`, or in the spill map when that
+    /// place is taken.
+    fn put(&mut self, seq: u32, slot: Slot) {
+        let at = self.place(seq);
         match &mut self.ring[at] {
             free @ None => *free = Some((seq, slot)),
             Some(_) => {
@@ -102,24 +114,40 @@ impl Slots {
             .take(old.len() * 2)
             .collect();
         for (seq, slot) in old.into_iter().flatten() {
-            let at = self.place(seq);
-            match &mut self.ring[at] {
-                free @ None => *free = Some((seq, slot)),
-                Some(_) => {
-                    self.spill.insert(seq, slot);
-                }
-            }
+            self.put(seq, slot);
+        }
+    }
+
+    /// Where the request registered at `seq` is kept.
+    fn locate(&self, seq: u32) -> Option<At> {
+        let at = self.place(seq);
+        match &self.ring[at] {
+            Some((s, _)) if *s == seq => Some(At::Ring(at)),
+            _ if !self.spill.is_empty() && self.spill.contains_key(&seq) => Some(At::Spill),
+            _ => None,
+        }
+    }
+
+    /// The request kept at `at` for `seq`.
+    fn slot_at(&mut self, at: At, seq: u32) -> Option<&mut Slot> {
+        match at {
+            At::Ring(i) => self.ring[i].as_mut().map(|(_, slot)| slot),
+            At::Spill => self.spill.get_mut(&seq),
+        }
+    }
+
+    /// Takes the request kept at `at` for `seq` out (no count changed).
+    fn take_at(&mut self, at: At, seq: u32) -> Option<Slot> {
+        match at {
+            At::Ring(i) => self.ring[i].take().map(|(_, slot)| slot),
+            At::Spill => self.spill.remove(&seq),
         }
     }
 
     /// The request registered at `seq` (waiting or answered).
     pub(super) fn get_mut(&mut self, seq: u32) -> Option<&mut Slot> {
-        let at = self.place(seq);
-        match &mut self.ring[at] {
-            Some((s, slot)) if *s == seq => Some(slot),
-            _ if self.spill.is_empty() => None,
-            _ => self.spill.get_mut(&seq),
-        }
+        let at = self.locate(seq)?;
+        self.slot_at(at, seq)
     }
 
     /// True while a request waits for replies.
@@ -174,30 +202,22 @@ impl Slots {
     /// The result of the single request at `seq` if it has one (then it
     /// is removed), else the request still waiting.
     pub(super) fn take_answered(&mut self, seq: u32) -> Taken<'_> {
-        let at = self.place(seq);
-        let in_ring = matches!(&self.ring[at], Some((s, _)) if *s == seq);
-        let slot = if in_ring {
-            self.ring[at].as_ref().map(|(_, slot)| slot)
-        } else {
-            self.spill.get(&seq)
+        let Some(at) = self.locate(seq) else {
+            return Taken::Missing;
         };
-        match slot {
+        match self.slot_at(at, seq) {
             Some(Slot::Single(s)) if !s.open() => {}
+            // one more look: a borrow returned from one arm cannot be ended in another
             Some(Slot::Single(_)) => {
-                return match self.get_mut(seq) {
+                return match self.slot_at(at, seq) {
                     Some(Slot::Single(s)) => Taken::Waiting(s),
                     _ => Taken::Missing,
                 };
             }
             _ => return Taken::Missing,
         }
-        let slot = if in_ring {
-            self.ring[at].take().map(|(_, slot)| slot)
-        } else {
-            self.spill.remove(&seq)
-        };
         // an answered request is no longer open: the counts stay as they are
-        match slot {
+        match self.take_at(at, seq) {
             Some(Slot::Single(s)) => s.into_result().map_or(Taken::Missing, Taken::Answered),
             _ => Taken::Missing,
         }
@@ -206,12 +226,8 @@ impl Slots {
     /// Removes the request at `seq` (a dump that ended, a caller that gave up
     /// or took its result).
     pub(super) fn remove(&mut self, seq: u32) -> Option<Slot> {
-        let at = self.place(seq);
-        let slot = match &self.ring[at] {
-            Some((s, _)) if *s == seq => self.ring[at].take().map(|(_, slot)| slot),
-            _ if self.spill.is_empty() => None,
-            _ => self.spill.remove(&seq),
-        }?;
+        let at = self.locate(seq)?;
+        let slot = self.take_at(at, seq)?;
         self.open -= usize::from(is_open(&slot));
         self.dumps -= usize::from(matches!(slot, Slot::Dump(_)));
         Some(slot)
