@@ -1205,7 +1205,9 @@ impl Ctx<'_> {
             }
         }
         if w.id.starts_with(scale::PREFIX) {
-            scale::verify(w, e, verify)?;
+            // checks every service, real server and weight: the counts
+            // below would read the same table again
+            return scale::verify(w, e, verify).map(|()| child.sample);
         }
         if verify {
             let want = match w.kind {
