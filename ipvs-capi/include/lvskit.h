@@ -304,6 +304,26 @@
 #define LVSKIT_TUNNEL_F_OKEY 2
 
 /**
+ * GRE flag: received packets must carry a checksum (`icsum`; GRE kinds only).
+ */
+#define LVSKIT_TUNNEL_F_ICSUM 4
+
+/**
+ * GRE flag: sent packets carry a checksum (`ocsum`; GRE kinds only).
+ */
+#define LVSKIT_TUNNEL_F_OCSUM 8
+
+/**
+ * GRE flag: received packets must carry sequence numbers (`iseq`; GRE kinds only).
+ */
+#define LVSKIT_TUNNEL_F_ISEQ 16
+
+/**
+ * GRE flag: sent packets carry sequence numbers (`oseq`; GRE kinds only).
+ */
+#define LVSKIT_TUNNEL_F_OSEQ 32
+
+/**
  * FOU port kind: GUE (`ip fou add port P gue`).
  */
 #define LVSKIT_FOU_GUE 0
@@ -1288,7 +1308,9 @@ typedef struct lvskit_tunnel_config {
      */
     uint32_t ip6_flags;
     /**
-     * LVSKIT_TUNNEL_F_IKEY / LVSKIT_TUNNEL_F_OKEY: which of `ikey`, `okey` are set.
+     * LVSKIT_TUNNEL_F_IKEY / LVSKIT_TUNNEL_F_OKEY: which of `ikey`, `okey`
+     * are set; LVSKIT_TUNNEL_F_ICSUM, _OCSUM, _ISEQ, _OSEQ: GRE checksums
+     * and sequence numbers. Other bits are refused.
      */
     uint32_t key_flags;
     /**

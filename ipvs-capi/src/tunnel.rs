@@ -53,6 +53,38 @@ pub const LVSKIT_ENCAP_F_REMCSUM: u16 = 0x4;
 pub const LVSKIT_TUNNEL_F_IKEY: u32 = 0x1;
 /// Tunnel key flag: `okey` is set (GRE kinds only).
 pub const LVSKIT_TUNNEL_F_OKEY: u32 = 0x2;
+/// GRE flag: received packets must carry a checksum (`icsum`; GRE kinds only).
+pub const LVSKIT_TUNNEL_F_ICSUM: u32 = 0x4;
+/// GRE flag: sent packets carry a checksum (`ocsum`; GRE kinds only).
+pub const LVSKIT_TUNNEL_F_OCSUM: u32 = 0x8;
+/// GRE flag: received packets must carry sequence numbers (`iseq`; GRE kinds only).
+pub const LVSKIT_TUNNEL_F_ISEQ: u32 = 0x10;
+/// GRE flag: sent packets carry sequence numbers (`oseq`; GRE kinds only).
+pub const LVSKIT_TUNNEL_F_OSEQ: u32 = 0x20;
+/// Every `LVSKIT_TUNNEL_F_*` bit.
+const TUNNEL_F_ALL: u32 = LVSKIT_TUNNEL_F_IKEY
+    | LVSKIT_TUNNEL_F_OKEY
+    | LVSKIT_TUNNEL_F_ICSUM
+    | LVSKIT_TUNNEL_F_OCSUM
+    | LVSKIT_TUNNEL_F_ISEQ
+    | LVSKIT_TUNNEL_F_OSEQ;
+
+/// The `LVSKIT_TUNNEL_F_*` flags of a tunnel's GRE keys, checksums and
+/// sequence numbers.
+fn tunnel_flags(t: &TunnelConfig) -> u32 {
+    [
+        (t.ikey.is_some(), LVSKIT_TUNNEL_F_IKEY),
+        (t.okey.is_some(), LVSKIT_TUNNEL_F_OKEY),
+        (t.icsum, LVSKIT_TUNNEL_F_ICSUM),
+        (t.ocsum, LVSKIT_TUNNEL_F_OCSUM),
+        (t.iseq, LVSKIT_TUNNEL_F_ISEQ),
+        (t.oseq, LVSKIT_TUNNEL_F_OSEQ),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, f)| f)
+    .sum()
+}
 
 /// FOU port kind: GUE (`ip fou add port P gue`).
 pub const LVSKIT_FOU_GUE: u32 = 0;
@@ -134,7 +166,9 @@ pub struct lvskit_tunnel_config {
     pub flowinfo: u32,
     /// `IP6_TNL_F_*` flags of IPv6 kinds (default 0).
     pub ip6_flags: u32,
-    /// LVSKIT_TUNNEL_F_IKEY / LVSKIT_TUNNEL_F_OKEY: which of `ikey`, `okey` are set.
+    /// LVSKIT_TUNNEL_F_IKEY / LVSKIT_TUNNEL_F_OKEY: which of `ikey`, `okey`
+    /// are set; LVSKIT_TUNNEL_F_ICSUM, _OCSUM, _ISEQ, _OSEQ: GRE checksums
+    /// and sequence numbers. Other bits are refused.
     pub key_flags: u32,
     /// GRE input key (with LVSKIT_TUNNEL_F_IKEY).
     pub ikey: u32,
@@ -338,6 +372,13 @@ fn tunnel_from(c: &lvskit_tunnel_config) -> CResult<TunnelConfig> {
             None
         }
     };
+    if c.key_flags & !TUNNEL_F_ALL != 0 {
+        return Err(input(format!(
+            "unknown key_flags bits {:#x}",
+            c.key_flags & !TUNNEL_F_ALL
+        )));
+    }
+    let flag = |f: u32| c.key_flags & f != 0;
     let t = TunnelConfig {
         kind,
         local: opt_addr(c.local_family, &c.local, "tunnel local address")?,
@@ -350,8 +391,12 @@ fn tunnel_from(c: &lvskit_tunnel_config) -> CResult<TunnelConfig> {
         encap_limit,
         flowinfo: c.flowinfo,
         ip6_flags: c.ip6_flags,
-        ikey: (c.key_flags & LVSKIT_TUNNEL_F_IKEY != 0).then_some(c.ikey),
-        okey: (c.key_flags & LVSKIT_TUNNEL_F_OKEY != 0).then_some(c.okey),
+        ikey: flag(LVSKIT_TUNNEL_F_IKEY).then_some(c.ikey),
+        okey: flag(LVSKIT_TUNNEL_F_OKEY).then_some(c.okey),
+        icsum: flag(LVSKIT_TUNNEL_F_ICSUM),
+        ocsum: flag(LVSKIT_TUNNEL_F_OCSUM),
+        iseq: flag(LVSKIT_TUNNEL_F_ISEQ),
+        oseq: flag(LVSKIT_TUNNEL_F_OSEQ),
         encap,
     };
     t.validate()?;
@@ -376,15 +421,7 @@ fn tunnel_to(t: &TunnelConfig) -> lvskit_tunnel_config {
         link: t.link,
         flowinfo: t.flowinfo,
         ip6_flags: t.ip6_flags,
-        key_flags: if t.ikey.is_some() {
-            LVSKIT_TUNNEL_F_IKEY
-        } else {
-            0
-        } | if t.okey.is_some() {
-            LVSKIT_TUNNEL_F_OKEY
-        } else {
-            0
-        },
+        key_flags: tunnel_flags(t),
         ikey: t.ikey.unwrap_or(0),
         okey: t.okey.unwrap_or(0),
         encap_type: match e.map(|e| e.kind) {

@@ -262,6 +262,14 @@ static void tunnels(void) {
     CASE("GRE key on an ipip tunnel", LINKS_VIEW, lvskit_rtnl_add_tunnel(r, "tun2", &b, 0, 0, NULL),
          BAD, 0);
     b = c;
+    b.key_flags = LVSKIT_TUNNEL_F_OCSUM;
+    CASE("GRE checksum on an ipip tunnel", LINKS_VIEW,
+         lvskit_rtnl_add_tunnel(r, "tun2", &b, 0, 0, NULL), BAD, 0);
+    b = c;
+    b.key_flags = 0x40;
+    CASE("unknown tunnel flag bit", LINKS_VIEW, lvskit_rtnl_add_tunnel(r, "tun2", &b, 0, 0, NULL),
+         BAD, 0);
+    b = c;
     b.encap_type = LVSKIT_ENCAP_GUE;
     b.encap_dport = 0;
     CASE("GUE encapsulation without a port", LINKS_VIEW,

@@ -107,7 +107,8 @@ static void gre_with_keys_and_gue_encap_and_ip6tnl(void) {
     lvskit_address remote = addr_of("192.0.2.9");
     c.remote_family = remote.family;
     memcpy(c.remote, remote.addr, 16);
-    c.key_flags = LVSKIT_TUNNEL_F_IKEY | LVSKIT_TUNNEL_F_OKEY;
+    c.key_flags = LVSKIT_TUNNEL_F_IKEY | LVSKIT_TUNNEL_F_OKEY | LVSKIT_TUNNEL_F_OCSUM |
+                  LVSKIT_TUNNEL_F_ISEQ;
     c.ikey = 42;
     c.okey = 43;
     c.encap_type = LVSKIT_ENCAP_GUE;
@@ -119,6 +120,18 @@ static void gre_with_keys_and_gue_encap_and_ip6tnl(void) {
           l.tunnel.encap_dport == 6080);
     CHECK_SHOWS(1, "ikey 0.0.0.42 okey 0.0.0.43", "ip -d -o link show gre1");
     CHECK_SHOWS(1, "encap gue encap-sport auto encap-dport 6080", "ip -d -o link show gre1");
+    CHECK(l.tunnel.key_flags == c.key_flags);
+    CHECK_SHOWS(1, "iseq", "ip -d -o link show gre1");
+    CHECK_SHOWS(1, "ocsum", "ip -d -o link show gre1");
+    CHECK_SHOWS(0, "icsum", "ip -d -o link show gre1");
+    CHECK_SHOWS(0, "oseq", "ip -d -o link show gre1");
+    /* read, edit, set back: the checksum and sequence flags stay */
+    REQUIRE_OK(lvskit_rtnl_get_link(r, "gre1", &l));
+    l.tunnel.ttl = 5;
+    CHECK_OK(lvskit_rtnl_set_tunnel(r, "gre1", &l.tunnel));
+    CHECK_SHOWS(1, "ttl 5", "ip -d -o link show gre1");
+    CHECK_SHOWS(1, "ocsum", "ip -d -o link show gre1");
+    CHECK_SHOWS(1, "iseq", "ip -d -o link show gre1");
 
     lvskit_tunnel_config c6;
     REQUIRE_OK(lvskit_tunnel_config_init(&c6, LVSKIT_TUNNEL_IP6TNL));

@@ -71,6 +71,14 @@ struct PyTunnelConfig {
     ip6_flags: u32,
     ikey: Option<u32>,
     okey: Option<u32>,
+    #[serde(default)]
+    icsum: bool,
+    #[serde(default)]
+    ocsum: bool,
+    #[serde(default)]
+    iseq: bool,
+    #[serde(default)]
+    oseq: bool,
     encap: Option<PyEncap>,
 }
 
@@ -219,6 +227,7 @@ fn config_from(c: PyTunnelConfig) -> PyResult<TunnelConfig> {
     t.ip6_flags = c.ip6_flags;
     t.ikey = c.ikey;
     t.okey = c.okey;
+    (t.icsum, t.ocsum, t.iseq, t.oseq) = (c.icsum, c.ocsum, c.iseq, c.oseq);
     t.encap = c.encap.map(encap_from).transpose()?;
     Ok(t)
 }
@@ -238,6 +247,10 @@ fn config_to(t: &TunnelConfig) -> PyTunnelConfig {
         ip6_flags: t.ip6_flags,
         ikey: t.ikey,
         okey: t.okey,
+        icsum: t.icsum,
+        ocsum: t.ocsum,
+        iseq: t.iseq,
+        oseq: t.oseq,
         encap: t.encap.as_ref().map(encap_to),
     }
 }

@@ -165,6 +165,7 @@ def tunnel_config(r: random.Random) -> t.TunnelConfig:
     extra: Dict[str, Any] = {"encap": encap(r)} if kind is t.TunnelKind.IPIP and r.random() < 0.5 else {}
     if kind is t.TunnelKind.GRE:
         extra = {"ikey": r.choice([None, 7]), "okey": r.choice([None, 9])}
+        extra.update({f: r.random() < 0.5 for f in ("icsum", "ocsum", "iseq", "oseq")})
     return t.TunnelConfig(kind, local=v4(r), remote=r.choice([None, v4(r)]), ttl=r.randrange(0, 256), **extra)
 
 

@@ -46,7 +46,7 @@ def test_ipip_gre_sit_ip6tnl_ip6gre_devices_cross_checked_with_ip(netns: Netns, 
     assert under is not None and under.kind == "dummy" and under.is_up
     made = {
         "ipip1": t.TunnelConfig("ipip", local="192.0.2.1", remote="192.0.2.2", ttl=64, link=under.index),
-        "gre1": t.TunnelConfig(t.TunnelKind.GRE, local="192.0.2.1", remote="192.0.2.3", ikey=7, okey=9),
+        "gre1": t.TunnelConfig(t.TunnelKind.GRE, local="192.0.2.1", remote="192.0.2.3", ikey=7, okey=9, icsum=True, oseq=True),
         "sit1": t.TunnelConfig("sit", local="192.0.2.1", remote="192.0.2.4", proto=t.InnerProto.IPV6),
         "ip6t1": t.TunnelConfig("ip6tnl", local="2001:db8::1", remote="2001:db8::2", proto="ipv4"),
         "ip6gre1": t.TunnelConfig("ip6gre", local="2001:db8::1", remote="2001:db8::3"),
@@ -69,6 +69,9 @@ def test_ipip_gre_sit_ip6tnl_ip6gre_devices_cross_checked_with_ip(netns: Netns, 
     assert dataclasses.replace(made["ipip1"], proto=t.InnerProto.IPV4) == rtnl.link("ipip1").tunnel  # type: ignore[union-attr]
     gre = ip_link(netns, "gre1")["linkinfo"]["info_data"]
     assert (gre["ikey"], gre["okey"]) == ("0.0.0.7", "0.0.0.9")
+    # ip's JSON has a key (null-valued) for each that is set: checksums in, sequence numbers out
+    assert [f for f in ("icsum", "ocsum", "iseq", "oseq") if f in gre] == ["icsum", "oseq"]
+    assert rtnl.link("gre1").tunnel == made["gre1"]  # type: ignore[union-attr]
     assert ip_link(netns, "ip6t1")["linkinfo"]["info_data"]["proto"] == "ipip6"
     assert ip_link(netns, "sit1")["linkinfo"]["info_data"]["proto"] == "ip6ip"
     gue = ip_link(netns, "gue1")["linkinfo"]["info_data"]

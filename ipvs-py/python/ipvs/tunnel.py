@@ -375,6 +375,10 @@ class TunnelConfig(_Value):
     ip6_flags: int
     ikey: Optional[int]
     okey: Optional[int]
+    icsum: bool
+    ocsum: bool
+    iseq: bool
+    oseq: bool
     encap: Optional[Encap]
 
     def __init__(
@@ -393,6 +397,10 @@ class TunnelConfig(_Value):
         ip6_flags: int = 0,
         ikey: Optional[int] = None,
         okey: Optional[int] = None,
+        icsum: bool = False,
+        ocsum: bool = False,
+        iseq: bool = False,
+        oseq: bool = False,
         encap: Union[Encap, Dict[str, Any], None] = None,
     ) -> None:
         k = _enum(TunnelKind, kind, "tunnel kind")
@@ -413,6 +421,8 @@ class TunnelConfig(_Value):
         _set(self, "ip6_flags", _u32(ip6_flags, "ip6_flags"))
         _set(self, "ikey", None if ikey is None else _u32(ikey, "ikey"))
         _set(self, "okey", None if okey is None else _u32(okey, "okey"))
+        for flag, on in (("icsum", icsum), ("ocsum", ocsum), ("iseq", iseq), ("oseq", oseq)):
+            _set(self, flag, _bool(on, flag))
         encap = _nested(Encap, encap)
         if encap is not None and not isinstance(encap, Encap):
             raise TypeError(f"encap must be an Encap or None, not {type(encap).__name__}")
@@ -434,6 +444,10 @@ class TunnelConfig(_Value):
             "ip6_flags": self.ip6_flags,
             "ikey": self.ikey,
             "okey": self.okey,
+            "icsum": self.icsum,
+            "ocsum": self.ocsum,
+            "iseq": self.iseq,
+            "oseq": self.oseq,
             "encap": None if self.encap is None else self.encap.to_dict(),
         }
 
@@ -455,6 +469,10 @@ class TunnelConfig(_Value):
             ip6_flags=d.get("ip6_flags", 0),
             ikey=d.get("ikey"),
             okey=d.get("okey"),
+            icsum=d.get("icsum", False),
+            ocsum=d.get("ocsum", False),
+            iseq=d.get("iseq", False),
+            oseq=d.get("oseq", False),
             encap=None if e is None else Encap.from_dict(e),
         )
 
@@ -475,6 +493,10 @@ class TunnelConfig(_Value):
                 "ip6_flags": 0,
                 "ikey": None,
                 "okey": None,
+                "icsum": False,
+                "ocsum": False,
+                "iseq": False,
+                "oseq": False,
                 "encap": None,
             },
         )

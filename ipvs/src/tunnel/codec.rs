@@ -115,8 +115,21 @@ pub mod gre {
     pub const ENCAP_SPORT: u16 = 16;
     /// `IFLA_GRE_ENCAP_DPORT` (be16).
     pub const ENCAP_DPORT: u16 = 17;
+    /// `GRE_CSUM` bit of the GRE flags.
+    pub const GRE_CSUM: u16 = 0x8000;
     /// `GRE_KEY` bit of the GRE flags.
     pub const GRE_KEY: u16 = 0x2000;
+    /// `GRE_SEQ` bit of the GRE flags.
+    pub const GRE_SEQ: u16 = 0x1000;
+    /// The GRE flags the model decodes (into `TunnelConfig`'s keys,
+    /// checksums and sequence numbers).
+    pub const KNOWN: u16 = GRE_CSUM | GRE_KEY | GRE_SEQ;
+
+    /// The GRE flags word of a key, checksum and sequence number setting.
+    pub fn flags(key: bool, csum: bool, seq: bool) -> u16 {
+        let bit = |on: bool, b: u16| if on { b } else { 0 };
+        bit(key, GRE_KEY) | bit(csum, GRE_CSUM) | bit(seq, GRE_SEQ)
+    }
 }
 
 /// `IFA_*` address attributes.
@@ -234,12 +247,18 @@ pub fn put_tunnel_data(buf: &mut Vec<u8>, t: &TunnelConfig) {
         }
     }
     if t.kind.is_gre() {
+        let iflags = gre::flags(t.ikey.is_some(), t.icsum, t.iseq);
+        let oflags = gre::flags(t.okey.is_some(), t.ocsum, t.oseq);
+        if iflags != 0 {
+            nla::put_be16(buf, gre::IFLAGS, iflags);
+        }
+        if oflags != 0 {
+            nla::put_be16(buf, gre::OFLAGS, oflags);
+        }
         if let Some(k) = t.ikey {
-            nla::put_be16(buf, gre::IFLAGS, gre::GRE_KEY);
             put_be32(buf, gre::IKEY, k);
         }
         if let Some(k) = t.okey {
-            nla::put_be16(buf, gre::OFLAGS, gre::GRE_KEY);
             put_be32(buf, gre::OKEY, k);
         }
     }
@@ -321,6 +340,14 @@ pub fn decode_tunnel_data_keeping(
     if kind.is_gre() {
         t.ikey = (raw.iflags & gre::GRE_KEY != 0).then_some(raw.ikey);
         t.okey = (raw.oflags & gre::GRE_KEY != 0).then_some(raw.okey);
+        (t.icsum, t.ocsum) = (
+            raw.iflags & gre::GRE_CSUM != 0,
+            raw.oflags & gre::GRE_CSUM != 0,
+        );
+        (t.iseq, t.oseq) = (
+            raw.iflags & gre::GRE_SEQ != 0,
+            raw.oflags & gre::GRE_SEQ != 0,
+        );
         keep_other_gre_flags(&raw, &mut unknown);
     }
     t.encap = EncapType::from_number(raw.etype).map(|kind| Encap {
@@ -334,12 +361,11 @@ pub fn decode_tunnel_data_keeping(
 }
 
 /// Keeps a GRE flags attribute whole, as read, among the unknown attributes
-/// when it holds bits other than the key's (checksums, sequence numbers, set
-/// by `ip link ... icsum oseq`): the model has a field for the key alone, and
-/// what it cannot say is kept, not dropped.
+/// when it holds bits other than the key's, the checksum's and the sequence
+/// number's (which the model decodes): what it cannot say is kept, not dropped.
 fn keep_other_gre_flags(raw: &Raw, unknown: &mut RawAttrs) {
     for (ty, flags) in [(gre::IFLAGS, raw.iflags), (gre::OFLAGS, raw.oflags)] {
-        if flags & !gre::GRE_KEY != 0 {
+        if flags & !gre::KNOWN != 0 {
             unknown.push((ty, flags.to_be_bytes().to_vec()));
         }
     }

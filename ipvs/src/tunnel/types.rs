@@ -306,6 +306,14 @@ pub struct TunnelConfig {
     pub ikey: Option<u32>,
     /// GRE output key (`okey`).
     pub okey: Option<u32>,
+    /// GRE: received packets must carry a checksum (`icsum`).
+    pub icsum: bool,
+    /// GRE: sent packets carry a checksum (`ocsum`; 4 more bytes each).
+    pub ocsum: bool,
+    /// GRE: received packets must carry sequence numbers, in order (`iseq`).
+    pub iseq: bool,
+    /// GRE: sent packets carry sequence numbers (`oseq`; 4 more bytes each).
+    pub oseq: bool,
     /// FOU/GUE encapsulation of sent packets.
     pub encap: Option<Encap>,
 }
@@ -328,6 +336,10 @@ impl TunnelConfig {
             ip6_flags: 0,
             ikey: None,
             okey: None,
+            icsum: false,
+            ocsum: false,
+            iseq: false,
+            oseq: false,
             encap: None,
         }
     }
@@ -376,6 +388,18 @@ impl TunnelConfig {
     pub fn with_keys(mut self, ikey: Option<u32>, okey: Option<u32>) -> Self {
         self.ikey = ikey;
         self.okey = okey;
+        self
+    }
+    /// Sets GRE checksums on received (`icsum`) and sent (`ocsum`) packets.
+    pub fn with_checksums(mut self, icsum: bool, ocsum: bool) -> Self {
+        self.icsum = icsum;
+        self.ocsum = ocsum;
+        self
+    }
+    /// Sets GRE sequence numbers on received (`iseq`) and sent (`oseq`) packets.
+    pub fn with_sequence_numbers(mut self, iseq: bool, oseq: bool) -> Self {
+        self.iseq = iseq;
+        self.oseq = oseq;
         self
     }
 
@@ -433,6 +457,12 @@ impl TunnelConfig {
             return Err(Error::invalid_input(
                 ctx(),
                 "keys apply to GRE tunnels only",
+            ));
+        }
+        if !k.is_gre() && (self.icsum || self.ocsum || self.iseq || self.oseq) {
+            return Err(Error::invalid_input(
+                ctx(),
+                "checksums and sequence numbers (icsum, ocsum, iseq, oseq) apply to GRE tunnels only",
             ));
         }
         if v6 && (self.tos != 0 || !self.pmtudisc) {
@@ -498,13 +528,16 @@ impl TunnelConfig {
     /// refuses it. The maximum is 65535 (IPv4 payload limit) or 65575 (IPv6:
     /// 65535 payload plus the 40-byte header) less what every packet carries
     /// on top of the inner one: the outer IP header (20 or 40 bytes), the GRE
-    /// header (4, plus 4 with an output key), an Ethernet header for the
+    /// header (4, plus 4 each with an output key, checksum or sequence number), an Ethernet header for the
     /// `*tap` kinds (14) and the UDP encapsulation (FOU 8, GUE 12, GUE with
     /// remote checksum offload 20). An `ip6tnl` in mode `ip6ip6` (or any
     /// mode, the kernel's default) carries IPv6 and needs at least 1280.
     pub fn mtu_range(&self) -> (u32, u32) {
         let encap = self.encap.map_or(0, |e| e.kind.header_len(e.flags));
-        let gre = 4 + if self.okey.is_some() { 4 } else { 0 };
+        let gre = 4
+            + 4 * u32::from(self.okey.is_some())
+            + 4 * u32::from(self.ocsum)
+            + 4 * u32::from(self.oseq);
         match self.kind {
             TunnelKind::Ipip => (68, 65535 - 20 - encap),
             TunnelKind::Gre => (68, 65535 - 20 - gre - encap),

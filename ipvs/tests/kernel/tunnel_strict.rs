@@ -104,8 +104,20 @@ fn an_unknown_link_kind_lists_as_unknown_with_its_raw_kind_and_data() {
     }
 }
 
+/// The GRE flag words `ip -d link show` prints (of `icsum ocsum iseq oseq`),
+/// sorted.
+fn gre_words(shown: &str) -> Vec<&str> {
+    let words = ["icsum", "ocsum", "iseq", "oseq"];
+    let mut shown: Vec<&str> = shown
+        .split_whitespace()
+        .filter(|w| words.contains(w))
+        .collect();
+    shown.sort_unstable();
+    shown
+}
+
 #[test]
-fn gre_checksum_and_sequence_flags_set_by_ip_are_kept_on_reading() {
+fn gre_checksums_and_sequence_numbers_are_read_written_and_kept_through_a_change() {
     let ns = TestNs::new();
     ns.ip(&[
         "link",
@@ -122,22 +134,38 @@ fn gre_checksum_and_sequence_flags_set_by_ip_are_kept_on_reading() {
         "icsum",
         "oseq",
     ]);
-    let l = rtnl(&ns).link("g9").unwrap().unwrap();
-    let t = l.tunnel.as_ref().unwrap();
+    let r = rtnl(&ns);
+    let l = r.link("g9").unwrap().unwrap();
+    let t = l.tunnel.clone().unwrap();
     assert_eq!((t.ikey, t.okey), (Some(7), Some(7)), "{l:?}");
-    // IFLA_GRE_IFLAGS (2) and IFLA_GRE_OFLAGS (3), big-endian GRE flags:
-    // key (0x2000) with checksum (0x8000) in, with sequence (0x1000) out
-    let flags = |ty: u16| {
-        l.unknown_attrs
-            .iter()
-            .find(|(t, _)| *t == ty)
-            .map(|(_, p)| p.clone())
-    };
-    assert_eq!(flags(2), Some(vec![0xa0, 0x00]), "{l:?}");
-    assert_eq!(flags(3), Some(vec![0x30, 0x00]), "{l:?}");
-    // the referee says the same of the device
+    assert_eq!(
+        (t.icsum, t.ocsum, t.iseq, t.oseq),
+        (true, false, false, true)
+    );
+    // decoded, so not kept raw as well
+    assert!(
+        l.unknown_attrs.iter().all(|(ty, _)| *ty != 2 && *ty != 3),
+        "{l:?}"
+    );
+    // the documented way to change a device: read its config, edit, set it back
+    r.set_tunnel("g9", &TunnelConfig { ttl: 9, ..t }).unwrap();
     let shown = ns.ip(&["-d", "link", "show", "g9"]);
-    assert!(shown.contains("icsum") && shown.contains("oseq"), "{shown}");
+    assert_eq!(gre_words(&shown), ["icsum", "oseq"], "{shown}");
+    assert!(shown.contains("ttl 9"), "{shown}");
+    // written by us, read back by ip and by us
+    let cfg = TunnelConfig::new(TunnelKind::Gre)
+        .with_local(IpAddr::from([192, 0, 2, 1]))
+        .with_remote(IpAddr::from([192, 0, 2, 3]))
+        .with_checksums(true, true)
+        .with_sequence_numbers(true, false);
+    let made = r.add_link(&NewLink::tunnel("g8", cfg.clone())).unwrap();
+    assert_eq!(made.tunnel.as_ref(), Some(&cfg));
+    let shown = ns.ip(&["-d", "link", "show", "g8"]);
+    assert_eq!(gre_words(&shown), ["icsum", "iseq", "ocsum"], "{shown}");
+    // an IPIP tunnel has no such flags: refused before sending
+    let ipip = TunnelConfig::new(TunnelKind::Ipip).with_checksums(false, true);
+    let res = r.add_link(&NewLink::tunnel("g7", ipip));
+    assert!(matches!(res, Err(Error::InvalidInput { .. })), "{res:?}");
 }
 
 /// `(kind config, MTU the kernel would store differently)`; each MTU just
@@ -166,6 +194,14 @@ fn refused_mtus() -> Vec<(&'static str, TunnelConfig, u32)> {
             v4l(k(TunnelKind::Gre), 6).with_keys(None, Some(5)),
             65508,
         ),
+        (
+            "gre",
+            v4l(k(TunnelKind::Gre), 10)
+                .with_keys(None, Some(5))
+                .with_checksums(false, true)
+                .with_sequence_numbers(false, true),
+            65500,
+        ),
         ("gretap", v4l(k(TunnelKind::Gretap), 7), 65498),
         ("sit", v4l(k(TunnelKind::Sit), 8), 65556),
         ("sit", v4l(k(TunnelKind::Sit), 9), 1279),
@@ -190,6 +226,13 @@ fn refused_mtus() -> Vec<(&'static str, TunnelConfig, u32)> {
             "ip6gre",
             v6l(k(TunnelKind::Ip6gre), 6).with_keys(None, Some(5)),
             65528,
+        ),
+        (
+            "ip6gre",
+            v6l(k(TunnelKind::Ip6gre), 9)
+                .with_checksums(true, true)
+                .with_sequence_numbers(false, true),
+            65524,
         ),
         ("ip6gretap", v6l(k(TunnelKind::Ip6gretap), 7), 65518),
         ("ip6gre", v6l(k(TunnelKind::Ip6gre), 8), 67),

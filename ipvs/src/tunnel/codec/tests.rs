@@ -513,10 +513,11 @@ fn tunnel() -> impl Strategy<Value = TunnelConfig> {
             (
                 prop::option::of(any::<u32>()),
                 prop::option::of(any::<u32>()),
+                any::<[bool; 4]>(),
             )
                 .boxed()
         } else {
-            Just((None, None)).boxed()
+            Just((None, None, [false; 4])).boxed()
         };
         let enc = if matches!(k, TunnelKind::Gretap | TunnelKind::Ip6gretap) {
             Just(None).boxed()
@@ -538,7 +539,7 @@ fn tunnel() -> impl Strategy<Value = TunnelConfig> {
             .prop_map(
                 move |(
                     (local, remote, ttl, tos, pmtu, link),
-                    (proto, el, fi, fl, (ikey, okey), encap),
+                    (proto, el, fi, fl, (ikey, okey, [icsum, ocsum, iseq, oseq]), encap),
                 )| {
                     TunnelConfig {
                         kind: k,
@@ -554,6 +555,10 @@ fn tunnel() -> impl Strategy<Value = TunnelConfig> {
                         ip6_flags: if v6 { fl } else { 0 },
                         ikey,
                         okey,
+                        icsum,
+                        ocsum,
+                        iseq,
+                        oseq,
                         encap,
                     }
                 },
@@ -694,6 +699,20 @@ fn mtu_ranges_are_the_kernels() {
         (c(TunnelKind::Gre), (68, 65511)),
         (c(TunnelKind::Gre).with_keys(Some(1), None), (68, 65511)),
         (c(TunnelKind::Gre).with_keys(None, Some(1)), (68, 65507)),
+        // input checksums and sequence numbers cost sent packets nothing
+        (
+            c(TunnelKind::Gre)
+                .with_checksums(true, false)
+                .with_sequence_numbers(true, false),
+            (68, 65511),
+        ),
+        (
+            c(TunnelKind::Gre)
+                .with_keys(None, Some(1))
+                .with_checksums(false, true)
+                .with_sequence_numbers(false, true),
+            (68, 65499),
+        ),
         (c(TunnelKind::Gretap), (68, 65497)),
         (c(TunnelKind::Sit), (1280, 65555)),
         (v6(c(TunnelKind::Ip6tnl)), (68, 65535)),
@@ -708,6 +727,12 @@ fn mtu_ranges_are_the_kernels() {
         (c(TunnelKind::Ip6tnl).with_encap(Encap::gue(1)), (68, 65523)),
         (c(TunnelKind::Ip6gre), (68, 65531)),
         (c(TunnelKind::Ip6gre).with_keys(None, Some(1)), (68, 65527)),
+        (
+            c(TunnelKind::Ip6gre)
+                .with_checksums(true, true)
+                .with_sequence_numbers(false, true),
+            (68, 65523),
+        ),
         (c(TunnelKind::Ip6gre).with_encap(Encap::gue(1)), (68, 65519)),
         (c(TunnelKind::Ip6gretap), (68, 65517)),
     ] {
@@ -763,7 +788,7 @@ fn a_name_that_is_not_utf8_decodes_with_its_exact_bytes() {
 }
 
 #[test]
-fn gre_flags_beyond_the_key_are_kept_raw() {
+fn gre_checksums_and_sequence_numbers_are_decoded_and_other_flags_kept_raw() {
     // `ip link add g type gre key 7 icsum oseq`: iflags KEY|CSUM, oflags KEY|SEQ
     let gre_data = |iflags: u16, oflags: u16| {
         let mut data = Vec::new();
@@ -780,16 +805,31 @@ fn gre_flags_beyond_the_key_are_kept_raw() {
     let t = l.tunnel.as_ref().unwrap();
     assert_eq!((t.ikey, t.okey), (Some(7), Some(7)));
     assert_eq!(
+        (t.icsum, t.ocsum, t.iseq, t.oseq),
+        (true, false, false, true)
+    );
+    assert_eq!(l.unknown_attrs, vec![]);
+    // written back as read (a request and the kernel's reply share the layout)
+    let mut buf = Vec::new();
+    set_tunnel(&mut buf, 1, 5, t).unwrap();
+    let back = decode_link(&first_payload(&buf).1).unwrap();
+    assert_eq!(back.tunnel.as_ref(), Some(t));
+    assert_eq!(back.unknown_attrs, vec![]);
+    // a flag the model does not know (routing, 0x4000) keeps its word whole
+    let l = gre_data(gre::GRE_KEY | 0x4000, 0);
+    assert_eq!(
         l.unknown_attrs,
-        vec![
-            (gre::IFLAGS, 0xa000u16.to_be_bytes().to_vec()),
-            (gre::OFLAGS, 0x3000u16.to_be_bytes().to_vec())
-        ]
+        vec![(gre::IFLAGS, 0x6000u16.to_be_bytes().to_vec())]
     );
     // the key alone is the model's: nothing is left over
     let l = gre_data(gre::GRE_KEY, 0);
     assert_eq!(l.unknown_attrs, vec![]);
-    assert_eq!(l.tunnel.unwrap().okey, None);
+    let t = l.tunnel.unwrap();
+    assert_eq!(t.okey, None);
+    assert!(!(t.icsum || t.ocsum || t.iseq || t.oseq));
+    // only GRE kinds have them
+    let ipip = TunnelConfig::new(TunnelKind::Ipip).with_sequence_numbers(true, false);
+    assert!(matches!(ipip.validate(), Err(Error::InvalidInput { .. })));
 }
 
 #[test]
