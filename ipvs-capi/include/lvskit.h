@@ -724,8 +724,10 @@ typedef struct lvskit_handle lvskit_handle;
 
 /**
  * A snapshot of the network devices, from lvskit_rtnl_list_links().
- * Read it with lvskit_link_list_len() and lvskit_link_list_get(); release
- * it with lvskit_link_list_free().
+ * Read it with lvskit_link_list_len() and lvskit_link_list_get(), and what
+ * the library keeps of a device undecoded with lvskit_link_list_kind_data()
+ * and lvskit_link_list_unknown_attr(); release it with
+ * lvskit_link_list_free().
  */
 typedef struct lvskit_link_list lvskit_link_list;
 
@@ -1375,6 +1377,11 @@ typedef struct lvskit_link {
      * The tunnel parameters, when `is_tunnel` is 1 (else zeroed).
      */
     struct lvskit_tunnel_config tunnel;
+    /**
+     * Index of the underlying device (`IFLA_LINK`, e.g. a veth's peer or
+     * the device a tunnel is bound to); 0 when the kernel reports none.
+     */
+    uint32_t link;
 } lvskit_link;
 
 /**
@@ -2626,6 +2633,53 @@ size_t lvskit_link_list_len(const struct lvskit_link_list *list);
 lvskit_result lvskit_link_list_get(const struct lvskit_link_list *list,
                                    size_t index,
                                    struct lvskit_link *link_out);
+
+/**
+ * Copies the raw `IFLA_INFO_DATA` of device number `index` of `list` -
+ * kept when the device's kind is one the library does not decode (e.g.
+ * `bridge`, `vxlan`), as the kernel sent it - into `buf` (at most `len`
+ * bytes; NULL `buf` only measures) and returns its full length. Returns 0
+ * when the device has none, for a NULL list and for an index past the end.
+ * Does not change the last error.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `buf` NULL or valid for `len` bytes.
+ */
+size_t lvskit_link_list_kind_data(const struct lvskit_link_list *list,
+                                  size_t index,
+                                  uint8_t *buf,
+                                  size_t len);
+
+/**
+ * The number of tunnel attributes of device number `index` of `list` that
+ * the library does not decode (attributes a newer kernel added, or GRE
+ * flags other than keys, checksums and sequence numbers), kept as the
+ * kernel sent them: read each with lvskit_link_list_unknown_attr(). 0 for a
+ * NULL list and for an index past the end.
+ *
+ * # Safety
+ * `list` must be NULL or a live list.
+ */
+size_t lvskit_link_list_unknown_attr_count(const struct lvskit_link_list *list, size_t index);
+
+/**
+ * Reads unknown attribute number `attr` of device number `index` of
+ * `list`: its type into `*type_out` (when not NULL) and its payload into
+ * `buf` (at most `len` bytes; NULL `buf` only measures); returns the
+ * payload's full length. Past the end (or for a NULL list) `*type_out` is
+ * 0, which is no attribute's type, and 0 is returned. Does not change the
+ * last error.
+ *
+ * # Safety
+ * `list` must be NULL or a live list; `type_out` NULL or writable; `buf`
+ * NULL or valid for `len` bytes.
+ */
+size_t lvskit_link_list_unknown_attr(const struct lvskit_link_list *list,
+                                     size_t index,
+                                     size_t attr,
+                                     uint16_t *type_out,
+                                     uint8_t *buf,
+                                     size_t len);
 
 /**
  * Releases a list from lvskit_rtnl_list_links(). NULL is accepted and ignored.

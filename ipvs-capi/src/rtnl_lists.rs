@@ -4,10 +4,10 @@
 
 use std::ffi::c_char;
 
-use ipvs_core::tunnel::{Address, Dev, FouEncap, FouPort};
+use ipvs_core::tunnel::{Address, Dev, FouEncap, FouPort, Link};
 use ipvs_core::Fou;
 
-use crate::error::{guard, lvskit_result};
+use crate::error::{guard, guard_value, lvskit_result};
 use crate::ffi::{give, optional, release, snapshot, snapshot_get, snapshot_len};
 use crate::tunnel::{
     link_to, lvskit_address, lvskit_fou_port, lvskit_link, lvskit_rtnl, opt_addr_to,
@@ -17,11 +17,21 @@ use crate::types::{addr_to, name_array, LVSKIT_NAME_LEN};
 use crate::{arg, c_str, out, put};
 
 /// A snapshot of the network devices, from lvskit_rtnl_list_links().
-/// Read it with lvskit_link_list_len() and lvskit_link_list_get(); release
-/// it with lvskit_link_list_free().
+/// Read it with lvskit_link_list_len() and lvskit_link_list_get(), and what
+/// the library keeps of a device undecoded with lvskit_link_list_kind_data()
+/// and lvskit_link_list_unknown_attr(); release it with
+/// lvskit_link_list_free().
 #[allow(non_camel_case_types)]
 pub struct lvskit_link_list {
-    items: Vec<lvskit_link>,
+    items: Vec<(lvskit_link, LinkRaw)>,
+}
+
+/// What a listing keeps of a device beyond ::lvskit_link, as the kernel
+/// sent it: the data of a kind the library does not decode, and the tunnel
+/// attributes it does not know.
+pub(crate) struct LinkRaw {
+    kind_data: Option<Vec<u8>>,
+    unknown_attrs: Vec<(u16, Vec<u8>)>,
 }
 
 /// One address of a device, as `ip -o addr` shows it.
@@ -61,7 +71,7 @@ pub struct lvskit_fou_port_list {
 }
 
 snapshot!(
-    lvskit_link_list => lvskit_link,
+    lvskit_link_list => (lvskit_link, LinkRaw),
     lvskit_address_list => lvskit_address_entry,
     lvskit_fou_port_list => lvskit_fou_port,
 );
@@ -101,6 +111,40 @@ pub(crate) fn fou_to(p: &FouPort) -> lvskit_fou_port {
 
 // ---------------------------------------------------------------- links
 
+fn link_and_raw(l: Link) -> (lvskit_link, LinkRaw) {
+    let entry = link_to(&l);
+    let raw = LinkRaw {
+        kind_data: l.kind_data,
+        unknown_attrs: l.unknown_attrs,
+    };
+    (entry, raw)
+}
+
+/// Copies `data` into `buf` (at most `len` bytes, no terminator); returns
+/// the length of `data`.
+///
+/// # Safety
+/// `buf` must be NULL or valid for `len` bytes of writes.
+unsafe fn copy_bytes(data: &[u8], buf: *mut u8, len: usize) -> usize {
+    if !buf.is_null() {
+        let n = data.len().min(len);
+        // SAFETY: the caller promises `len` writable bytes at `buf`; n <= len.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf, n) };
+    }
+    data.len()
+}
+
+/// The raw parts of device number `index` of `list`, if there is one.
+///
+/// # Safety
+/// `list` must be NULL or a live list.
+unsafe fn raw_of<'a>(list: *const lvskit_link_list, index: usize) -> Option<&'a LinkRaw> {
+    // SAFETY: the caller's promise.
+    unsafe { optional(list) }
+        .and_then(|l| l.items.get(index))
+        .map(|(_, raw)| raw)
+}
+
 /// Lists every network device of the handle's namespace (`ip link`), each
 /// as lvskit_rtnl_get_link() reads one. On success `*list_out` receives a
 /// new list owned by the caller, to release with lvskit_link_list_free().
@@ -116,7 +160,7 @@ pub unsafe extern "C" fn lvskit_rtnl_list_links(
         // SAFETY: the caller's promise.
         let r = unsafe { arg(rtnl, "rtnl") }?;
         let lo = out(list_out, "list_out")?;
-        let items = r.rtnl.links()?.iter().map(link_to).collect();
+        let items = r.rtnl.links()?.into_iter().map(link_and_raw).collect();
         // SAFETY: checked non-NULL; the caller promises writability.
         unsafe { give(lo, lvskit_link_list { items }) };
         Ok(())
@@ -147,10 +191,84 @@ pub unsafe extern "C" fn lvskit_link_list_get(
     let first = (link_out, "link_out");
     // SAFETY: the caller's promises; the out-parameter is checked.
     unsafe {
-        snapshot_get("lvskit_link_list_get", list, index, first, |l, o| {
+        snapshot_get("lvskit_link_list_get", list, index, first, |(l, _), o| {
             put(o, *l)
         })
     }
+}
+
+/// Copies the raw `IFLA_INFO_DATA` of device number `index` of `list` -
+/// kept when the device's kind is one the library does not decode (e.g.
+/// `bridge`, `vxlan`), as the kernel sent it - into `buf` (at most `len`
+/// bytes; NULL `buf` only measures) and returns its full length. Returns 0
+/// when the device has none, for a NULL list and for an index past the end.
+/// Does not change the last error.
+///
+/// # Safety
+/// `list` must be NULL or a live list; `buf` NULL or valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lvskit_link_list_kind_data(
+    list: *const lvskit_link_list,
+    index: usize,
+    buf: *mut u8,
+    len: usize,
+) -> usize {
+    guard_value(0, || {
+        // SAFETY: the caller's promise.
+        let data = unsafe { raw_of(list, index) }.and_then(|r| r.kind_data.as_deref());
+        // SAFETY: the caller's promise about buf and len.
+        data.map_or(0, |d| unsafe { copy_bytes(d, buf, len) })
+    })
+}
+
+/// The number of tunnel attributes of device number `index` of `list` that
+/// the library does not decode (attributes a newer kernel added, or GRE
+/// flags other than keys, checksums and sequence numbers), kept as the
+/// kernel sent them: read each with lvskit_link_list_unknown_attr(). 0 for a
+/// NULL list and for an index past the end.
+///
+/// # Safety
+/// `list` must be NULL or a live list.
+#[no_mangle]
+pub unsafe extern "C" fn lvskit_link_list_unknown_attr_count(
+    list: *const lvskit_link_list,
+    index: usize,
+) -> usize {
+    // SAFETY: the caller's promise.
+    guard_value(0, || {
+        unsafe { raw_of(list, index) }.map_or(0, |r| r.unknown_attrs.len())
+    })
+}
+
+/// Reads unknown attribute number `attr` of device number `index` of
+/// `list`: its type into `*type_out` (when not NULL) and its payload into
+/// `buf` (at most `len` bytes; NULL `buf` only measures); returns the
+/// payload's full length. Past the end (or for a NULL list) `*type_out` is
+/// 0, which is no attribute's type, and 0 is returned. Does not change the
+/// last error.
+///
+/// # Safety
+/// `list` must be NULL or a live list; `type_out` NULL or writable; `buf`
+/// NULL or valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lvskit_link_list_unknown_attr(
+    list: *const lvskit_link_list,
+    index: usize,
+    attr: usize,
+    type_out: *mut u16,
+    buf: *mut u8,
+    len: usize,
+) -> usize {
+    guard_value(0, || {
+        // SAFETY: the caller's promise.
+        let found = unsafe { raw_of(list, index) }.and_then(|r| r.unknown_attrs.get(attr));
+        if !type_out.is_null() {
+            // SAFETY: checked non-NULL; the caller promises writability.
+            unsafe { *type_out = found.map_or(0, |(ty, _)| *ty) };
+        }
+        // SAFETY: the caller's promise about buf and len.
+        found.map_or(0, |(_, p)| unsafe { copy_bytes(p, buf, len) })
+    })
 }
 
 /// Releases a list from lvskit_rtnl_list_links(). NULL is accepted and ignored.

@@ -205,6 +205,9 @@ pub struct lvskit_link {
     pub is_tunnel: u8,
     /// The tunnel parameters, when `is_tunnel` is 1 (else zeroed).
     pub tunnel: lvskit_tunnel_config,
+    /// Index of the underlying device (`IFLA_LINK`, e.g. a veth's peer or
+    /// the device a tunnel is bound to); 0 when the kernel reports none.
+    pub link: u32,
 }
 
 /// A FOU/GUE receive port. Fill it with lvskit_fou_port_init(), then set fields.
@@ -481,6 +484,7 @@ pub(crate) fn link_to(l: &Link) -> lvskit_link {
         up: u8::from(l.is_up()),
         is_tunnel: u8::from(l.tunnel.is_some()),
         tunnel: l.tunnel.as_ref().map_or_else(zero_tunnel, tunnel_to),
+        link: l.link.unwrap_or(0),
     }
 }
 

@@ -68,6 +68,82 @@ static void lists_every_device_like_ip_link(void) {
     lvskit_rtnl_close(r);
 }
 
+/* The one-byte value of attribute WANT in the netlink attributes DATA, or -1. */
+static int attr_u8(const uint8_t *data, size_t len, uint16_t want) {
+    size_t off = 0;
+    while (off + 4 <= len) {
+        uint16_t alen, type;
+        memcpy(&alen, data + off, 2);
+        memcpy(&type, data + off + 2, 2);
+        if (alen < 4 || off + alen > len) return -1;
+        if ((type & 0x3fff) == want && alen >= 5) return data[off + 4];
+        off += (alen + 3u) & ~3u;
+    }
+    return -1;
+}
+
+static size_t index_named(const lvskit_link_list *list, const char *name) {
+    size_t n = lvskit_link_list_len(list);
+    for (size_t i = 0; i < n; i++) {
+        lvskit_link l;
+        REQUIRE_OK(lvskit_link_list_get(list, i, &l));
+        if (strcmp(l.name, name) == 0) return i;
+    }
+    return n;
+}
+
+static void keeps_what_it_does_not_decode_and_the_underlying_device(void) {
+    SH_OK("ip link add br9 type bridge vlan_filtering 1");
+    SH_OK("ip link add t9 type ipip local 192.0.2.1 fwmark 7");
+    SH_OK("ip link add va type veth peer name vb");
+    lvskit_rtnl *r = rtnl_here();
+    lvskit_link_list *list = NULL;
+    REQUIRE_OK(lvskit_rtnl_list_links(r, &list));
+    size_t n = lvskit_link_list_len(list);
+    size_t br = index_named(list, "br9"), t9 = index_named(list, "t9");
+    size_t va = index_named(list, "va"), vb = index_named(list, "vb");
+    REQUIRE(br < n && t9 < n && va < n && vb < n);
+
+    /* a bridge's parameters, raw: IFLA_BR_VLAN_FILTERING (7) is 1, as ip set it */
+    size_t len = lvskit_link_list_kind_data(list, br, NULL, 0);
+    REQUIRE(len > 0 && len < 4096);
+    uint8_t data[4096];
+    CHECK(lvskit_link_list_kind_data(list, br, data, len) == len);
+    CHECK(attr_u8(data, len, 7) == 1);
+    CHECK(lvskit_link_list_kind_data(list, br, data, 4) == len); /* cut, full length */
+    /* a kind the library decodes keeps none */
+    CHECK(lvskit_link_list_kind_data(list, t9, data, sizeof data) == 0);
+
+    /* ipip's fwmark (IFLA_IPTUN_FWMARK, 20) is not decoded: kept as sent, 7 */
+    size_t count = lvskit_link_list_unknown_attr_count(list, t9);
+    int seen = 0;
+    for (size_t a = 0; a < count; a++) {
+        uint16_t type = 0;
+        uint32_t v = 0;
+        size_t plen = lvskit_link_list_unknown_attr(list, t9, a, &type, (uint8_t *)&v, sizeof v);
+        CHECK(type != 0);
+        if (type == 20) {
+            seen = 1;
+            CHECK(plen == 4 && v == 7);
+        }
+    }
+    CHECK(seen);
+    uint16_t type = 99;
+    CHECK(lvskit_link_list_unknown_attr(list, t9, count, &type, data, sizeof data) == 0);
+    CHECK(type == 0);
+    CHECK(lvskit_link_list_unknown_attr_count(list, n) == 0);
+    CHECK(lvskit_link_list_unknown_attr_count(NULL, 0) == 0);
+    CHECK(lvskit_link_list_kind_data(NULL, 0, data, sizeof data) == 0);
+
+    /* IFLA_LINK: each end of a veth pair names the other */
+    lvskit_link a, b;
+    REQUIRE_OK(lvskit_link_list_get(list, va, &a));
+    REQUIRE_OK(lvskit_link_list_get(list, vb, &b));
+    CHECK(a.link == b.index && b.link == a.index);
+    lvskit_link_list_free(list);
+    lvskit_rtnl_close(r);
+}
+
 static void lists_addresses_like_ip_addr(void) {
     SH_OK("ip link add d1 type dummy && ip link set d1 up");
     SH_OK("ip addr add 192.0.2.1/24 dev d1 && ip addr add 198.51.100.7/32 dev d1");
@@ -187,6 +263,7 @@ static void bad_input_leaves_the_out_parameters_alone(void) {
 
 int main(void) {
     RUN(lists_every_device_like_ip_link);
+    RUN(keeps_what_it_does_not_decode_and_the_underlying_device);
     RUN(lists_addresses_like_ip_addr);
     RUN(lists_fou_ports_like_ip_fou_show);
     RUN(bad_input_leaves_the_out_parameters_alone);
