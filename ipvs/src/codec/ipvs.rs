@@ -191,14 +191,11 @@ pub fn put_service_key_nest(buf: &mut Vec<u8>, key: &ServiceKey) -> Result<()> {
 pub fn put_service_nest(buf: &mut Vec<u8>, svc: &Service) -> Result<()> {
     let at = nla::begin_nest(buf, cmd_attr::SERVICE);
     put_service_key(buf, &svc.key);
-    nla::put_bytes_z(
-        buf,
-        svc_attr::SCHED_NAME,
-        &match &svc.scheduler {
-            Scheduler::Other(n) => n.to_bytes(),
-            known => known.name().as_bytes().to_vec(),
-        },
-    );
+    match &svc.scheduler {
+        Scheduler::Other(n) => nla::put_bytes_z(buf, svc_attr::SCHED_NAME, &n.to_bytes()),
+        // a known name is borrowed: no allocation per service
+        known => nla::put_bytes_z(buf, svc_attr::SCHED_NAME, known.name().as_bytes()),
+    }
     if let Some(pe) = &svc.pe {
         nla::put_bytes_z(buf, svc_attr::PE_NAME, &pe.to_bytes());
     }
