@@ -279,6 +279,10 @@ func scaleMemory(args []string) {
 		die(err)
 	}
 	defer h.Close()
+	// RSS by 4 KiB pages, not 2 MiB blocks: no transparent huge pages from here
+	if _, _, e := syscall.Syscall6(syscall.SYS_PRCTL, 41 /* PR_SET_THP_DISABLE */, 1, 0, 0, 0, 0); e != 0 {
+		die(e)
+	}
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		die(err)
 	}

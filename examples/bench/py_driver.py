@@ -13,6 +13,7 @@ socket setup excluded). The workloads and the address plan are those of
 examples/src/bench.rs; the Go driver implements the same command line.
 """
 
+import ctypes
 import json
 import resource
 import sys
@@ -317,6 +318,8 @@ def scale_memory(lib, what, S, D):
         raise SystemExit(f"memory: no contender {lib}")
     h = Ours()
     desired = h.desired(S, D, 1) if what == "plan" else None
+    # RSS by 4 KiB pages, not 2 MiB blocks: no transparent huge pages from here
+    ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # the peak RSS restarts from the current RSS
     base = _status_kib("VmRSS")
