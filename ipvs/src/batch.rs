@@ -36,6 +36,9 @@ pub use crate::op::Operation;
 /// Requests per `sendmsg` are bounded by this many bytes.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
+/// The buffer room reserved per operation of a chunk before encoding it.
+const EST_REQUEST_BYTES: usize = 128;
+
 /// What to do after an operation fails.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(
@@ -291,7 +294,14 @@ pub(crate) fn encode_chunk(
     base: u32,
 ) -> Option<Chunk> {
     buf.clear();
-    let mut sent = Vec::new();
+    // room for the chunk at once: growing by doubling copies the buffer and
+    // touches twice its pages (a request is 60 to 160 bytes)
+    let left = ops.len() - outcomes.len();
+    buf.reserve(
+        left.saturating_mul(EST_REQUEST_BYTES)
+            .min(CHUNK_BYTES + 4096),
+    );
+    let mut sent = Vec::with_capacity(left.min(CHUNK_BYTES / 32));
     let mut last_start = 0;
     while outcomes.len() < ops.len() && buf.len() < CHUNK_BYTES {
         let op = &ops[outcomes.len()];
