@@ -348,21 +348,29 @@ pub fn drive(args: &[String]) -> Result<(), String> {
             let ipvs = Ipvs::new().map_err(|e| e.to_string())?;
             res.start();
             match contender {
-                "flush" => ipvs.flush().map_err(|e| e.to_string())?,
+                "flush" => {
+                    ipvs.flush().map_err(|e| e.to_string())?;
+                    res.stop(s);
+                }
                 "batched" => {
                     let ops: Vec<Operation> = (0..s)
                         .map(|i| Operation::DeleteService(svc_key(i)))
                         .collect();
-                    check(&ipvs.execute(&ops, BatchMode::Continue), "batched delete")?;
+                    let report = ipvs.execute(&ops, BatchMode::Continue);
+                    // as in create: the clock stops when the batch is done;
+                    // checking the report and freeing it and the operations
+                    // come after (the floor's buffers are freed after its clock)
+                    res.stop(s);
+                    check(&report, "batched delete")?;
                 }
                 _ => {
                     for i in 0..s {
                         ipvs.delete_service(&svc_key(i))
                             .map_err(|e| e.to_string())?;
                     }
+                    res.stop(s);
                 }
             }
-            res.stop(s);
         }
         ("ipvsadm", "latency") => {
             let n = num(a, 0)?;
