@@ -624,6 +624,22 @@ fn rss_baseline() -> Result<u64, String> {
     status_kib("VmRSS")
 }
 
+/// The anonymous and file-backed parts of RSS now, in KiB.
+fn rss_parts() -> Result<(u64, u64), String> {
+    Ok((status_kib("RssAnon")?, status_kib("RssFile")?))
+}
+
+/// Records how much of RSS grew since `before` was anonymous memory (the
+/// table, buffers) and how much file-backed (code pages run for the first
+/// time), as `anon_delta_bytes` and `file_delta_bytes`: what the peak
+/// does not tell apart.
+fn rss_parts_delta(res: &mut Res, before: (u64, u64)) -> Result<(), String> {
+    let (anon, file) = rss_parts()?;
+    res.extra("anon_delta_bytes", anon.saturating_sub(before.0) * 1024);
+    res.extra("file_delta_bytes", file.saturating_sub(before.1) * 1024);
+    Ok(())
+}
+
 fn num(a: &[String], i: usize) -> Result<usize, String> {
     a.get(i)
         .and_then(|x| x.parse().ok())
@@ -653,6 +669,7 @@ pub fn drive(contender: &str, work: &str, a: &[String]) -> Result<Option<Res>, S
             let (s, d) = (num(a, 0)?, num(a, 1)?);
             let ipvs = Ipvs::new().map_err(|e| e.to_string())?;
             let base = rss_baseline()?;
+            let parts = rss_parts()?;
             res.start();
             let t = Table::read(&ipvs).map_err(|e| e.to_string())?;
             res.stop(t.services.len());
@@ -660,6 +677,7 @@ pub fn drive(contender: &str, work: &str, a: &[String]) -> Result<Option<Res>, S
                 "delta_bytes",
                 (status_kib("VmHWM")?.saturating_sub(base)) * 1024,
             );
+            rss_parts_delta(&mut res, parts)?;
             let nd: usize = t.services.iter().map(|x| x.destinations.len()).sum();
             if (t.services.len(), nd) != (s, s * d) {
                 return Err(format!(
@@ -674,6 +692,7 @@ pub fn drive(contender: &str, work: &str, a: &[String]) -> Result<Option<Res>, S
             let ipvs = Ipvs::new().map_err(|e| e.to_string())?;
             let want = desired(s, d, PCT);
             let base = rss_baseline()?;
+            let parts = rss_parts()?;
             res.start();
             let plan = ipvs
                 .plan(&want, &DiffOptions::default())
@@ -683,6 +702,7 @@ pub fn drive(contender: &str, work: &str, a: &[String]) -> Result<Option<Res>, S
                 "delta_bytes",
                 (status_kib("VmHWM")?.saturating_sub(base)) * 1024,
             );
+            rss_parts_delta(&mut res, parts)?;
             let expect = (0..s).filter(|&i| d > 0 && changed(i, PCT)).count();
             if plan.len() != expect {
                 return Err(format!(
