@@ -206,6 +206,11 @@ pub fn assert_tables_eq(got: &lvskit::table::Table, want: &lvskit::table::Table)
 /// Client, director and real server plugged into one bridge (in a fourth
 /// namespace, returned first) with the given addresses on their `eth0`
 /// (`nodad` for IPv6, so they are usable at once); the VIP on the director.
+/// An IPv6 VIP is deprecated there (`preferred_lft 0`), as an IPv6 LVS/TUN
+/// director needs: a /128 VIP wins source selection for the real servers
+/// (its prefix length caps the match), and a tunnelled packet whose outer
+/// source is an address of the real server (the VIP it holds) is dropped by
+/// the real server's `ip6tnl` receive check.
 pub fn bridged_lab(addrs: [&str; 3], vip: &str, nodad: bool) -> [TestNs; 4] {
     let lan = TestNs::new();
     let client = TestNs::new();
@@ -226,6 +231,7 @@ pub fn bridged_lab(addrs: [&str; 3], vip: &str, nodad: bool) -> [TestNs; 4] {
         ns.ip(&[&["addr", "add", addr, "dev", "eth0"][..], flags].concat());
         ns.ip(&["link", "set", "eth0", "up"]);
     }
-    director.ip(&[&["addr", "add", vip, "dev", "eth0"][..], flags].concat());
+    let deprecated: &[&str] = if nodad { &["preferred_lft", "0"] } else { &[] };
+    director.ip(&[&["addr", "add", vip, "dev", "eth0"][..], flags, deprecated].concat());
     [lan, client, director, real]
 }
