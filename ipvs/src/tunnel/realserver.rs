@@ -80,6 +80,13 @@ impl RealServer {
     /// IPv6-in-IPv6, what IPVS sends for an IPv6 service). Both receive from
     /// any director.
     ///
+    /// For an IPv6 VIP the director must not tunnel from the VIP itself: the
+    /// real server's `ip6tnl` drops a packet whose outer source is one of its
+    /// own addresses, and a /128 VIP wins the director's source selection
+    /// unless it is deprecated there (`ip addr add VIP/128 dev DEV
+    /// preferred_lft 0`) or the director has a route to the real servers with
+    /// another `src`.
+    ///
     /// One device carries one family here: IPv4 and IPv6 VIPs together are
     /// refused by [`RealServer::validate`] (prepare one real server for
     /// each family, or use [`RealServer::tun_device`] with a device that
