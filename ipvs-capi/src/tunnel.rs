@@ -343,7 +343,7 @@ fn tunnel_from(c: &lvskit_tunnel_config) -> CResult<TunnelConfig> {
             c.pmtudisc
         )));
     }
-    if c.key_flags & !(LVSKIT_TUNNEL_F_IKEY | LVSKIT_TUNNEL_F_OKEY) != 0 {
+    if c.key_flags & !TUNNEL_F_ALL != 0 {
         return Err(input(format!(
             "unknown tunnel key_flags {:#x}",
             c.key_flags
@@ -375,12 +375,6 @@ fn tunnel_from(c: &lvskit_tunnel_config) -> CResult<TunnelConfig> {
             None
         }
     };
-    if c.key_flags & !TUNNEL_F_ALL != 0 {
-        return Err(input(format!(
-            "unknown key_flags bits {:#x}",
-            c.key_flags & !TUNNEL_F_ALL
-        )));
-    }
     let flag = |f: u32| c.key_flags & f != 0;
     let t = TunnelConfig {
         kind,
