@@ -87,6 +87,42 @@ fn encodes_services_as_the_kernel_reports_them() {
     }
 }
 
+/// A key's nest (what deletes and destination requests carry) is the
+/// kernel's identity attributes of the same service, byte for byte, in one
+/// nest whose header holds its whole length.
+#[test]
+fn encodes_service_keys_as_the_kernel_reports_them() {
+    for hex in [SVC_TCP4, SVC_UDP6, SVC_FWM] {
+        let raw = unhex(hex);
+        let kernel = nest(&raw, cmd_attr::SERVICE);
+        let key = c::decode_service(kernel).unwrap().service.key;
+        let mut ours = vec![0xee; 2]; // what precedes the nest is kept
+        c::put_service_key_nest(&mut ours, &key).unwrap();
+        assert_eq!(ours[..2], [0xee; 2]);
+        let header = u16::from_ne_bytes([ours[2], ours[3]]);
+        let ty = u16::from_ne_bytes([ours[4], ours[5]]);
+        assert_eq!(usize::from(header), ours.len() - 2, "key {key}");
+        assert_eq!(ty, cmd_attr::SERVICE | nla::NLA_F_NESTED, "key {key}");
+        let identity = [
+            svc_attr::AF,
+            svc_attr::PROTOCOL,
+            svc_attr::ADDR,
+            svc_attr::PORT,
+            svc_attr::FWMARK,
+        ];
+        let mut want = Vec::new();
+        for a in Attrs::new(kernel).map(|a| a.unwrap()) {
+            if identity.contains(&a.0) {
+                want.extend(reference_attr(a.0, a.1));
+            }
+        }
+        assert_eq!(ours[6..], want[..], "key {key}");
+        let mut bare = Vec::new();
+        c::put_service_key(&mut bare, &key);
+        assert_eq!(bare, want, "key {key}");
+    }
+}
+
 #[test]
 fn decodes_golden_destinations() {
     let raw = unhex(DEST_MASQ);

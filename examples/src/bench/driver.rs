@@ -343,19 +343,25 @@ pub fn drive(args: &[String]) -> Result<(), String> {
             res.stop(3 * n);
             latency_extras(&mut res, lat);
         }
-        ("flush" | "batched" | "onebyone", "teardown") => {
+        ("flush" | "batched" | "prebuilt" | "onebyone", "teardown") => {
             let s = num(a, 0)?;
             let ipvs = Ipvs::new().map_err(|e| e.to_string())?;
+            let delete_ops = || -> Vec<Operation> {
+                (0..s)
+                    .map(|i| Operation::DeleteService(svc_key(i)))
+                    .collect()
+            };
+            // "prebuilt": the deletes exist before the clock starts, as the
+            // floor's requests do; "batched" builds them on the clock
+            let prebuilt = (contender == "prebuilt").then(delete_ops);
             res.start();
             match contender {
                 "flush" => {
                     ipvs.flush().map_err(|e| e.to_string())?;
                     res.stop(s);
                 }
-                "batched" => {
-                    let ops: Vec<Operation> = (0..s)
-                        .map(|i| Operation::DeleteService(svc_key(i)))
-                        .collect();
+                "batched" | "prebuilt" => {
+                    let ops = prebuilt.unwrap_or_else(delete_ops);
                     let report = ipvs.execute(&ops, BatchMode::Continue);
                     // as in create: the clock stops when the batch is done;
                     // checking the report and freeing it and the operations

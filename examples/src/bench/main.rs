@@ -30,29 +30,41 @@ pub const STRACE_ENV: &str = "IPVS_BENCH_STRACE";
 pub struct Res {
     t0: Option<Instant>,
     cpu0: (u64, u64),
+    flt0: u64,
     /// Wall time of the workload.
     pub wall_ns: u64,
     ops: usize,
     utime_ns: u64,
     stime_ns: u64,
+    minflt: u64,
     extra: Vec<(String, u64)>,
 }
 
 /// User and system CPU time of this process so far, in ns.
 pub fn cpu_now() -> (u64, u64) {
+    let ru = rusage();
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+    (ns(ru.ru_utime), ns(ru.ru_stime))
+}
+
+fn rusage() -> libc::rusage {
     // SAFETY: getrusage fills the zeroed struct we pass.
-    let ru = unsafe {
+    unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut ru);
         ru
-    };
-    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
-    (ns(ru.ru_utime), ns(ru.ru_stime))
+    }
+}
+
+/// Minor page faults of this process so far (first touches of fresh memory).
+fn minflt_now() -> u64 {
+    rusage().ru_minflt as u64
 }
 
 impl Res {
     fn start(&mut self) {
         self.cpu0 = cpu_now();
+        self.flt0 = minflt_now();
         self.t0 = Some(Instant::now());
     }
     fn elapsed_ns(&self) -> u64 {
@@ -63,6 +75,7 @@ impl Res {
         let (u, s) = cpu_now();
         self.utime_ns = u.saturating_sub(self.cpu0.0);
         self.stime_ns = s.saturating_sub(self.cpu0.1);
+        self.minflt = minflt_now().saturating_sub(self.flt0);
         self.ops = ops;
     }
     fn extra(&mut self, k: &str, v: u64) {
@@ -74,6 +87,7 @@ impl Res {
         m.insert("ops".into(), self.ops.into());
         m.insert("utime_ns".into(), self.utime_ns.into());
         m.insert("stime_ns".into(), self.stime_ns.into());
+        m.insert("minflt".into(), self.minflt.into());
         for (k, v) in &self.extra {
             m.insert(k.clone(), (*v).into());
         }

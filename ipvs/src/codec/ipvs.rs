@@ -159,29 +159,52 @@ fn addr_from(what: &str, family: Family, p: &[u8]) -> Result<IpAddr> {
 
 /// Appends the attributes that identify a service (inside a SERVICE nest).
 pub fn put_service_key(buf: &mut Vec<u8>, key: &ServiceKey) {
-    nla::put_u16(buf, svc_attr::AF, key.family().af());
+    let (a, n) = service_key_nest(key);
+    buf.extend_from_slice(&a[nla::NLA_HDRLEN..n]);
+}
+
+/// Appends a SERVICE nest holding only the service's identity.
+///
+/// # Errors
+/// None: a key's nest is at most 48 bytes (the `Result` matches the other
+/// nest writers).
+pub fn put_service_key_nest(buf: &mut Vec<u8>, key: &ServiceKey) -> Result<()> {
+    let (a, n) = service_key_nest(key);
+    buf.extend_from_slice(&a[..n]);
+    Ok(())
+}
+
+/// A SERVICE nest holding a key's attributes, laid out in one array (the
+/// nest header, AF, then PROTOCOL, ADDR and PORT or FWMARK: 48 or 20
+/// bytes), and its length: a delete or a destination's request copies its
+/// key once instead of attribute by attribute.
+#[inline]
+fn service_key_nest(key: &ServiceKey) -> ([u8; 48], usize) {
+    let mut a = [0u8; 48];
+    let mut at = nla::NLA_HDRLEN;
+    let mut attr = |ty: u16, data: &[u8]| {
+        let len = nla::NLA_HDRLEN + data.len();
+        a[at..at + 2].copy_from_slice(&(len as u16).to_ne_bytes());
+        a[at + 2..at + 4].copy_from_slice(&ty.to_ne_bytes());
+        a[at + 4..at + len].copy_from_slice(data);
+        at += nla::align(len);
+    };
+    attr(svc_attr::AF, &key.family().af().to_ne_bytes());
     match key {
         ServiceKey::Inet {
             protocol,
             addr,
             port,
         } => {
-            nla::put_u16(buf, svc_attr::PROTOCOL, protocol.number());
-            nla::put_16(buf, svc_attr::ADDR, &addr_bytes(addr));
-            nla::put_be16(buf, svc_attr::PORT, *port);
+            attr(svc_attr::PROTOCOL, &protocol.number().to_ne_bytes());
+            attr(svc_attr::ADDR, &addr_bytes(addr));
+            attr(svc_attr::PORT, &port.to_be_bytes());
         }
-        ServiceKey::Fwmark { mark, .. } => nla::put_u32(buf, svc_attr::FWMARK, *mark),
+        ServiceKey::Fwmark { mark, .. } => attr(svc_attr::FWMARK, &mark.to_ne_bytes()),
     }
-}
-
-/// Appends a SERVICE nest holding only the service's identity.
-///
-/// # Errors
-/// Only if the nest overflows (it cannot for a key).
-pub fn put_service_key_nest(buf: &mut Vec<u8>, key: &ServiceKey) -> Result<()> {
-    let at = nla::begin_nest(buf, cmd_attr::SERVICE);
-    put_service_key(buf, key);
-    nla::end_nest(buf, at)
+    a[..2].copy_from_slice(&(at as u16).to_ne_bytes());
+    a[2..4].copy_from_slice(&(cmd_attr::SERVICE | nla::NLA_F_NESTED).to_ne_bytes());
+    (a, at)
 }
 
 /// Appends a SERVICE nest with the whole service, as NEW_SERVICE and SET_SERVICE need.
