@@ -23,8 +23,16 @@
 //!   reports [`Event`]s to a callback and to subscribers.
 //! - [`metrics`]: the kernel's counters plus health in the Prometheus text format.
 //!
-//! - [`AsyncDirector`] (feature `tokio`): the same loop as a tokio task on
-//!   the async handle ([`crate::aio::Ipvs`]).
+#![cfg_attr(
+    feature = "tokio",
+    doc = "- [`AsyncDirector`] (feature `tokio`): the same loop as a tokio task on\n  \
+           the async handle ([`crate::aio::Ipvs`])."
+)]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "- `AsyncDirector` (feature `tokio`): the same loop as a tokio task on\n  \
+           the async handle (`lvskit::aio::Ipvs`)."
+)]
 //!
 //! The decisions (`effective`, `settle`, `Health::record`, `metrics::render`)
 //! are pure functions of values, apart from the I/O; the loop's state, its
