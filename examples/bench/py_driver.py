@@ -205,6 +205,13 @@ def main():
     else:
         raise SystemExit(f"unknown library {lib}")
     res = {}
+    desired = None
+    if work == "reconcile" and lib == "ipvs":
+        # the desired table is the caller's input, made before the clock (as
+        # every contender's is); its making is recorded beside
+        t = time.perf_counter_ns()
+        desired = h.desired(args[0], args[1], args[2])
+        res["desired_ns"] = time.perf_counter_ns() - t
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter_ns()
     ops = 0
@@ -225,8 +232,6 @@ def main():
             raise SystemExit(f"listed {len(table)} services {n} destinations, expected {S} and {S * D}")
         ops = len(table) + n
     elif work == "reconcile" and lib == "ipvs":
-        S, D, pct = args[0], args[1], args[2]
-        desired = h.desired(S, D, pct)
         t = time.perf_counter_ns()
         plan = h.h.plan(desired)
         res["plan_ns"] = time.perf_counter_ns() - t

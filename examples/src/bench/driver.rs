@@ -289,8 +289,12 @@ pub fn drive(args: &[String]) -> Result<(), String> {
             // not in the strace run, which counts the reconcile's system calls alone
             let around = contender == "batched" && std::env::var_os(super::STRACE_ENV).is_none();
             let before = if around { read(&ipvs)? } else { 0 };
-            res.start();
+            // the desired table is the caller's input, made before the clock
+            // as the floor's requests are (its making is recorded beside)
+            let t = Instant::now();
             let want = desired(s, d, pct);
+            res.extra("desired_ns", t.elapsed().as_nanos() as u64);
+            res.start();
             // the table is read and planned at once (the planning overlaps the read)
             let plan = ipvs
                 .plan(&want, &DiffOptions::default())

@@ -826,7 +826,7 @@ fn growth(sizes: &[(&str, Vec<&RowResult>)], id: &str) -> String {
 
 fn memory_table(m: &mut String, sizes: &[(&str, Vec<&RowResult>)]) {
     let _ = writeln!(m, "### Memory per service\n");
-    let _ = writeln!(m, "Peak RSS during the step minus RSS just before it (`/proc/self/clear_refs` 5, then `VmHWM`; transparent huge pages off for the process, `PR_SET_THP_DISABLE`, so that RSS grows by 4 KiB pages and not by 2 MiB blocks), per service, beside the kernel's own attribute bytes for the same table (the floor's dump, attributes only) and its ratio to them:\n");
+    let _ = writeln!(m, "Peak RSS during the step minus RSS just before it (`/proc/self/clear_refs` 5, then `VmHWM`; transparent huge pages off for the process, `PR_SET_THP_DISABLE`, so that RSS grows by 4 KiB pages and not by 2 MiB blocks), per service, beside the kernel's own attribute bytes for the same table (the floor's dump, attributes only) and its ratio to them. The memory target is judged on what the table takes: the peak's growth less its file-backed part (code pages run for the first time, `RssFile`), which is reported with each row:\n");
     let _ = write!(m, "| step |");
     for (s, _) in sizes {
         let _ = write!(m, " {s}: bytes/service (× kernel) |");
@@ -851,6 +851,16 @@ fn mem_per_service(r: &RowResult) -> Option<f64> {
     };
     let v = r.extra(k);
     (r.ok() && v.is_finite()).then(|| v / r.entry.s.max(1) as f64)
+}
+
+/// Bytes per service a step's table took at its peak: peak RSS growth less
+/// the file-backed growth (the library's code pages paged in for the first
+/// time, which stay resident and are not the table's).
+fn table_per_service(r: &RowResult) -> Option<f64> {
+    let peak = mem_per_service(r)?;
+    let file = r.extra("file_delta_bytes");
+    file.is_finite()
+        .then(|| (peak - file / r.entry.s.max(1) as f64).max(0.0))
 }
 
 fn mem_cell(rows: &[&RowResult], id: &str) -> String {
@@ -925,12 +935,16 @@ fn targets(m: &mut String, res: &[RowResult]) {
     }
     for (size, rows) in step_rows(res, "memory") {
         let k = row(&rows, "floor").and_then(mem_per_service);
-        let r = row(&rows, "ours-read").and_then(mem_per_service);
-        if let (Some(k), Some(r)) = (k, r) {
-            let x = r / k;
+        let read = row(&rows, "ours-read");
+        let peak = read.and_then(mem_per_service);
+        if let (Some(k), Some(peak), Some(table)) = (k, peak, read.and_then(table_per_service)) {
+            let x = table / k;
             line(
                 format!("memory {size}: a read table ≤ 3x the kernel's attribute bytes"),
-                format!("{x:.2}x"),
+                format!(
+                    "{x:.2}x (peak RSS growth {:.2}x, less the code pages run for the first time)",
+                    peak / k
+                ),
                 Some(x <= 3.0),
             );
         }
@@ -966,6 +980,32 @@ pub(super) fn report(res: &[RowResult]) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Issue 21's memory target is judged on the table's bytes: the peak's
+    /// growth less the code pages paged in (file-backed), never below zero.
+    #[test]
+    fn a_tables_memory_is_its_peak_less_the_file_backed_growth() {
+        let mut r = RowResult {
+            workload: "scale-memory".into(),
+            entry: entry("ours-read", "read", (1000, 1), 1000, Cmd::Own(Vec::new())),
+            samples: Vec::new(),
+            syscalls: None,
+            error: None,
+            soak: None,
+        };
+        let mut sample = super::super::Sample::default();
+        sample.extra.insert("delta_bytes".into(), 2_281_000.0);
+        sample.extra.insert("file_delta_bytes".into(), 2_030_000.0);
+        r.samples.push(sample);
+        assert_eq!(mem_per_service(&r), Some(2281.0));
+        assert_eq!(table_per_service(&r), Some(251.0));
+        r.samples[0]
+            .extra
+            .insert("file_delta_bytes".into(), 3_000_000.0);
+        assert_eq!(table_per_service(&r), Some(0.0));
+        r.samples[0].extra.remove("file_delta_bytes");
+        assert_eq!(table_per_service(&r), None);
+    }
 
     /// Issue 21: each run is checked against the table it must leave; the
     /// check must fail on a table that differs in one real server.
