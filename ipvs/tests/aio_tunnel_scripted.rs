@@ -473,3 +473,35 @@ async fn fou_without_the_family_is_the_missing_fou_module() {
         "{e:?}"
     );
 }
+
+/// Polls a future once, outside any tokio runtime.
+fn poll_once<F: std::future::Future>(f: F) -> std::task::Poll<F::Output> {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = std::task::Waker::from(Arc::new(Noop));
+    let mut cx = std::task::Context::from_waker(&waker);
+    std::pin::pin!(f).as_mut().poll(&mut cx)
+}
+
+/// The three async handles open the same way: outside a tokio runtime each
+/// fails at once with an I/O error naming the cause, before anything is
+/// sent (the generic netlink family is not even looked up).
+#[test]
+fn every_async_handle_refuses_to_open_outside_a_runtime_before_sending() {
+    let kernel = ScriptedKernel::obedient();
+    let results = [
+        poll_once(aio::Ipvs::with_kernel(kernel.clone())).map(|r| r.map(drop)),
+        poll_once(aio::Fou::with_kernel(kernel.clone())).map(|r| r.map(drop)),
+        poll_once(aio::Rtnl::with_kernel(kernel.clone())).map(|r| r.map(drop)),
+    ];
+    for r in results {
+        let std::task::Poll::Ready(Err(e)) = r else {
+            panic!("opened or pending outside a runtime: {r:?}");
+        };
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert!(e.to_string().contains("opening an async netlink handle"), "{e}");
+    }
+    assert_eq!(kernel.sends(), 0);
+}

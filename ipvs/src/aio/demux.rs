@@ -217,18 +217,16 @@ pub(super) struct Conn {
 
 impl Conn {
     /// Hands `transport` (resolved, still blocking) to a new reader task on
-    /// the current tokio runtime.
+    /// the runtime `rt`.
     ///
     /// # Errors
-    /// [`Error::Io`] outside a tokio runtime, or when the descriptor cannot
-    /// be made non-blocking or registered.
-    pub(super) fn start(mut transport: Transport, protocol: Protocol) -> Result<Arc<Conn>> {
-        let rt = tokio::runtime::Handle::try_current().map_err(|e| {
-            Error::io(
-                "opening an async netlink handle",
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
+    /// [`Error::Io`] when the descriptor cannot be made non-blocking or
+    /// registered.
+    pub(super) fn start(
+        rt: &tokio::runtime::Handle,
+        mut transport: Transport,
+        protocol: Protocol,
+    ) -> Result<Arc<Conn>> {
         transport.set_nonblocking()?;
         let shared = {
             let _enter = rt.enter();

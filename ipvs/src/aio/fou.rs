@@ -6,11 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::demux::{Conn, Protocol};
+use super::session::{Session, Speaks};
 use super::stream::{Decode, Dump, ErrorMap};
 use crate::error::Result;
 use crate::netns::Namespace;
-use crate::transport::Transport;
 use crate::tunnel::fou::{self, add_error, cmd, decode_port, del_error, list_error, FouPort};
 
 /// An async handle on the FOU/GUE receive ports of one network namespace,
@@ -31,20 +30,12 @@ use crate::tunnel::fou::{self, add_error, cmd, decode_port, del_error, list_erro
 /// ```
 #[derive(Clone)]
 pub struct Fou {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    conn: Arc<Conn>,
-    namespace: Namespace,
+    inner: Arc<Session>,
 }
 
 impl std::fmt::Debug for Fou {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("aio::Fou")
-            .field("family", &self.family_id())
-            .field("namespace", &self.inner.namespace)
-            .finish_non_exhaustive()
+        self.inner.debug(f, "aio::Fou")
     }
 }
 
@@ -63,8 +54,8 @@ impl Fou {
     /// As [`crate::tunnel::Fou::open`]; [`crate::Error::Io`] outside a tokio
     /// runtime (with I/O and time enabled).
     pub async fn open(namespace: Namespace) -> Result<Self> {
-        let transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
-        Self::over(transport, namespace)
+        let inner = Session::open(namespace, Speaks::Genl(fou::resolve))?;
+        Ok(Fou { inner })
     }
 
     /// Opens a handle over a scripted kernel (host tests; see
@@ -75,40 +66,29 @@ impl Fou {
     /// As [`Fou::new`].
     #[cfg(feature = "test-kernel")]
     pub async fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
-        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
-        Self::over(transport, Namespace::Current)
-    }
-
-    /// Resolves the family on the still blocking socket (the controller
-    /// answers at once), then hands the socket to a reader task.
-    fn over(mut transport: Transport, namespace: Namespace) -> Result<Self> {
-        let family = fou::resolve(&mut transport)?;
-        let conn = Conn::start(transport, Protocol::Genl { family })?;
-        Ok(Fou {
-            inner: Arc::new(Inner { conn, namespace }),
-        })
+        let inner = Session::scripted(kernel, Speaks::Genl(fou::resolve))?;
+        Ok(Fou { inner })
     }
 
     /// The namespace this handle talks to.
     pub fn namespace(&self) -> &Namespace {
-        &self.inner.namespace
+        self.inner.namespace()
     }
 
     /// The generic netlink family id of `fou` in this namespace.
     pub fn family_id(&self) -> u16 {
-        self.inner.conn.shared.protocol.family()
+        self.inner.family()
     }
 
     /// Bounds every wait for the kernel's reply (default 30 s).
     pub fn set_timeout(&self, timeout: Duration) {
-        self.inner.conn.shared.set_timeout(timeout);
+        self.inner.set_timeout(timeout);
     }
 
     async fn command(&self, command: u8, p: &FouPort) -> Result<(), crate::transport::Failure> {
         let family = self.family_id();
         self.inner
-            .conn
-            .shared
+            .shared()
             .exchange(
                 |b, seq| fou::request(b, family, command, seq, Some(p)),
                 false,
@@ -144,8 +124,7 @@ impl Fou {
         let family = self.family_id();
         let started = self
             .inner
-            .conn
-            .shared
+            .shared()
             .start_dump(|b, seq| fou::request(b, family, cmd::GET, seq, None))
             .await
             .map_err(list_error)?;

@@ -4,8 +4,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::demux::{Conn, Protocol, Shared};
+use super::demux::Shared;
 use super::request::Started;
+use super::session::{Session, Speaks};
 use super::stream::{Decode, Dump, ErrorMap};
 use crate::codec::ipvs::{self as c, cmd};
 use crate::codec::nla;
@@ -55,21 +56,18 @@ use crate::transport::{resolve_family, Failure, Transport};
 /// ```
 #[derive(Clone)]
 pub struct Ipvs {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    conn: Arc<Conn>,
-    namespace: Namespace,
+    inner: Arc<Session>,
 }
 
 impl std::fmt::Debug for Ipvs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("aio::Ipvs")
-            .field("family", &self.family_id())
-            .field("namespace", &self.inner.namespace)
-            .finish_non_exhaustive()
+        self.inner.debug(f, "aio::Ipvs")
     }
+}
+
+/// The IPVS family's resolution, as the blocking handle's.
+fn resolve(t: &mut Transport) -> Result<u16> {
+    resolve_family(t, c::FAMILY_NAME)
 }
 
 impl Ipvs {
@@ -87,8 +85,8 @@ impl Ipvs {
     /// # Errors
     /// As [`crate::Ipvs::open`]; [`Error::Io`] outside a tokio runtime.
     pub async fn open(namespace: Namespace) -> Result<Self> {
-        let transport = Transport::open(&namespace, libc::NETLINK_GENERIC)?;
-        Self::over(transport, namespace)
+        let inner = Session::open(namespace, Speaks::Genl(resolve))?;
+        Ok(Ipvs { inner })
     }
 
     /// Opens a handle over a scripted kernel (host tests; see
@@ -98,33 +96,17 @@ impl Ipvs {
     /// As [`Ipvs::new`].
     #[cfg(feature = "test-kernel")]
     pub async fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
-        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
-        Self::over(transport, Namespace::Current)
-    }
-
-    /// Resolves the family on the still blocking socket (the controller
-    /// answers at once), then hands the socket to a reader task.
-    fn over(mut transport: Transport, namespace: Namespace) -> Result<Self> {
-        tokio::runtime::Handle::try_current().map_err(|e| {
-            Error::io(
-                "opening an async IPVS handle",
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
-        let family = resolve_family(&mut transport, c::FAMILY_NAME)?;
-        let conn = Conn::start(transport, Protocol::Genl { family })?;
-        Ok(Ipvs {
-            inner: Arc::new(Inner { conn, namespace }),
-        })
+        let inner = Session::scripted(kernel, Speaks::Genl(resolve))?;
+        Ok(Ipvs { inner })
     }
 
     pub(super) fn shared(&self) -> &Arc<Shared> {
-        &self.inner.conn.shared
+        self.inner.shared()
     }
 
     /// The generic netlink family id of IPVS in this namespace.
     pub fn family_id(&self) -> u16 {
-        self.shared().protocol.family()
+        self.inner.family()
     }
 
     /// One IPVS command, acknowledged: the attributes of its replies.
@@ -162,7 +144,7 @@ impl Ipvs {
 
     /// The namespace this handle talks to.
     pub fn namespace(&self) -> &Namespace {
-        &self.inner.namespace
+        self.inner.namespace()
     }
 
     /// The netlink port id of this handle's socket.

@@ -46,6 +46,7 @@ mod handle;
 mod reply;
 mod request;
 mod rtnl;
+mod session;
 mod slots;
 mod stream;
 mod table;

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 
-use super::demux::{Conn, Protocol};
 use super::request::Started;
+use super::session::{Session, Speaks};
 use super::stream::{Decode, Dump, ErrorMap};
 use crate::error::Result;
 use crate::netns::Namespace;
-use crate::transport::{Failure, Transport};
+use crate::transport::Failure;
 use crate::tunnel::{
     check_mtu, codec, created_not_there, fail, link_answer, link_module, no_such_device,
     validate_ifname, Address, Dev, Link, NewLink, RtOp, TunnelConfig,
@@ -42,19 +42,12 @@ use crate::tunnel::{
 /// ```
 #[derive(Clone)]
 pub struct Rtnl {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    conn: Arc<Conn>,
-    namespace: Namespace,
+    inner: Arc<Session>,
 }
 
 impl std::fmt::Debug for Rtnl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("aio::Rtnl")
-            .field("namespace", &self.inner.namespace)
-            .finish_non_exhaustive()
+        self.inner.debug(f, "aio::Rtnl")
     }
 }
 
@@ -73,11 +66,8 @@ impl Rtnl {
     /// # Errors
     /// As [`Rtnl::new`]; [`crate::Error::Io`] when the namespace cannot be opened.
     pub async fn open(namespace: Namespace) -> Result<Self> {
-        let transport = Transport::open(&namespace, libc::NETLINK_ROUTE)?;
-        let conn = Conn::start(transport, Protocol::Route)?;
-        Ok(Rtnl {
-            inner: Arc::new(Inner { conn, namespace }),
-        })
+        let inner = Session::open(namespace, Speaks::Route)?;
+        Ok(Rtnl { inner })
     }
 
     /// Opens a handle over a scripted kernel (host tests; see
@@ -87,25 +77,18 @@ impl Rtnl {
     /// [`crate::Error::Io`] outside a tokio runtime (with I/O and time enabled).
     #[cfg(feature = "test-kernel")]
     pub async fn with_kernel(kernel: crate::testing::ScriptedKernel) -> Result<Self> {
-        kernel.set_route();
-        let transport = Transport::over(crate::transport::Socket::Scripted(kernel))?;
-        let conn = Conn::start(transport, Protocol::Route)?;
-        Ok(Rtnl {
-            inner: Arc::new(Inner {
-                conn,
-                namespace: Namespace::Current,
-            }),
-        })
+        let inner = Session::scripted(kernel, Speaks::Route)?;
+        Ok(Rtnl { inner })
     }
 
     /// The namespace this handle talks to.
     pub fn namespace(&self) -> &Namespace {
-        &self.inner.namespace
+        self.inner.namespace()
     }
 
     /// Bounds every wait for the kernel's reply (default 30 s).
     pub fn set_timeout(&self, timeout: Duration) {
-        self.inner.conn.shared.set_timeout(timeout);
+        self.inner.set_timeout(timeout);
     }
 
     /// One acknowledged request: the data messages answering it.
@@ -113,7 +96,7 @@ impl Rtnl {
         &self,
         build: impl FnOnce(&mut Vec<u8>, u32) -> Result<()>,
     ) -> Result<Vec<Vec<u8>>, Failure> {
-        self.inner.conn.shared.exchange(build, false).await
+        self.inner.shared().exchange(build, false).await
     }
 
     /// A started listing as a stream, its errors mapped as `op`'s.
@@ -126,8 +109,7 @@ impl Rtnl {
     ) -> Result<Dump<T>> {
         let started: Started = self
             .inner
-            .conn
-            .shared
+            .shared()
             .start_dump(build)
             .await
             .map_err(fail(op, || ctx.clone()))?;
