@@ -1460,6 +1460,26 @@ fn reconcile_verdicts(
         ),
         Some(apply <= allowance),
     ));
+    let warm = |k: &str| r.extra(k) / 1e9;
+    let (plan2, read2, apply2) = (
+        warm("plan_again_ns"),
+        warm("read_again_ns"),
+        warm("apply_again_ns"),
+    );
+    if plan2.is_finite() && read2.is_finite() && apply2.is_finite() {
+        // the steps again in the same process: what the first call's cold
+        // code costs, for reference
+        out.push((
+            format!("{w} (again in the same process): plan over its listing; changes applied"),
+            format!(
+                "{:+.1} ms; {} ({:.2}x the floor)",
+                (plan2 - read2) * 1e3,
+                fmt_t(apply2),
+                apply2 / floor.wall()
+            ),
+            None,
+        ));
+    }
     if let Some(read) = read {
         // the same across runs, for reference: not a verdict at this resolution
         out.push((
