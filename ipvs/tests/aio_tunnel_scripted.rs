@@ -501,7 +501,10 @@ fn every_async_handle_refuses_to_open_outside_a_runtime_before_sending() {
             panic!("opened or pending outside a runtime: {r:?}");
         };
         assert_eq!(e.kind(), ErrorKind::Io, "{e}");
-        assert!(e.to_string().contains("opening an async netlink handle"), "{e}");
+        assert!(
+            e.to_string().contains("opening an async netlink handle"),
+            "{e}"
+        );
     }
     assert_eq!(kernel.sends(), 0);
 }
