@@ -359,6 +359,16 @@ fn attribute_writers_match_the_netlink_layout_for_every_length() {
         assert_eq!(buf[..3], [0xee; 3]);
         assert_eq!(buf[3..], reference_attr(7, &payload)[..], "put, {n} bytes");
 
+        // into a dirty array: the padding is written, what follows is kept
+        let mut a = [0xee_u8; 50];
+        let len = nla::write_attr(&mut a, 7, &payload);
+        assert_eq!(
+            a[..len],
+            reference_attr(7, &payload)[..],
+            "write_attr, {n} bytes"
+        );
+        assert!(a[len..].iter().all(|&b| b == 0xee), "write_attr, {n} bytes");
+
         let s: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
         let mut with_nul = s.clone().into_bytes();
         with_nul.push(0);

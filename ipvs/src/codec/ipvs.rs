@@ -182,13 +182,7 @@ pub fn put_service_key_nest(buf: &mut Vec<u8>, key: &ServiceKey) -> Result<()> {
 fn service_key_nest(key: &ServiceKey) -> ([u8; 48], usize) {
     let mut a = [0u8; 48];
     let mut at = nla::NLA_HDRLEN;
-    let mut attr = |ty: u16, data: &[u8]| {
-        let len = nla::NLA_HDRLEN + data.len();
-        a[at..at + 2].copy_from_slice(&(len as u16).to_ne_bytes());
-        a[at + 2..at + 4].copy_from_slice(&ty.to_ne_bytes());
-        a[at + 4..at + len].copy_from_slice(data);
-        at += nla::align(len);
-    };
+    let mut attr = |ty: u16, data: &[u8]| at += nla::write_attr(&mut a[at..], ty, data);
     attr(svc_attr::AF, &key.family().af().to_ne_bytes());
     match key {
         ServiceKey::Inet {
@@ -202,8 +196,7 @@ fn service_key_nest(key: &ServiceKey) -> ([u8; 48], usize) {
         }
         ServiceKey::Fwmark { mark, .. } => attr(svc_attr::FWMARK, &mark.to_ne_bytes()),
     }
-    a[..2].copy_from_slice(&(at as u16).to_ne_bytes());
-    a[2..4].copy_from_slice(&(cmd_attr::SERVICE | nla::NLA_F_NESTED).to_ne_bytes());
+    a[..nla::NLA_HDRLEN].copy_from_slice(&nla::nest_header(at, cmd_attr::SERVICE));
     (a, at)
 }
 

@@ -99,21 +99,42 @@ pub fn put(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
     buf.extend_from_slice(&[0u8; 3][..align(len) - len]);
 }
 
+/// Writes an attribute (header, `data`, zero padding) at the start of `dst`,
+/// for a caller that lays out several attributes in one array before one
+/// copy; returns its aligned length.
+///
+/// # Panics
+/// If `dst` is shorter than the aligned attribute (a fixed layout too small
+/// for what it holds: a bug of the caller, never of the input).
+#[inline]
+pub fn write_attr(dst: &mut [u8], ty: u16, data: &[u8]) -> usize {
+    let len = NLA_HDRLEN + data.len();
+    dst[..NLA_HDRLEN].copy_from_slice(&attr_start::<NLA_HDRLEN>(len, ty));
+    dst[NLA_HDRLEN..len].copy_from_slice(data);
+    dst[len..align(len)].fill(0);
+    align(len)
+}
+
+/// A nested attribute's header for a nest of `len` bytes in all.
+#[inline]
+pub fn nest_header(len: usize, ty: u16) -> [u8; NLA_HDRLEN] {
+    attr_start::<NLA_HDRLEN>(len, ty | NLA_F_NESTED)
+}
+
 /// Appends an attribute of 1 to 4 bytes: always 8 bytes with its header
 /// and padding, written in one copy.
 #[inline]
 fn put_small(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
-    let n = data.len().min(4);
-    let mut a = attr_start::<8>(NLA_HDRLEN + n, ty);
-    a[4..4 + n].copy_from_slice(&data[..n]);
+    let mut a = [0u8; 8];
+    write_attr(&mut a, ty, &data[..data.len().min(4)]);
     buf.extend_from_slice(&a);
 }
 
 /// Appends a 16-byte attribute (an address) in one copy.
 #[inline]
 pub fn put_16(buf: &mut Vec<u8>, ty: u16, data: &[u8; 16]) {
-    let mut a = attr_start::<20>(20, ty);
-    a[4..].copy_from_slice(data);
+    let mut a = [0u8; 20];
+    write_attr(&mut a, ty, data);
     buf.extend_from_slice(&a);
 }
 
@@ -162,7 +183,7 @@ pub fn put_bytes_z(buf: &mut Vec<u8>, ty: u16, s: &[u8]) {
 pub fn begin_nest(buf: &mut Vec<u8>, ty: u16) -> usize {
     let at = buf.len();
     // the length is written by end_nest
-    buf.extend_from_slice(&attr_start::<4>(0, ty | NLA_F_NESTED));
+    buf.extend_from_slice(&nest_header(0, ty));
     at
 }
 
