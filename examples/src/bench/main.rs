@@ -40,31 +40,23 @@ pub struct Res {
     extra: Vec<(String, u64)>,
 }
 
-/// User and system CPU time of this process so far, in ns.
-pub fn cpu_now() -> (u64, u64) {
-    let ru = rusage();
-    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
-    (ns(ru.ru_utime), ns(ru.ru_stime))
-}
-
-fn rusage() -> libc::rusage {
+/// User and system CPU time (ns) and minor page faults (first touches of
+/// fresh memory) of this process so far, from one `getrusage`.
+fn usage_now() -> (u64, u64, u64) {
     // SAFETY: getrusage fills the zeroed struct we pass.
-    unsafe {
+    let ru = unsafe {
         let mut ru: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut ru);
         ru
-    }
-}
-
-/// Minor page faults of this process so far (first touches of fresh memory).
-fn minflt_now() -> u64 {
-    rusage().ru_minflt as u64
+    };
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+    (ns(ru.ru_utime), ns(ru.ru_stime), ru.ru_minflt as u64)
 }
 
 impl Res {
     fn start(&mut self) {
-        self.cpu0 = cpu_now();
-        self.flt0 = minflt_now();
+        let (u, s, f) = usage_now();
+        (self.cpu0, self.flt0) = ((u, s), f);
         self.t0 = Some(Instant::now());
     }
     fn elapsed_ns(&self) -> u64 {
@@ -72,10 +64,10 @@ impl Res {
     }
     fn stop(&mut self, ops: usize) {
         self.wall_ns = self.elapsed_ns();
-        let (u, s) = cpu_now();
+        let (u, s, f) = usage_now();
         self.utime_ns = u.saturating_sub(self.cpu0.0);
         self.stime_ns = s.saturating_sub(self.cpu0.1);
-        self.minflt = minflt_now().saturating_sub(self.flt0);
+        self.minflt = f.saturating_sub(self.flt0);
         self.ops = ops;
     }
     fn extra(&mut self, k: &str, v: u64) {
